@@ -1,0 +1,152 @@
+//! Settings from `rollcall.toml` in the data directory. Command-line flags and `ROLLCALL_*`
+//! environment variables override them (the binaries apply those on top).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::signature::KeyEncoding;
+
+pub const CONFIG_FILE: &str = "rollcall.toml";
+pub const DEFAULT_WEBHOOK_ADDR: &str = "127.0.0.1:8787";
+pub const DEFAULT_UI_ADDR: &str = "127.0.0.1:8788";
+
+/// The contents of `rollcall.toml`. Every setting is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub webhook_addr: Option<SocketAddr>,
+    pub ui_addr: Option<SocketAddr>,
+    /// The Secret entered in DreamClass's Settings > Integrations.
+    pub webhook_secret: Option<String>,
+    pub key_encoding: Option<KeyEncoding>,
+    /// `user:password`, the Username and Password entered in DreamClass.
+    pub basic_auth: Option<String>,
+    pub allow_unsigned: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("Rollcall could not read its settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("The settings file {path} has a mistake: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl FileConfig {
+    /// Reads `rollcall.toml` from `data_dir`; a missing file means all defaults.
+    pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path,
+                message: e.message().to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+}
+
+/// The platform's data directory for Rollcall (for example `~/.local/share/rollcall`).
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("rollcall")
+}
+
+/// HTTP Basic credentials DreamClass sends with every request, when configured.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BasicAuth({}, <redacted>)", self.username)
+    }
+}
+
+impl std::str::FromStr for BasicAuth {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => Ok(Self {
+                username: user.to_string(),
+                password: password.to_string(),
+            }),
+            _ => Err(ConfigError::Invalid(
+                "The webhook username and password must be written as username:password, \
+                 both not empty."
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl BasicAuth {
+    /// The exact `Authorization` header value DreamClass sends.
+    pub fn header_value(&self) -> String {
+        use base64::Engine;
+        let raw = format!("{}:{}", self.username, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    /// Whether an `Authorization` header carries these credentials (constant time).
+    pub fn accepts(&self, header: Option<&[u8]>) -> bool {
+        use hmac::digest::Digest;
+        // Comparing digests keeps the time independent of where the two values differ and of
+        // the length of the guess.
+        let expected = sha2::Sha256::digest(self.header_value().as_bytes());
+        let given = sha2::Sha256::digest(header.unwrap_or_default());
+        expected
+            .iter()
+            .zip(given.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_defaults_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(FileConfig::load(dir.path()).unwrap(), FileConfig::default());
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "webhook_secret = \"abc\"\nkey_encoding = \"base64\"\n",
+        )
+        .unwrap();
+        let c = FileConfig::load(dir.path()).unwrap();
+        assert_eq!(c.webhook_secret.as_deref(), Some("abc"));
+        assert_eq!(c.key_encoding, Some(KeyEncoding::Base64));
+        std::fs::write(dir.path().join(CONFIG_FILE), "webhok_secret = \"abc\"\n").unwrap();
+        let err = FileConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("webhok_secret"), "{err}");
+    }
+
+    #[test]
+    fn basic_auth_parses_and_compares() {
+        let auth: BasicAuth = "office:pa:ss".parse().unwrap();
+        assert_eq!(auth.password, "pa:ss");
+        let header = auth.header_value();
+        assert!(auth.accepts(Some(header.as_bytes())));
+        assert!(!auth.accepts(Some(b"Basic b2ZmaWNlOnd yb25n")));
+        assert!(!auth.accepts(None));
+        assert!("nopassword".parse::<BasicAuth>().is_err());
+        assert!(":x".parse::<BasicAuth>().is_err());
+    }
+}

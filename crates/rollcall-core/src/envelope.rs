@@ -1,0 +1,361 @@
+//! The DreamClass webhook envelope: parsing and strict validation.
+//!
+//! Validation happens in stages that match the answers the listener gives: a body that is not
+//! JSON at all (400), the request id needed to check the signature (422), then, once the
+//! signature is known to be good, every other field (422, naming the field).
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The attendance event types this app stores. Other DreamClass types are logged and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttendanceEventKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl AttendanceEventKind {
+    pub fn from_event_type(event_type: &str) -> Option<Self> {
+        match event_type {
+            "ATTENDANCE_CREATED" => Some(Self::Created),
+            "ATTENDANCE_UPDATED" => Some(Self::Updated),
+            "ATTENDANCE_DELETED" => Some(Self::Deleted),
+            _ => None,
+        }
+    }
+
+    pub fn event_type(self) -> &'static str {
+        match self {
+            Self::Created => "ATTENDANCE_CREATED",
+            Self::Updated => "ATTENDANCE_UPDATED",
+            Self::Deleted => "ATTENDANCE_DELETED",
+        }
+    }
+}
+
+/// A request body rejected before anything was stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("The request body is not valid JSON ({0}).")]
+    NotJson(String),
+    #[error("The request body must be a JSON object.")]
+    NotAnObject,
+    #[error("The field `{field}` {problem}.")]
+    Field { field: String, problem: String },
+}
+
+impl EnvelopeError {
+    fn field(field: &str, problem: impl Into<String>) -> Self {
+        Self::Field {
+            field: field.to_string(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The field the error is about, if it is about one.
+    pub fn field_name(&self) -> Option<&str> {
+        match self {
+            Self::Field { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed JSON object whose request id is known to be a UUID: enough to check the signature.
+#[derive(Debug, Clone)]
+pub struct ParsedBody {
+    object: Map<String, Value>,
+    request_id: String,
+}
+
+/// Stage one: the body is a JSON object with a UUID `id`.
+pub fn parse_body(body: &[u8]) -> Result<ParsedBody, EnvelopeError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    let Value::Object(object) = value else {
+        return Err(EnvelopeError::NotAnObject);
+    };
+    let request_id = match object.get("id") {
+        None => return Err(EnvelopeError::field("id", "is missing")),
+        Some(Value::String(id)) => id.clone(),
+        Some(_) => return Err(EnvelopeError::field("id", "must be a string")),
+    };
+    if uuid::Uuid::try_parse(&request_id).is_err() || request_id.len() != 36 {
+        return Err(EnvelopeError::field(
+            "id",
+            "must be a UUID such as dcba9199-0860-4324-8927-17df766a290e",
+        ));
+    }
+    Ok(ParsedBody { object, request_id })
+}
+
+impl ParsedBody {
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The `signature` field, if present as a string.
+    pub fn signature(&self) -> Option<&str> {
+        self.object.get("signature").and_then(Value::as_str)
+    }
+
+    /// A hash of the body's content, independent of key order and white space, so that a
+    /// retry re-serialised by the sender still counts as the same request.
+    pub fn content_sha256(&self) -> String {
+        // serde_json's map is ordered by key, so this serialisation is canonical.
+        let canonical = serde_json::to_vec(&self.object).expect("a JSON value serialises");
+        hex::encode(Sha256::digest(canonical))
+    }
+
+    /// Stage two (after the signature check): every envelope field.
+    pub fn into_envelope(self) -> Result<Envelope, EnvelopeError> {
+        let obj = &self.object;
+        let event_type = required_string(obj, "type", "type")?;
+        if event_type.is_empty() {
+            return Err(EnvelopeError::field("type", "must not be empty"));
+        }
+        let tenant = required_string(obj, "tenant", "tenant")?;
+        if tenant.is_empty() || tenant.len() > 200 || tenant.chars().any(char::is_control) {
+            return Err(EnvelopeError::field(
+                "tenant",
+                "must be the school's DreamClass domain, such as my-school",
+            ));
+        }
+        let timestamp = required_integer(obj, "timestamp", "timestamp")?;
+        if timestamp <= 0 {
+            return Err(EnvelopeError::field(
+                "timestamp",
+                "must be milliseconds since 1970",
+            ));
+        }
+        let data = match obj.get("data") {
+            None => return Err(EnvelopeError::field("data", "is missing")),
+            Some(Value::Object(data)) => data.clone(),
+            Some(_) => return Err(EnvelopeError::field("data", "must be a JSON object")),
+        };
+        let attendance = match AttendanceEventKind::from_event_type(&event_type) {
+            Some(kind) => Some(AttendanceEvent {
+                kind,
+                record: AttendanceRecord::from_data(&data)?,
+            }),
+            None => None,
+        };
+        Ok(Envelope {
+            request_id: self.request_id,
+            event_type,
+            tenant,
+            timestamp,
+            attendance,
+        })
+    }
+}
+
+/// A fully validated envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub request_id: String,
+    pub event_type: String,
+    pub tenant: String,
+    /// Milliseconds since the Unix epoch, as sent by DreamClass.
+    pub timestamp: i64,
+    /// Present for the attendance event types, `None` for every other type.
+    pub attendance: Option<AttendanceEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttendanceEvent {
+    pub kind: AttendanceEventKind,
+    pub record: AttendanceRecord,
+}
+
+/// The `data` of an attendance event: one attendance record as DreamClass describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttendanceRecord {
+    pub id: i64,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// The kind of attendance: `SESSION` (per lesson) or a daily kind.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub class_id: i64,
+    pub course_id: i64,
+    pub status_id: i64,
+    pub student_period_id: i64,
+    pub comment: String,
+}
+
+impl AttendanceRecord {
+    pub fn from_data(data: &Map<String, Value>) -> Result<Self, EnvelopeError> {
+        let date = required_string(data, "date", "data.date")?;
+        if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() || date.len() != 10 {
+            return Err(EnvelopeError::field(
+                "data.date",
+                "must be a real date written YYYY-MM-DD",
+            ));
+        }
+        let kind = required_string(data, "type", "data.type")?;
+        if kind.is_empty() || kind.len() > 64 {
+            return Err(EnvelopeError::field(
+                "data.type",
+                "must name the kind of attendance, such as SESSION",
+            ));
+        }
+        Ok(Self {
+            id: required_integer(data, "id", "data.id")?,
+            date,
+            kind,
+            class_id: required_integer(data, "classId", "data.classId")?,
+            course_id: required_integer(data, "courseId", "data.courseId")?,
+            status_id: required_integer(data, "statusId", "data.statusId")?,
+            student_period_id: required_integer(data, "studentPeriodId", "data.studentPeriodId")?,
+            comment: required_string(data, "comment", "data.comment")?,
+        })
+    }
+}
+
+fn required_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<String, EnvelopeError> {
+    match obj.get(key) {
+        None => Err(EnvelopeError::field(field, "is missing")),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(EnvelopeError::field(field, "must be a string")),
+    }
+}
+
+fn required_integer(obj: &Map<String, Value>, key: &str, field: &str) -> Result<i64, EnvelopeError> {
+    match obj.get(key) {
+        None => Err(EnvelopeError::field(field, "is missing")),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            EnvelopeError::field(field, "must be a whole number within ±9223372036854775807")
+        }),
+        Some(_) => Err(EnvelopeError::field(field, "must be a whole number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const SAMPLE: &str = r#"{"id":"dcba9199-0860-4324-8927-17df766a290e",
+ "data":{"id":52,"date":"2025-06-19","type":"SESSION","classId":34,"comment":"sample comment",
+         "courseId":40,"statusId":5,"studentPeriodId":4},
+ "type":"ATTENDANCE_CREATED","tenant":"my-school",
+ "signature":"ssw0fpOJXiij/MRjaZfjSG8Toacmfr8UVKPa5JOKHDs=","timestamp":1727885988419}"#;
+
+    #[test]
+    fn published_sample_parses() {
+        let parsed = parse_body(SAMPLE.as_bytes()).unwrap();
+        assert_eq!(parsed.request_id(), "dcba9199-0860-4324-8927-17df766a290e");
+        assert_eq!(
+            parsed.signature(),
+            Some("ssw0fpOJXiij/MRjaZfjSG8Toacmfr8UVKPa5JOKHDs=")
+        );
+        let envelope = parsed.into_envelope().unwrap();
+        assert_eq!(envelope.tenant, "my-school");
+        assert_eq!(envelope.timestamp, 1727885988419);
+        let event = envelope.attendance.unwrap();
+        assert_eq!(event.kind, AttendanceEventKind::Created);
+        assert_eq!(
+            event.record,
+            AttendanceRecord {
+                id: 52,
+                date: "2025-06-19".into(),
+                kind: "SESSION".into(),
+                class_id: 34,
+                course_id: 40,
+                status_id: 5,
+                student_period_id: 4,
+                comment: "sample comment".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn hash_ignores_key_order_and_spacing() {
+        let a = parse_body(br#"{"id":"dcba9199-0860-4324-8927-17df766a290e","x":1,"y":[1,2]}"#)
+            .unwrap();
+        let b = parse_body(
+            br#"{ "y": [1, 2], "x": 1, "id": "dcba9199-0860-4324-8927-17df766a290e" }"#,
+        )
+        .unwrap();
+        let c = parse_body(br#"{"id":"dcba9199-0860-4324-8927-17df766a290e","x":2,"y":[1,2]}"#)
+            .unwrap();
+        assert_eq!(a.content_sha256(), b.content_sha256());
+        assert_ne!(a.content_sha256(), c.content_sha256());
+    }
+
+    fn field_error(body: &str) -> String {
+        let parsed = parse_body(body.as_bytes());
+        let err = match parsed {
+            Err(e) => e,
+            Ok(p) => p.into_envelope().unwrap_err(),
+        };
+        err.field_name().unwrap_or("<none>").to_string()
+    }
+
+    fn sample_with(path: &[&str], value: Option<Value>) -> String {
+        let mut v: Value = serde_json::from_str(SAMPLE).unwrap();
+        let mut target = &mut v;
+        for key in &path[..path.len() - 1] {
+            target = target.get_mut(*key).unwrap();
+        }
+        let obj = target.as_object_mut().unwrap();
+        match value {
+            Some(value) => obj.insert(path[path.len() - 1].to_string(), value),
+            None => obj.remove(path[path.len() - 1]),
+        };
+        v.to_string()
+    }
+
+    #[test]
+    fn each_field_is_named_when_missing_or_wrong() {
+        use serde_json::json;
+        let cases: Vec<(&[&str], Option<Value>, &str)> = vec![
+            (&["id"], None, "id"),
+            (&["id"], Some(json!(5)), "id"),
+            (&["id"], Some(json!("not-a-uuid")), "id"),
+            (&["type"], None, "type"),
+            (&["type"], Some(json!(1)), "type"),
+            (&["tenant"], Some(json!("")), "tenant"),
+            (&["timestamp"], Some(json!("1727885988419")), "timestamp"),
+            (&["timestamp"], Some(json!(1.5)), "timestamp"),
+            (&["timestamp"], Some(json!(-3)), "timestamp"),
+            (&["data"], Some(json!([])), "data"),
+            (&["data", "id"], Some(json!("52")), "data.id"),
+            (&["data", "date"], Some(json!("2025-02-30")), "data.date"),
+            (&["data", "date"], Some(json!("19/06/2025")), "data.date"),
+            (&["data", "classId"], None, "data.classId"),
+            (&["data", "courseId"], Some(json!(null)), "data.courseId"),
+            (&["data", "statusId"], Some(json!(1e300)), "data.statusId"),
+            (&["data", "studentPeriodId"], Some(json!(true)), "data.studentPeriodId"),
+            (&["data", "comment"], None, "data.comment"),
+            (&["data", "type"], Some(json!("")), "data.type"),
+        ];
+        for (path, value, expected) in cases {
+            let body = sample_with(path, value.clone());
+            assert_eq!(field_error(&body), expected, "{path:?} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_types_need_only_the_envelope() {
+        let body = r#"{"id":"dcba9199-0860-4324-8927-17df766a290e","type":"STUDENT_PERIOD_CREATED",
+            "tenant":"my-school","timestamp":1,"signature":"x",
+            "data":{"id":1,"active":true,"studentId":9,"addedAt":"2025-01-01"}}"#;
+        let envelope = parse_body(body.as_bytes()).unwrap().into_envelope().unwrap();
+        assert_eq!(envelope.attendance, None);
+        assert_eq!(envelope.event_type, "STUDENT_PERIOD_CREATED");
+    }
+
+    #[test]
+    fn not_json_and_not_object_are_told_apart() {
+        assert!(matches!(parse_body(b"{"), Err(EnvelopeError::NotJson(_))));
+        assert!(matches!(parse_body(b"\xff\xfe"), Err(EnvelopeError::NotJson(_))));
+        assert_eq!(parse_body(b"[1,2]").unwrap_err(), EnvelopeError::NotAnObject);
+    }
+}

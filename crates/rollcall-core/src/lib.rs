@@ -1,0 +1,15 @@
+//! Rollcall's core: what a DreamClass attendance webhook must look like, how its signature is
+//! checked, how it is stored durably, and how stored attendance is read and exported.
+//!
+//! Nothing here opens a socket or a window; `rollcall-server` and the desktop shell build on it.
+
+pub mod config;
+pub mod envelope;
+pub mod export;
+pub mod model;
+pub mod signature;
+pub mod store;
+
+pub use envelope::{AttendanceEventKind, AttendanceRecord, Envelope, EnvelopeError};
+pub use model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
+pub use signature::{KeyEncoding, SigningKey};

@@ -1,0 +1,296 @@
+//! The rules that turn a verified delivery into stored state, inside the writer's transaction.
+//!
+//! Per (tenant, attendance id) the stored record is the one from the event with the newest
+//! DreamClass timestamp; the request id breaks ties. An older event arriving late is logged
+//! but changes nothing, and a delete leaves a tombstone so a late update cannot revive it.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use crate::envelope::{AttendanceEvent, AttendanceEventKind, Envelope};
+use crate::model::{Change, ChangeSource, DeliveryOutcome};
+
+/// How much of the body of a capped delivery (rejected, conflict, duplicate) is kept.
+pub const CAPPED_BODY_BYTES: usize = 2048;
+
+/// A delivery whose signature and fields have been checked.
+#[derive(Debug, Clone)]
+pub struct VerifiedDelivery {
+    pub received_at: i64,
+    pub raw_body: Vec<u8>,
+    /// See [`crate::envelope::ParsedBody::content_sha256`].
+    pub content_sha256: String,
+    pub envelope: Envelope,
+}
+
+/// A delivery refused before storage; only its log entry is written.
+#[derive(Debug, Clone)]
+pub struct RejectedDelivery {
+    pub received_at: i64,
+    pub request_id: Option<String>,
+    pub status: u16,
+    pub reason: String,
+    pub body: Vec<u8>,
+}
+
+/// What a verified delivery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Applied(Change),
+    Superseded,
+    Duplicate,
+    Ignored,
+    Conflict,
+}
+
+impl IngestOutcome {
+    pub fn delivery_outcome(&self) -> DeliveryOutcome {
+        match self {
+            Self::Applied(_) => DeliveryOutcome::Applied,
+            Self::Superseded => DeliveryOutcome::Superseded,
+            Self::Duplicate => DeliveryOutcome::Duplicate,
+            Self::Ignored => DeliveryOutcome::Ignored,
+            Self::Conflict => DeliveryOutcome::Conflict,
+        }
+    }
+
+    /// The HTTP status the listener answers for this outcome.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Conflict => 409,
+            _ => 200,
+        }
+    }
+}
+
+pub(crate) fn apply_delivery(
+    tx: &Transaction<'_>,
+    delivery: &VerifiedDelivery,
+) -> rusqlite::Result<IngestOutcome> {
+    let envelope = &delivery.envelope;
+    let seen: Option<String> = tx
+        .prepare_cached("SELECT content_sha256 FROM requests WHERE request_id = ?1")?
+        .query_row([&envelope.request_id], |r| r.get(0))
+        .optional()?;
+    let outcome = match seen {
+        Some(hash) if hash == delivery.content_sha256 => IngestOutcome::Duplicate,
+        Some(_) => IngestOutcome::Conflict,
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO requests (request_id, content_sha256, first_seen) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![
+                envelope.request_id,
+                delivery.content_sha256,
+                delivery.received_at
+            ])?;
+            match &envelope.attendance {
+                None => IngestOutcome::Ignored,
+                Some(event) => match apply_attendance_event(
+                    tx,
+                    &envelope.tenant,
+                    &envelope.request_id,
+                    envelope.timestamp,
+                    event,
+                    ChangeSource::Webhook,
+                    delivery.received_at,
+                )? {
+                    Some(change) => IngestOutcome::Applied(change),
+                    None => IngestOutcome::Superseded,
+                },
+            }
+        }
+    };
+    let reason = match outcome {
+        IngestOutcome::Conflict => Some(
+            "This request id was already received with other content: possible replay or forgery.",
+        ),
+        IngestOutcome::Superseded => Some("A newer event for this attendance record is stored."),
+        _ => None,
+    };
+    insert_delivery_log(
+        tx,
+        &DeliveryLogEntry {
+            received_at: delivery.received_at,
+            request_id: Some(&envelope.request_id),
+            event_type: Some(&envelope.event_type),
+            tenant: Some(&envelope.tenant),
+            outcome: outcome.delivery_outcome(),
+            status: outcome.http_status(),
+            reason,
+            body: &delivery.raw_body,
+        },
+    )?;
+    Ok(outcome)
+}
+
+pub(crate) struct DeliveryLogEntry<'a> {
+    pub received_at: i64,
+    pub request_id: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub tenant: Option<&'a str>,
+    pub outcome: DeliveryOutcome,
+    pub status: u16,
+    pub reason: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+pub(crate) fn insert_delivery_log(
+    tx: &Transaction<'_>,
+    entry: &DeliveryLogEntry<'_>,
+) -> rusqlite::Result<()> {
+    let kept = if entry.outcome.is_capped() {
+        &entry.body[..entry.body.len().min(CAPPED_BODY_BYTES)]
+    } else {
+        entry.body
+    };
+    tx.prepare_cached(
+        "INSERT INTO deliveries
+             (received_at, request_id, event_type, tenant, outcome, status, reason, body, body_bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        entry.received_at,
+        entry.request_id,
+        entry.event_type,
+        entry.tenant,
+        entry.outcome.as_str(),
+        entry.status,
+        entry.reason,
+        kept,
+        entry.body.len() as i64,
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn log_rejected(tx: &Transaction<'_>, rejected: &RejectedDelivery) -> rusqlite::Result<()> {
+    insert_delivery_log(
+        tx,
+        &DeliveryLogEntry {
+            received_at: rejected.received_at,
+            request_id: rejected.request_id.as_deref(),
+            event_type: None,
+            tenant: None,
+            outcome: DeliveryOutcome::Rejected,
+            status: rejected.status,
+            reason: Some(&rejected.reason),
+            body: &rejected.body,
+        },
+    )
+}
+
+struct StoredVersion {
+    event_ts: i64,
+    request_id: String,
+    status_id: i64,
+    comment: String,
+    deleted: bool,
+}
+
+/// Applies one attendance event if it is newer than what is stored. Returns the change it
+/// made, or `None` when a newer event already decided the record.
+pub fn apply_attendance_event(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    request_id: &str,
+    event_ts: i64,
+    event: &AttendanceEvent,
+    source: ChangeSource,
+    recorded_at: i64,
+) -> rusqlite::Result<Option<Change>> {
+    let record = &event.record;
+    let stored: Option<StoredVersion> = tx
+        .prepare_cached(
+            "SELECT event_ts, request_id, status_id, comment, deleted
+             FROM attendance WHERE tenant = ?1 AND attendance_id = ?2",
+        )?
+        .query_row(params![tenant, record.id], |r| {
+            Ok(StoredVersion {
+                event_ts: r.get(0)?,
+                request_id: r.get(1)?,
+                status_id: r.get(2)?,
+                comment: r.get(3)?,
+                deleted: r.get(4)?,
+            })
+        })
+        .optional()?;
+    if let Some(stored) = &stored {
+        if (stored.event_ts, stored.request_id.as_str()) >= (event_ts, request_id) {
+            return Ok(None);
+        }
+    }
+    let deleted = event.kind == AttendanceEventKind::Deleted;
+    let live_before = stored.filter(|s| !s.deleted);
+    let mut change = Change {
+        seq: 0,
+        recorded_at,
+        source,
+        request_id: request_id.to_string(),
+        event_type: event.kind.event_type().to_string(),
+        event_ts,
+        tenant: tenant.to_string(),
+        attendance_id: record.id,
+        date: record.date.clone(),
+        kind: record.kind.clone(),
+        class_id: record.class_id,
+        course_id: record.course_id,
+        student_period_id: record.student_period_id,
+        status_before: live_before.as_ref().map(|s| s.status_id),
+        status_after: (!deleted).then_some(record.status_id),
+        comment_before: live_before.map(|s| s.comment),
+        comment_after: (!deleted).then(|| record.comment.clone()),
+    };
+    tx.prepare_cached(
+        "INSERT INTO changes
+             (recorded_at, source, request_id, event_type, event_ts, tenant, attendance_id, date,
+              kind, class_id, course_id, student_period_id, status_before, status_after,
+              comment_before, comment_after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        change.recorded_at,
+        change.source.as_str(),
+        change.request_id,
+        change.event_type,
+        change.event_ts,
+        change.tenant,
+        change.attendance_id,
+        change.date,
+        change.kind,
+        change.class_id,
+        change.course_id,
+        change.student_period_id,
+        change.status_before,
+        change.status_after,
+        change.comment_before,
+        change.comment_after,
+    ])?;
+    change.seq = tx.last_insert_rowid();
+    tx.prepare_cached(
+        "INSERT INTO attendance
+             (tenant, attendance_id, date, kind, class_id, course_id, status_id,
+              student_period_id, comment, deleted, event_ts, request_id, last_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (tenant, attendance_id) DO UPDATE SET
+             date = excluded.date, kind = excluded.kind, class_id = excluded.class_id,
+             course_id = excluded.course_id, status_id = excluded.status_id,
+             student_period_id = excluded.student_period_id, comment = excluded.comment,
+             deleted = excluded.deleted, event_ts = excluded.event_ts,
+             request_id = excluded.request_id, last_seq = excluded.last_seq",
+    )?
+    .execute(params![
+        tenant,
+        record.id,
+        record.date,
+        record.kind,
+        record.class_id,
+        record.course_id,
+        record.status_id,
+        record.student_period_id,
+        record.comment,
+        deleted,
+        event_ts,
+        request_id,
+        change.seq,
+    ])?;
+    Ok(Some(change))
+}

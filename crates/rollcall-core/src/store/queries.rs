@@ -1,0 +1,284 @@
+//! Read-only queries behind the local API, the live stream's catch-up and the exports.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, Row};
+
+use crate::model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
+
+/// Filters shared by the change feed, the attendance view and the exports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordFilter {
+    /// Exact day, `YYYY-MM-DD`.
+    pub date: Option<String>,
+    /// First day included.
+    pub from: Option<String>,
+    /// Last day included.
+    pub to: Option<String>,
+    pub class_id: Option<i64>,
+    pub course_id: Option<i64>,
+    pub status_id: Option<i64>,
+    pub student_period_id: Option<i64>,
+    pub attendance_id: Option<i64>,
+    pub tenant: Option<String>,
+}
+
+impl RecordFilter {
+    /// SQL conditions (joined with AND) and their parameters. `status_column` is the column a
+    /// status filter applies to.
+    fn conditions(&self, status_column: &str) -> (Vec<String>, Vec<SqlValue>) {
+        let mut sql = Vec::new();
+        let mut params = Vec::new();
+        let mut add = |cond: String, value: SqlValue| {
+            sql.push(cond);
+            params.push(value);
+        };
+        if let Some(d) = &self.date {
+            add("date = ?".into(), d.clone().into());
+        }
+        if let Some(d) = &self.from {
+            add("date >= ?".into(), d.clone().into());
+        }
+        if let Some(d) = &self.to {
+            add("date <= ?".into(), d.clone().into());
+        }
+        if let Some(v) = self.class_id {
+            add("class_id = ?".into(), v.into());
+        }
+        if let Some(v) = self.course_id {
+            add("course_id = ?".into(), v.into());
+        }
+        if let Some(v) = self.status_id {
+            add(format!("{status_column} = ?"), v.into());
+        }
+        if let Some(v) = self.student_period_id {
+            add("student_period_id = ?".into(), v.into());
+        }
+        if let Some(v) = self.attendance_id {
+            add("attendance_id = ?".into(), v.into());
+        }
+        if let Some(t) = &self.tenant {
+            add("tenant = ?".into(), t.clone().into());
+        }
+        (sql, params)
+    }
+
+    /// Whether a change passes this filter (used for live rows, same rules as the SQL).
+    pub fn matches_change(&self, c: &Change) -> bool {
+        self.date.as_ref().is_none_or(|d| &c.date == d)
+            && self.from.as_ref().is_none_or(|d| c.date.as_str() >= d.as_str())
+            && self.to.as_ref().is_none_or(|d| c.date.as_str() <= d.as_str())
+            && self.class_id.is_none_or(|v| c.class_id == v)
+            && self.course_id.is_none_or(|v| c.course_id == v)
+            && self.status_id.is_none_or(|v| c.status_after == Some(v))
+            && self.student_period_id.is_none_or(|v| c.student_period_id == v)
+            && self.attendance_id.is_none_or(|v| c.attendance_id == v)
+            && self.tenant.as_ref().is_none_or(|t| &c.tenant == t)
+    }
+}
+
+fn where_clause(conds: &[String], extra: &[&str]) -> String {
+    let all: Vec<&str> = conds.iter().map(String::as_str).chain(extra.iter().copied()).collect();
+    if all.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", all.join(" AND "))
+    }
+}
+
+pub const CHANGE_COLUMNS: &str = "seq, recorded_at, source, request_id, event_type, event_ts, \
+    tenant, attendance_id, date, kind, class_id, course_id, student_period_id, status_before, \
+    status_after, comment_before, comment_after";
+
+pub fn change_from_row(r: &Row<'_>) -> rusqlite::Result<Change> {
+    Ok(Change {
+        seq: r.get(0)?,
+        recorded_at: r.get(1)?,
+        source: ChangeSource::parse(&r.get::<_, String>(2)?),
+        request_id: r.get(3)?,
+        event_type: r.get(4)?,
+        event_ts: r.get(5)?,
+        tenant: r.get(6)?,
+        attendance_id: r.get(7)?,
+        date: r.get(8)?,
+        kind: r.get(9)?,
+        class_id: r.get(10)?,
+        course_id: r.get(11)?,
+        student_period_id: r.get(12)?,
+        status_before: r.get(13)?,
+        status_after: r.get(14)?,
+        comment_before: r.get(15)?,
+        comment_after: r.get(16)?,
+    })
+}
+
+/// Changes with a sequence number above `after`, oldest first.
+pub fn changes_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    filter: &RecordFilter,
+) -> rusqlite::Result<Vec<Change>> {
+    let (conds, mut params) = filter.conditions("status_after");
+    params.push(after.into());
+    params.push((limit as i64).into());
+    let sql = format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes {} ORDER BY seq LIMIT ?",
+        where_clause(&conds, &["seq > ?"])
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), change_from_row)?;
+    rows.collect()
+}
+
+/// The newest changes (sequence below `before`, if given), newest first.
+pub fn latest_changes(
+    conn: &Connection,
+    before: Option<i64>,
+    limit: usize,
+    filter: &RecordFilter,
+) -> rusqlite::Result<Vec<Change>> {
+    let (conds, mut params) = filter.conditions("status_after");
+    params.push(before.unwrap_or(i64::MAX).into());
+    params.push((limit as i64).into());
+    let sql = format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes {} ORDER BY seq DESC LIMIT ?",
+        where_clause(&conds, &["seq < ?"])
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), change_from_row)?;
+    rows.collect()
+}
+
+/// The highest change sequence number stored (0 when none).
+pub fn last_change_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))
+}
+
+pub const ATTENDANCE_COLUMNS: &str = "tenant, attendance_id, date, kind, class_id, course_id, \
+    status_id, student_period_id, comment, deleted, event_ts, request_id, last_seq";
+
+pub fn attendance_from_row(r: &Row<'_>) -> rusqlite::Result<AttendanceRow> {
+    Ok(AttendanceRow {
+        tenant: r.get(0)?,
+        attendance_id: r.get(1)?,
+        date: r.get(2)?,
+        kind: r.get(3)?,
+        class_id: r.get(4)?,
+        course_id: r.get(5)?,
+        status_id: r.get(6)?,
+        student_period_id: r.get(7)?,
+        comment: r.get(8)?,
+        deleted: r.get(9)?,
+        event_ts: r.get(10)?,
+        request_id: r.get(11)?,
+        last_seq: r.get(12)?,
+    })
+}
+
+/// The SQL and parameters selecting current attendance records, for queries and exports.
+pub fn attendance_query(filter: &RecordFilter, include_deleted: bool) -> (String, Vec<SqlValue>) {
+    let (conds, params) = filter.conditions("status_id");
+    let extra: &[&str] = if include_deleted { &[] } else { &["deleted = 0"] };
+    let sql = format!(
+        "SELECT {ATTENDANCE_COLUMNS} FROM attendance {} ORDER BY date, class_id, course_id, \
+         student_period_id, attendance_id",
+        where_clause(&conds, extra)
+    );
+    (sql, params)
+}
+
+/// Current attendance records matching `filter`, at most `limit`.
+pub fn attendance(
+    conn: &Connection,
+    filter: &RecordFilter,
+    include_deleted: bool,
+    limit: usize,
+) -> rusqlite::Result<Vec<AttendanceRow>> {
+    let (sql, mut params) = attendance_query(filter, include_deleted);
+    let sql = format!("{sql} LIMIT ?");
+    params.push((limit as i64).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), attendance_from_row)?;
+    rows.collect()
+}
+
+/// Every change of one attendance record, oldest first: its audit trail.
+pub fn record_history(
+    conn: &Connection,
+    tenant: &str,
+    attendance_id: i64,
+) -> rusqlite::Result<Vec<Change>> {
+    let sql = format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE tenant = ?1 AND attendance_id = ?2 ORDER BY seq"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params![tenant, attendance_id], change_from_row)?;
+    rows.collect()
+}
+
+fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
+    let outcome: String = r.get(5)?;
+    let body: Option<Vec<u8>> = r.get(8)?;
+    Ok(DeliveryRow {
+        seq: r.get(0)?,
+        received_at: r.get(1)?,
+        request_id: r.get(2)?,
+        event_type: r.get(3)?,
+        tenant: r.get(4)?,
+        outcome: DeliveryOutcome::parse(&outcome).unwrap_or(DeliveryOutcome::Rejected),
+        status: r.get(6)?,
+        reason: r.get(7)?,
+        body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
+        body_bytes: r.get(9)?,
+    })
+}
+
+/// The delivery log, newest first, optionally one outcome only, below sequence `before`.
+pub fn deliveries(
+    conn: &Connection,
+    outcome: Option<DeliveryOutcome>,
+    before: Option<i64>,
+    limit: usize,
+) -> rusqlite::Result<Vec<DeliveryRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, received_at, request_id, event_type, tenant, outcome, status, reason, body,
+                body_bytes
+         FROM deliveries
+         WHERE (?1 IS NULL OR outcome = ?1) AND seq < ?2
+         ORDER BY seq DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        rusqlite::params![
+            outcome.map(DeliveryOutcome::as_str),
+            before.unwrap_or(i64::MAX),
+            limit as i64
+        ],
+        delivery_from_row,
+    )?;
+    rows.collect()
+}
+
+/// How many deliveries of each outcome the log holds.
+pub fn delivery_counts(conn: &Connection) -> rusqlite::Result<Vec<(DeliveryOutcome, i64)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT outcome, COUNT(*) FROM deliveries GROUP BY outcome")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut counts = Vec::new();
+    for row in rows {
+        let (outcome, n) = row?;
+        if let Some(outcome) = DeliveryOutcome::parse(&outcome) {
+            counts.push((outcome, n));
+        }
+    }
+    Ok(counts)
+}
+
+/// The time of the newest delivery that was accepted (any outcome but rejected), if any.
+pub fn last_delivery_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT MAX(received_at) FROM deliveries WHERE outcome != 'rejected'",
+        [],
+        |r| r.get(0),
+    )
+}

@@ -1,0 +1,108 @@
+//! The database schema as an append-only list of migrations, tracked in `PRAGMA user_version`.
+//!
+//! Never remove or edit a migration that has shipped, and never make a backwards-incompatible
+//! change: databases in the field are at every version. Add a new entry instead.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: delivery log, idempotency keys, current attendance, change log, counters.
+    r#"
+    CREATE TABLE deliveries (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at INTEGER NOT NULL,
+        request_id  TEXT,
+        event_type  TEXT,
+        tenant      TEXT,
+        outcome     TEXT NOT NULL,
+        status      INTEGER NOT NULL,
+        reason      TEXT,
+        body        BLOB,
+        body_bytes  INTEGER NOT NULL
+    );
+    CREATE INDEX deliveries_by_outcome ON deliveries(outcome, seq);
+    CREATE INDEX deliveries_by_request ON deliveries(request_id);
+
+    CREATE TABLE requests (
+        request_id    TEXT PRIMARY KEY,
+        content_sha256 TEXT NOT NULL,
+        first_seen    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE attendance (
+        tenant            TEXT NOT NULL,
+        attendance_id     INTEGER NOT NULL,
+        date              TEXT NOT NULL,
+        kind              TEXT NOT NULL,
+        class_id          INTEGER NOT NULL,
+        course_id         INTEGER NOT NULL,
+        status_id         INTEGER NOT NULL,
+        student_period_id INTEGER NOT NULL,
+        comment           TEXT NOT NULL,
+        deleted           INTEGER NOT NULL DEFAULT 0,
+        event_ts          INTEGER NOT NULL,
+        request_id        TEXT NOT NULL,
+        last_seq          INTEGER NOT NULL,
+        PRIMARY KEY (tenant, attendance_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX attendance_by_date ON attendance(date, class_id, course_id);
+
+    CREATE TABLE changes (
+        seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+        recorded_at       INTEGER NOT NULL,
+        source            TEXT NOT NULL,
+        request_id        TEXT NOT NULL,
+        event_type        TEXT NOT NULL,
+        event_ts          INTEGER NOT NULL,
+        tenant            TEXT NOT NULL,
+        attendance_id     INTEGER NOT NULL,
+        date              TEXT NOT NULL,
+        kind              TEXT NOT NULL,
+        class_id          INTEGER NOT NULL,
+        course_id         INTEGER NOT NULL,
+        student_period_id INTEGER NOT NULL,
+        status_before     INTEGER,
+        status_after      INTEGER,
+        comment_before    TEXT,
+        comment_after     TEXT
+    );
+    CREATE INDEX changes_by_record ON changes(tenant, attendance_id, seq);
+    CREATE INDEX changes_by_date ON changes(date, seq);
+
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// Brings the database to the newest schema. Each migration runs in its own transaction
+/// together with the version bump, so a crash leaves the database at one version or the next.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub fn latest_version() -> usize {
+    MIGRATIONS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrate_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, latest_version());
+    }
+}

@@ -1,0 +1,91 @@
+// The local API, one method per endpoint. Same origin, cookie auth: the server set the
+// `rollcall_token` cookie when this window was opened, so no token is handled here.
+
+import { errorFromResponse, notAnsweringError } from "./errors";
+import type {
+  Board,
+  ChangePage,
+  Change,
+  DeliveryOutcome,
+  DeliveryRow,
+  Reference,
+  Status,
+  TestEventResult,
+  WebhookSettings,
+} from "./types";
+import { filterToParams, type ServerFilter } from "../feed/filters";
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+type Params = Record<string, string | number | null | undefined>;
+
+function withQuery(path: string, params: Params): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && v !== undefined && v !== "") q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+export class Api {
+  constructor(private readonly fetchFn: FetchLike = (i, init) => fetch(i, init)) {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(path, {
+        method,
+        credentials: "same-origin",
+        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw notAnsweringError();
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  status(): Promise<Status> {
+    return this.request("GET", "/api/status");
+  }
+
+  /** Newest first, below `before` when given: the first screen and scrolling back. */
+  latestChanges(filter: ServerFilter, before: number | null, limit: number): Promise<ChangePage> {
+    return this.request("GET", withQuery("/api/changes/latest", { ...filterToParams(filter), before, limit }));
+  }
+
+  /** Oldest first, above `after`. */
+  changesAfter(filter: ServerFilter, after: number, limit: number): Promise<ChangePage> {
+    return this.request("GET", withQuery("/api/changes", { ...filterToParams(filter), after, limit }));
+  }
+
+  recordHistory(tenant: string, attendanceId: number): Promise<{ changes: Change[] }> {
+    return this.request(
+      "GET",
+      `/api/records/${encodeURIComponent(tenant)}/${encodeURIComponent(String(attendanceId))}/history`,
+    );
+  }
+
+  deliveries(outcome: DeliveryOutcome | null, before: number | null, limit: number): Promise<{ deliveries: DeliveryRow[] }> {
+    return this.request("GET", withQuery("/api/deliveries", { outcome, before, limit }));
+  }
+
+  board(date: string | null): Promise<Board> {
+    return this.request("GET", withQuery("/api/board", { date }));
+  }
+
+  reference(): Promise<Reference> {
+    return this.request("GET", "/api/reference");
+  }
+
+  sendTestEvent(): Promise<TestEventResult> {
+    return this.request("POST", "/api/test-event");
+  }
+
+  saveWebhookSettings(settings: WebhookSettings): Promise<unknown> {
+    return this.request("PUT", "/api/settings/webhook", settings);
+  }
+}

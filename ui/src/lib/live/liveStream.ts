@@ -1,0 +1,171 @@
+// The live stream (`GET /api/stream?after=SEQ`, Server-Sent Events), kept open for the whole
+// session. The browser's own EventSource retry is not used: on any error the stream is
+// closed and reopened here with `after` = the last seq received, after a growing delay, so
+// the state shown to the user is exact and the catch-up starts where the rows stopped. Rows
+// at or below the last seq are dropped, so a replay never shows a row twice.
+
+import type { Change } from "../api/types";
+import { reconnectDelayMs, type ConnectionState } from "./connectionState";
+
+/** The part of EventSource used here, so tests can drive a fake one. */
+export type EventSourceLike = {
+  onopen: ((ev: Event) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  addEventListener(type: string, listener: (ev: MessageEvent<string>) => void): void;
+  close(): void;
+};
+
+export type Timers = {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+};
+
+export type LiveStreamOptions = {
+  openEventSource: (url: string) => EventSourceLike;
+  onChange: (change: Change) => void;
+  onState: (state: ConnectionState) => void;
+  /** The server says names changed (`event: reference`). */
+  onReference?: () => void;
+  /** Called after a reconnect has been established (e.g. to refresh the status). */
+  onReconnected?: () => void;
+  timers?: Timers;
+  now?: () => number;
+  path?: string;
+  /** Failed tries shown as "Reconnecting…" before the state becomes "Offline since …". */
+  triesBeforeOffline?: number;
+};
+
+const browserTimers: Timers = {
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+function isChange(value: unknown): value is Change {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Change).seq === "number" &&
+    typeof (value as Change).attendanceId === "number"
+  );
+}
+
+export class LiveStream {
+  private source: EventSourceLike | null = null;
+  private retryTimer: unknown = null;
+  private attempt = 0;
+  private lostAt: number | null = null;
+  private stopped = true;
+  private lastSeqSeen = 0;
+  private readonly timers: Timers;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: LiveStreamOptions) {
+    this.timers = opts.timers ?? browserTimers;
+    this.now = opts.now ?? (() => Date.now());
+  }
+
+  /** The highest seq received: a reconnect asks for everything after it. */
+  get lastSeq(): number {
+    return this.lastSeqSeen;
+  }
+
+  /** Opens the stream for changes after `afterSeq` (the newest seq the window already has). */
+  start(afterSeq: number): void {
+    this.stopped = false;
+    this.lastSeqSeen = Math.max(this.lastSeqSeen, afterSeq);
+    this.opts.onState({ kind: "connecting" });
+    this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelRetry();
+    this.closeSource();
+  }
+
+  /** "Try again now": skip the rest of the wait. */
+  retryNow(): void {
+    if (this.stopped || this.lostAt === null) return;
+    this.cancelRetry();
+    this.open();
+  }
+
+  private open(): void {
+    this.closeSource();
+    const path = this.opts.path ?? "/api/stream";
+    const source = this.opts.openEventSource(`${path}?after=${this.lastSeqSeen}`);
+    this.source = source;
+    source.onopen = () => {
+      if (source !== this.source) return;
+      const wasLost = this.lostAt !== null;
+      this.attempt = 0;
+      this.lostAt = null;
+      this.opts.onState({ kind: "live" });
+      if (wasLost) this.opts.onReconnected?.();
+    };
+    source.onerror = () => {
+      if (source !== this.source) return;
+      this.connectionLost();
+    };
+    source.addEventListener("change", (ev) => {
+      if (source !== this.source) return;
+      this.receive(ev.data);
+    });
+    source.addEventListener("reference", () => {
+      if (source !== this.source) return;
+      this.opts.onReference?.();
+    });
+  }
+
+  private receive(data: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      console.warn("Rollcall: ignored a live message that is not JSON", data);
+      return;
+    }
+    if (!isChange(parsed)) {
+      console.warn("Rollcall: ignored a live message that is not a change", parsed);
+      return;
+    }
+    // A replay after reconnecting may repeat what was already shown.
+    if (parsed.seq <= this.lastSeqSeen) return;
+    this.lastSeqSeen = parsed.seq;
+    this.opts.onChange(parsed);
+  }
+
+  private connectionLost(): void {
+    this.closeSource();
+    if (this.stopped) return;
+    if (this.lostAt === null) this.lostAt = this.now();
+    this.attempt++;
+    const delay = reconnectDelayMs(this.attempt);
+    const limit = this.opts.triesBeforeOffline ?? 3;
+    if (this.attempt <= limit) {
+      this.opts.onState({ kind: "reconnecting", lostAt: this.lostAt, attempt: this.attempt });
+    } else {
+      this.opts.onState({ kind: "offline", lostAt: this.lostAt, attempt: this.attempt, nextTryAt: this.now() + delay });
+    }
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopped) this.open();
+    }, delay);
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer !== null) {
+      this.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+
+  private closeSource(): void {
+    if (this.source) {
+      this.source.onopen = null;
+      this.source.onerror = null;
+      this.source.close();
+      this.source = null;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// How times read in the window: relative for scanning ("3 min ago"), exact on hover.
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** "just now", "40 s ago", "3 min ago", "2 h ago", "yesterday", "4 days ago", then the date. */
+export function relativeTime(thenMs: number, nowMs: number, timeZone?: string): string {
+  const diff = nowMs - thenMs;
+  // A clock a little ahead (DreamClass's or this PC's) must not read "in 2 s".
+  if (diff < 10_000) return "just now";
+  if (diff < MINUTE) return `${Math.floor(diff / 1000)} s ago`;
+  if (diff < HOUR) return `${Math.floor(diff / MINUTE)} min ago`;
+  if (diff < DAY) return `${Math.floor(diff / HOUR)} h ago`;
+  const days = calendarDaysBetween(thenMs, nowMs, timeZone);
+  if (days <= 1) return "yesterday";
+  if (days < 7) return `${days} days ago`;
+  return shortDate(thenMs, timeZone);
+}
+
+/** Whole calendar days between two instants in the given (or local) time zone. */
+function calendarDaysBetween(aMs: number, bMs: number, timeZone?: string): number {
+  const day = (ms: number) => {
+    const [y, m, d] = isoDate(ms, timeZone).split("-").map(Number);
+    return Date.UTC(y!, m! - 1, d!) / DAY;
+  };
+  return Math.round(day(bMs) - day(aMs));
+}
+
+/** YYYY-MM-DD of an instant in the given (or local) time zone. */
+export function isoDate(ms: number, timeZone?: string): string {
+  // en-CA formats dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+}
+
+/** Today's date here, YYYY-MM-DD: the board's default day. */
+export function todayIso(nowMs: number = Date.now(), timeZone?: string): string {
+  return isoDate(nowMs, timeZone);
+}
+
+/** "10:42", 24-hour. */
+export function clockTime(ms: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hour12: false }).format(ms);
+}
+
+/** "19 Jun 2025". */
+export function shortDate(ms: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat("en-GB", { timeZone, day: "numeric", month: "short", year: "numeric" }).format(ms);
+}
+
+/** "Thu 19 Jun 2025, 10:42:05": the hover text. */
+export function exactTime(ms: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
+  }).format(ms);
+}
+
+/** "Thu 19 Jun 2025" for a YYYY-MM-DD attendance date (a calendar day, no time zone). */
+export function attendanceDate(date: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return date;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short", year: "numeric" }).format(ms);
+}

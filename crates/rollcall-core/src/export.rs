@@ -17,6 +17,21 @@ pub enum ExportError {
     Io(#[from] std::io::Error),
 }
 
+impl ExportError {
+    /// The reader went away (for example `rollcall export … | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        let io = match self {
+            Self::Io(e) => Some(e),
+            Self::Write(e) => match e.kind() {
+                csv::ErrorKind::Io(e) => Some(e),
+                _ => None,
+            },
+            Self::Database(_) => None,
+        };
+        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
 /// Spreadsheet programs run a cell that starts with one of these as a formula; a leading
 /// apostrophe makes them show it as text instead (OWASP "CSV injection").
 pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {

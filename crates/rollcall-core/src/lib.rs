@@ -13,3 +13,6 @@ pub mod store;
 pub use envelope::{AttendanceEventKind, AttendanceRecord, Envelope, EnvelopeError};
 pub use model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
 pub use signature::{KeyEncoding, SigningKey};
+
+/// Re-exported so that crates building on the store use the same SQLite binding.
+pub use rusqlite;

@@ -282,3 +282,51 @@ pub fn last_delivery_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
         |r| r.get(0),
     )
 }
+
+/// Counts of current (not deleted) records on one day, grouped by class or by course.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoardGroup {
+    pub id: i64,
+    pub total: i64,
+    /// status id → number of records.
+    pub counts: std::collections::BTreeMap<i64, i64>,
+    /// The newest DreamClass event time among them.
+    pub last_update: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardGrouping {
+    Class,
+    Course,
+}
+
+pub fn board(conn: &Connection, date: &str, by: BoardGrouping) -> rusqlite::Result<Vec<BoardGroup>> {
+    let column = match by {
+        BoardGrouping::Class => "class_id",
+        BoardGrouping::Course => "course_id",
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {column}, status_id, COUNT(*), MAX(event_ts) FROM attendance
+         WHERE date = ?1 AND deleted = 0 GROUP BY {column}, status_id ORDER BY {column}"
+    ))?;
+    let mut groups: Vec<BoardGroup> = Vec::new();
+    let mut rows = stmt.query([date])?;
+    while let Some(r) = rows.next()? {
+        let (id, status, count, last): (i64, i64, i64, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        if groups.last().is_none_or(|g| g.id != id) {
+            groups.push(BoardGroup {
+                id,
+                total: 0,
+                counts: Default::default(),
+                last_update: 0,
+            });
+        }
+        let group = groups.last_mut().expect("pushed above");
+        group.total += count;
+        group.counts.insert(status, count);
+        group.last_update = group.last_update.max(last);
+    }
+    Ok(groups)
+}

@@ -74,6 +74,65 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 2: DreamClass names for the ids in attendance (crates/rollcall-dreamclass), when the app
+    // was listening, and the gaps whose missed changes are still to be asked for.
+    r#"
+    CREATE TABLE reference_statuses (
+        id               INTEGER PRIMARY KEY,
+        name             TEXT NOT NULL,
+        guessed_category TEXT NOT NULL,
+        user_category    TEXT,
+        fetched_at       INTEGER NOT NULL
+    );
+
+    CREATE TABLE reference_students (
+        student_period_id INTEGER PRIMARY KEY,
+        student_id        INTEGER,
+        name              TEXT,
+        class_id          INTEGER,
+        school_period_id  INTEGER,
+        active            INTEGER NOT NULL DEFAULT 1,
+        fetched_at        INTEGER NOT NULL
+    );
+
+    CREATE TABLE reference_student_classes (
+        student_period_id INTEGER NOT NULL,
+        class_id          INTEGER NOT NULL,
+        fetched_at        INTEGER NOT NULL,
+        PRIMARY KEY (student_period_id, class_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE reference_classes (
+        id               INTEGER PRIMARY KEY,
+        name             TEXT,
+        school_period_id INTEGER,
+        active           INTEGER NOT NULL DEFAULT 1,
+        fetched_at       INTEGER NOT NULL
+    );
+
+    CREATE TABLE reference_courses (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE listening_periods (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at     INTEGER NOT NULL,
+        last_heartbeat INTEGER NOT NULL,
+        stopped_at     INTEGER
+    );
+
+    CREATE TABLE recovery_gaps (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        from_ms      INTEGER NOT NULL,
+        to_ms        INTEGER NOT NULL,
+        found_at     INTEGER NOT NULL,
+        recovered_at INTEGER,
+        report       TEXT
+    );
+    CREATE INDEX recovery_gaps_pending ON recovery_gaps(recovered_at, id);
+    "#,
 ];
 
 /// Brings the database to the newest schema. Each migration runs in its own transaction

@@ -1,0 +1,81 @@
+//! `rollcall`: the headless Rollcall (serve, export, simulate). The desktop app embeds the same
+//! core and server.
+
+mod export;
+mod serve;
+mod simulate;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "rollcall",
+    version,
+    about = "Rollcall: live DreamClass attendance for the school office"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive DreamClass webhooks and serve the live view.
+    Serve(serve::ServeArgs),
+    /// Write stored attendance or the change log as CSV.
+    Export(export::ExportArgs),
+    /// Send a realistic, signed school day of attendance webhooks to a listener.
+    Simulate(simulate::SimulateArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => runtime().block_on(serve::run(args)),
+        Command::Export(args) => export::run(args),
+        Command::Simulate(args) => runtime().block_on(simulate::run(args)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => {
+            // The reader (`| head`) has what it wanted.
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rollcall: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<rollcall_core::export::ExportError>()
+                .is_some_and(|e| e.is_broken_pipe())
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    // Info for Rollcall itself, warnings from libraries. No secret and no student name is
+    // logged at these levels.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("warn,rollcall=info,rollcall_server=info,rollcall_core=info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,205 @@
+//! Rollcall's HTTP side: the webhook listener (the only socket a tunnel exposes) and the local
+//! API listener (the UI, its JSON API and the live stream), on separate sockets.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), rollcall_server::StartError> {
+//! let config = rollcall_server::ServerConfig::new("/tmp/rollcall".into());
+//! let server = rollcall_server::start(config).await?;
+//! println!("paste into DreamClass: {}", server.info().webhook_url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+pub mod local;
+mod settings_file;
+pub mod state;
+pub mod webhook;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rollcall_core::model::now_ms;
+use rollcall_core::store::{IngestWriter, ReadPool, DATABASE_FILE};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+pub use settings_file::save as save_settings_file;
+pub use state::{AppState, Notice, ServerInfo, WebhookAuth, WebhookLimits};
+
+/// How long a stop waits for requests in flight before closing connections anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub webhook_addr: SocketAddr,
+    pub ui_addr: SocketAddr,
+    pub auth: WebhookAuth,
+    pub limits: WebhookLimits,
+    /// The built web UI (`ui/dist`); without it the UI listener serves the API only.
+    pub ui_dir: Option<PathBuf>,
+    /// The local API token; a random one is made when `None`.
+    pub token: Option<String>,
+}
+
+impl ServerConfig {
+    /// Defaults: the standard ports on loopback, no secret, the standard limits.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            webhook_addr: rollcall_core::config::DEFAULT_WEBHOOK_ADDR
+                .parse()
+                .expect("valid default"),
+            ui_addr: rollcall_core::config::DEFAULT_UI_ADDR
+                .parse()
+                .expect("valid default"),
+            auth: WebhookAuth::default(),
+            limits: WebhookLimits::default(),
+            ui_dir: None,
+            token: None,
+        }
+    }
+}
+
+/// Why the server could not start, in words for the person starting it.
+#[derive(Debug)]
+pub enum StartError {
+    DataDir(PathBuf, std::io::Error),
+    Database(PathBuf, String),
+    Bind(&'static str, SocketAddr, std::io::Error),
+}
+
+impl std::error::Error for StartError {}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DataDir(path, e) => write!(
+                f,
+                "Rollcall could not create its data folder {} ({e}). Choose another folder \
+                 with --data-dir.",
+                path.display()
+            ),
+            Self::Database(path, e) => write!(
+                f,
+                "Rollcall could not open its database {} ({e}). Check that the disk is not \
+                 full and that no other program holds the file.",
+                path.display()
+            ),
+            Self::Bind(which, addr, e) if e.kind() == std::io::ErrorKind::AddrInUse => write!(
+                f,
+                "The {which} address {addr} is already in use: is Rollcall already running? \
+                 Close the other copy, or choose another address."
+            ),
+            Self::Bind(which, addr, e) => {
+                write!(f, "Rollcall could not listen on the {which} address {addr} ({e}).")
+            }
+        }
+    }
+}
+
+/// A running pair of listeners. Drop does not stop them: call [`RunningServer::shutdown`].
+pub struct RunningServer {
+    state: AppState,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Opens the database and starts both listeners.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+    let db_path = config.data_dir.join(DATABASE_FILE);
+    let writer = {
+        let path = db_path.clone();
+        tokio::task::spawn_blocking(move || IngestWriter::start(&path))
+            .await
+            .expect("writer start does not panic")
+            .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?
+    };
+    let webhook_listener = TcpListener::bind(config.webhook_addr)
+        .await
+        .map_err(|e| StartError::Bind("webhook", config.webhook_addr, e))?;
+    let ui_listener = TcpListener::bind(config.ui_addr)
+        .await
+        .map_err(|e| StartError::Bind("local interface", config.ui_addr, e))?;
+    let info = ServerInfo {
+        webhook_addr: webhook_listener.local_addr().expect("bound socket has an address"),
+        ui_addr: ui_listener.local_addr().expect("bound socket has an address"),
+        token: config.token.clone().unwrap_or_else(random_token),
+        data_dir: config.data_dir.clone(),
+        started_at: now_ms(),
+    };
+    let (stop, stopping) = watch::channel(false);
+    let (notices, _) = broadcast::channel(64);
+    let state = AppState {
+        writer,
+        reads: Arc::new(ReadPool::new(&db_path)),
+        auth: Arc::new(RwLock::new(config.auth.clone())),
+        limits: config.limits,
+        info: Arc::new(info),
+        notices,
+        stopping: stopping.clone(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client builds"),
+    };
+    let tasks = vec![
+        serve(webhook_listener, webhook::router(state.clone()), stopping.clone()),
+        serve(
+            ui_listener,
+            local::router(state.clone(), config.ui_dir.clone()),
+            stopping,
+        ),
+    ];
+    Ok(RunningServer { state, stop, tasks })
+}
+
+fn serve(listener: TcpListener, router: axum::Router, mut stopping: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "a listener stopped with an error");
+        }
+    })
+}
+
+fn random_token() -> String {
+    use rand::Rng;
+    let bytes: [u8; 24] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl RunningServer {
+    pub fn info(&self) -> &ServerInfo {
+        &self.state.info
+    }
+
+    /// The shared state, for code that runs beside the listeners (name resolution, tunnel).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to a grace period), commits
+    /// everything queued, and stops the writer.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                tracing::warn!("requests still open after the grace period were closed");
+                abort.abort();
+            }
+        }
+        self.state.writer.shutdown_async().await;
+    }
+}

@@ -1,0 +1,323 @@
+//! JSON endpoints of the local API (see docs/local-api.md).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rollcall_core::config::{BasicAuth, FileConfig};
+use rollcall_core::model::now_ms;
+use rollcall_core::store::queries::{self, BoardGrouping, RecordFilter};
+use rollcall_core::{DeliveryOutcome, KeyEncoding, SigningKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::query::ApiQuery;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Notice, WebhookAuth};
+
+const DEFAULT_PAGE: usize = 500;
+const MAX_PAGE: usize = 5000;
+
+#[derive(Deserialize)]
+pub struct Paging {
+    after: Option<i64>,
+    before: Option<i64>,
+    limit: Option<usize>,
+    #[serde(rename = "includeDeleted")]
+    include_deleted: Option<bool>,
+}
+
+impl Paging {
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    version: &'static str,
+    webhook_url: String,
+    ui_url: String,
+    secret_configured: bool,
+    basic_auth_configured: bool,
+    allow_unsigned: bool,
+    last_change_seq: i64,
+    last_delivery_at: Option<i64>,
+    delivery_counts: BTreeMap<&'static str, i64>,
+    storage_failing: bool,
+    rejections_dropped: u64,
+    started_at: i64,
+}
+
+pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
+    let (last_change_seq, last_delivery_at, counts) = state
+        .read(|conn| {
+            Ok((
+                queries::last_change_seq(conn)?,
+                queries::last_delivery_at(conn)?,
+                queries::delivery_counts(conn)?,
+            ))
+        })
+        .await?;
+    let auth = state.webhook_auth();
+    Ok(Json(Status {
+        version: env!("CARGO_PKG_VERSION"),
+        webhook_url: state.info.webhook_url(),
+        ui_url: format!("http://{}/", state.info.ui_addr),
+        secret_configured: auth.key.is_some(),
+        basic_auth_configured: auth.basic_auth.is_some(),
+        allow_unsigned: auth.allow_unsigned,
+        last_change_seq,
+        last_delivery_at,
+        delivery_counts: counts.into_iter().map(|(o, n)| (o.as_str(), n)).collect(),
+        storage_failing: state.writer.storage_failing(),
+        rejections_dropped: state.writer.rejections_dropped(),
+        started_at: state.info.started_at,
+    }))
+}
+
+pub async fn changes_after(
+    State(state): State<AppState>,
+    ApiQuery(paging): ApiQuery<Paging>,
+    ApiQuery(filter): ApiQuery<RecordFilter>,
+) -> ApiResult<Json<Value>> {
+    let (after, limit) = (paging.after.unwrap_or(0), paging.limit());
+    let (changes, last_seq) = state
+        .read(move |conn| {
+            Ok((
+                queries::changes_after(conn, after, limit, &filter)?,
+                queries::last_change_seq(conn)?,
+            ))
+        })
+        .await?;
+    Ok(Json(json!({ "changes": changes, "lastSeq": last_seq })))
+}
+
+pub async fn changes_latest(
+    State(state): State<AppState>,
+    ApiQuery(paging): ApiQuery<Paging>,
+    ApiQuery(filter): ApiQuery<RecordFilter>,
+) -> ApiResult<Json<Value>> {
+    let (before, limit) = (paging.before, paging.limit());
+    let (changes, last_seq) = state
+        .read(move |conn| {
+            Ok((
+                queries::latest_changes(conn, before, limit, &filter)?,
+                queries::last_change_seq(conn)?,
+            ))
+        })
+        .await?;
+    Ok(Json(json!({ "changes": changes, "lastSeq": last_seq })))
+}
+
+pub async fn attendance(
+    State(state): State<AppState>,
+    ApiQuery(paging): ApiQuery<Paging>,
+    ApiQuery(filter): ApiQuery<RecordFilter>,
+) -> ApiResult<Json<Value>> {
+    let include_deleted = paging.include_deleted.unwrap_or(false);
+    let limit = paging.limit.unwrap_or(MAX_PAGE).clamp(1, 100_000);
+    let records = state
+        .read(move |conn| queries::attendance(conn, &filter, include_deleted, limit))
+        .await?;
+    Ok(Json(json!({ "records": records })))
+}
+
+pub async fn record_history(
+    State(state): State<AppState>,
+    Path((tenant, attendance_id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let changes = state
+        .read(move |conn| queries::record_history(conn, &tenant, attendance_id))
+        .await?;
+    if changes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "record_not_found",
+            "Rollcall has no attendance record with this number.",
+        ));
+    }
+    Ok(Json(json!({ "changes": changes })))
+}
+
+#[derive(Deserialize)]
+pub struct DeliveriesQuery {
+    outcome: Option<String>,
+}
+
+pub async fn deliveries(
+    State(state): State<AppState>,
+    ApiQuery(paging): ApiQuery<Paging>,
+    ApiQuery(query): ApiQuery<DeliveriesQuery>,
+) -> ApiResult<Json<Value>> {
+    let outcome = match query.outcome.as_deref().filter(|o| !o.is_empty()) {
+        None => None,
+        Some(name) => Some(DeliveryOutcome::parse(name).ok_or_else(|| {
+            ApiError::bad_request(
+                "Unknown outcome: use applied, superseded, duplicate, ignored, conflict or rejected.",
+            )
+        })?),
+    };
+    let (before, limit) = (paging.before, paging.limit().min(1000));
+    let deliveries = state
+        .read(move |conn| queries::deliveries(conn, outcome, before, limit))
+        .await?;
+    Ok(Json(json!({ "deliveries": deliveries })))
+}
+
+#[derive(Deserialize)]
+pub struct BoardQuery {
+    date: Option<String>,
+}
+
+pub async fn board(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<BoardQuery>,
+) -> ApiResult<Json<Value>> {
+    let date = query
+        .date
+        .unwrap_or_else(|| chrono::Local::now().format("%Y-%m-%d").to_string());
+    if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
+        return Err(ApiError::bad_request("The date must be written YYYY-MM-DD."));
+    }
+    let day = date.clone();
+    let (by_class, by_course) = state
+        .read(move |conn| {
+            Ok((
+                queries::board(conn, &day, BoardGrouping::Class)?,
+                queries::board(conn, &day, BoardGrouping::Course)?,
+            ))
+        })
+        .await?;
+    Ok(Json(
+        json!({ "date": date, "byClass": by_class, "byCourse": by_course }),
+    ))
+}
+
+/// Names of statuses, students, classes and courses. Empty until a DreamClass API connection
+/// provides them; the UI falls back to ids.
+pub async fn reference() -> Json<Value> {
+    Json(json!({ "statuses": [], "students": [], "classes": [], "courses": [] }))
+}
+
+/// Sends a signed test delivery through this computer's own webhook listener, proving that
+/// the listener, the secret and storage work together.
+pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let auth = state.webhook_auth();
+    if auth.key.is_none() && !auth.allow_unsigned {
+        return Ok(Json(json!({
+            "ok": false,
+            "status": 0,
+            "message": "Enter the Secret from DreamClass first; the test delivery is signed with it."
+        })));
+    }
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let signature = auth.key.as_ref().map(|k| k.sign(&request_id)).unwrap_or_default();
+    let body = json!({
+        "id": request_id, "type": "ROLLCALL_TEST", "tenant": "rollcall-test",
+        "timestamp": now_ms(), "signature": signature, "data": {}
+    });
+    let mut addr = state.info.webhook_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let mut request = state
+        .http
+        .post(format!("http://{addr}/webhooks/dreamclass"))
+        .json(&body);
+    if let Some(basic) = &auth.basic_auth {
+        request = request.header("authorization", basic.header_value());
+    }
+    let (ok, status, message) = match request.send().await {
+        Ok(response) if response.status() == StatusCode::OK => (
+            true,
+            200,
+            "The test delivery arrived, its signature was checked and it was saved. Rollcall \
+             is receiving webhooks on this computer."
+                .to_string(),
+        ),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or_default();
+            let reason = body["message"].as_str().unwrap_or("no reason given").to_string();
+            (false, status, format!("The test delivery was refused: {reason}"))
+        }
+        Err(e) => (
+            false,
+            0,
+            format!("The webhook listener did not answer ({e}). Restart Rollcall."),
+        ),
+    };
+    Ok(Json(json!({ "ok": ok, "status": status, "message": message })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSettings {
+    secret: Option<String>,
+    #[serde(default)]
+    key_encoding: KeyEncoding,
+    basic_auth: Option<BasicAuthSettings>,
+}
+
+#[derive(Deserialize)]
+pub struct BasicAuthSettings {
+    username: String,
+    password: String,
+}
+
+/// Sets the Secret and optional Username/Password (as entered in DreamClass), applies them at
+/// once and saves them in `rollcall.toml` (readable by this user only).
+pub async fn set_webhook_settings(
+    State(state): State<AppState>,
+    Json(settings): Json<WebhookSettings>,
+) -> ApiResult<Json<Value>> {
+    let secret = settings.secret.filter(|s| !s.trim().is_empty());
+    let key = secret
+        .as_deref()
+        .map(|s| SigningKey::new(s.trim(), settings.key_encoding))
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    let basic_auth = settings
+        .basic_auth
+        .map(|b| {
+            format!("{}:{}", b.username, b.password)
+                .parse::<BasicAuth>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))
+        })
+        .transpose()?;
+    let data_dir = state.info.data_dir.clone();
+    let file_basic = basic_auth
+        .as_ref()
+        .map(|b| format!("{}:{}", b.username, b.password));
+    let file_secret = secret.as_ref().map(|s| s.trim().to_string());
+    let encoding = settings.key_encoding;
+    tokio::task::spawn_blocking(move || {
+        let mut file = FileConfig::load(&data_dir).unwrap_or_default();
+        file.webhook_secret = file_secret;
+        file.key_encoding = Some(encoding);
+        file.basic_auth = file_basic;
+        crate::settings_file::save(&data_dir, &file)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "settings_not_saved",
+            format!("The settings were applied but could not be saved for next time: {e}"),
+        )
+    })?;
+    {
+        let mut auth = state.auth.write().expect("auth lock");
+        *auth = WebhookAuth {
+            key,
+            basic_auth,
+            allow_unsigned: auth.allow_unsigned,
+        };
+    }
+    let _ = state.notices.send(Notice::Status);
+    Ok(Json(json!({ "ok": true })))
+}

@@ -1,0 +1,124 @@
+//! Who may talk to the local API: requests that name this listener by a loopback host (no DNS
+//! rebinding), come from no foreign origin (no cross-site requests), and carry this run's token.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const TOKEN_COOKIE: &str = "rollcall_token";
+
+/// Origins of the desktop app's own webview, allowed besides the listener's own origin.
+const DESKTOP_ORIGINS: &[&str] = &["tauri://localhost", "http://tauri.localhost"];
+
+/// Checks Host and Origin on every request to the UI listener, static files included.
+pub async fn check_host_and_origin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let port = state.info.ui_addr.port();
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_allowed_host(host, port, &state) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_host",
+            "This page can only be opened at the address Rollcall printed (127.0.0.1 or localhost).",
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !is_allowed_origin(origin, port, &state) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden_origin",
+                "Requests from other web sites are not allowed.",
+            ));
+        }
+    }
+    Ok(next.run(request).await)
+}
+
+/// Requires this run's token on the API (Bearer header or the cookie set from the printed URL).
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if presented_token(request.headers())
+        .is_some_and(|given| tokens_equal(given.as_bytes(), state.info.token.as_bytes()))
+    {
+        Ok(next.run(request).await)
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_required",
+            "Open Rollcall from the link it printed when it started (it contains a key), or \
+             from the desktop app.",
+        ))
+    }
+}
+
+fn presented_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == TOKEN_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+pub fn tokens_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn allowed_hostnames(state: &AppState) -> Vec<String> {
+    let mut names = vec![
+        "127.0.0.1".to_string(),
+        "localhost".to_string(),
+        "[::1]".to_string(),
+    ];
+    let ip = state.info.ui_addr.ip();
+    if !ip.is_unspecified() {
+        names.push(match ip {
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        });
+    }
+    names
+}
+
+fn is_allowed_host(host: &str, port: u16, state: &AppState) -> bool {
+    let Some((name, host_port)) = host.rsplit_once(':') else {
+        return false;
+    };
+    host_port.parse::<u16>().ok() == Some(port)
+        && allowed_hostnames(state)
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(name))
+}
+
+fn is_allowed_origin(origin: &str, port: u16, state: &AppState) -> bool {
+    if DESKTOP_ORIGINS.contains(&origin) {
+        return true;
+    }
+    origin
+        .strip_prefix("http://")
+        .is_some_and(|host| is_allowed_host(host, port, state))
+}

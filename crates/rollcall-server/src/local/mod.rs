@@ -1,0 +1,51 @@
+//! The local API listener: the web UI, its JSON API and the live stream. Bound to loopback,
+//! never exposed through a tunnel.
+
+mod api;
+mod assets;
+pub mod guard;
+mod query;
+mod stream;
+
+use std::path::PathBuf;
+
+use axum::extract::{Query, State};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::error::{method_not_allowed, not_found};
+use crate::state::AppState;
+
+pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
+    let api = Router::new()
+        .route("/status", get(api::status))
+        .route("/changes", get(api::changes_after))
+        .route("/changes/latest", get(api::changes_latest))
+        .route("/attendance", get(api::attendance))
+        .route(
+            "/records/{tenant}/{attendance_id}/history",
+            get(api::record_history),
+        )
+        .route("/deliveries", get(api::deliveries))
+        .route("/board", get(api::board))
+        .route("/reference", get(api::reference))
+        .route("/test-event", post(api::test_event))
+        .route("/settings/webhook", put(api::set_webhook_settings))
+        .route("/stream", get(stream::stream))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), guard::require_token));
+    let index_dir = ui_dir.clone();
+    Router::new()
+        .nest("/api", api)
+        .route(
+            "/",
+            get(move |state: State<AppState>, query: Query<assets::TokenQuery>| {
+                assets::sign_in_by_link(state, query, index_dir.clone())
+            }),
+        )
+        .merge(assets::static_files(ui_dir))
+        .layer(from_fn_with_state(state.clone(), guard::check_host_and_origin))
+        .with_state(state)
+}

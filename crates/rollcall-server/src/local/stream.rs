@@ -1,0 +1,138 @@
+//! The live stream (Server-Sent Events): every committed change, in order, exactly once.
+//!
+//! A client names the last sequence it has (`Last-Event-ID` or `?after=`); the stream first
+//! replays the change log after it, then forwards live changes. It subscribes before reading
+//! the log so nothing committed in between is missed, skips what it already sent, and reloads
+//! from the log whenever it falls behind the broadcast.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use rollcall_core::store::queries::{self, RecordFilter};
+use rollcall_core::Change;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::query::ApiQuery;
+use crate::state::{AppState, Notice};
+
+const CATCH_UP_PAGE: usize = 1000;
+
+#[derive(serde::Deserialize)]
+pub struct StreamQuery {
+    after: Option<i64>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<StreamQuery>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(query.after)
+        .unwrap_or(0);
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(feed(state, after, tx));
+    Sse::new(ReceiverStream::new(rx)).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    )
+}
+
+type Sink = mpsc::Sender<Result<Event, Infallible>>;
+
+/// Why feeding a subscriber stopped.
+enum Stop {
+    ClientGone,
+    ReadFailed,
+}
+
+async fn feed(state: AppState, mut last: i64, tx: Sink) {
+    let mut changes = state.writer.subscribe();
+    let mut notices = state.notices.subscribe();
+    let mut stopping = state.stopping.clone();
+    if catch_up(&state, &mut last, i64::MAX, &tx).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = stopping.changed() => return,
+            received = changes.recv() => {
+                let result = match received {
+                    Ok(change) if change.seq <= last => Ok(()),
+                    Ok(change) => {
+                        // A hole before this change would mean a missed broadcast: fill it
+                        // from the log so the client never skips a sequence number.
+                        let filled = if change.seq > last + 1 {
+                            catch_up(&state, &mut last, change.seq - 1, &tx).await
+                        } else {
+                            Ok(())
+                        };
+                        match filled {
+                            Ok(()) => send_change(&tx, &change, &mut last).await,
+                            Err(stop) => Err(stop),
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        catch_up(&state, &mut last, i64::MAX, &tx).await
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if result.is_err() {
+                    return;
+                }
+            }
+            notice = notices.recv() => {
+                let name = match notice {
+                    Ok(Notice::Reference) => "reference",
+                    Ok(Notice::Status) => "status",
+                    Err(broadcast::error::RecvError::Lagged(_)) => "reference",
+                    Err(broadcast::error::RecvError::Closed) => continue,
+                };
+                let event = Event::default().event(name).data("{}");
+                if tx.send(Ok(event)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn send_change(tx: &Sink, change: &Change, last: &mut i64) -> Result<(), Stop> {
+    let event = Event::default()
+        .event("change")
+        .id(change.seq.to_string())
+        .json_data(change)
+        .expect("a change serialises");
+    tx.send(Ok(event)).await.map_err(|_| Stop::ClientGone)?;
+    *last = change.seq;
+    Ok(())
+}
+
+/// Sends every logged change with `last < seq <= up_to`.
+async fn catch_up(state: &AppState, last: &mut i64, up_to: i64, tx: &Sink) -> Result<(), Stop> {
+    loop {
+        let after = *last;
+        let page = state
+            .read(move |conn| {
+                queries::changes_after(conn, after, CATCH_UP_PAGE, &RecordFilter::default())
+            })
+            .await
+            .map_err(|_| Stop::ReadFailed)?;
+        let full = page.len() == CATCH_UP_PAGE;
+        for change in page.iter().filter(|c| c.seq <= up_to) {
+            send_change(tx, change, last).await?;
+        }
+        if !full || *last >= up_to {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The state both listeners share: cheap handles, cloned into every handler.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rollcall_core::config::BasicAuth;
+use rollcall_core::rusqlite::Connection;
+use rollcall_core::store::{IngestWriter, ReadPool};
+use rollcall_core::SigningKey;
+use tokio::sync::{broadcast, watch};
+
+use crate::error::{ApiError, ApiResult};
+
+/// How webhook requests are authenticated. Changed at run time from the settings screen.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookAuth {
+    /// The HMAC key from DreamClass's Secret; `None` when no secret is configured.
+    pub key: Option<SigningKey>,
+    pub basic_auth: Option<BasicAuth>,
+    /// Accept deliveries without a valid signature when no secret is set (tests, demos).
+    pub allow_unsigned: bool,
+}
+
+/// Limits of the webhook listener.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookLimits {
+    pub max_body_bytes: usize,
+    /// How far in the future a delivery's timestamp may be (clock skew allowance).
+    pub max_future_skew: Duration,
+    /// How long a client may take to send its body.
+    pub body_read_timeout: Duration,
+}
+
+impl Default for WebhookLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            max_future_skew: Duration::from_secs(5 * 60),
+            body_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Facts about this run, for the status endpoint and the printed URLs.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub webhook_addr: SocketAddr,
+    pub ui_addr: SocketAddr,
+    pub token: String,
+    pub data_dir: PathBuf,
+    pub started_at: i64,
+}
+
+impl ServerInfo {
+    pub fn webhook_url(&self) -> String {
+        format!("http://{}/webhooks/dreamclass", self.webhook_addr)
+    }
+
+    pub fn ui_url(&self) -> String {
+        format!("http://{}/?token={}", self.ui_addr, self.token)
+    }
+}
+
+/// Messages for live subscribers other than attendance changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Names of students, classes, courses or statuses changed: fetch /api/reference again.
+    Reference,
+    /// Something in /api/status changed (storage, tunnel, settings).
+    Status,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub writer: IngestWriter,
+    pub reads: Arc<ReadPool>,
+    pub auth: Arc<RwLock<WebhookAuth>>,
+    pub limits: WebhookLimits,
+    pub info: Arc<ServerInfo>,
+    pub notices: broadcast::Sender<Notice>,
+    /// Becomes `true` when the server is stopping: long-lived streams end.
+    pub stopping: watch::Receiver<bool>,
+    /// Shared HTTP client (test deliveries).
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    /// Runs a read query on a pooled connection, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rollcall_core::rusqlite::Result<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let reads = self.reads.clone();
+        tokio::task::spawn_blocking(move || reads.with(query))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)
+    }
+
+    pub fn webhook_auth(&self) -> WebhookAuth {
+        self.auth.read().expect("auth lock").clone()
+    }
+}

@@ -1,0 +1,301 @@
+//! The webhook listener: `POST /webhooks/dreamclass` and `GET /healthz`, nothing else. This is
+//! the only socket a tunnel exposes to the internet.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rollcall_core::envelope::{self, EnvelopeError};
+use rollcall_core::model::now_ms;
+use rollcall_core::store::{IngestOutcome, RejectedDelivery, StoreError, VerifiedDelivery};
+
+use crate::error::{method_not_allowed, not_found, ApiError};
+use crate::state::AppState;
+
+pub const WEBHOOK_PATH: &str = "/webhooks/dreamclass";
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            WEBHOOK_PATH,
+            post(receive_webhook).fallback(method_not_allowed),
+        )
+        .route("/healthz", get(health).fallback(method_not_allowed))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    if state.writer.storage_failing() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "storage_failing"})),
+        )
+            .into_response()
+    } else {
+        Json(serde_json::json!({"status": "ok"})).into_response()
+    }
+}
+
+/// A refusal: the answer to send and what to log.
+struct Refusal {
+    error: ApiError,
+    request_id: Option<String>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            error: ApiError::new(status, code, message),
+            request_id: None,
+        }
+    }
+
+    fn for_request(mut self, request_id: &str) -> Self {
+        self.request_id = Some(request_id.to_string());
+        self
+    }
+}
+
+async fn receive_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let received_at = now_ms();
+    let mut raw = Bytes::new();
+    let result = handle(&state, &headers, body, &mut raw, received_at).await;
+    match result {
+        Ok(outcome) => {
+            let status = StatusCode::from_u16(outcome.http_status()).expect("valid status");
+            let outcome_name = outcome.delivery_outcome().as_str();
+            let mut response = if status == StatusCode::OK {
+                (status, Json(serde_json::json!({}))).into_response()
+            } else {
+                ApiError::new(
+                    status,
+                    "request_id_conflict",
+                    "This request id was already received with different content. The delivery \
+                     was refused and flagged as suspicious.",
+                )
+                .into_response()
+            };
+            response.headers_mut().insert(
+                "x-rollcall-outcome",
+                header::HeaderValue::from_static(outcome_name),
+            );
+            if status != StatusCode::OK {
+                tracing::warn!(outcome = outcome_name, "webhook delivery refused");
+            }
+            response
+        }
+        Err(refusal) => {
+            let status = refusal.error.status;
+            // 503s are not the sender's fault and are logged where the failure happened.
+            if status != StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(
+                    status = status.as_u16(),
+                    code = refusal.error.code,
+                    reason = %refusal.error.message,
+                    "webhook delivery rejected"
+                );
+                state.writer.log_rejected(RejectedDelivery {
+                    received_at,
+                    request_id: refusal.request_id,
+                    status: status.as_u16(),
+                    reason: format!("{}: {}", refusal.error.code, refusal.error.message),
+                    body: raw.to_vec(),
+                });
+            }
+            let mut response = refusal.error.into_response();
+            response.headers_mut().insert(
+                "x-rollcall-outcome",
+                header::HeaderValue::from_static("rejected"),
+            );
+            response
+        }
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    raw: &mut Bytes,
+    received_at: i64,
+) -> Result<IngestOutcome, Refusal> {
+    check_content_type(headers)?;
+    let auth = state.webhook_auth();
+    let limits = state.limits;
+
+    if let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if length > limits.max_body_bytes as u64 {
+            return Err(too_large(limits.max_body_bytes));
+        }
+    }
+    let read = axum::body::to_bytes(body, limits.max_body_bytes);
+    *raw = match tokio::time::timeout(limits.body_read_timeout, read).await {
+        Err(_) => {
+            return Err(Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "The request body did not arrive in time.",
+            ))
+        }
+        Ok(Err(e)) if is_length_limit(&e) => return Err(too_large(limits.max_body_bytes)),
+        Ok(Err(_)) => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                "The request body could not be read completely.",
+            ))
+        }
+        Ok(Ok(bytes)) => bytes,
+    };
+
+    if let Some(basic) = &auth.basic_auth {
+        let given = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        if !basic.accepts(given) {
+            return Err(Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                "basic_auth_required",
+                "The username or password is missing or wrong. Enter the same Username and \
+                 Password in DreamClass (Settings > Integrations) and in Rollcall.",
+            ));
+        }
+    }
+    if auth.key.is_none() && !auth.allow_unsigned {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "secret_not_configured",
+            "Rollcall has no webhook secret yet, so it cannot check who sent this. Enter the \
+             Secret from DreamClass (Settings > Integrations) in Rollcall's settings.",
+        ));
+    }
+
+    let parsed = envelope::parse_body(raw).map_err(envelope_refusal)?;
+    let request_id = parsed.request_id().to_string();
+    if let Some(key) = &auth.key {
+        match parsed.signature() {
+            None => {
+                return Err(Refusal::new(
+                    StatusCode::UNAUTHORIZED,
+                    "signature_missing",
+                    "The delivery has no signature. Set a Secret in DreamClass (Settings > \
+                     Integrations) and the same one in Rollcall.",
+                )
+                .for_request(&request_id))
+            }
+            Some(signature) if !key.verify(&request_id, signature) => {
+                return Err(Refusal::new(
+                    StatusCode::UNAUTHORIZED,
+                    "signature_invalid",
+                    "The signature does not match. The Secret in DreamClass and in Rollcall \
+                     must be the same.",
+                )
+                .for_request(&request_id))
+            }
+            Some(_) => {}
+        }
+    }
+    let content_sha256 = parsed.content_sha256();
+    let envelope = parsed
+        .into_envelope()
+        .map_err(|e| envelope_refusal(e).for_request(&request_id))?;
+    let skew = limits.max_future_skew.as_millis() as i64;
+    if envelope.timestamp > received_at + skew {
+        return Err(Refusal::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timestamp_in_future",
+            format!(
+                "The field `timestamp` is more than {} minutes in the future. Check the clock \
+                 of the sending system.",
+                skew / 60_000
+            ),
+        )
+        .for_request(&request_id));
+    }
+
+    state
+        .writer
+        .deliver(VerifiedDelivery {
+            received_at,
+            raw_body: raw.to_vec(),
+            content_sha256,
+            envelope,
+        })
+        .await
+        .map_err(|e| storage_refusal(&e))
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false);
+    if is_json {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Deliveries must be sent with Content-Type: application/json.",
+        ))
+    }
+}
+
+fn too_large(limit: usize) -> Refusal {
+    Refusal::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "The request body is larger than {} KiB, the most a delivery may be.",
+            limit / 1024
+        ),
+    )
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn envelope_refusal(error: EnvelopeError) -> Refusal {
+    match error {
+        EnvelopeError::NotJson(_) => Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            error.to_string(),
+        ),
+        EnvelopeError::NotAnObject | EnvelopeError::Field { .. } => Refusal::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            error.to_string(),
+        ),
+    }
+}
+
+fn storage_refusal(error: &StoreError) -> Refusal {
+    Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        format!(
+            "Rollcall could not save this delivery; DreamClass should send it again. {}",
+            error.user_message()
+        ),
+    )
+}

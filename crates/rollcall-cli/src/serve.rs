@@ -84,6 +84,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         allow_unsigned,
     };
     server_config.ui_dir = args.ui_dir.clone().or_else(find_ui_dir);
+    server_config.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
 
     let server = rollcall_server::start(server_config).await?;
     let info = server.info();

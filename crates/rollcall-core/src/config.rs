@@ -24,6 +24,8 @@ pub struct FileConfig {
     /// `user:password`, the Username and Password entered in DreamClass.
     pub basic_auth: Option<String>,
     pub allow_unsigned: Option<bool>,
+    /// Status ids that raise a desktop notification when a record changes to them.
+    pub notify_status_ids: Option<Vec<i64>>,
 }
 
 #[derive(Debug, thiserror::Error)]

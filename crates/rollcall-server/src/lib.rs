@@ -28,12 +28,12 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use settings_file::save as save_settings_file;
-pub use state::{AppState, Notice, ServerInfo, WebhookAuth, WebhookLimits};
+pub use state::{AppState, Notice, SecretStore, ServerInfo, WebhookAuth, WebhookLimits};
 
 /// How long a stop waits for requests in flight before closing connections anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub webhook_addr: SocketAddr,
@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub ui_dir: Option<PathBuf>,
     /// The local API token; a random one is made when `None`.
     pub token: Option<String>,
+    /// Where secrets entered in the UI are saved; `None`: in `rollcall.toml` (mode 0600).
+    pub secret_store: Option<Arc<dyn SecretStore>>,
+    pub notify_status_ids: Vec<i64>,
 }
 
 impl ServerConfig {
@@ -61,6 +64,8 @@ impl ServerConfig {
             limits: WebhookLimits::default(),
             ui_dir: None,
             token: None,
+            secret_store: None,
+            notify_status_ids: Vec::new(),
         }
     }
 }
@@ -148,6 +153,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("an HTTP client builds"),
+        secret_store: config.secret_store.clone(),
+        notify_status_ids: Arc::new(RwLock::new(config.notify_status_ids.clone())),
     };
     let tasks = vec![
         serve(webhook_listener, webhook::router(state.clone()), stopping.clone()),

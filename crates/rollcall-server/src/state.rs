@@ -84,6 +84,17 @@ pub struct AppState {
     pub stopping: watch::Receiver<bool>,
     /// Shared HTTP client (test deliveries).
     pub http: reqwest::Client,
+    /// Where secrets entered in the UI are kept; `None`: in `rollcall.toml` (mode 0600).
+    pub secret_store: Option<Arc<dyn SecretStore>>,
+    /// Status ids the user wants a desktop notification for.
+    pub notify_status_ids: Arc<RwLock<Vec<i64>>>,
+}
+
+/// Keeps the webhook Secret and Basic credentials somewhere safer than the settings file, such
+/// as the operating system's keyring (the desktop app provides one).
+pub trait SecretStore: Send + Sync {
+    /// Saves (or with `None`, removes) the secret and the `username:password` pair.
+    fn save(&self, secret: Option<&str>, basic_auth: Option<&str>) -> Result<(), String>;
 }
 
 impl AppState {
@@ -97,6 +108,10 @@ impl AppState {
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::from)
+    }
+
+    pub fn notify_status_ids(&self) -> Vec<i64> {
+        self.notify_status_ids.read().expect("settings lock").clone()
     }
 
     pub fn webhook_auth(&self) -> WebhookAuth {

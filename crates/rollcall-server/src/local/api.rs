@@ -289,17 +289,28 @@ pub async fn set_webhook_settings(
         })
         .transpose()?;
     let data_dir = state.info.data_dir.clone();
-    let file_basic = basic_auth
+    let basic_text = basic_auth
         .as_ref()
         .map(|b| format!("{}:{}", b.username, b.password));
-    let file_secret = secret.as_ref().map(|s| s.trim().to_string());
+    let secret_text = secret.as_ref().map(|s| s.trim().to_string());
     let encoding = settings.key_encoding;
+    let store = state.secret_store.clone();
     tokio::task::spawn_blocking(move || {
         let mut file = FileConfig::load(&data_dir).unwrap_or_default();
-        file.webhook_secret = file_secret;
         file.key_encoding = Some(encoding);
-        file.basic_auth = file_basic;
-        crate::settings_file::save(&data_dir, &file)
+        match store {
+            // Secrets go to the safer store; none stay in the file.
+            Some(store) => {
+                store.save(secret_text.as_deref(), basic_text.as_deref())?;
+                file.webhook_secret = None;
+                file.basic_auth = None;
+            }
+            None => {
+                file.webhook_secret = secret_text;
+                file.basic_auth = basic_text;
+            }
+        }
+        crate::settings_file::save(&data_dir, &file).map_err(|e| e.to_string())
     })
     .await
     .map_err(ApiError::internal)?
@@ -307,7 +318,7 @@ pub async fn set_webhook_settings(
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "settings_not_saved",
-            format!("The settings were applied but could not be saved for next time: {e}"),
+            format!("The settings could not be saved ({e}). Nothing was changed; try again."),
         )
     })?;
     {
@@ -318,6 +329,58 @@ pub async fn set_webhook_settings(
             allow_unsigned: auth.allow_unsigned,
         };
     }
+    let _ = state.notices.send(Notice::Status);
+    Ok(Json(json!({ "ok": true })))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    secret_configured: bool,
+    basic_auth_username: Option<String>,
+    allow_unsigned: bool,
+    notify_status_ids: Vec<i64>,
+}
+
+/// The settings the UI shows. Secrets are never sent back, only whether they are set.
+pub async fn settings(State(state): State<AppState>) -> Json<Settings> {
+    let auth = state.webhook_auth();
+    Json(Settings {
+        secret_configured: auth.key.is_some(),
+        basic_auth_username: auth.basic_auth.map(|b| b.username),
+        allow_unsigned: auth.allow_unsigned,
+        notify_status_ids: state.notify_status_ids(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationSettings {
+    status_ids: Vec<i64>,
+}
+
+/// Which statuses raise a desktop notification (for example Absent).
+pub async fn set_notification_settings(
+    State(state): State<AppState>,
+    Json(settings): Json<NotificationSettings>,
+) -> ApiResult<Json<Value>> {
+    let data_dir = state.info.data_dir.clone();
+    let ids = settings.status_ids.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut file = FileConfig::load(&data_dir).unwrap_or_default();
+        file.notify_status_ids = Some(ids);
+        crate::settings_file::save(&data_dir, &file)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "settings_not_saved",
+            format!("The settings could not be saved ({e}). Nothing was changed; try again."),
+        )
+    })?;
+    *state.notify_status_ids.write().expect("settings lock") = settings.status_ids;
     let _ = state.notices.send(Notice::Status);
     Ok(Json(json!({ "ok": true })))
 }

@@ -26,6 +26,8 @@ export type LiveStreamOptions = {
   onState: (state: ConnectionState) => void;
   /** The server says names changed (`event: reference`). */
   onReference?: () => void;
+  /** The server says its status changed (`event: status`), e.g. new webhook settings. */
+  onStatus?: () => void;
   /** Called after a reconnect has been established (e.g. to refresh the status). */
   onReconnected?: () => void;
   timers?: Timers;
@@ -114,6 +116,10 @@ export class LiveStream {
     source.addEventListener("reference", () => {
       if (source !== this.source) return;
       this.opts.onReference?.();
+    });
+    source.addEventListener("status", () => {
+      if (source !== this.source) return;
+      this.opts.onStatus?.();
     });
   }
 

@@ -1,0 +1,28 @@
+// Which address to give DreamClass. DreamClass calls from the internet, so an address that
+// only works inside this computer or the school's network will never receive anything: the
+// setup page says so instead of letting the school find out by waiting.
+
+import type { Status } from "../api/types";
+
+export type WebhookAddress = { url: string; reachableFromInternet: boolean; isPublicTunnel: boolean };
+
+export function webhookAddress(status: Pick<Status, "webhookUrl" | "publicUrl">): WebhookAddress {
+  if (status.publicUrl) return { url: status.publicUrl, reachableFromInternet: true, isPublicTunnel: true };
+  return { url: status.webhookUrl, reachableFromInternet: !isPrivateAddress(status.webhookUrl), isPublicTunnel: false };
+}
+
+export function isPrivateAddress(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return true;
+  }
+  host = host.replace(/^\[|\]$/g, "");
+  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host === "::1" || host === "0.0.0.0") return true;
+  if (/^(fc|fd)[0-9a-f]{2}:/.test(host) || host.startsWith("fe80:")) return true;
+  const m = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(host);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a === 127 || a === 10 || (a === 192 && b === 168) || (a === 172 && b >= 16 && b <= 31) || (a === 169 && b === 254);
+}

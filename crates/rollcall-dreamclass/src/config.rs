@@ -1,0 +1,146 @@
+//! How to reach the DreamClass API. Almost nothing about the API is published (see
+//! `shared/dreamclass/CONTRACT.md`), so the address, the headers and every path are settings,
+//! with the shapes seen in public integration code as defaults.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.dreamclass.io/dreamclassapi/v1";
+
+/// The DreamClass API connection. Every field has a default, so a settings file needs only
+/// `token` and `tenant`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Where the API lives; the paths below are appended to it.
+    pub base_url: String,
+    /// The API token created in DreamClass.
+    pub token: String,
+    /// The header that carries the token.
+    pub auth_header: String,
+    /// Written before the token in that header (`"Bearer "`, or empty for a bare key).
+    pub auth_prefix: String,
+    /// The school's DreamClass domain, e.g. `my-school`: the `tenant` of its webhooks.
+    pub tenant: String,
+    /// The header that names the school.
+    pub tenant_header: String,
+    /// The school period (school year) to read; `None` finds the current one.
+    pub school_period_id: Option<i64>,
+    pub paths: ApiPaths,
+    /// How long one request may take before it counts as timed out.
+    pub timeout_ms: u64,
+    /// How many times a request is tried again after a timeout, a lost connection or a
+    /// server error (5xx, 429).
+    pub retries: u32,
+    /// The first wait before trying again; it doubles with each try.
+    pub retry_base_ms: u64,
+    /// The most requests per second sent on average (0 for no cap).
+    pub max_requests_per_second: f64,
+    /// How many requests may go at once before the average applies.
+    pub burst: u32,
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("base_url", &self.base_url)
+            .field("token", &if self.token.is_empty() { "" } else { "<redacted>" })
+            .field("auth_header", &self.auth_header)
+            .field("tenant", &self.tenant)
+            .field("tenant_header", &self.tenant_header)
+            .field("school_period_id", &self.school_period_id)
+            .field("paths", &self.paths)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("retries", &self.retries)
+            .field("max_requests_per_second", &self.max_requests_per_second)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.into(),
+            token: String::new(),
+            auth_header: "Authorization".into(),
+            auth_prefix: "Bearer ".into(),
+            tenant: String::new(),
+            tenant_header: "tenant".into(),
+            school_period_id: None,
+            paths: ApiPaths::default(),
+            timeout_ms: 15_000,
+            retries: 3,
+            retry_base_ms: 500,
+            max_requests_per_second: 4.0,
+            burst: 8,
+        }
+    }
+}
+
+impl ApiConfig {
+    /// Whether enough is set to try the API at all.
+    pub fn is_configured(&self) -> bool {
+        !self.base_url.trim().is_empty() && !self.token.trim().is_empty()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.max(1))
+    }
+}
+
+/// API paths, relative to the base URL. `{schoolPeriodId}` is replaced by the period's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiPaths {
+    pub statuses: String,
+    pub school_periods: String,
+    pub students: String,
+    pub classes: String,
+    pub courses: String,
+    pub daily_attendance: String,
+    pub lesson_attendance: String,
+    /// Query parameter names of the attendance lists.
+    pub period_param: String,
+    pub from_param: String,
+    pub to_param: String,
+    /// The `type` given to records of the lesson list that carry none.
+    pub lesson_kind: String,
+    /// The `type` given to records of the daily list that carry none.
+    pub daily_kind: String,
+}
+
+impl Default for ApiPaths {
+    fn default() -> Self {
+        Self {
+            statuses: "/students/attendance/status/list".into(),
+            school_periods: "/curriculum/schoolperiods/list".into(),
+            students: "/students/schoolperiod/{schoolPeriodId}/list".into(),
+            classes: "/curriculum/schoolperiod/{schoolPeriodId}/classes".into(),
+            courses: "/curriculum/courses/list".into(),
+            daily_attendance: "/students/attendance/daily/list".into(),
+            lesson_attendance: "/students/attendance/lesson/list".into(),
+            period_param: "periodId".into(),
+            from_param: "fromDate".into(),
+            to_param: "toDate".into(),
+            lesson_kind: "SESSION".into(),
+            daily_kind: "DAILY".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_settings_file_needs_only_token_and_tenant() {
+        let c: ApiConfig = serde_json::from_str(r#"{"token":"t","tenant":"my-school"}"#).unwrap();
+        assert_eq!(c.base_url, DEFAULT_BASE_URL);
+        assert_eq!(c.paths.statuses, "/students/attendance/status/list");
+        assert!(c.is_configured());
+        assert!(!format!("{c:?}").contains("\"t\""));
+        assert!(serde_json::from_str::<ApiConfig>(r#"{"tokn":"t"}"#).is_err());
+    }
+}

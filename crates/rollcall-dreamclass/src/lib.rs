@@ -1,0 +1,64 @@
+//! The DreamClass API side of Rollcall: the names behind the ids that webhooks carry, and the
+//! changes DreamClass sent while Rollcall was not listening.
+//!
+//! - [`DreamClass`] is what a server runs: it reads statuses, students, classes and courses in
+//!   the background (at start, periodically, and when a change names an unknown id), keeps
+//!   them in SQLite, records when Rollcall was listening, and after a gap asks DreamClass for
+//!   the attendance of the missed days ([`recovery`] explains which timestamp a recovered
+//!   version gets). Nothing here is on the webhook path.
+//! - [`load_reference`] reads the names on any connection, shaped as `GET /api/reference`.
+//! - [`DreamClassClient`] is the API client; [`ApiConfig`] its settings; [`ApiError`] says
+//!   what went wrong in words for the office.
+//! - [`fake`] is a fake DreamClass API serving the demo school, for tests and the demo.
+//!
+//! # Usage
+//!
+//! ```no_run
+//! # async fn run(writer: rollcall_core::store::IngestWriter, data_dir: std::path::PathBuf)
+//! # -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use rollcall_core::store::{ReadPool, DATABASE_FILE};
+//! use rollcall_dreamclass::{ApiConfig, DreamClass, DreamClassOptions};
+//!
+//! let reads = Arc::new(ReadPool::new(&data_dir.join(DATABASE_FILE)));
+//! let config = ApiConfig { token: "…".into(), tenant: "my-school".into(), ..ApiConfig::default() };
+//! let dreamclass = DreamClass::start(config, writer.clone(), reads, DreamClassOptions::default()).await?;
+//!
+//! // SSE: `event: reference` whenever names change; the UI then re-fetches /api/reference.
+//! let mut names = dreamclass.subscribe_reference();
+//! # let _ = names.recv().await;
+//! let reference = dreamclass.reference().await?;          // GET /api/reference
+//! let report = dreamclass.check_for_missed_changes(None).await; // "Check for missed changes"
+//! println!("{}", report.message);
+//! match dreamclass.test_connection().await {               // "Test connection"
+//!     Ok(found) => println!("{}", found.message),
+//!     Err(e) => println!("{e}"),                            // a sentence for the user
+//! }
+//! dreamclass.shutdown().await; // before writer.shutdown(): records the end of listening
+//! # let _ = reference; Ok(()) }
+//! ```
+
+pub mod category;
+pub mod client;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod fake;
+pub mod listening;
+pub mod rate;
+pub mod recovery;
+pub mod reference;
+pub mod resolver;
+pub mod service;
+
+pub use category::{guess_category, StatusCategory};
+pub use client::{ConnectionSummary, DreamClassClient};
+pub use config::{ApiConfig, ApiPaths};
+pub use error::ApiError;
+pub use fake::{serve, FakeDreamClass};
+pub use recovery::{RecoveryOptions, RecoveryReport};
+pub use reference::{
+    apply_reference_webhook, is_reference_event, load_reference, Reference, ReferenceName,
+    ReferenceStatus, ReferenceStudent,
+};
+pub use service::{ApiState, DreamClass, DreamClassOptions, ReferenceChanged};

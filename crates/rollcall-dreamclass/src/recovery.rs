@@ -1,0 +1,548 @@
+//! Gap recovery: asks DreamClass for the attendance of some days and reconciles it with what
+//! Rollcall stored, so that changes sent while Rollcall was not listening are not lost.
+//!
+//! # Which timestamp a recovered version gets
+//!
+//! Stored state follows one rule: per record, the event with the newest DreamClass timestamp
+//! wins (`rollcall_core::store::ingest`). A recovered version is given the time at which
+//! DreamClass *produced the answer*, by DreamClass's own clock (the answer's `Date` header,
+//! this computer's clock only if the header is missing), minus a settling margin
+//! ([`RecoveryOptions::settle`], 2 minutes by default):
+//!
+//! - The answer shows the state as of that time, so any webhook stamped earlier is already
+//!   included in it: a late or retried delivery of such a webhook is rightly superseded.
+//! - A webhook stamped later than the answer beats the recovered version, so a teacher's next
+//!   change applies normally.
+//! - A webhook received shortly before the check (within the margin) is never overwritten
+//!   by the API's answer, which may lag behind what DreamClass has just sent. Such records
+//!   are counted as "kept"; the next check looks at them again.
+//! - Both timestamps come from DreamClass's clock, so a wrong clock on the office PC cannot
+//!   make a recovered version beat a later webhook.
+//!
+//! A record the API lists as it is stored is left alone, so recovering twice applies each
+//! change once. Each recovered version also has a deterministic request id,
+//! `recovered:<attendanceId>:<hash of its content>`, so the audit trail shows which versions
+//! are the same.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use rollcall_core::envelope::AttendanceEvent;
+use rollcall_core::store::ingest::apply_attendance_event;
+use rollcall_core::store::IngestWriter;
+use rollcall_core::{AttendanceEventKind, AttendanceRecord, Change, ChangeSource};
+
+use crate::client::{AttendanceList, DreamClassClient};
+use crate::decode::ApiAttendance;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryOptions {
+    /// How much older than DreamClass's answer a recovered version is dated (see the module
+    /// documentation).
+    pub settle: Duration,
+    /// The most days one check asks for; a longer gap checks its last days.
+    pub max_days: u32,
+    /// Days before a gap also checked, for teachers who correct earlier days.
+    pub lookback_days: u32,
+    /// Whether records the API no longer lists become deletions. Only ever concluded from
+    /// complete lists.
+    pub recover_deletions: bool,
+}
+
+impl Default for RecoveryOptions {
+    fn default() -> Self {
+        Self {
+            settle: Duration::from_secs(120),
+            max_days: 62,
+            lookback_days: 0,
+            recover_deletions: true,
+        }
+    }
+}
+
+/// What a check for missed changes did, for the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryReport {
+    /// The days checked, `YYYY-MM-DD`.
+    pub dates_checked: Vec<String>,
+    /// Records DreamClass listed for those days.
+    pub records_seen: usize,
+    /// Changes applied and marked as recovered (created + updated + deleted).
+    pub recovered: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    /// Records already stored as DreamClass lists them.
+    pub unchanged: usize,
+    /// Records where Rollcall keeps a newer version received by webhook.
+    pub kept_newer: usize,
+    /// What went wrong, in words for the user. Empty when the check was complete.
+    pub errors: Vec<String>,
+    /// Things worth knowing that are not errors (e.g. a long gap checked only in part).
+    pub notes: Vec<String>,
+    /// Whether trying again later may complete the check (DreamClass unreachable, busy, or
+    /// refusing the token), as opposed to a check that is done as far as it can be.
+    #[serde(skip)]
+    pub retry_later: bool,
+    /// One sentence summing it up.
+    pub message: String,
+}
+
+impl RecoveryReport {
+    /// Whether every day was checked in full.
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    fn finish(mut self) -> Self {
+        let days = match self.dates_checked.as_slice() {
+            [] => "no day".to_string(),
+            [one] => one.clone(),
+            [first, .., last] => format!("{first} to {last}"),
+        };
+        let mut message = if self.recovered == 0 {
+            format!(
+                "Checked {days} with DreamClass: nothing was missed ({} records).",
+                self.records_seen
+            )
+        } else {
+            format!(
+                "Checked {days} with DreamClass: recovered {} missed change{} ({} new, {} \
+                 changed, {} deleted), marked as recovered.",
+                self.recovered,
+                if self.recovered == 1 { "" } else { "s" },
+                self.created,
+                self.updated,
+                self.deleted
+            )
+        };
+        if self.kept_newer > 0 {
+            message.push_str(&format!(
+                " {} record{} kept as received, newer than DreamClass's list.",
+                self.kept_newer,
+                if self.kept_newer == 1 { " was" } else { "s were" }
+            ));
+        }
+        for note in &self.notes {
+            message.push(' ');
+            message.push_str(note);
+        }
+        if !self.errors.is_empty() {
+            message = format!(
+                "The check for missed changes was not complete: {} {}",
+                self.errors.join(" "),
+                if self.recovered > 0 {
+                    format!("({} changes were recovered before that.)", self.recovered)
+                } else {
+                    String::new()
+                }
+            )
+            .trim_end()
+            .to_string();
+        }
+        self.message = message;
+        self
+    }
+}
+
+/// The request id of a recovered version: the same content always gets the same id.
+pub fn recovered_request_id(record: &AttendanceRecord, deleted: bool) -> String {
+    let content = format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        record.date,
+        record.kind,
+        record.class_id,
+        record.course_id,
+        record.status_id,
+        record.student_period_id,
+        record.comment,
+        deleted
+    );
+    let hash = hex::encode(&Sha256::digest(content.as_bytes())[..8]);
+    format!("recovered:{}:{hash}", record.id)
+}
+
+/// Asks DreamClass for the attendance of `from..=to` and reconciles it with what is stored.
+/// Never fails as a whole: what went wrong is in the report's `errors`.
+pub async fn recover_days(
+    client: &DreamClassClient,
+    writer: &IngestWriter,
+    from: NaiveDate,
+    to: NaiveDate,
+    options: &RecoveryOptions,
+) -> RecoveryReport {
+    let mut report = RecoveryReport::default();
+    let (from, to) = (from.min(to), from.max(to));
+    let max_days = i64::from(options.max_days.max(1));
+    let from = if (to - from).num_days() + 1 > max_days {
+        report.notes.push(format!(
+            "Only the last {max_days} days were checked; ask your DreamClass administrator for \
+             reports of earlier days."
+        ));
+        to - chrono::Duration::days(max_days - 1)
+    } else {
+        from
+    };
+    report.dates_checked = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .collect();
+    let config = client.config();
+    let tenant = config.tenant.trim().to_string();
+    if !config.is_configured() {
+        report.errors.push(ApiError::NotConfigured.to_string());
+        report.retry_later = true;
+        return report.finish();
+    }
+    if tenant.is_empty() {
+        report.errors.push(
+            "The school's DreamClass name (such as my-school) is not set: enter it in Settings."
+                .into(),
+        );
+        report.retry_later = true;
+        return report.finish();
+    }
+    let fetched = match fetch(client, from, to).await {
+        Ok(f) => f,
+        Err(e) => {
+            report.errors.push(e.to_string());
+            report.retry_later = true;
+            return report.finish();
+        }
+    };
+    report.errors.extend(fetched.errors.iter().cloned());
+    report.retry_later = fetched.retry_later;
+    report.records_seen = fetched.records.len();
+    let context = Arc::new(Context {
+        tenant,
+        version_ts: (fetched.observed_at - options.settle.as_millis() as i64).max(1),
+        lesson_kind: config.paths.lesson_kind.clone(),
+        listed_ids: fetched.records.keys().copied().chain(fetched.unreadable_ids).collect(),
+        delete_lessons: options.recover_deletions && fetched.complete[&AttendanceList::Lesson],
+        delete_daily: options.recover_deletions && fetched.complete[&AttendanceList::Daily],
+    });
+    let mut by_date: BTreeMap<String, Vec<ApiAttendance>> = report
+        .dates_checked
+        .iter()
+        .map(|d| (d.clone(), Vec::new()))
+        .collect();
+    for record in fetched.records.into_values() {
+        by_date.entry(record.date.clone()).or_default().push(record);
+    }
+    // One transaction per day: a long gap never holds the writer (and webhooks) for long.
+    for (date, records) in by_date {
+        let context = context.clone();
+        let check_deletions = date.as_str() >= report.dates_checked[0].as_str()
+            && date.as_str() <= report.dates_checked[report.dates_checked.len() - 1].as_str();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let result = writer
+            .transact(move |t, changes| {
+                let counts = reconcile_day(t, &context, &date, &records, check_deletions, changes)?;
+                let _ = tx.send(counts);
+                Ok(())
+            })
+            .await;
+        match (result, rx.try_recv()) {
+            (Ok(()), Ok(counts)) => {
+                report.created += counts.created;
+                report.updated += counts.updated;
+                report.deleted += counts.deleted;
+                report.unchanged += counts.unchanged;
+                report.kept_newer += counts.kept_newer;
+            }
+            (Err(e), _) => {
+                report.errors.push(e.user_message().to_string());
+                report.retry_later = true;
+                break;
+            }
+            (Ok(()), Err(_)) => {}
+        }
+    }
+    report.recovered = report.created + report.updated + report.deleted;
+    report.finish()
+}
+
+struct Fetched {
+    records: HashMap<i64, ApiAttendance>,
+    unreadable_ids: Vec<i64>,
+    /// Per list: whether it was read in full (no error, no page, every item understood).
+    complete: HashMap<AttendanceList, bool>,
+    observed_at: i64,
+    errors: Vec<String>,
+    retry_later: bool,
+}
+
+async fn fetch(client: &DreamClassClient, from: NaiveDate, to: NaiveDate) -> Result<Fetched, ApiError> {
+    let periods = client.periods_for(from, to).await?;
+    let mut fetched = Fetched {
+        records: HashMap::new(),
+        unreadable_ids: Vec::new(),
+        complete: HashMap::from([(AttendanceList::Lesson, true), (AttendanceList::Daily, true)]),
+        observed_at: i64::MAX,
+        errors: Vec::new(),
+        retry_later: false,
+    };
+    let mut any_read = false;
+    for list in [AttendanceList::Lesson, AttendanceList::Daily] {
+        for period in &periods {
+            match client.attendance(list, period.id, from, to).await {
+                Ok(answer) => {
+                    any_read = true;
+                    fetched.observed_at = fetched.observed_at.min(answer.observed_at);
+                    if answer.partial || answer.unreadable > 0 {
+                        fetched.complete.insert(list, false);
+                    }
+                    if answer.partial {
+                        fetched.errors.push(
+                            "DreamClass sent only part of an attendance list, so no record was \
+                             taken for deleted."
+                                .into(),
+                        );
+                    }
+                    if answer.unreadable > 0 || !answer.unreadable_ids.is_empty() {
+                        fetched.errors.push(format!(
+                            "{} attendance records from DreamClass could not be read.",
+                            answer.unreadable + answer.unreadable_ids.len()
+                        ));
+                    }
+                    fetched.unreadable_ids.extend(answer.unreadable_ids);
+                    for record in answer.records {
+                        fetched.records.insert(record.id, record);
+                    }
+                }
+                Err(e) => {
+                    fetched.complete.insert(list, false);
+                    fetched.retry_later = true;
+                    let message = e.to_string();
+                    if !fetched.errors.contains(&message) {
+                        fetched.errors.push(message);
+                    }
+                    if !e.is_transient() && !any_read {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+    if !any_read {
+        return Err(ApiError::BadResponse {
+            url: client.config().paths.lesson_attendance.clone(),
+            detail: fetched.errors.join(" "),
+        });
+    }
+    if periods.is_empty() {
+        fetched.complete.insert(AttendanceList::Lesson, false);
+        fetched.complete.insert(AttendanceList::Daily, false);
+    }
+    Ok(fetched)
+}
+
+struct Context {
+    tenant: String,
+    /// The event timestamp of every recovered version (see the module documentation).
+    version_ts: i64,
+    lesson_kind: String,
+    /// Every id the API listed (even unreadable ones), over all days checked: a record that
+    /// moved to another day is not a deleted one.
+    listed_ids: HashSet<i64>,
+    delete_lessons: bool,
+    delete_daily: bool,
+}
+
+#[derive(Debug, Default)]
+struct DayCounts {
+    created: usize,
+    updated: usize,
+    deleted: usize,
+    unchanged: usize,
+    kept_newer: usize,
+}
+
+struct Stored {
+    record: AttendanceRecord,
+    deleted: bool,
+    event_ts: i64,
+    request_id: String,
+}
+
+fn stored_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        record: AttendanceRecord {
+            id: r.get(0)?,
+            date: r.get(1)?,
+            kind: r.get(2)?,
+            class_id: r.get(3)?,
+            course_id: r.get(4)?,
+            status_id: r.get(5)?,
+            student_period_id: r.get(6)?,
+            comment: r.get(7)?,
+        },
+        deleted: r.get(8)?,
+        event_ts: r.get(9)?,
+        request_id: r.get(10)?,
+    })
+}
+
+const STORED_COLUMNS: &str = "attendance_id, date, kind, class_id, course_id, status_id, \
+    student_period_id, comment, deleted, event_ts, request_id";
+
+fn reconcile_day(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    date: &str,
+    records: &[ApiAttendance],
+    check_deletions: bool,
+    changes: &mut Vec<Change>,
+) -> rusqlite::Result<DayCounts> {
+    let mut counts = DayCounts::default();
+    let now = rollcall_core::model::now_ms();
+    for listed in records {
+        let stored: Option<Stored> = tx
+            .prepare_cached(&format!(
+                "SELECT {STORED_COLUMNS} FROM attendance WHERE tenant = ?1 AND attendance_id = ?2"
+            ))?
+            .query_row(params![cx.tenant, listed.id], stored_from_row)
+            .optional()?;
+        let live = stored.as_ref().filter(|s| !s.deleted);
+        // The client gives every listed record its list's kind when it has none.
+        let record = listed.to_record(live.map(|s| &s.record), &cx.lesson_kind);
+        if live.is_some_and(|s| s.record == record) {
+            counts.unchanged += 1;
+            continue;
+        }
+        let kind = if live.is_some() {
+            AttendanceEventKind::Updated
+        } else {
+            AttendanceEventKind::Created
+        };
+        match apply(tx, cx, stored.as_ref(), kind, record, now)? {
+            Some(change) => {
+                if kind == AttendanceEventKind::Created {
+                    counts.created += 1;
+                } else {
+                    counts.updated += 1;
+                }
+                changes.push(change);
+            }
+            None => counts.kept_newer += 1,
+        }
+    }
+    if check_deletions && (cx.delete_lessons || cx.delete_daily) {
+        let missing: Vec<Stored> = tx
+            .prepare_cached(&format!(
+                "SELECT {STORED_COLUMNS} FROM attendance
+                 WHERE date = ?1 AND tenant = ?2 AND deleted = 0"
+            ))?
+            .query_map(params![date, cx.tenant], stored_from_row)?
+            .filter(|s| match s {
+                Ok(s) => {
+                    let lesson = s.record.kind == cx.lesson_kind;
+                    !cx.listed_ids.contains(&s.record.id)
+                        && ((lesson && cx.delete_lessons) || (!lesson && cx.delete_daily))
+                }
+                Err(_) => true,
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        for stored in missing {
+            let record = stored.record.clone();
+            match apply(tx, cx, Some(&stored), AttendanceEventKind::Deleted, record, now)? {
+                Some(change) => {
+                    counts.deleted += 1;
+                    changes.push(change);
+                }
+                None => counts.kept_newer += 1,
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Applies one recovered version unless the stored one is newer (newest event wins).
+fn apply(
+    tx: &Transaction<'_>,
+    cx: &Context,
+    stored: Option<&Stored>,
+    kind: AttendanceEventKind,
+    record: AttendanceRecord,
+    now: i64,
+) -> rusqlite::Result<Option<Change>> {
+    let request_id = recovered_request_id(&record, kind == AttendanceEventKind::Deleted);
+    if stored.is_some_and(|s| (s.event_ts, s.request_id.as_str()) >= (cx.version_ts, request_id.as_str())) {
+        return Ok(None);
+    }
+    apply_attendance_event(
+        tx,
+        &cx.tenant,
+        &request_id,
+        cx.version_ts,
+        &AttendanceEvent { kind, record },
+        ChangeSource::Recovered,
+        now,
+    )
+}
+
+/// The days a gap covers (local dates, as the school writes them), plus `lookback_days`.
+pub fn gap_days(from_ms: i64, to_ms: i64, lookback_days: u32) -> (NaiveDate, NaiveDate) {
+    use chrono::TimeZone;
+    let day = |ms: i64| {
+        chrono::Local
+            .timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.date_naive())
+            .unwrap_or_else(|| chrono::Local::now().date_naive())
+    };
+    let from = day(from_ms) - chrono::Duration::days(i64::from(lookback_days));
+    (from, day(to_ms.max(from_ms)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_follow_the_content() {
+        let r = AttendanceRecord {
+            id: 52,
+            date: "2025-06-19".into(),
+            kind: "SESSION".into(),
+            class_id: 34,
+            course_id: 40,
+            status_id: 5,
+            student_period_id: 4,
+            comment: String::new(),
+        };
+        let a = recovered_request_id(&r, false);
+        assert!(a.starts_with("recovered:52:"), "{a}");
+        assert_eq!(a, recovered_request_id(&r.clone(), false));
+        assert_ne!(a, recovered_request_id(&r, true));
+        let other = AttendanceRecord { status_id: 1, ..r };
+        assert_ne!(a, recovered_request_id(&other, false));
+    }
+
+    #[test]
+    fn reports_read_as_sentences() {
+        let r = RecoveryReport {
+            dates_checked: vec!["2025-06-18".into(), "2025-06-19".into()],
+            records_seen: 10,
+            created: 1,
+            updated: 1,
+            recovered: 2,
+            ..Default::default()
+        }
+        .finish();
+        assert_eq!(
+            r.message,
+            "Checked 2025-06-18 to 2025-06-19 with DreamClass: recovered 2 missed changes \
+             (1 new, 1 changed, 0 deleted), marked as recovered."
+        );
+    }
+}

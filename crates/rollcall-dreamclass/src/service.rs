@@ -1,0 +1,519 @@
+//! [`DreamClass`]: what the server runs next to the webhook listener. It resolves names in the
+//! background, records when Rollcall was listening, and recovers missed changes after a gap
+//! and on demand. None of it is ever on the webhook path.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use rollcall_core::store::{IngestWriter, ReadPool, StoreError};
+
+use crate::category::StatusCategory;
+use crate::client::{ConnectionSummary, DreamClassClient};
+use crate::config::ApiConfig;
+use crate::error::ApiError;
+use crate::listening::{self, ListeningPeriod};
+use crate::recovery::{self, RecoveryOptions, RecoveryReport};
+use crate::reference::{self, KnownIds, Reference};
+use crate::resolver;
+
+/// When and how often the background work runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DreamClassOptions {
+    /// Names are read again this often even when nothing asks for it.
+    pub refresh_every: Duration,
+    /// After a failure the API is tried again after this wait, doubling up to `retry_max`.
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// An id without a name asks for a refresh at most this often.
+    pub unknown_id_cooldown: Duration,
+    /// How often the listening period's heartbeat is written.
+    pub heartbeat_every: Duration,
+    pub recovery: RecoveryOptions,
+}
+
+impl Default for DreamClassOptions {
+    fn default() -> Self {
+        Self {
+            refresh_every: Duration::from_secs(3600),
+            retry_min: Duration::from_secs(5),
+            retry_max: Duration::from_secs(300),
+            unknown_id_cooldown: Duration::from_secs(30),
+            heartbeat_every: Duration::from_secs(15),
+            recovery: RecoveryOptions::default(),
+        }
+    }
+}
+
+/// Sent when names changed: the UI should fetch `/api/reference` again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferenceChanged {
+    /// When, in milliseconds since the Unix epoch.
+    pub at: i64,
+}
+
+/// How the DreamClass API connection is doing, for a status line in the window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiState {
+    pub configured: bool,
+    /// The last time names were read without error.
+    pub last_success_at: Option<i64>,
+    pub last_attempt_at: Option<i64>,
+    /// The last error, in words for the user; `None` once a refresh succeeds.
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    /// The last check for missed changes.
+    pub last_recovery: Option<RecoveryReport>,
+    /// Gaps in listening whose missed changes are still to be asked for.
+    pub pending_gaps: usize,
+}
+
+/// The running DreamClass side. Cheap to clone.
+#[derive(Clone)]
+pub struct DreamClass {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: watch::Sender<DreamClassClient>,
+    writer: IngestWriter,
+    reads: Arc<ReadPool>,
+    options: DreamClassOptions,
+    reference_changed: broadcast::Sender<ReferenceChanged>,
+    state: watch::Sender<ApiState>,
+    /// Wakes the resolver to refresh now.
+    refresh_now: Notify,
+    /// Wakes the resolver to refresh soon (an unknown id), within the cooldown.
+    refresh_soon: Notify,
+    /// One check for missed changes at a time.
+    recovery_lock: tokio::sync::Mutex<()>,
+    period: ListeningPeriod,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl DreamClass {
+    /// Starts the DreamClass side: begins this run's listening period (recording the gap since
+    /// the last run), then in the background reads names, beats the heartbeat, and asks
+    /// DreamClass for what was missed in gaps. An unconfigured or unreachable API is not an
+    /// error: the app runs with ids and catches up when the API answers.
+    pub async fn start(
+        config: ApiConfig,
+        writer: IngestWriter,
+        reads: Arc<ReadPool>,
+        options: DreamClassOptions,
+    ) -> Result<Self, StoreError> {
+        let (period, gap) = ListeningPeriod::begin(&writer).await?;
+        if let Some(gap) = gap {
+            tracing::info!(from = gap.from_ms, to = gap.to_ms, "Rollcall was not listening; missed changes will be asked for");
+        }
+        let configured = config.is_configured();
+        let (client, _) = watch::channel(DreamClassClient::new(config));
+        let (stop, _) = watch::channel(false);
+        let this = Self {
+            inner: Arc::new(Inner {
+                client,
+                writer,
+                reads,
+                options,
+                reference_changed: broadcast::channel(64).0,
+                state: watch::channel(ApiState {
+                    configured,
+                    ..Default::default()
+                })
+                .0,
+                refresh_now: Notify::new(),
+                refresh_soon: Notify::new(),
+                recovery_lock: tokio::sync::Mutex::new(()),
+                period,
+                stop,
+                tasks: Mutex::new(Vec::new()),
+            }),
+        };
+        let tasks = vec![
+            tokio::spawn(this.clone().resolve_names()),
+            tokio::spawn(this.clone().beat_heartbeat()),
+            tokio::spawn(this.clone().recover_gaps()),
+        ];
+        *this.inner.tasks.lock().expect("task list lock") = tasks;
+        Ok(this)
+    }
+
+    /// Notifications that names changed (for the SSE `event: reference`).
+    pub fn subscribe_reference(&self) -> broadcast::Receiver<ReferenceChanged> {
+        self.inner.reference_changed.subscribe()
+    }
+
+    /// The connection's state now.
+    pub fn state(&self) -> ApiState {
+        self.inner.state.borrow().clone()
+    }
+
+    /// The connection's state, updated as it changes.
+    pub fn watch_state(&self) -> watch::Receiver<ApiState> {
+        self.inner.state.subscribe()
+    }
+
+    /// Every known name, as `GET /api/reference` answers.
+    pub async fn reference(&self) -> Result<Reference, StoreError> {
+        let reads = self.inner.reads.clone();
+        // SQLite reads block; keep them off the async workers.
+        tokio::task::spawn_blocking(move || reads.with(reference::load_reference))
+            .await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::from)
+    }
+
+    /// Uses new API settings from now on (after the user saved Settings), and tries them at
+    /// once: names and pending gaps.
+    pub fn reconfigure(&self, config: ApiConfig) {
+        let configured = config.is_configured();
+        self.inner.client.send_replace(DreamClassClient::new(config));
+        self.inner.state.send_modify(|s| s.configured = configured);
+        self.inner.refresh_now.notify_one();
+    }
+
+    /// "Test connection": reads the school with the current settings.
+    pub async fn test_connection(&self) -> Result<ConnectionSummary, ApiError> {
+        self.client().test_connection().await
+    }
+
+    /// Reads the names now instead of waiting for the next refresh.
+    pub fn refresh_names(&self) {
+        self.inner.refresh_now.notify_one();
+    }
+
+    /// Corrects (or, with `None`, un-corrects) the category of a status. Returns whether the
+    /// status is known.
+    pub async fn set_status_category(
+        &self,
+        status_id: i64,
+        category: Option<StatusCategory>,
+    ) -> Result<bool, StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.inner
+            .writer
+            .transact(move |t, _| {
+                let _ = tx.send(reference::set_status_category(t, status_id, category)?);
+                Ok(())
+            })
+            .await?;
+        let known = rx.try_recv().unwrap_or(false);
+        if known {
+            self.publish_reference_changed();
+        }
+        Ok(known)
+    }
+
+    /// Applies a `STUDENT_PERIOD_*`, `STUDENT_CLASS_*` or `CLASS_*` webhook's `data` (call it
+    /// after the delivery was stored, for types where [`reference::is_reference_event`]).
+    pub async fn apply_webhook(
+        &self,
+        event_type: &str,
+        data: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        if !reference::is_reference_event(event_type) {
+            return Ok(());
+        }
+        let event_type = event_type.to_string();
+        let now = rollcall_core::model::now_ms();
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.inner
+            .writer
+            .transact(move |t, _| {
+                let _ = tx.send(reference::apply_reference_webhook(t, &event_type, &data, now)?);
+                Ok(())
+            })
+            .await?;
+        let effect = rx.try_recv().unwrap_or_default();
+        if effect.names_changed {
+            self.publish_reference_changed();
+        }
+        if effect.unknown_name {
+            self.inner.refresh_soon.notify_one();
+        }
+        Ok(())
+    }
+
+    /// "Check for missed changes": asks DreamClass for the attendance of `from..=to` (by
+    /// default the days of pending gaps through today) and reconciles it. Recovered changes
+    /// reach live subscribers like webhook ones, marked `source: "recovered"`.
+    pub async fn check_for_missed_changes(&self, days: Option<(NaiveDate, NaiveDate)>) -> RecoveryReport {
+        let gaps = self.pending_gaps().await.unwrap_or_default();
+        let today = chrono::Local::now().date_naive();
+        let (from, to) = days.unwrap_or_else(|| {
+            let from = gaps
+                .iter()
+                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, self.inner.options.recovery.lookback_days).0)
+                .min()
+                .unwrap_or(today)
+                .min(today);
+            (from, today)
+        });
+        let covered: Vec<i64> = gaps
+            .iter()
+            .filter(|g| {
+                let (f, t) = recovery::gap_days(g.from_ms, g.to_ms, 0);
+                from <= f && t <= to
+            })
+            .map(|g| g.id)
+            .collect();
+        self.recover(from, to, covered).await
+    }
+
+    /// Stops the background work and ends this run's listening period. Call before the writer
+    /// shuts down.
+    pub async fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock().expect("task list lock"));
+        for task in tasks {
+            let _ = task.await;
+        }
+        if let Err(e) = self.inner.period.end(&self.inner.writer).await {
+            tracing::warn!(error = %e, "could not record the end of listening");
+        }
+    }
+
+    fn client(&self) -> DreamClassClient {
+        self.inner.client.borrow().clone()
+    }
+
+    fn publish_reference_changed(&self) {
+        let _ = self.inner.reference_changed.send(ReferenceChanged {
+            at: rollcall_core::model::now_ms(),
+        });
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reads = self.inner.reads.clone();
+        tokio::task::spawn_blocking(move || reads.with(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::from)
+    }
+
+    async fn pending_gaps(&self) -> Result<Vec<listening::Gap>, StoreError> {
+        self.read(listening::pending_gaps).await
+    }
+
+    async fn recover(&self, from: NaiveDate, to: NaiveDate, gap_ids: Vec<i64>) -> RecoveryReport {
+        let _one_at_a_time = self.inner.recovery_lock.lock().await;
+        let client = self.client();
+        let report =
+            recovery::recover_days(&client, &self.inner.writer, from, to, &self.inner.options.recovery)
+                .await;
+        if !report.retry_later && !gap_ids.is_empty() {
+            let now = rollcall_core::model::now_ms();
+            let summary = report.message.clone();
+            let result = self
+                .inner
+                .writer
+                .transact(move |t, _| listening::mark_recovered(t, &gap_ids, now, &summary))
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "could not mark gaps as recovered");
+            }
+        }
+        let pending = self.pending_gaps().await.map(|g| g.len()).unwrap_or(0);
+        self.inner.state.send_modify(|s| {
+            s.last_recovery = Some(report.clone());
+            s.pending_gaps = pending;
+        });
+        tracing::info!(message = %report.message, "checked for missed changes");
+        report
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        self.inner
+            .options
+            .retry_min
+            .saturating_mul(1 << failures.saturating_sub(1).min(16))
+            .min(self.inner.options.retry_max)
+    }
+
+    /// Waits `duration`, or less if asked to stop; returns whether to stop.
+    async fn pause(&self, duration: Duration) -> bool {
+        let mut stop = self.inner.stop.subscribe();
+        if *stop.borrow() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => false,
+            _ = stop.changed() => true,
+        }
+    }
+
+    /// The background resolver: refreshes names at start, periodically, when a change names
+    /// an unknown id (at most once per cooldown), and on request; after a failure, with
+    /// growing waits.
+    async fn resolve_names(self) {
+        let options = self.inner.options.clone();
+        let mut stop = self.inner.stop.subscribe();
+        let mut changes = self.inner.writer.subscribe();
+        let mut known = self.read(KnownIds::load).await.unwrap_or_default();
+        // Unknown ids already asked about; forgotten at each periodic refresh, so that an id
+        // DreamClass does not know cannot cause a refresh per change.
+        let mut asked: HashSet<(&'static str, i64)> = HashSet::new();
+        let mut asked_since = Instant::now();
+        let mut failures = 0u32;
+        let mut last_attempt: Option<Instant> = None;
+        let mut next_due = Instant::now();
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep_until(next_due) => {}
+                _ = self.inner.refresh_now.notified() => {
+                    failures = 0;
+                }
+                _ = self.inner.refresh_soon.notified() => {
+                    next_due = self.soon(next_due, last_attempt, failures);
+                    continue;
+                }
+                received = changes.recv() => {
+                    let unknown = match received {
+                        Ok(change) => {
+                            let mut any_new = false;
+                            for id in known.missing(&change) {
+                                any_new |= asked.insert(id);
+                            }
+                            any_new
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => self
+                            .read(reference::attendance_has_unknown_ids)
+                            .await
+                            .unwrap_or(false),
+                        Err(broadcast::error::RecvError::Closed) => {
+                            // The writer stopped: no more changes, keep the timer only.
+                            changes = broadcast::channel(1).1;
+                            false
+                        }
+                    };
+                    if unknown {
+                        next_due = self.soon(next_due, last_attempt, failures);
+                    }
+                    continue;
+                }
+            }
+            let client = self.client();
+            if !client.config().is_configured() {
+                self.inner.state.send_modify(|s| {
+                    s.configured = false;
+                    s.error = Some(ApiError::NotConfigured.to_string());
+                    s.error_code = Some(ApiError::NotConfigured.code().into());
+                });
+                next_due = Instant::now() + options.refresh_every;
+                continue;
+            }
+            last_attempt = Some(Instant::now());
+            let attempt_at = rollcall_core::model::now_ms();
+            let outcome = resolver::refresh(&client, &self.inner.writer).await;
+            let error = match outcome {
+                Ok(outcome) => {
+                    if outcome.changed {
+                        self.publish_reference_changed();
+                    }
+                    outcome.error.map(|e| (e.to_string(), e.code().to_string()))
+                }
+                Err(e) => Some((e.user_message().to_string(), "storage".to_string())),
+            };
+            if let Ok(k) = self.read(KnownIds::load).await {
+                known = k;
+            }
+            self.inner.state.send_modify(|s| {
+                s.configured = true;
+                s.last_attempt_at = Some(attempt_at);
+                if error.is_none() {
+                    s.last_success_at = Some(attempt_at);
+                }
+                s.error = error.as_ref().map(|e| e.0.clone());
+                s.error_code = error.as_ref().map(|e| e.1.clone());
+            });
+            if error.is_none() {
+                failures = 0;
+                if asked_since.elapsed() >= options.refresh_every {
+                    asked.clear();
+                    asked_since = Instant::now();
+                }
+                next_due = Instant::now() + options.refresh_every;
+            } else {
+                failures += 1;
+                next_due = Instant::now() + self.backoff(failures);
+            }
+        }
+    }
+
+    /// When to refresh for an unknown id: soon, but not within the cooldown of the last try,
+    /// and never earlier than a failure's backoff.
+    fn soon(&self, next_due: Instant, last_attempt: Option<Instant>, failures: u32) -> Instant {
+        if failures > 0 {
+            return next_due;
+        }
+        let earliest = last_attempt
+            .map(|t| t + self.inner.options.unknown_id_cooldown)
+            .unwrap_or_else(Instant::now)
+            .max(Instant::now());
+        next_due.min(earliest)
+    }
+
+    async fn beat_heartbeat(self) {
+        loop {
+            if self.pause(self.inner.options.heartbeat_every).await {
+                return;
+            }
+            if let Err(e) = self.inner.period.heartbeat(&self.inner.writer).await {
+                tracing::warn!(error = %e, "could not record that Rollcall is listening");
+            }
+        }
+    }
+
+    /// Asks DreamClass for what was missed in pending gaps until it has been asked in full:
+    /// an unreachable API is tried again with growing waits, new settings at once.
+    async fn recover_gaps(self) {
+        let mut client_changed = self.inner.client.subscribe();
+        let mut failures = 0u32;
+        loop {
+            let gaps = match self.pending_gaps().await {
+                Ok(g) => g,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the gaps in listening");
+                    return;
+                }
+            };
+            self.inner.state.send_modify(|s| s.pending_gaps = gaps.len());
+            if gaps.is_empty() {
+                return;
+            }
+            let lookback = self.inner.options.recovery.lookback_days;
+            let from = gaps.iter().map(|g| recovery::gap_days(g.from_ms, g.to_ms, lookback).0).min();
+            let to = gaps.iter().map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0).1).max();
+            let (Some(from), Some(to)) = (from, to) else { return };
+            let report = self.recover(from, to, gaps.iter().map(|g| g.id).collect()).await;
+            if !report.retry_later {
+                // Done: new gaps only appear when Rollcall starts.
+                return;
+            }
+            failures += 1;
+            let wait = self.backoff(failures);
+            let mut stop = self.inner.stop.subscribe();
+            if *stop.borrow() {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = client_changed.changed() => { failures = 0; }
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

@@ -10,6 +10,19 @@ describe("webhook address for DreamClass", () => {
     });
   });
 
+  it("adds the webhook path to a bare public base address", () => {
+    expect(webhookAddress({ webhookUrl: "http://127.0.0.1:8787/webhooks/dreamclass", publicUrl: "https://myschool.ngrok.app" }).url).toBe(
+      "https://myschool.ngrok.app/webhooks/dreamclass",
+    );
+  });
+
+  it("uses the tunnel's webhook address while the tunnel is online, and not otherwise", () => {
+    const base = { webhookUrl: "http://127.0.0.1:8787/webhooks/dreamclass" };
+    const online = { state: "online", provider: "bore", publicUrl: "http://bore.pub:41234", webhookUrl: "http://bore.pub:41234/webhooks/dreamclass" } as const;
+    expect(webhookAddress({ ...base, tunnel: online })).toEqual({ url: online.webhookUrl, reachableFromInternet: true, isPublicTunnel: true });
+    expect(webhookAddress({ ...base, tunnel: { state: "failed", provider: "bore", reason: "x" } }).url).toBe(base.webhookUrl);
+  });
+
   it("warns that a local address cannot be reached by DreamClass", () => {
     expect(webhookAddress({ webhookUrl: "http://127.0.0.1:8787/webhooks/dreamclass" }).reachableFromInternet).toBe(false);
   });

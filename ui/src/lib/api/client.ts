@@ -9,6 +9,7 @@ import type {
   DeliveryOutcome,
   DeliveryRow,
   Reference,
+  Settings,
   Status,
   TestEventResult,
   WebhookSettings,
@@ -85,7 +86,16 @@ export class Api {
     return this.request("POST", "/api/test-event");
   }
 
+  settings(): Promise<Settings> {
+    return this.request("GET", "/api/settings");
+  }
+
   saveWebhookSettings(settings: WebhookSettings): Promise<unknown> {
     return this.request("PUT", "/api/settings/webhook", settings);
+  }
+
+  /** Statuses that raise a desktop notification. */
+  saveNotificationStatuses(statusIds: number[]): Promise<unknown> {
+    return this.request("PUT", "/api/settings/notifications", { statusIds });
   }
 }

@@ -58,11 +58,21 @@ export type DeliveryRow = {
   bodyBytes: number;
 };
 
+/** The tunnel that gives DreamClass a public address (crates/rollcall-tunnel, TunnelState). */
+export type TunnelState =
+  | { state: "off" }
+  | { state: "starting"; provider: string }
+  | { state: "online"; provider: string; publicUrl: string; webhookUrl: string; notice?: string }
+  | { state: "reconnecting"; provider: string; attempt: number; lastError: string }
+  | { state: "failed"; provider: string; reason: string };
+
 export type Status = {
   version: string;
   webhookUrl: string;
-  /** A public tunnel URL, once the app offers one. */
+  /** A public address for DreamClass, once the app offers one (not in the API doc yet). */
   publicUrl?: string | null;
+  /** The tunnel's state, if the server reports it (not in the API doc yet). */
+  tunnel?: TunnelState | null;
   uiUrl: string;
   secretConfigured: boolean;
   basicAuthConfigured: boolean;
@@ -95,6 +105,14 @@ export type Reference = {
 };
 
 export type TestEventResult = { ok: boolean; status: number; message: string };
+
+/** GET /api/settings: secrets are never sent back. */
+export type Settings = {
+  secretConfigured: boolean;
+  basicAuthUsername: string | null;
+  allowUnsigned: boolean;
+  notifyStatusIds: number[];
+};
 
 export type WebhookSettings = {
   secret: string | null;

@@ -6,9 +6,26 @@ import type { Status } from "../api/types";
 
 export type WebhookAddress = { url: string; reachableFromInternet: boolean; isPublicTunnel: boolean };
 
-export function webhookAddress(status: Pick<Status, "webhookUrl" | "publicUrl">): WebhookAddress {
-  if (status.publicUrl) return { url: status.publicUrl, reachableFromInternet: true, isPublicTunnel: true };
+export function webhookAddress(status: Pick<Status, "webhookUrl" | "publicUrl" | "tunnel">): WebhookAddress {
+  if (status.tunnel?.state === "online") {
+    return { url: status.tunnel.webhookUrl, reachableFromInternet: true, isPublicTunnel: true };
+  }
+  if (status.publicUrl) {
+    return { url: withWebhookPath(status.publicUrl, status.webhookUrl), reachableFromInternet: true, isPublicTunnel: true };
+  }
   return { url: status.webhookUrl, reachableFromInternet: !isPrivateAddress(status.webhookUrl), isPublicTunnel: false };
+}
+
+/** A bare public base URL ("https://x.ngrok.app") gets the listener's path; a full one is kept. */
+function withWebhookPath(publicUrl: string, webhookUrl: string): string {
+  try {
+    const pub = new URL(publicUrl);
+    if (pub.pathname !== "/" && pub.pathname !== "") return publicUrl;
+    const path = new URL(webhookUrl).pathname;
+    return `${pub.origin}${path}`;
+  } catch {
+    return publicUrl;
+  }
 }
 
 export function isPrivateAddress(url: string): boolean {

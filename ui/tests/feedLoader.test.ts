@@ -64,6 +64,18 @@ describe("FeedLoader", () => {
     expect(seqs(loader.list.items)).toEqual([1]);
   });
 
+  it("reads a small first screen and larger older pages", async () => {
+    const source = logSource(log);
+    const loader = new FeedLoader(new FeedList(), source, 2, 5);
+    await loader.setQuery({ server: {}, student: none });
+    expect(seqs(loader.list.items)).toEqual([10, 9]);
+    await loader.loadOlder();
+    expect(seqs(loader.list.items)).toEqual([10, 9, 8, 7, 6, 5, 4]);
+    expect(loader.load.reachedEnd).toBe(false);
+    await loader.loadOlder();
+    expect(loader.load.reachedEnd).toBe(true);
+  });
+
   it("drops a slow answer for filters the user has already changed", async () => {
     let release: (p: ChangePage) => void = () => {};
     const slow: PageSource = {
@@ -96,6 +108,17 @@ describe("FeedLoader", () => {
     await loader.retry();
     expect(loader.load.error).toBeNull();
     expect(seqs(loader.list.items)).toEqual([1]);
+  });
+
+  it("reads no older page before the first screen (the view asks as soon as it opens)", async () => {
+    const source = logSource(log);
+    const loader = new FeedLoader(new FeedList(), source, 4);
+    expect(loader.load.loadingFirst).toBe(true);
+    await loader.loadOlder();
+    expect(source.calls).toHaveLength(0);
+    await loader.setQuery({ server: {}, student: none });
+    await loader.loadOlder();
+    expect(source.calls.map((c) => c.before)).toEqual([null, 7]);
   });
 
   it("asks the server nothing when no student matches the search", async () => {

@@ -1,10 +1,10 @@
 // One window's link to Rollcall: the status, the names, the live stream and the feed, wired
 // together once and shared by every view. Plain TypeScript; the Svelte side only listens.
 //
-// Order matters for "nothing lost": the status is read first and the stream starts after its
-// lastChangeSeq; the feed's first page is read only after that, so every change is either in
-// a page (committed before the page was read) or comes through the stream (seq above the
-// status), and the overlap is dropped by seq.
+// Order matters for "nothing lost": the newest seq is read first and the stream starts after
+// it; the feed's first page is read only after that, so every change is either in a page
+// (committed before the page was read) or comes through the stream (seq above the one read),
+// and the overlap is dropped by seq.
 
 import { Api } from "../api/client";
 import { describeError, ApiError } from "../api/errors";
@@ -18,9 +18,10 @@ import { NameBook } from "../names/nameBook";
 import { ReferenceLoader } from "../names/referenceLoader";
 
 const STATUS_POLL_MS = 10_000;
-const STATUS_RETRY_MS = 2_000;
-/** The first screen: enough to fill a tall window twice; older pages come on scroll. */
-const PAGE_SIZE = 200;
+const START_RETRY_MS = 2_000;
+/** The first screen: enough to fill a tall window several times; older pages come on scroll. */
+const FIRST_PAGE_SIZE = 200;
+const OLDER_PAGE_SIZE = 1000;
 
 export type SessionView = {
   names: NameBook;
@@ -54,7 +55,7 @@ export class Session {
 
   constructor(api = new Api(), openEventSource = (url: string): EventSourceLike => new EventSource(url)) {
     this.api = api;
-    this.feed = new FeedLoader(new FeedList(), api, PAGE_SIZE);
+    this.feed = new FeedLoader(new FeedList(), api, FIRST_PAGE_SIZE, OLDER_PAGE_SIZE);
     this.feed.subscribe(() => this.askForMissingNames(this.feed.list.items.slice(0, 100)));
     this.references = new ReferenceLoader({
       source: api,
@@ -76,13 +77,22 @@ export class Session {
 
   async start(): Promise<void> {
     void this.references.start();
-    let status = await this.refreshStatus();
-    while (status === null && !this.view.signedOut) {
-      await new Promise((r) => setTimeout(r, STATUS_RETRY_MS));
-      status = await this.refreshStatus();
-    }
-    this.live.start(status?.lastChangeSeq ?? 0);
+    void this.refreshStatus();
+    this.live.start(await this.newestSeq());
     this.resolveReady();
+  }
+
+  /** The newest change's seq, from the cheapest query that has it (the status can be slow
+   * on a large delivery log, and the first screen should not wait for it). */
+  private async newestSeq(): Promise<number> {
+    for (;;) {
+      try {
+        return (await this.api.latestChanges({}, null, 1)).lastSeq;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) this.update({ signedOut: true, statusError: describeError(err) });
+        await new Promise((r) => setTimeout(r, START_RETRY_MS));
+      }
+    }
   }
 
   /** Shows the feed for these filters, once the stream is running. The same filters again

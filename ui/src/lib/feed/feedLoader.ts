@@ -36,13 +36,20 @@ export class FeedLoader {
   private cursor: number | null = null;
   private firstLoaded = false;
   private query: FeedQuery = { server: {}, student: { kind: "none" } };
-  private state: LoadState = { loadingFirst: false, loadingOlder: false, reachedEnd: false, error: null };
+  // "Loading" from the start: the first query waits for the live stream to be set up.
+  private state: LoadState = { loadingFirst: true, loadingOlder: false, reachedEnd: false, error: null };
   private listeners = new Set<() => void>();
 
+  /**
+   * @param firstPageSize rows for the first screen: small, so it shows at once.
+   * @param olderPageSize rows per older page: larger, so dragging the scrollbar far back
+   *   through a long history needs few round trips.
+   */
   constructor(
     readonly list: FeedList,
     private readonly source: PageSource,
-    private readonly pageSize = 200,
+    private readonly firstPageSize = 200,
+    private readonly olderPageSize = firstPageSize,
   ) {}
 
   get load(): Readonly<LoadState> {
@@ -62,13 +69,13 @@ export class FeedLoader {
     this.list.reset((c) => queryAccepts(query, c));
     this.setState({ loadingFirst: false, loadingOlder: false, reachedEnd: query.student.kind === "no-match", error: null });
     if (query.student.kind === "no-match") return;
-    await this.fetchPage(null, "loadingFirst");
+    await this.fetchPage(null, "loadingFirst", this.firstPageSize);
   }
 
   /** Reads the next older page, unless one is on its way or there is none. */
   async loadOlder(): Promise<void> {
-    if (this.state.loadingFirst || this.state.loadingOlder || this.state.reachedEnd) return;
-    await this.fetchPage(this.cursor, "loadingOlder");
+    if (!this.firstLoaded || this.state.loadingOlder || this.state.reachedEnd) return;
+    await this.fetchPage(this.cursor, "loadingOlder", this.olderPageSize);
   }
 
   /** Tries the last failed load again. */
@@ -82,16 +89,16 @@ export class FeedLoader {
     return () => this.listeners.delete(listener);
   }
 
-  private async fetchPage(before: number | null, flag: "loadingFirst" | "loadingOlder"): Promise<void> {
+  private async fetchPage(before: number | null, flag: "loadingFirst" | "loadingOlder", limit: number): Promise<void> {
     const generation = this.generation;
     this.setState({ [flag]: true, error: null });
     try {
-      const page = await this.source.latestChanges(this.query.server, before, this.pageSize);
+      const page = await this.source.latestChanges(this.query.server, before, limit);
       if (generation !== this.generation) return;
       for (const c of page.changes) if (this.cursor === null || c.seq < this.cursor) this.cursor = c.seq;
       this.list.addPage(page.changes);
       this.firstLoaded = true;
-      this.setState({ [flag]: false, reachedEnd: page.changes.length < this.pageSize });
+      this.setState({ [flag]: false, reachedEnd: page.changes.length < limit });
     } catch (err) {
       if (generation !== this.generation) return;
       this.setState({ [flag]: false, error: describeError(err) });

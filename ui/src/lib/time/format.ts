@@ -1,6 +1,20 @@
 // How times read in the window: relative for scanning ("3 min ago"), exact on hover.
 
 const MINUTE = 60_000;
+
+// Building an Intl.DateTimeFormat costs far more than using one, and a fast scroll through
+// the feed formats hundreds of times a second: keep one per style and time zone.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(locale: string, options: Intl.DateTimeFormatOptions, timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone ?? ""}|${JSON.stringify(options)}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { ...options, timeZone });
+    formatters.set(key, f);
+  }
+  return f;
+}
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
@@ -30,7 +44,7 @@ function calendarDaysBetween(aMs: number, bMs: number, timeZone?: string): numbe
 /** YYYY-MM-DD of an instant in the given (or local) time zone. */
 export function isoDate(ms: number, timeZone?: string): string {
   // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+  return formatter("en-CA", { year: "numeric", month: "2-digit", day: "2-digit" }, timeZone).format(ms);
 }
 
 /** Today's date here, YYYY-MM-DD: the board's default day. */
@@ -40,27 +54,21 @@ export function todayIso(nowMs: number = Date.now(), timeZone?: string): string 
 
 /** "10:42", 24-hour. */
 export function clockTime(ms: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hour12: false }).format(ms);
+  return formatter("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false }, timeZone).format(ms);
 }
 
 /** "19 Jun 2025". */
 export function shortDate(ms: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat("en-GB", { timeZone, day: "numeric", month: "short", year: "numeric" }).format(ms);
+  return formatter("en-GB", { day: "numeric", month: "short", year: "numeric" }, timeZone).format(ms);
 }
 
 /** "Thu 19 Jun 2025, 10:42:05": the hover text. */
 export function exactTime(ms: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat("en-GB", {
+  return formatter(
+    "en-GB",
+    { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false },
     timeZone,
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    year: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hour12: false,
-  }).format(ms);
+  ).format(ms);
 }
 
 /** "Thu 19 Jun 2025" for a YYYY-MM-DD attendance date (a calendar day, no time zone). */
@@ -68,5 +76,5 @@ export function attendanceDate(date: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   if (!m) return date;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  return new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short", year: "numeric" }).format(ms);
+  return formatter("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" }, "UTC").format(ms);
 }

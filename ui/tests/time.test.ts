@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attendanceDate, clockTime, exactTime, isoDate, relativeTime } from "../src/lib/time/format";
+import { attendanceDate, clockTime, exactTime, isoDate, relativeTime, shortAttendanceDate } from "../src/lib/time/format";
 
 const now = Date.UTC(2025, 5, 19, 12, 0, 0); // Thu 19 Jun 2025, 12:00 UTC
 const s = 1000;
@@ -41,5 +41,15 @@ describe("exact times", () => {
     expect(isoDate(t, "UTC")).toBe("2025-06-19");
     expect(attendanceDate("2025-06-19")).toBe("Thu, 19 Jun 2025");
     expect(attendanceDate("not a date")).toBe("not a date");
+  });
+});
+
+describe("shortAttendanceDate", () => {
+  it("names today and yesterday, drops the year within this year", () => {
+    expect(shortAttendanceDate("2025-06-19", "2025-06-19")).toBe("Today");
+    expect(shortAttendanceDate("2025-06-18", "2025-06-19")).toBe("Yesterday");
+    expect(shortAttendanceDate("2025-06-16", "2025-06-19")).toMatch(/^Mon 16 Jun$/);
+    expect(shortAttendanceDate("2024-12-20", "2025-01-10")).toBe("20 Dec 2024");
+    expect(shortAttendanceDate("2025-06-20", "2025-06-19")).toMatch(/^Fri 20 Jun$/);
   });
 });

@@ -78,3 +78,19 @@ export function attendanceDate(date: string): string {
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   return formatter("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" }, "UTC").format(ms);
 }
+
+/** The attendance day in a feed row: "Today", "Yesterday", "Mon 14 Sept", or with the year
+ * when it is not this year. `today` is YYYY-MM-DD here. */
+export function shortAttendanceDate(date: string, today: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const t = /^(\d{4})-(\d{2})-(\d{2})$/.exec(today);
+  if (!m || !t) return date;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const todayMs = Date.UTC(Number(t[1]), Number(t[2]) - 1, Number(t[3]));
+  const days = Math.round((todayMs - ms) / DAY);
+  if (days === 0) return "Today";
+  if (days === 1) return "Yesterday";
+  const options: Intl.DateTimeFormatOptions =
+    m[1] === t[1] ? { weekday: "short", day: "numeric", month: "short" } : { day: "numeric", month: "short", year: "numeric" };
+  return formatter("en-GB", options, "UTC").format(ms).replace(",", "");
+}

@@ -21,7 +21,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ROLLCALL_UI_ADDR")]
     ui_addr: Option<SocketAddr>,
     /// The Secret set in DreamClass (Settings > Integrations).
-    #[arg(long = "secret", env = "ROLLCALL_WEBHOOK_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "secret",
+        env = "ROLLCALL_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
     webhook_secret: Option<String>,
     /// How the secret becomes the signing key: `text` (its own bytes) or `base64` (decoded).
     #[arg(long, env = "ROLLCALL_KEY_ENCODING")]
@@ -77,7 +81,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .webhook_addr
         .or(file.webhook_addr)
         .unwrap_or(server_config.webhook_addr);
-    server_config.ui_addr = args.ui_addr.or(file.ui_addr).unwrap_or(server_config.ui_addr);
+    server_config.ui_addr = args
+        .ui_addr
+        .or(file.ui_addr)
+        .unwrap_or(server_config.ui_addr);
     server_config.auth = WebhookAuth {
         key: key.clone(),
         basic_auth: basic_auth.clone(),
@@ -89,7 +96,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = rollcall_server::start(server_config).await?;
     let info = server.info();
     println!("Rollcall is running.");
-    println!("  Webhook URL for DreamClass (Settings > Integrations): {}", info.webhook_url());
+    println!(
+        "  Webhook URL for DreamClass (Settings > Integrations): {}",
+        info.webhook_url()
+    );
     println!("  Open Rollcall: {}", info.ui_url());
     println!("  Data folder: {}", data_dir.display());
     if key.is_none() && !allow_unsigned {
@@ -116,7 +126,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let url = info.webhook_url();
         let authorization = basic_auth.as_ref().map(BasicAuth::header_value);
         let (events, rate) = (args.demo_events, args.demo_rate);
-        tokio::spawn(crate::simulate::demo_traffic(url, key.clone(), authorization, events, rate))
+        tokio::spawn(crate::simulate::demo_traffic(
+            url,
+            key.clone(),
+            authorization,
+            events,
+            rate,
+        ))
     });
 
     wait_for_stop_signal().await;

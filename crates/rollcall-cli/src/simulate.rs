@@ -123,12 +123,20 @@ pub async fn demo_traffic(
         concurrency: 4,
     };
     let first = send_all(&plan.deliveries[..burst], &options).await;
-    tracing::info!(sent = first.sent, accepted = first.ok(), "demo: first lessons sent");
+    tracing::info!(
+        sent = first.sent,
+        accepted = first.ok(),
+        "demo: first lessons sent"
+    );
     let trickle = SendOptions {
         rate: Some(rate),
         concurrency: 1,
         ..options
     };
     let rest = send_all(&plan.deliveries[burst..], &trickle).await;
-    tracing::info!(sent = rest.sent, accepted = rest.ok(), "demo: school day finished");
+    tracing::info!(
+        sent = rest.sent,
+        accepted = rest.ok(),
+        "demo: school day finished"
+    );
 }

@@ -227,7 +227,11 @@ fn required_string(
     }
 }
 
-fn required_integer(obj: &Map<String, Value>, key: &str, field: &str) -> Result<i64, EnvelopeError> {
+fn required_integer(
+    obj: &Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<i64, EnvelopeError> {
     match obj.get(key) {
         None => Err(EnvelopeError::field(field, "is missing")),
         Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
@@ -279,10 +283,9 @@ mod tests {
     fn hash_ignores_key_order_and_spacing() {
         let a = parse_body(br#"{"id":"dcba9199-0860-4324-8927-17df766a290e","x":1,"y":[1,2]}"#)
             .unwrap();
-        let b = parse_body(
-            br#"{ "y": [1, 2], "x": 1, "id": "dcba9199-0860-4324-8927-17df766a290e" }"#,
-        )
-        .unwrap();
+        let b =
+            parse_body(br#"{ "y": [1, 2], "x": 1, "id": "dcba9199-0860-4324-8927-17df766a290e" }"#)
+                .unwrap();
         let c = parse_body(br#"{"id":"dcba9199-0860-4324-8927-17df766a290e","x":2,"y":[1,2]}"#)
             .unwrap();
         assert_eq!(a.content_sha256(), b.content_sha256());
@@ -332,7 +335,11 @@ mod tests {
             (&["data", "classId"], None, "data.classId"),
             (&["data", "courseId"], Some(json!(null)), "data.courseId"),
             (&["data", "statusId"], Some(json!(1e300)), "data.statusId"),
-            (&["data", "studentPeriodId"], Some(json!(true)), "data.studentPeriodId"),
+            (
+                &["data", "studentPeriodId"],
+                Some(json!(true)),
+                "data.studentPeriodId",
+            ),
             (&["data", "comment"], None, "data.comment"),
             (&["data", "type"], Some(json!("")), "data.type"),
         ];
@@ -347,7 +354,10 @@ mod tests {
         let body = r#"{"id":"dcba9199-0860-4324-8927-17df766a290e","type":"STUDENT_PERIOD_CREATED",
             "tenant":"my-school","timestamp":1,"signature":"x",
             "data":{"id":1,"active":true,"studentId":9,"addedAt":"2025-01-01"}}"#;
-        let envelope = parse_body(body.as_bytes()).unwrap().into_envelope().unwrap();
+        let envelope = parse_body(body.as_bytes())
+            .unwrap()
+            .into_envelope()
+            .unwrap();
         assert_eq!(envelope.attendance, None);
         assert_eq!(envelope.event_type, "STUDENT_PERIOD_CREATED");
     }
@@ -355,7 +365,13 @@ mod tests {
     #[test]
     fn not_json_and_not_object_are_told_apart() {
         assert!(matches!(parse_body(b"{"), Err(EnvelopeError::NotJson(_))));
-        assert!(matches!(parse_body(b"\xff\xfe"), Err(EnvelopeError::NotJson(_))));
-        assert_eq!(parse_body(b"[1,2]").unwrap_err(), EnvelopeError::NotAnObject);
+        assert!(matches!(
+            parse_body(b"\xff\xfe"),
+            Err(EnvelopeError::NotJson(_))
+        ));
+        assert_eq!(
+            parse_body(b"[1,2]").unwrap_err(),
+            EnvelopeError::NotAnObject
+        );
     }
 }

@@ -188,7 +188,10 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised() {
-        assert_eq!(neutralise_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(
+            neutralise_formula("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
         assert_eq!(neutralise_formula("+1"), "'+1");
         assert_eq!(neutralise_formula("-1"), "'-1");
         assert_eq!(neutralise_formula("@SUM"), "'@SUM");

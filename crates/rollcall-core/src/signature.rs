@@ -83,7 +83,11 @@ mod tests {
         let key = SigningKey::new("s3cret", KeyEncoding::Text).unwrap();
         let id = "dcba9199-0860-4324-8927-17df766a290e";
         let sig = key.sign(id);
-        assert_eq!(sig.len(), 44, "32 bytes in base64, like DreamClass's samples");
+        assert_eq!(
+            sig.len(),
+            44,
+            "32 bytes in base64, like DreamClass's samples"
+        );
         assert!(key.verify(id, &sig));
         assert!(!key.verify("dcba9199-0860-4324-8927-17df766a290f", &sig));
         assert!(!key.verify(id, "not base64!"));

@@ -101,7 +101,10 @@ impl std::fmt::Display for StartError {
                  Close the other copy, or choose another address."
             ),
             Self::Bind(which, addr, e) => {
-                write!(f, "Rollcall could not listen on the {which} address {addr} ({e}).")
+                write!(
+                    f,
+                    "Rollcall could not listen on the {which} address {addr} ({e})."
+                )
             }
         }
     }
@@ -133,8 +136,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .await
         .map_err(|e| StartError::Bind("local interface", config.ui_addr, e))?;
     let info = ServerInfo {
-        webhook_addr: webhook_listener.local_addr().expect("bound socket has an address"),
-        ui_addr: ui_listener.local_addr().expect("bound socket has an address"),
+        webhook_addr: webhook_listener
+            .local_addr()
+            .expect("bound socket has an address"),
+        ui_addr: ui_listener
+            .local_addr()
+            .expect("bound socket has an address"),
         token: config.token.clone().unwrap_or_else(random_token),
         data_dir: config.data_dir.clone(),
         started_at: now_ms(),
@@ -157,7 +164,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         notify_status_ids: Arc::new(RwLock::new(config.notify_status_ids.clone())),
     };
     let tasks = vec![
-        serve(webhook_listener, webhook::router(state.clone()), stopping.clone()),
+        serve(
+            webhook_listener,
+            webhook::router(state.clone()),
+            stopping.clone(),
+        ),
         serve(
             ui_listener,
             local::router(state.clone(), config.ui_dir.clone()),
@@ -167,7 +178,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     Ok(RunningServer { state, stop, tasks })
 }
 
-fn serve(listener: TcpListener, router: axum::Router, mut stopping: watch::Receiver<bool>) -> JoinHandle<()> {
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopping: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(async move {

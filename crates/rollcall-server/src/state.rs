@@ -111,7 +111,10 @@ impl AppState {
     }
 
     pub fn notify_status_ids(&self) -> Vec<i64> {
-        self.notify_status_ids.read().expect("settings lock").clone()
+        self.notify_status_ids
+            .read()
+            .expect("settings lock")
+            .clone()
     }
 
     pub fn webhook_auth(&self) -> WebhookAuth {

@@ -276,11 +276,9 @@ fn is_length_limit(error: &axum::Error) -> bool {
 
 fn envelope_refusal(error: EnvelopeError) -> Refusal {
     match error {
-        EnvelopeError::NotJson(_) => Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            error.to_string(),
-        ),
+        EnvelopeError::NotJson(_) => {
+            Refusal::new(StatusCode::BAD_REQUEST, "invalid_json", error.to_string())
+        }
         EnvelopeError::NotAnObject | EnvelopeError::Field { .. } => Refusal::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_field",

@@ -87,8 +87,10 @@ pub fn plan(school: &DemoSchool, options: PlanOptions) -> TrafficPlan {
                     ));
                 }
                 // Corrections after the lesson: a late arrival, a wrong tick, a removed entry.
-                let taken: Vec<AttendanceRecord> =
-                    fresh[lesson_start..].iter().map(|(_, r)| r.clone()).collect();
+                let taken: Vec<AttendanceRecord> = fresh[lesson_start..]
+                    .iter()
+                    .map(|(_, r)| r.clone())
+                    .collect();
                 for record in taken {
                     if fresh.len() >= budget {
                         break 'days;
@@ -97,8 +99,9 @@ pub fn plan(school: &DemoSchool, options: PlanOptions) -> TrafficPlan {
                     if roll < 0.08 {
                         let mut updated = record.clone();
                         updated.status_id = school.status_by_category(StatusCategory::Late).id;
-                        updated.comment = CORRECTION_COMMENTS[rng.random_range(0..CORRECTION_COMMENTS.len())]
-                            .to_string();
+                        updated.comment = CORRECTION_COMMENTS
+                            [rng.random_range(0..CORRECTION_COMMENTS.len())]
+                        .to_string();
                         fresh.push((AttendanceEventKind::Updated, updated));
                     } else if roll < 0.09 {
                         fresh.push((AttendanceEventKind::Deleted, record));
@@ -203,12 +206,16 @@ fn pick_status(school: &DemoSchool, rng: &mut StdRng) -> i64 {
 }
 
 fn uuid_from(rng: &mut StdRng) -> String {
-    uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
 }
 
 fn previous_school_day(date: chrono::NaiveDate) -> chrono::NaiveDate {
     use chrono::Datelike;
-    let mut d = date.pred_opt().expect("dates before year 0 are not planned");
+    let mut d = date
+        .pred_opt()
+        .expect("dates before year 0 are not planned");
     while matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) {
         d = d.pred_opt().expect("dates before year 0 are not planned");
     }
@@ -257,7 +264,10 @@ mod tests {
         let kinds = |k| plan.deliveries.iter().filter(|d| d.kind == k).count();
         assert!(kinds(AttendanceEventKind::Updated) > 0);
         assert!(kinds(AttendanceEventKind::Deleted) > 0);
-        assert!(plan.deliveries.iter().all(|d| d.timestamp <= 1_800_000_000_000));
+        assert!(plan
+            .deliveries
+            .iter()
+            .all(|d| d.timestamp <= 1_800_000_000_000));
         // Stale deliveries come after the version they are older than.
         for (i, d) in plan.deliveries.iter().enumerate() {
             if d.note == DeliveryNote::Stale {
@@ -267,15 +277,21 @@ mod tests {
                 assert!(newer, "stale delivery {i} is not preceded by a newer one");
             }
         }
-        assert!(plan.expected.values().any(Option::is_none), "some records end deleted");
+        assert!(
+            plan.expected.values().any(Option::is_none),
+            "some records end deleted"
+        );
     }
 
     #[test]
     fn plan_spans_days_when_one_is_not_enough() {
         let school = DemoSchool::generate(1);
         let plan = plan(&school, options(1500));
-        let dates: std::collections::BTreeSet<_> =
-            plan.deliveries.iter().map(|d| d.record.date.clone()).collect();
+        let dates: std::collections::BTreeSet<_> = plan
+            .deliveries
+            .iter()
+            .map(|d| d.record.date.clone())
+            .collect();
         assert_eq!(
             dates.into_iter().collect::<Vec<_>>(),
             vec!["2026-11-26".to_string(), "2026-11-27".to_string()]

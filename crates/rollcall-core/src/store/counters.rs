@@ -13,7 +13,9 @@ pub(crate) fn add(tx: &Transaction<'_>, name: &str, by: i64) -> rusqlite::Result
 
 pub fn get(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
     Ok(conn
-        .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
+        .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
         .optional()?
         .unwrap_or(0))
 }

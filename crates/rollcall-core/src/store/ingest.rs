@@ -162,7 +162,10 @@ pub(crate) fn insert_delivery_log(
     Ok(())
 }
 
-pub(crate) fn log_rejected(tx: &Transaction<'_>, rejected: &RejectedDelivery) -> rusqlite::Result<()> {
+pub(crate) fn log_rejected(
+    tx: &Transaction<'_>,
+    rejected: &RejectedDelivery,
+) -> rusqlite::Result<()> {
     insert_delivery_log(
         tx,
         &DeliveryLogEntry {

@@ -66,19 +66,31 @@ impl RecordFilter {
     /// Whether a change passes this filter (used for live rows, same rules as the SQL).
     pub fn matches_change(&self, c: &Change) -> bool {
         self.date.as_ref().is_none_or(|d| &c.date == d)
-            && self.from.as_ref().is_none_or(|d| c.date.as_str() >= d.as_str())
-            && self.to.as_ref().is_none_or(|d| c.date.as_str() <= d.as_str())
+            && self
+                .from
+                .as_ref()
+                .is_none_or(|d| c.date.as_str() >= d.as_str())
+            && self
+                .to
+                .as_ref()
+                .is_none_or(|d| c.date.as_str() <= d.as_str())
             && self.class_id.is_none_or(|v| c.class_id == v)
             && self.course_id.is_none_or(|v| c.course_id == v)
             && self.status_id.is_none_or(|v| c.status_after == Some(v))
-            && self.student_period_id.is_none_or(|v| c.student_period_id == v)
+            && self
+                .student_period_id
+                .is_none_or(|v| c.student_period_id == v)
             && self.attendance_id.is_none_or(|v| c.attendance_id == v)
             && self.tenant.as_ref().is_none_or(|t| &c.tenant == t)
     }
 }
 
 fn where_clause(conds: &[String], extra: &[&str]) -> String {
-    let all: Vec<&str> = conds.iter().map(String::as_str).chain(extra.iter().copied()).collect();
+    let all: Vec<&str> = conds
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+        .collect();
     if all.is_empty() {
         String::new()
     } else {
@@ -152,7 +164,9 @@ pub fn latest_changes(
 
 /// The highest change sequence number stored (0 when none).
 pub fn last_change_seq(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0))
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+        r.get(0)
+    })
 }
 
 pub const ATTENDANCE_COLUMNS: &str = "tenant, attendance_id, date, kind, class_id, course_id, \
@@ -179,7 +193,11 @@ pub fn attendance_from_row(r: &Row<'_>) -> rusqlite::Result<AttendanceRow> {
 /// The SQL and parameters selecting current attendance records, for queries and exports.
 pub fn attendance_query(filter: &RecordFilter, include_deleted: bool) -> (String, Vec<SqlValue>) {
     let (conds, params) = filter.conditions("status_id");
-    let extra: &[&str] = if include_deleted { &[] } else { &["deleted = 0"] };
+    let extra: &[&str] = if include_deleted {
+        &[]
+    } else {
+        &["deleted = 0"]
+    };
     let sql = format!(
         "SELECT {ATTENDANCE_COLUMNS} FROM attendance {} ORDER BY date, class_id, course_id, \
          student_period_id, attendance_id",
@@ -301,7 +319,11 @@ pub enum BoardGrouping {
     Course,
 }
 
-pub fn board(conn: &Connection, date: &str, by: BoardGrouping) -> rusqlite::Result<Vec<BoardGroup>> {
+pub fn board(
+    conn: &Connection,
+    date: &str,
+    by: BoardGrouping,
+) -> rusqlite::Result<Vec<BoardGroup>> {
     let column = match by {
         BoardGrouping::Class => "class_id",
         BoardGrouping::Course => "course_id",

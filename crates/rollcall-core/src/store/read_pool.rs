@@ -22,7 +22,10 @@ impl ReadPool {
     }
 
     /// Runs `f` on a read connection. Blocking: call from `spawn_blocking` in async code.
-    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
         let conn = match self.idle.lock().expect("read pool lock").pop() {
             Some(conn) => conn,
             None => super::open_reader(&self.path)?,

@@ -102,7 +102,9 @@ impl IngestWriter {
             .try_send(Command::LogRejected(Box::new(rejected)))
             .is_err()
         {
-            self.shared.rejections_dropped.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .rejections_dropped
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -139,7 +141,13 @@ impl IngestWriter {
     pub fn shutdown(&self) {
         // A full queue still drains; waiting for a slot is what we want here.
         let _ = self.queue.blocking_send(Command::Shutdown);
-        if let Some(thread) = self.shared.thread.lock().expect("writer thread lock").take() {
+        if let Some(thread) = self
+            .shared
+            .thread
+            .lock()
+            .expect("writer thread lock")
+            .take()
+        {
             let _ = thread.join();
         }
     }
@@ -199,7 +207,9 @@ impl Worker {
     fn run_task(&mut self, task: Task) -> Result<(), StoreError> {
         let mut changes = Vec::new();
         let result = (|| {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             task(&tx, &mut changes)?;
             tx.commit()
         })();
@@ -275,7 +285,9 @@ impl Worker {
         deliveries: impl Iterator<Item = &'a VerifiedDelivery>,
         rejected: &[Box<RejectedDelivery>],
     ) -> rusqlite::Result<Vec<IngestOutcome>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::new();
         let mut capped = rejected.len() as u64;
         for delivery in deliveries {
@@ -296,7 +308,11 @@ impl Worker {
             super::counters::add(&tx, "capped_logged", capped as i64)?;
         }
         tx.commit()?;
-        self.capped_since_prune = if prune { 0 } else { self.capped_since_prune + capped };
+        self.capped_since_prune = if prune {
+            0
+        } else {
+            self.capped_since_prune + capped
+        };
         Ok(outcomes)
     }
 }

@@ -180,7 +180,9 @@ pub async fn board(
         .date
         .unwrap_or_else(|| chrono::Local::now().format("%Y-%m-%d").to_string());
     if chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_err() {
-        return Err(ApiError::bad_request("The date must be written YYYY-MM-DD."));
+        return Err(ApiError::bad_request(
+            "The date must be written YYYY-MM-DD.",
+        ));
     }
     let day = date.clone();
     let (by_class, by_course) = state
@@ -214,7 +216,11 @@ pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>>
         })));
     }
     let request_id = uuid::Uuid::new_v4().to_string();
-    let signature = auth.key.as_ref().map(|k| k.sign(&request_id)).unwrap_or_default();
+    let signature = auth
+        .key
+        .as_ref()
+        .map(|k| k.sign(&request_id))
+        .unwrap_or_default();
     let body = json!({
         "id": request_id, "type": "ROLLCALL_TEST", "tenant": "rollcall-test",
         "timestamp": now_ms(), "signature": signature, "data": {}
@@ -241,8 +247,15 @@ pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>>
         Ok(response) => {
             let status = response.status().as_u16();
             let body: Value = response.json().await.unwrap_or_default();
-            let reason = body["message"].as_str().unwrap_or("no reason given").to_string();
-            (false, status, format!("The test delivery was refused: {reason}"))
+            let reason = body["message"]
+                .as_str()
+                .unwrap_or("no reason given")
+                .to_string();
+            (
+                false,
+                status,
+                format!("The test delivery was refused: {reason}"),
+            )
         }
         Err(e) => (
             false,
@@ -250,7 +263,9 @@ pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>>
             format!("The webhook listener did not answer ({e}). Restart Rollcall."),
         ),
     };
-    Ok(Json(json!({ "ok": ok, "status": status, "message": message })))
+    Ok(Json(
+        json!({ "ok": ok, "status": status, "message": message }),
+    ))
 }
 
 #[derive(Deserialize)]

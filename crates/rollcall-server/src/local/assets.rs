@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
@@ -26,9 +26,10 @@ pub async fn sign_in_by_link(
         Some(token) if tokens_equal(token.as_bytes(), state.info.token.as_bytes()) => {
             let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
             let mut response = Redirect::to("/").into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, cookie.parse().expect("valid cookie header"));
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                cookie.parse().expect("valid cookie header"),
+            );
             response
         }
         Some(_) => (
@@ -41,11 +42,9 @@ pub async fn sign_in_by_link(
             .into_response(),
         None => match ui_dir {
             Some(dir) => match tokio::fs::read(dir.join("index.html")).await {
-                Ok(html) => (
-                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                    html,
-                )
-                    .into_response(),
+                Ok(html) => {
+                    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+                }
                 Err(_) => missing_ui(),
             },
             None => missing_ui(),
@@ -71,6 +70,12 @@ pub fn static_files(ui_dir: Option<PathBuf>) -> Router<AppState> {
             let index = dir.join("index.html");
             Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
         }
-        _ => Router::new().fallback(|| async { missing_ui() }),
+        _ => Router::new().fallback(|method: Method| async move {
+            if method == Method::GET || method == Method::HEAD {
+                missing_ui()
+            } else {
+                crate::error::method_not_allowed().await.into_response()
+            }
+        }),
     }
 }

@@ -33,7 +33,10 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .route("/test-event", post(api::test_event))
         .route("/settings", get(api::settings))
         .route("/settings/webhook", put(api::set_webhook_settings))
-        .route("/settings/notifications", put(api::set_notification_settings))
+        .route(
+            "/settings/notifications",
+            put(api::set_notification_settings),
+        )
         .route("/stream", get(stream::stream))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
@@ -43,11 +46,16 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .nest("/api", api)
         .route(
             "/",
-            get(move |state: State<AppState>, query: Query<assets::TokenQuery>| {
-                assets::sign_in_by_link(state, query, index_dir.clone())
-            }),
+            get(
+                move |state: State<AppState>, query: Query<assets::TokenQuery>| {
+                    assets::sign_in_by_link(state, query, index_dir.clone())
+                },
+            ),
         )
         .merge(assets::static_files(ui_dir))
-        .layer(from_fn_with_state(state.clone(), guard::check_host_and_origin))
+        .layer(from_fn_with_state(
+            state.clone(),
+            guard::check_host_and_origin,
+        ))
         .with_state(state)
 }

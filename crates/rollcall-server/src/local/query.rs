@@ -15,6 +15,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))
-            .map_err(|e| ApiError::bad_request(format!("The address has a wrong value: {}", e.body_text())))
+            .map_err(|e| {
+                ApiError::bad_request(format!("The address has a wrong value: {}", e.body_text()))
+            })
     }
 }

@@ -1,0 +1,8 @@
+//! Integration tests: a real server on 127.0.0.1:0 writing a real SQLite file, driven over HTTP.
+
+mod durability;
+mod local_api;
+mod ordering;
+mod stream;
+mod support;
+mod webhook_cases;

@@ -48,6 +48,7 @@ export class Session {
   private readonly listeners = new Set<() => void>();
   private readonly changeListeners = new Set<(c: Change) => void>();
   private feedKey: string | null = null;
+  private stopped = false;
   private statusTimer: ReturnType<typeof setTimeout> | null = null;
   private resolveReady: () => void = () => {};
   /** Resolves once the stream has a starting point; the feed waits for it. */
@@ -78,14 +79,16 @@ export class Session {
   async start(): Promise<void> {
     void this.references.start();
     void this.refreshStatus();
-    this.live.start(await this.newestSeq());
+    const after = await this.newestSeq();
+    if (this.stopped) return;
+    this.live.start(after);
     this.resolveReady();
   }
 
   /** The newest change's seq, from the cheapest query that has it (the status can be slow
    * on a large delivery log, and the first screen should not wait for it). */
   private async newestSeq(): Promise<number> {
-    for (;;) {
+    while (!this.stopped) {
       try {
         return (await this.api.latestChanges({}, null, 1)).lastSeq;
       } catch (err) {
@@ -93,6 +96,7 @@ export class Session {
         await new Promise((r) => setTimeout(r, START_RETRY_MS));
       }
     }
+    return 0;
   }
 
   /** Shows the feed for these filters, once the stream is running. The same filters again
@@ -107,6 +111,15 @@ export class Session {
     return true;
   }
 
+  /** Stops every timer and the stream (tests; a window being closed). */
+  stop(): void {
+    this.stopped = true;
+    this.live.stop();
+    this.references.stop();
+    if (this.statusTimer !== null) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
+  }
+
   retryConnectionNow(): void {
     this.live.retryNow();
     void this.refreshStatus();
@@ -115,6 +128,7 @@ export class Session {
   /** Reads /api/status now and schedules the next read. */
   async refreshStatus(): Promise<Status | null> {
     if (this.statusTimer !== null) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
     let status: Status | null = null;
     try {
       status = await this.api.status();
@@ -123,7 +137,7 @@ export class Session {
       const signedOut = err instanceof ApiError && err.status === 401;
       this.update({ statusError: describeError(err), signedOut });
     }
-    this.statusTimer = setTimeout(() => void this.refreshStatus(), STATUS_POLL_MS);
+    if (!this.stopped) this.statusTimer = setTimeout(() => void this.refreshStatus(), STATUS_POLL_MS);
     return status;
   }
 

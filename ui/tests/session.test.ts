@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Api } from "../src/lib/api/client";
+import type { Change } from "../src/lib/api/types";
+import { Session } from "../src/lib/app/session";
+import type { EventSourceLike } from "../src/lib/live/liveStream";
+import { change, seqs } from "./fixtures";
+
+/** A Rollcall server in memory: answers the API from a change log and records the order of calls. */
+class FakeRollcall {
+  log: Change[] = [];
+  calls: string[] = [];
+  referenceCalls = 0;
+  names: { studentPeriodId: number; name: string }[] = [];
+  streams: { url: string; source: EventSourceLike & { emit(type: string, data: string): void } }[] = [];
+
+  fetch = async (url: string): Promise<Response> => {
+    this.calls.push(url);
+    const u = new URL(url, "http://x");
+    const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200 });
+    const lastSeq = Math.max(0, ...this.log.map((c) => c.seq));
+    switch (u.pathname) {
+      case "/api/changes/latest": {
+        const limit = Number(u.searchParams.get("limit"));
+        const before = u.searchParams.get("before");
+        const changes = [...this.log]
+          .filter((c) => before === null || c.seq < Number(before))
+          .sort((a, b) => b.seq - a.seq)
+          .slice(0, limit);
+        return json({ changes, lastSeq });
+      }
+      case "/api/status":
+        return json({ lastChangeSeq: lastSeq, storageFailing: false, deliveryCounts: {} });
+      case "/api/reference":
+        this.referenceCalls++;
+        return json({ statuses: [], students: this.names, classes: [], courses: [] });
+      default:
+        return new Response("{}", { status: 404 });
+    }
+  };
+
+  openEventSource = (url: string) => {
+    const listeners = new Map<string, ((ev: MessageEvent<string>) => void)[]>();
+    const source = {
+      onopen: null,
+      onerror: null,
+      addEventListener: (type: string, l: (ev: MessageEvent<string>) => void) => listeners.set(type, [...(listeners.get(type) ?? []), l]),
+      close: () => {},
+      emit: (type: string, data: string) => {
+        for (const l of listeners.get(type) ?? []) l(new MessageEvent(type, { data }));
+      },
+    };
+    this.streams.push({ url, source });
+    this.calls.push(url);
+    return source;
+  };
+}
+
+async function settle() {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+describe("Session", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("starts the stream after the newest seq, then reads the first screen: nothing falls between", async () => {
+    const server = new FakeRollcall();
+    server.log = [change(1), change(2), change(3)];
+    const session = new Session(new Api(server.fetch), server.openEventSource);
+    const feedShown = session.showFeed({ server: {}, student: { kind: "none" } });
+    await session.start();
+    // A change committed between reading the newest seq and reading the first page.
+    server.log.push(change(4));
+    await feedShown;
+    expect(server.streams[0]!.url).toBe("/api/stream?after=3");
+    const streamAt = server.calls.indexOf("/api/stream?after=3");
+    const pageAt = server.calls.findIndex((c) => c.startsWith("/api/changes/latest?limit=200"));
+    expect(streamAt).toBeGreaterThan(-1);
+    expect(pageAt).toBeGreaterThan(streamAt);
+    // The stream replays 4 too (seq > 3): it is shown once.
+    server.streams[0]!.source.emit("change", JSON.stringify(change(4)));
+    server.streams[0]!.source.emit("change", JSON.stringify(change(5)));
+    expect(seqs(session.feed.list.items)).toEqual([5, 4, 3, 2, 1]);
+    session.stop();
+  });
+
+  it("asks for names again when a row shows an id without a name, and names it in place", async () => {
+    const server = new FakeRollcall();
+    const session = new Session(new Api(server.fetch), server.openEventSource);
+    const names: string[] = [];
+    session.subscribe(() => names.push(session.current.names.student(4)));
+    await session.start();
+    await settle();
+    const before = server.referenceCalls;
+    server.names = [{ studentPeriodId: 4, name: "Zoë Papadopoulou" }];
+    server.streams[0]!.source.emit("change", JSON.stringify(change(1, { studentPeriodId: 4 })));
+    await vi.advanceTimersByTimeAsync(10_000);
+    await settle();
+    expect(server.referenceCalls).toBe(before + 1);
+    expect(session.current.names.student(4)).toBe("Zoë Papadopoulou");
+    expect(names).toContain("Student #4");
+    session.stop();
+  });
+
+  it("re-reads names at once on the server's reference notice", async () => {
+    const server = new FakeRollcall();
+    const session = new Session(new Api(server.fetch), server.openEventSource);
+    await session.start();
+    await settle();
+    const before = server.referenceCalls;
+    server.streams[0]!.source.emit("reference", "{}");
+    await settle();
+    expect(server.referenceCalls).toBe(before + 1);
+    session.stop();
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Reference } from "../src/lib/api/types";
 import { NameBook } from "../src/lib/names/nameBook";
 import { ReferenceLoader } from "../src/lib/names/referenceLoader";
-import { statusChangeText } from "../src/lib/feed/changeDescription";
+import { statusChangeText, whatHappened } from "../src/lib/feed/changeDescription";
 import { ApiError } from "../src/lib/api/errors";
 import { ManualClock } from "./fakeTimers";
 import { change } from "./fixtures";
@@ -119,5 +119,15 @@ describe("ReferenceLoader", () => {
     loader.stop();
     clock.advance(120_000);
     expect(calls()).toBe(2);
+  });
+});
+
+describe("whatHappened", () => {
+  it("reads the change from before and after, not from the event type", () => {
+    expect(whatHappened(change(1, { eventType: "ATTENDANCE_CREATED", statusBefore: 1, statusAfter: 2 }))).toBe("Status changed");
+    expect(whatHappened(change(1, { statusBefore: null, statusAfter: 2 }))).toBe("Created");
+    expect(whatHappened(change(1, { statusBefore: 2, statusAfter: null }))).toBe("Deleted");
+    expect(whatHappened(change(1, { statusBefore: 2, statusAfter: 2, commentBefore: "", commentAfter: "bus" }))).toBe("Comment changed");
+    expect(whatHappened(change(1, { statusBefore: 2, statusAfter: 2, commentBefore: "", commentAfter: "" }))).toBe("Sent again, no change");
   });
 });

@@ -42,3 +42,19 @@ export function kindLabel(kind: string): string {
 export function currentComment(c: Change): string {
   return (c.statusAfter === null ? c.commentBefore : c.commentAfter) ?? "";
 }
+
+/** What a change did to the record, read from its before and after (DreamClass's event type
+ * alone can mislead: a re-sent "created" may change a status that already existed). */
+export function whatHappened(c: Pick<Change, "statusBefore" | "statusAfter" | "commentBefore" | "commentAfter">): string {
+  const s = statusChange(c);
+  switch (s.kind) {
+    case "new":
+      return "Created";
+    case "deleted":
+      return "Deleted";
+    case "changed":
+      return "Status changed";
+    case "same":
+      return c.commentBefore !== c.commentAfter ? "Comment changed" : "Sent again, no change";
+  }
+}

@@ -71,7 +71,9 @@ impl DreamClassClient {
     /// A client for `config`. Never fails: a missing token or a bad address is reported by
     /// each call, in words for the user.
     pub fn new(config: ApiConfig) -> Self {
-        let base = Url::parse(config.base_url.trim()).ok().filter(|u| u.has_host());
+        let base = Url::parse(config.base_url.trim())
+            .ok()
+            .filter(|u| u.has_host());
         let http = reqwest::Client::builder()
             .timeout(config.timeout())
             .connect_timeout(config.timeout().min(Duration::from_secs(10)))
@@ -99,8 +101,14 @@ impl DreamClassClient {
     }
 
     pub async fn school_periods(&self) -> Result<Vec<ApiSchoolPeriod>> {
-        let (list, _) = self.get_list(&self.config().paths.school_periods, &[]).await?;
-        Ok(list.items.iter().filter_map(decode::school_period).collect())
+        let (list, _) = self
+            .get_list(&self.config().paths.school_periods, &[])
+            .await?;
+        Ok(list
+            .items
+            .iter()
+            .filter_map(decode::school_period)
+            .collect())
     }
 
     pub async fn students(&self, school_period_id: i64) -> Result<Vec<ApiStudent>> {
@@ -130,7 +138,11 @@ impl DreamClassClient {
 
     /// The school periods to read: the configured one, else those flagged current or whose
     /// dates overlap `from..=to`, else all of them.
-    pub async fn periods_for(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<ApiSchoolPeriod>> {
+    pub async fn periods_for(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ApiSchoolPeriod>> {
         if let Some(id) = self.config().school_period_id {
             return Ok(vec![ApiSchoolPeriod {
                 id,
@@ -149,7 +161,11 @@ impl DreamClassClient {
         if !dated.is_empty() {
             return Ok(dated);
         }
-        let current: Vec<_> = all.iter().filter(|p| p.current == Some(true)).cloned().collect();
+        let current: Vec<_> = all
+            .iter()
+            .filter(|p| p.current == Some(true))
+            .cloned()
+            .collect();
         if !current.is_empty() {
             return Ok(current);
         }
@@ -171,7 +187,10 @@ impl DreamClassClient {
         };
         let query = [
             (paths.period_param.as_str(), school_period_id.to_string()),
-            (paths.from_param.as_str(), from.format("%Y-%m-%d").to_string()),
+            (
+                paths.from_param.as_str(),
+                from.format("%Y-%m-%d").to_string(),
+            ),
             (paths.to_param.as_str(), to.format("%Y-%m-%d").to_string()),
         ];
         let (list, observed_at) = self.get_list(path, &query).await?;
@@ -207,7 +226,9 @@ impl DreamClassClient {
             .max_by_key(|p| (p.current == Some(true), p.start, p.id))
             .cloned()
             .ok_or_else(|| ApiError::BadResponse {
-                url: self.url_for(&self.config().paths.school_periods).to_string(),
+                url: self
+                    .url_for(&self.config().paths.school_periods)
+                    .to_string(),
                 detail: "no school period is listed".into(),
             })?;
         let students = self.students(period.id).await?.len();
@@ -222,7 +243,11 @@ impl DreamClassClient {
         let message = format!(
             "Connected to DreamClass: {students} students, {classes} classes and {courses} \
              courses{period_words}; attendance statuses: {}.",
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         );
         Ok(ConnectionSummary {
             school_period_id: period.id,
@@ -340,9 +365,7 @@ impl DreamClassClient {
                 url: url_text.to_string(),
             }),
             StatusCode::TOO_MANY_REQUESTS => Some(ApiError::RateLimited),
-            s if s.is_server_error() => Some(ApiError::Unavailable {
-                status: s.as_u16(),
-            }),
+            s if s.is_server_error() => Some(ApiError::Unavailable { status: s.as_u16() }),
             s => Some(ApiError::UnexpectedStatus {
                 url: url_text.to_string(),
                 status: s.as_u16(),

@@ -194,7 +194,12 @@ pub fn student(v: &Value) -> Option<ApiStudent> {
     Some(ApiStudent {
         student_period_id: int(
             o,
-            &["studentPeriodId", "periodStudentId", "studentPeriod.id", "id"],
+            &[
+                "studentPeriodId",
+                "periodStudentId",
+                "studentPeriod.id",
+                "id",
+            ],
         )?,
         student_id: int(o, &["studentId", "student.id"]),
         name: person_name(o).or_else(|| nested.and_then(person_name)),
@@ -246,7 +251,11 @@ impl ApiAttendance {
     /// The record in the webhook's shape. Missing fields come from `stored` when Rollcall has
     /// the record (the kind always does: a lesson record stays a lesson record), else from
     /// `default_kind`, 0 ("none") and an empty comment.
-    pub fn to_record(&self, stored: Option<&AttendanceRecord>, default_kind: &str) -> AttendanceRecord {
+    pub fn to_record(
+        &self,
+        stored: Option<&AttendanceRecord>,
+        default_kind: &str,
+    ) -> AttendanceRecord {
         AttendanceRecord {
             id: self.id,
             date: self.date.clone(),
@@ -317,14 +326,18 @@ mod tests {
 
     #[test]
     fn records_with_other_names_and_extra_fields() {
-        let s = student(&json!({"id": 9, "studentPeriodId": 4, "student": {"firstName": "Eleni",
-            "lastName": "Georgiou"}, "photo": null}))
+        let s = student(
+            &json!({"id": 9, "studentPeriodId": 4, "student": {"firstName": "Eleni",
+            "lastName": "Georgiou"}, "photo": null}),
+        )
         .unwrap();
         assert_eq!(s.student_period_id, 4);
         assert_eq!(s.name.as_deref(), Some("Eleni Georgiou"));
-        let a = attendance(&json!({"id": "52", "date": "2025-06-19T00:00:00Z", "classId": 34,
+        let a = attendance(
+            &json!({"id": "52", "date": "2025-06-19T00:00:00Z", "classId": 34,
             "courseId": 40, "status": {"id": 5, "name": "Late"}, "studentPeriodId": 4,
-            "teacher": "x"}))
+            "teacher": "x"}),
+        )
         .unwrap()
         .to_record(None, "SESSION");
         assert_eq!(a.id, 52);
@@ -333,6 +346,9 @@ mod tests {
         assert_eq!(a.status_id, 5);
         assert_eq!(a.comment, "");
         assert!(attendance(&json!({"id": 1, "date": "2025-06-19"})).is_none());
-        assert_eq!(attendance_id(&json!({"id": 1, "date": "2025-06-19"})), Some(1));
+        assert_eq!(
+            attendance_id(&json!({"id": 1, "date": "2025-06-19"})),
+            Some(1)
+        );
     }
 }

@@ -84,7 +84,10 @@ impl ApiError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Unreachable { .. } | Self::TimedOut | Self::Unavailable { .. } | Self::RateLimited
+            Self::Unreachable { .. }
+                | Self::TimedOut
+                | Self::Unavailable { .. }
+                | Self::RateLimited
         )
     }
 

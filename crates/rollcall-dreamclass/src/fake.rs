@@ -189,12 +189,21 @@ pub async fn serve(
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "status": status.as_u16(), "message": message }))).into_response()
+    (
+        status,
+        Json(json!({ "status": status.as_u16(), "message": message })),
+    )
+        .into_response()
 }
 
 /// Counts the call, then answers as DreamClass would when down, without a valid token, or for
 /// another school.
-async fn guard(State(fake): State<FakeDreamClass>, headers: HeaderMap, request: Request, next: Next) -> Response {
+async fn guard(
+    State(fake): State<FakeDreamClass>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
     let state = &fake.inner;
     state.requests.fetch_add(1, Ordering::SeqCst);
     *state
@@ -204,7 +213,10 @@ async fn guard(State(fake): State<FakeDreamClass>, headers: HeaderMap, request: 
         .entry(request.uri().path().to_string())
         .or_default() += 1;
     if state.down.load(Ordering::SeqCst) {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable",
+        );
     }
     let expected = format!("Bearer {}", state.token);
     let token_ok = headers
@@ -217,17 +229,18 @@ async fn guard(State(fake): State<FakeDreamClass>, headers: HeaderMap, request: 
         .get("tenant")
         .is_some_and(|v| v.as_bytes() == state.school.tenant.as_bytes());
     if !tenant_ok {
-        return error(StatusCode::FORBIDDEN, "Access to this tenant is not allowed");
+        return error(
+            StatusCode::FORBIDDEN,
+            "Access to this tenant is not allowed",
+        );
     }
     next.run(request).await
 }
 
-fn period_known(fake: &FakeDreamClass, period: i64) -> Result<(), Response> {
-    if period == fake.inner.school.school_period_id {
-        Ok(())
-    } else {
-        Err(error(StatusCode::NOT_FOUND, "School period not found"))
-    }
+/// `None` for the demo school's period, else the 404 DreamClass answers.
+fn unknown_period(fake: &FakeDreamClass, period: i64) -> Option<Response> {
+    (period != fake.inner.school.school_period_id)
+        .then(|| error(StatusCode::NOT_FOUND, "School period not found"))
 }
 
 async fn statuses(State(fake): State<FakeDreamClass>) -> Response {
@@ -254,7 +267,7 @@ async fn school_periods(State(fake): State<FakeDreamClass>) -> Response {
 }
 
 async fn students(State(fake): State<FakeDreamClass>, Path(period): Path<i64>) -> Response {
-    if let Err(r) = period_known(&fake, period) {
+    if let Some(r) = unknown_period(&fake, period) {
         return r;
     }
     let items: Vec<Value> = fake
@@ -280,7 +293,7 @@ async fn students(State(fake): State<FakeDreamClass>, Path(period): Path<i64>) -
 }
 
 async fn classes(State(fake): State<FakeDreamClass>, Path(period): Path<i64>) -> Response {
-    if let Err(r) = period_known(&fake, period) {
+    if let Some(r) = unknown_period(&fake, period) {
         return r;
     }
     let data: Vec<Value> = fake
@@ -318,7 +331,11 @@ async fn daily_attendance(
     attendance_list(&fake, &query, false)
 }
 
-fn attendance_list(fake: &FakeDreamClass, query: &HashMap<String, String>, lessons: bool) -> Response {
+fn attendance_list(
+    fake: &FakeDreamClass,
+    query: &HashMap<String, String>,
+    lessons: bool,
+) -> Response {
     let period = query.get("periodId").and_then(|p| p.parse::<i64>().ok());
     let (Some(period), Some(from), Some(to)) = (period, query.get("fromDate"), query.get("toDate"))
     else {
@@ -327,7 +344,7 @@ fn attendance_list(fake: &FakeDreamClass, query: &HashMap<String, String>, lesso
             "periodId, fromDate and toDate are required",
         );
     };
-    if let Err(r) = period_known(fake, period) {
+    if let Some(r) = unknown_period(fake, period) {
         return r;
     }
     let data: Vec<Value> = fake
@@ -349,9 +366,16 @@ async fn list_all(State(fake): State<FakeDreamClass>) -> Json<Vec<AttendanceReco
     Json(fake.attendance())
 }
 
-async fn upsert(State(fake): State<FakeDreamClass>, Json(record): Json<AttendanceRecord>) -> Response {
+async fn upsert(
+    State(fake): State<FakeDreamClass>,
+    Json(record): Json<AttendanceRecord>,
+) -> Response {
     let created = fake.upsert_attendance(record.clone());
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     (status, Json(record)).into_response()
 }
 
@@ -376,7 +400,10 @@ async fn apply_event(State(fake): State<FakeDreamClass>, Json(body): Json<EventB
             fake.apply_event(kind, body.data);
             StatusCode::NO_CONTENT.into_response()
         }
-        None => error(StatusCode::BAD_REQUEST, "only ATTENDANCE_* events change attendance"),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "only ATTENDANCE_* events change attendance",
+        ),
     }
 }
 
@@ -385,7 +412,10 @@ struct Downtime {
     down: bool,
 }
 
-async fn set_downtime(State(fake): State<FakeDreamClass>, Json(body): Json<Downtime>) -> StatusCode {
+async fn set_downtime(
+    State(fake): State<FakeDreamClass>,
+    Json(body): Json<Downtime>,
+) -> StatusCode {
     fake.set_down(body.down);
     StatusCode::NO_CONTENT
 }

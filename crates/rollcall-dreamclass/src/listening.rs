@@ -86,9 +86,8 @@ pub fn mark_recovered(
     now: i64,
     summary: &str,
 ) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "UPDATE recovery_gaps SET recovered_at = ?2, report = ?3 WHERE id = ?1",
-    )?;
+    let mut stmt =
+        tx.prepare_cached("UPDATE recovery_gaps SET recovered_at = ?2, report = ?3 WHERE id = ?1")?;
     for id in ids {
         stmt.execute(params![id, now, summary])?;
     }

@@ -66,7 +66,10 @@ mod tests {
             limiter.acquire().await;
         }
         let fourth = tokio::time::timeout(Duration::from_millis(200), limiter.acquire()).await;
-        assert!(fourth.is_err(), "a fourth request went out within the burst of three");
+        assert!(
+            fourth.is_err(),
+            "a fourth request went out within the burst of three"
+        );
         assert!(RateLimiter::new(0.0, 3).is_none());
         assert!(RateLimiter::new(f64::NAN, 3).is_none());
     }

@@ -128,7 +128,11 @@ impl RecoveryReport {
             message.push_str(&format!(
                 " {} record{} kept as received, newer than DreamClass's list.",
                 self.kept_newer,
-                if self.kept_newer == 1 { " was" } else { "s were" }
+                if self.kept_newer == 1 {
+                    " was"
+                } else {
+                    "s were"
+                }
             ));
         }
         for note in &self.notes {
@@ -226,7 +230,12 @@ pub async fn recover_days(
         tenant,
         version_ts: (fetched.observed_at - options.settle.as_millis() as i64).max(1),
         lesson_kind: config.paths.lesson_kind.clone(),
-        listed_ids: fetched.records.keys().copied().chain(fetched.unreadable_ids).collect(),
+        listed_ids: fetched
+            .records
+            .keys()
+            .copied()
+            .chain(fetched.unreadable_ids)
+            .collect(),
         delete_lessons: options.recover_deletions && fetched.complete[&AttendanceList::Lesson],
         delete_daily: options.recover_deletions && fetched.complete[&AttendanceList::Daily],
     });
@@ -281,12 +290,19 @@ struct Fetched {
     retry_later: bool,
 }
 
-async fn fetch(client: &DreamClassClient, from: NaiveDate, to: NaiveDate) -> Result<Fetched, ApiError> {
+async fn fetch(
+    client: &DreamClassClient,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Fetched, ApiError> {
     let periods = client.periods_for(from, to).await?;
     let mut fetched = Fetched {
         records: HashMap::new(),
         unreadable_ids: Vec::new(),
-        complete: HashMap::from([(AttendanceList::Lesson, true), (AttendanceList::Daily, true)]),
+        complete: HashMap::from([
+            (AttendanceList::Lesson, true),
+            (AttendanceList::Daily, true),
+        ]),
         observed_at: i64::MAX,
         errors: Vec::new(),
         retry_later: false,
@@ -454,7 +470,14 @@ fn reconcile_day(
             .collect::<rusqlite::Result<_>>()?;
         for stored in missing {
             let record = stored.record.clone();
-            match apply(tx, cx, Some(&stored), AttendanceEventKind::Deleted, record, now)? {
+            match apply(
+                tx,
+                cx,
+                Some(&stored),
+                AttendanceEventKind::Deleted,
+                record,
+                now,
+            )? {
                 Some(change) => {
                     counts.deleted += 1;
                     changes.push(change);
@@ -476,7 +499,9 @@ fn apply(
     now: i64,
 ) -> rusqlite::Result<Option<Change>> {
     let request_id = recovered_request_id(&record, kind == AttendanceEventKind::Deleted);
-    if stored.is_some_and(|s| (s.event_ts, s.request_id.as_str()) >= (cx.version_ts, request_id.as_str())) {
+    if stored.is_some_and(|s| {
+        (s.event_ts, s.request_id.as_str()) >= (cx.version_ts, request_id.as_str())
+    }) {
         return Ok(None);
     }
     apply_attendance_event(

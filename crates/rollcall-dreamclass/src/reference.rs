@@ -85,7 +85,9 @@ pub fn load_reference(conn: &Connection) -> rusqlite::Result<Reference> {
     Ok(Reference {
         statuses,
         students,
-        classes: named("SELECT id, name FROM reference_classes WHERE name IS NOT NULL ORDER BY id")?,
+        classes: named(
+            "SELECT id, name FROM reference_classes WHERE name IS NOT NULL ORDER BY id",
+        )?,
         courses: named("SELECT id, name FROM reference_courses ORDER BY id")?,
     })
 }
@@ -135,9 +137,8 @@ pub fn store_fetched(
                  school_period_id = excluded.school_period_id,
                  active = 1, fetched_at = excluded.fetched_at",
         )?;
-        let mut before = tx.prepare_cached(
-            "SELECT name FROM reference_students WHERE student_period_id = ?1",
-        )?;
+        let mut before =
+            tx.prepare_cached("SELECT name FROM reference_students WHERE student_period_id = ?1")?;
         for s in students {
             let old: Option<Option<String>> = before
                 .query_row([s.student_period_id], |r| r.get(0))
@@ -326,7 +327,8 @@ pub fn apply_reference_webhook(
             !deleted,
             now
         ])?;
-        effect.unknown_name = name.is_none() && !deleted && !known_id(tx, "reference_classes", "id", id)?;
+        effect.unknown_name =
+            name.is_none() && !deleted && !known_id(tx, "reference_classes", "id", id)?;
     }
     Ok(effect)
 }
@@ -434,11 +436,23 @@ mod tests {
                     class_id: Some(31),
                 }],
             )],
-            classes: vec![(7, vec![ApiNamed { id: 31, name: "Year 7 A".into() }])],
-            courses: Some(vec![ApiNamed { id: 40, name: "Mathematics".into() }]),
+            classes: vec![(
+                7,
+                vec![ApiNamed {
+                    id: 31,
+                    name: "Year 7 A".into(),
+                }],
+            )],
+            courses: Some(vec![ApiNamed {
+                id: 40,
+                name: "Mathematics".into(),
+            }]),
         };
         assert!(store_fetched(&tx, &fetched, 100).unwrap());
-        assert!(!store_fetched(&tx, &fetched, 200).unwrap(), "same names: no change");
+        assert!(
+            !store_fetched(&tx, &fetched, 200).unwrap(),
+            "same names: no change"
+        );
         assert!(set_status_category(&tx, 2, Some(StatusCategory::Excused)).unwrap());
         assert!(!set_status_category(&tx, 99, Some(StatusCategory::Late)).unwrap());
         // A refresh keeps the user's correction.
@@ -469,8 +483,13 @@ mod tests {
         )
         .unwrap();
         assert!(e.unknown_name, "a new enrolment has no name yet");
-        let e = apply_reference_webhook(&tx, "CLASS_UPDATED", &json!({"id": 3, "name": "Year 9 C"}), 2)
-            .unwrap();
+        let e = apply_reference_webhook(
+            &tx,
+            "CLASS_UPDATED",
+            &json!({"id": 3, "name": "Year 9 C"}),
+            2,
+        )
+        .unwrap();
         assert!(e.names_changed && !e.unknown_name);
         let e = apply_reference_webhook(
             &tx,
@@ -481,15 +500,28 @@ mod tests {
         .unwrap();
         assert!(e.unknown_name);
         let class: i64 = tx
-            .query_row("SELECT class_id FROM reference_students WHERE student_period_id = 12", [], |r| r.get(0))
+            .query_row(
+                "SELECT class_id FROM reference_students WHERE student_period_id = 12",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(class, 3);
         apply_reference_webhook(&tx, "CLASS_DELETED", &json!({"id": 3}), 4).unwrap();
         apply_reference_webhook(&tx, "ATTENDANCE_CREATED", &json!({"id": 3}), 4).unwrap();
         tx.commit().unwrap();
         let r = load_reference(&conn).unwrap();
-        assert_eq!(r.classes, vec![ReferenceName { id: 3, name: "Year 9 C".into() }]);
+        assert_eq!(
+            r.classes,
+            vec![ReferenceName {
+                id: 3,
+                name: "Year 9 C".into()
+            }]
+        );
         assert!(r.students.is_empty());
-        assert!(is_reference_event("STUDENT_PERIOD_DELETED") && !is_reference_event("ATTENDANCE_CREATED"));
+        assert!(
+            is_reference_event("STUDENT_PERIOD_DELETED")
+                && !is_reference_event("ATTENDANCE_CREATED")
+        );
     }
 }

@@ -113,7 +113,11 @@ impl DreamClass {
     ) -> Result<Self, StoreError> {
         let (period, gap) = ListeningPeriod::begin(&writer).await?;
         if let Some(gap) = gap {
-            tracing::info!(from = gap.from_ms, to = gap.to_ms, "Rollcall was not listening; missed changes will be asked for");
+            tracing::info!(
+                from = gap.from_ms,
+                to = gap.to_ms,
+                "Rollcall was not listening; missed changes will be asked for"
+            );
         }
         let configured = config.is_configured();
         let (client, _) = watch::channel(DreamClassClient::new(config));
@@ -176,7 +180,9 @@ impl DreamClass {
     /// once: names and pending gaps.
     pub fn reconfigure(&self, config: ApiConfig) {
         let configured = config.is_configured();
-        self.inner.client.send_replace(DreamClassClient::new(config));
+        self.inner
+            .client
+            .send_replace(DreamClassClient::new(config));
         self.inner.state.send_modify(|s| s.configured = configured);
         self.inner.refresh_now.notify_one();
     }
@@ -229,7 +235,12 @@ impl DreamClass {
         self.inner
             .writer
             .transact(move |t, _| {
-                let _ = tx.send(reference::apply_reference_webhook(t, &event_type, &data, now)?);
+                let _ = tx.send(reference::apply_reference_webhook(
+                    t,
+                    &event_type,
+                    &data,
+                    now,
+                )?);
                 Ok(())
             })
             .await?;
@@ -246,13 +257,23 @@ impl DreamClass {
     /// "Check for missed changes": asks DreamClass for the attendance of `from..=to` (by
     /// default the days of pending gaps through today) and reconciles it. Recovered changes
     /// reach live subscribers like webhook ones, marked `source: "recovered"`.
-    pub async fn check_for_missed_changes(&self, days: Option<(NaiveDate, NaiveDate)>) -> RecoveryReport {
+    pub async fn check_for_missed_changes(
+        &self,
+        days: Option<(NaiveDate, NaiveDate)>,
+    ) -> RecoveryReport {
         let gaps = self.pending_gaps().await.unwrap_or_default();
         let today = chrono::Local::now().date_naive();
         let (from, to) = days.unwrap_or_else(|| {
             let from = gaps
                 .iter()
-                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, self.inner.options.recovery.lookback_days).0)
+                .map(|g| {
+                    recovery::gap_days(
+                        g.from_ms,
+                        g.to_ms,
+                        self.inner.options.recovery.lookback_days,
+                    )
+                    .0
+                })
                 .min()
                 .unwrap_or(today)
                 .min(today);
@@ -310,9 +331,14 @@ impl DreamClass {
     async fn recover(&self, from: NaiveDate, to: NaiveDate, gap_ids: Vec<i64>) -> RecoveryReport {
         let _one_at_a_time = self.inner.recovery_lock.lock().await;
         let client = self.client();
-        let report =
-            recovery::recover_days(&client, &self.inner.writer, from, to, &self.inner.options.recovery)
-                .await;
+        let report = recovery::recover_days(
+            &client,
+            &self.inner.writer,
+            from,
+            to,
+            &self.inner.options.recovery,
+        )
+        .await;
         if !report.retry_later && !gap_ids.is_empty() {
             let now = rollcall_core::model::now_ms();
             let summary = report.message.clone();
@@ -490,15 +516,27 @@ impl DreamClass {
                     return;
                 }
             };
-            self.inner.state.send_modify(|s| s.pending_gaps = gaps.len());
+            self.inner
+                .state
+                .send_modify(|s| s.pending_gaps = gaps.len());
             if gaps.is_empty() {
                 return;
             }
             let lookback = self.inner.options.recovery.lookback_days;
-            let from = gaps.iter().map(|g| recovery::gap_days(g.from_ms, g.to_ms, lookback).0).min();
-            let to = gaps.iter().map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0).1).max();
-            let (Some(from), Some(to)) = (from, to) else { return };
-            let report = self.recover(from, to, gaps.iter().map(|g| g.id).collect()).await;
+            let from = gaps
+                .iter()
+                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, lookback).0)
+                .min();
+            let to = gaps
+                .iter()
+                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0).1)
+                .max();
+            let (Some(from), Some(to)) = (from, to) else {
+                return;
+            };
+            let report = self
+                .recover(from, to, gaps.iter().map(|g| g.id).collect())
+                .await;
             if !report.retry_later {
                 // Done: new gaps only appear when Rollcall starts.
                 return;

@@ -38,10 +38,7 @@ impl ReconnectPolicy {
     /// The delay before attempt `attempt` (1-based).
     pub fn delay(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(31);
-        let base = self
-            .initial
-            .saturating_mul(1u32 << exponent)
-            .min(self.max);
+        let base = self.initial.saturating_mul(1u32 << exponent).min(self.max);
         let jitter = self.jitter.clamp(0.0, 1.0);
         if jitter == 0.0 {
             return base;

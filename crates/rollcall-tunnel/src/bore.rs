@@ -81,7 +81,10 @@ pub(crate) async fn run(
                 }
                 attempt = 0;
                 port_taken = 0;
-                publisher.online(public_url(&host, control.remote_port), Some(PLAIN_HTTP_NOTICE));
+                publisher.online(
+                    public_url(&host, control.remote_port),
+                    Some(PLAIN_HTTP_NOTICE),
+                );
                 let forwarding = Forwarding {
                     server_addr: control.server_addr,
                     target,
@@ -203,11 +206,15 @@ fn server_refusal(host: &str, port: u16, message: &str) -> ConnectFailure {
 }
 
 async fn connect_tcp(host: &str) -> Result<(TcpStream, SocketAddr), String> {
-    let addrs: Vec<SocketAddr> =
-        match timeout(NETWORK_TIMEOUT, tokio::net::lookup_host((host, CONTROL_PORT))).await {
-            Ok(Ok(addrs)) => addrs.collect(),
-            _ => Vec::new(),
-        };
+    let addrs: Vec<SocketAddr> = match timeout(
+        NETWORK_TIMEOUT,
+        tokio::net::lookup_host((host, CONTROL_PORT)),
+    )
+    .await
+    {
+        Ok(Ok(addrs)) => addrs.collect(),
+        _ => Vec::new(),
+    };
     if addrs.is_empty() {
         return Err(format!(
             "Could not find the bore server {host}: check its name in Settings and that this \
@@ -255,7 +262,9 @@ async fn serve(
         while connections.try_join_next().is_some() {}
         let message = match timeout(heartbeat_timeout, conn.recv::<ServerMessage>()).await {
             Err(_) => return format!("The bore server {host} stopped answering."),
-            Ok(Err(err)) => return format!("The connection to the bore server {host} broke: {err}."),
+            Ok(Err(err)) => {
+                return format!("The connection to the bore server {host} broke: {err}.")
+            }
             Ok(Ok(None)) => {
                 return format!(
                     "The bore server {host} closed the connection (it may have restarted)."

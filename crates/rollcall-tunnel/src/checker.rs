@@ -13,7 +13,11 @@ use crate::state::TunnelState;
 
 /// The latest self-check, serialized for the API as `{"status":"reachable",...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "status",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Reachability {
     /// The tunnel is not online, so there is nothing to check.
     WaitingForTunnel,
@@ -109,7 +113,13 @@ impl ReachabilityChecker {
     ) -> Self {
         let (tx, rx) = watch::channel(Reachability::WaitingForTunnel);
         let recheck = Arc::new(Notify::new());
-        let task = tokio::spawn(check_loop(tunnel, prober, options, tx, Arc::clone(&recheck)));
+        let task = tokio::spawn(check_loop(
+            tunnel,
+            prober,
+            options,
+            tx,
+            Arc::clone(&recheck),
+        ));
         Self {
             state: rx,
             recheck,

@@ -58,15 +58,23 @@ pub(crate) async fn run(
     };
     let mut attempt: u32 = 0;
     loop {
-        let last_error =
-            match run_once(&binary, target, &options, &publisher, &mut stop, &mut attempt).await {
-                Outcome::Stopped => return,
-                Outcome::Fatal(reason) => {
-                    publisher.failed(reason);
-                    return;
-                }
-                Outcome::Ended(reason) => reason,
-            };
+        let last_error = match run_once(
+            &binary,
+            target,
+            &options,
+            &publisher,
+            &mut stop,
+            &mut attempt,
+        )
+        .await
+        {
+            Outcome::Stopped => return,
+            Outcome::Fatal(reason) => {
+                publisher.failed(reason);
+                return;
+            }
+            Outcome::Ended(reason) => reason,
+        };
         attempt += 1;
         publisher.reconnecting(attempt, last_error);
         if stop.sleep(options.reconnect.delay(attempt)).await {

@@ -16,7 +16,11 @@ use crate::WEBHOOK_PATH;
 /// keeps them in the OS keyring; the CLI reads them from `ROLLCALL_NGROK_AUTHTOKEN` and
 /// `ROLLCALL_BORE_SECRET`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "provider", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "provider",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum TunnelConfig {
     /// No tunnel: the webhook listener is only reachable on this computer's network.
     #[default]
@@ -221,8 +225,8 @@ pub fn normalize_public_url(input: &str) -> Result<String, ConfigError> {
     if input.is_empty() {
         return Err(ConfigError::MissingPublicUrl);
     }
-    let url = reqwest::Url::parse(input)
-        .map_err(|_| ConfigError::PublicUrlInvalid(input.to_string()))?;
+    let url =
+        reqwest::Url::parse(input).map_err(|_| ConfigError::PublicUrlInvalid(input.to_string()))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(ConfigError::PublicUrlInvalid(input.to_string()));
     }
@@ -245,8 +249,7 @@ pub fn normalize_public_url(input: &str) -> Result<String, ConfigError> {
 /// Hosts that only this computer can reach: DreamClass, on the internet, never could.
 fn is_local_only_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost")
-    {
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
         return true;
     }
     match host.parse::<std::net::IpAddr>() {
@@ -320,10 +323,18 @@ mod tests {
             "http://0.0.0.0:9000",
         ] {
             let err = normalize_public_url(url).unwrap_err();
-            assert!(matches!(err, ConfigError::PublicUrlIsLocal(_)), "{url}: {err}");
+            assert!(
+                matches!(err, ConfigError::PublicUrlIsLocal(_)),
+                "{url}: {err}"
+            );
             assert!(err.to_string().contains("only this computer"), "{err}");
         }
-        for url in ["", "school.example.org", "ftp://school.example.org", "https://x.org/?a=1"] {
+        for url in [
+            "",
+            "school.example.org",
+            "ftp://school.example.org",
+            "https://x.org/?a=1",
+        ] {
             assert!(normalize_public_url(url).is_err(), "{url} was accepted");
         }
     }
@@ -363,7 +374,10 @@ mod tests {
             secret: Some("hunter2".into()),
         });
         let shown = format!("{ngrok:?} {bore:?}");
-        assert!(!shown.contains("SECRETTOKEN") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            !shown.contains("SECRETTOKEN") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -394,6 +408,8 @@ mod tests {
             assert_eq!(name.parse::<ProviderKind>().unwrap(), kind);
         }
         let err = "localtunnel".parse::<ProviderKind>().unwrap_err();
-        assert!(err.to_string().contains("ngrok, bore, cloudflare, manual or none"));
+        assert!(err
+            .to_string()
+            .contains("ngrok, bore, cloudflare, manual or none"));
     }
 }

@@ -68,55 +68,54 @@ mod with_sdk {
         let online_url = Arc::new(Mutex::new(None::<String>));
         let mut attempt: u32 = 0;
         loop {
-            let last_error = match open_session(&config, &options, &publisher, &stop, &online_url)
-                .await
-            {
-                Err(Failure::Fatal(reason)) => {
-                    publisher.failed(reason);
-                    return;
-                }
-                Err(Failure::Retry(reason)) => reason,
-                Ok(mut session) => {
-                    let listening = tokio::select! {
-                        listening = listen(&session, &config, &forward_to) => listening,
-                        _ = stop.stopped() => {
-                            let _ = session.close().await;
-                            return;
-                        }
-                    };
-                    match listening {
-                        Err(Failure::Fatal(reason)) => {
-                            let _ = session.close().await;
-                            publisher.failed(reason);
-                            return;
-                        }
-                        Err(Failure::Retry(reason)) => {
-                            let _ = session.close().await;
-                            reason
-                        }
-                        Ok(mut forwarder) => {
-                            let url = forwarder.url().to_string();
-                            *online_url.lock().expect("not poisoned") = Some(url.clone());
-                            attempt = 0;
-                            publisher.online(url, notice);
-                            let ended = tokio::select! {
-                                ended = forwarder.join() => ended,
-                                _ = stop.stopped() => {
-                                    let _ = forwarder.close().await;
-                                    forwarder.join().abort();
-                                    let _ = session.close().await;
-                                    return;
+            let last_error =
+                match open_session(&config, &options, &publisher, &stop, &online_url).await {
+                    Err(Failure::Fatal(reason)) => {
+                        publisher.failed(reason);
+                        return;
+                    }
+                    Err(Failure::Retry(reason)) => reason,
+                    Ok(mut session) => {
+                        let listening = tokio::select! {
+                            listening = listen(&session, &config, &forward_to) => listening,
+                            _ = stop.stopped() => {
+                                let _ = session.close().await;
+                                return;
+                            }
+                        };
+                        match listening {
+                            Err(Failure::Fatal(reason)) => {
+                                let _ = session.close().await;
+                                publisher.failed(reason);
+                                return;
+                            }
+                            Err(Failure::Retry(reason)) => {
+                                let _ = session.close().await;
+                                reason
+                            }
+                            Ok(mut forwarder) => {
+                                let url = forwarder.url().to_string();
+                                *online_url.lock().expect("not poisoned") = Some(url.clone());
+                                attempt = 0;
+                                publisher.online(url, notice);
+                                let ended = tokio::select! {
+                                    ended = forwarder.join() => ended,
+                                    _ = stop.stopped() => {
+                                        let _ = forwarder.close().await;
+                                        forwarder.join().abort();
+                                        let _ = session.close().await;
+                                        return;
+                                    }
+                                };
+                                let _ = session.close().await;
+                                match ended {
+                                    Ok(Err(err)) => format!("The ngrok tunnel stopped: {err}."),
+                                    _ => "The ngrok tunnel stopped.".to_string(),
                                 }
-                            };
-                            let _ = session.close().await;
-                            match ended {
-                                Ok(Err(err)) => format!("The ngrok tunnel stopped: {err}."),
-                                _ => "The ngrok tunnel stopped.".to_string(),
                             }
                         }
                     }
-                }
-            };
+                };
             if stop.is_stopped() {
                 return;
             }
@@ -182,10 +181,7 @@ mod with_sdk {
         online_url: Arc<Mutex<Option<String>>>,
         notice: Option<&'static str>,
     ) -> impl ngrok::session::Connector {
-        move |host: String,
-              port: u16,
-              tls: Arc<rustls::ClientConfig>,
-              lost: Option<AcceptError>| {
+        move |host: String, port: u16, tls: Arc<rustls::ClientConfig>, lost: Option<AcceptError>| {
             let publisher = publisher.clone();
             let mut stop = stop.clone();
             let online_url = Arc::clone(&online_url);

@@ -300,7 +300,10 @@ mod tests {
             ProbeSigner::hmac_sha256("secret").sign(id),
             "gXv7Evg7KwAzgyMSm8ZcKq1hZc2TQmB0CzuNtE2dsxs="
         );
-        assert_ne!(ProbeSigner::hmac_sha256("other").sign(id), ProbeSigner::hmac_sha256("secret").sign(id));
+        assert_ne!(
+            ProbeSigner::hmac_sha256("other").sign(id),
+            ProbeSigner::hmac_sha256("secret").sign(id)
+        );
     }
 
     #[test]
@@ -324,6 +327,9 @@ mod tests {
         };
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["roundTripMs"], 84);
-        assert_eq!(report.message(), "DreamClass can reach this computer (answered in 84 ms).");
+        assert_eq!(
+            report.message(),
+            "DreamClass can reach this computer (answered in 84 ms)."
+        );
     }
 }

@@ -13,7 +13,11 @@ use crate::webhook_url;
 /// next, `notice` carries a standing caveat of the provider (bore is not encrypted, the
 /// Cloudflare quick tunnel is experimental, an ngrok URL without a reserved domain changes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum TunnelState {
     /// No tunnel is configured, or it was stopped.
     Off,
@@ -68,8 +72,9 @@ impl TunnelState {
     /// One line for the CLI and the tray tooltip.
     pub fn summary(&self) -> String {
         match self {
-            Self::Off => "Tunnel off: DreamClass cannot reach this computer from the internet."
-                .to_string(),
+            Self::Off => {
+                "Tunnel off: DreamClass cannot reach this computer from the internet.".to_string()
+            }
             Self::Starting { provider } => format!("Tunnel ({provider}) starting..."),
             Self::Online {
                 provider,
@@ -115,7 +120,9 @@ impl StatePublisher {
                 attempt,
                 last_error,
                 ..
-            } => tracing::info!(provider = %self.provider, attempt, %last_error, "tunnel reconnecting"),
+            } => {
+                tracing::info!(provider = %self.provider, attempt, %last_error, "tunnel reconnecting")
+            }
             TunnelState::Online { public_url, .. } => {
                 tracing::info!(provider = %self.provider, %public_url, "tunnel online")
             }

@@ -11,7 +11,11 @@ use crate::webhook_url;
 /// What to tell the office about the webhook URL. Serialized for the API as
 /// `{"kind":"changed","previousWebhookUrl":...,"webhookUrl":...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum UrlNotice {
     /// Same URL as the one DreamClass was given: nothing to do.
     Unchanged,
@@ -92,7 +96,10 @@ mod tests {
             notice.url_to_copy(),
             Some("https://a.ngrok.app/webhooks/dreamclass")
         );
-        assert!(notice.message().unwrap().starts_with("Enter this webhook URL in DreamClass"));
+        assert!(notice
+            .message()
+            .unwrap()
+            .starts_with("Enter this webhook URL in DreamClass"));
     }
 
     #[test]

@@ -1,0 +1,326 @@
+//! The app's life: start the listeners in-process, point the window at the local UI, keep
+//! running in the tray when the window closes, and stop the listeners cleanly on quit.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rollcall_server::{RunningServer, SecretStore, ServerInfo};
+use tauri::webview::{PageLoadEvent, PageLoadPayload};
+use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri_plugin_notification::NotificationExt as _;
+
+use crate::config::{self, ProcessEnvironment};
+use crate::keyring_store::KeyringStore;
+use crate::notifications::{self, NotificationPause};
+use crate::tray::{self, Tray, TrayStatus};
+
+pub const MAIN_WINDOW: &str = "main";
+
+/// The app's state, managed by Tauri.
+pub struct Desktop {
+    /// `None` until started, and again once stopped. The start holds the lock until the server
+    /// is in place, so a quit during start waits for it and then stops it.
+    server: tokio::sync::Mutex<Option<RunningServer>>,
+    /// Set once the listeners are up.
+    info: OnceLock<ServerInfo>,
+    /// Why the listeners could not start, a sentence for the window.
+    startup_problem: Mutex<Option<String>>,
+    quitting: AtomicBool,
+    told_about_tray: AtomicBool,
+    pub pause: NotificationPause,
+    pub tray: Tray,
+}
+
+impl Desktop {
+    pub fn new(tray: Tray) -> Self {
+        Self {
+            server: tokio::sync::Mutex::new(None),
+            info: OnceLock::new(),
+            startup_problem: Mutex::new(None),
+            quitting: AtomicBool::new(false),
+            told_about_tray: AtomicBool::new(false),
+            pause: NotificationPause::default(),
+            tray,
+        }
+    }
+
+    pub fn info(&self) -> Option<&ServerInfo> {
+        self.info.get()
+    }
+
+    fn ui_origin(&self) -> Option<String> {
+        self.info
+            .get()
+            .map(|info| format!("http://{}", info.ui_addr))
+    }
+}
+
+/// Opens the main window on the bundled splash page; [`start`] moves it to the UI.
+pub fn create_window(app: &AppHandle, visible: bool) -> tauri::Result<WebviewWindow> {
+    let navigation_app = app.clone();
+    WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
+        .title("Rollcall")
+        .inner_size(1200.0, 760.0)
+        .min_inner_size(640.0, 420.0)
+        .visible(visible)
+        .on_navigation(move |url| {
+            let origin = navigation_app.state::<Desktop>().ui_origin();
+            let allowed = is_app_page(url, origin.as_deref());
+            if !allowed {
+                tracing::warn!(%url, "the window was kept from leaving Rollcall");
+            }
+            allowed
+        })
+        .on_page_load(on_page_load)
+        .build()
+}
+
+/// The splash page (bundled) or the local UI: nothing else is shown in the app's window, so
+/// no other site ever runs next to the local API's cookie.
+fn is_app_page(url: &Url, ui_origin: Option<&str>) -> bool {
+    let splash = url.scheme() == "tauri" || url.host_str() == Some("tauri.localhost");
+    let ui = ui_origin.is_some_and(|origin| url.origin().ascii_serialization() == origin);
+    splash || ui
+}
+
+fn on_page_load(window: WebviewWindow, payload: PageLoadPayload<'_>) {
+    if payload.event() != PageLoadEvent::Finished {
+        return;
+    }
+    let problem = window
+        .state::<Desktop>()
+        .startup_problem
+        .lock()
+        .expect("problem lock")
+        .clone();
+    if let Some(problem) = problem {
+        show_problem_in_window(&window, &problem);
+    }
+}
+
+fn show_problem_in_window(window: &WebviewWindow, problem: &str) {
+    let sentence = serde_json::to_string(problem).expect("a string serialises");
+    // The splash page defines this; the page may not have loaded yet, in which case the
+    // page-load handler calls it again.
+    let script = format!("window.showStartupProblem && window.showStartupProblem({sentence})");
+    if let Err(e) = window.eval(&script) {
+        tracing::warn!(error = %e, "could not show the start-up problem in the window");
+    }
+}
+
+/// Starts the listeners (in the background of the already open window) and then moves the
+/// window to the UI, or shows why they could not start.
+pub fn start(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let desktop = app.state::<Desktop>();
+        let mut slot = desktop.server.lock().await;
+        match start_server().await {
+            Ok((server, demo)) => {
+                on_started(&app, &desktop, &server, demo);
+                *slot = Some(server);
+            }
+            Err(problem) => {
+                tracing::error!(%problem, "Rollcall could not start");
+                on_start_failed(&app, &desktop, problem);
+            }
+        }
+    });
+}
+
+async fn start_server() -> Result<(RunningServer, bool), String> {
+    let config = tauri::async_runtime::spawn_blocking(|| {
+        let env = ProcessEnvironment;
+        let data_dir = config::data_dir(&env);
+        // Keyring calls block (D-Bus); this is a blocking thread.
+        let (store, secrets) = match KeyringStore::open() {
+            Ok((store, secrets)) => (Some(Arc::new(store) as Arc<dyn SecretStore>), Some(secrets)),
+            Err(reason) => {
+                tracing::warn!(
+                    %reason,
+                    "NO SYSTEM KEYRING: secrets entered in Rollcall are saved in {} instead \
+                     (readable by this user only)",
+                    data_dir.join(rollcall_core::config::CONFIG_FILE).display()
+                );
+                (None, None)
+            }
+        };
+        let mut config = config::resolve(&env, &data_dir, secrets.as_ref())?;
+        config.server.secret_store = store;
+        Ok::<_, String>(config)
+    })
+    .await
+    .map_err(|e| format!("Rollcall could not read its settings ({e})."))??;
+    let demo = config.demo;
+    let server = rollcall_server::start(config.server)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((server, demo))
+}
+
+fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer, demo: bool) {
+    let info = server.info().clone();
+    tracing::info!(
+        webhook = %info.webhook_url(),
+        ui = %format!("http://{}/", info.ui_addr),
+        data = %info.data_dir.display(),
+        "Rollcall is running"
+    );
+    let _ = desktop.info.set(info.clone());
+    desktop.tray.enable_copy_webhook_url();
+    let state = server.state().clone();
+    tauri::async_runtime::spawn(tray::watch_status(app.clone(), state.clone()));
+    tauri::async_runtime::spawn(notifications::watch(
+        app.clone(),
+        state.clone(),
+        desktop.pause.clone(),
+    ));
+    if demo {
+        let key = state.webhook_auth().key;
+        let authorization = state.webhook_auth().basic_auth.map(|b| b.header_value());
+        tauri::async_runtime::spawn(crate::demo::traffic(info.webhook_url(), key, authorization));
+    }
+    match (
+        app.get_webview_window(MAIN_WINDOW),
+        Url::parse(&info.ui_url()),
+    ) {
+        (Some(window), Ok(url)) => {
+            if let Err(e) = window.navigate(url) {
+                tracing::error!(error = %e, "could not open the interface in the window");
+            }
+        }
+        (None, _) => tracing::error!("the main window is missing"),
+        (_, Err(e)) => tracing::error!(error = %e, "the interface address is not a URL"),
+    }
+}
+
+fn on_start_failed(app: &AppHandle, desktop: &Desktop, problem: String) {
+    desktop.tray.show(&TrayStatus {
+        listening: "Not running".into(),
+        last_event: "No events yet".into(),
+        problem: Some(format!("Problem: {problem}")),
+    });
+    *desktop.startup_problem.lock().expect("problem lock") = Some(problem.clone());
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        show_problem_in_window(&window, &problem);
+        show_window(app);
+    }
+}
+
+/// Brings the window back (tray, second launch).
+pub fn show_window(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// Closing the window keeps Rollcall listening in the tray (the first time, it says so); when
+/// it could not start, there is nothing to keep running and closing quits.
+pub fn close_window(window: &tauri::Window) {
+    let desktop = window.state::<Desktop>();
+    if desktop
+        .startup_problem
+        .lock()
+        .expect("problem lock")
+        .is_some()
+    {
+        quit(window.app_handle());
+        return;
+    }
+    let _ = window.hide();
+    if !desktop.told_about_tray.swap(true, Ordering::Relaxed) {
+        let shown = window
+            .notification()
+            .builder()
+            .title("Rollcall is still running")
+            .body("Attendance keeps arriving. Open Rollcall from its tray icon, or start it again.")
+            .show();
+        if let Err(e) = shown {
+            tracing::debug!(error = %e, "no notification service");
+        }
+    }
+}
+
+/// A second launch: `--quit` stops the running Rollcall; anything else shows its window.
+pub fn on_second_launch(app: &AppHandle, args: Vec<String>) {
+    if args.iter().any(|a| a == "--quit") {
+        tracing::info!("asked to quit by another launch");
+        quit(app);
+    } else {
+        show_window(app);
+    }
+}
+
+/// Stops the listeners (requests in flight finish, everything received is committed), then
+/// exits. Every way out (tray, `--quit`, SIGTERM, the OS) comes here.
+pub fn quit(app: &AppHandle) {
+    let desktop = app.state::<Desktop>();
+    if desktop.quitting.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.hide();
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let desktop = app.state::<Desktop>();
+        let server = desktop.server.lock().await.take();
+        if let Some(server) = server {
+            tracing::info!("stopping: finishing and saving what has arrived");
+            server.shutdown().await;
+            tracing::info!("stopped; everything received was saved");
+        }
+        app.exit(0);
+    });
+}
+
+/// Whether the app may exit now: only once [`quit`] has stopped the listeners.
+pub fn may_exit(app: &AppHandle) -> bool {
+    app.state::<Desktop>().quitting.load(Ordering::SeqCst)
+}
+
+/// SIGTERM (logout, `kill`) and Ctrl+C in a terminal take the same way out as the tray's Quit.
+#[cfg(unix)]
+pub fn quit_on_signals(app: AppHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tauri::async_runtime::spawn(async move {
+        let (Ok(mut term), Ok(mut interrupt)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("could not listen for stop signals");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
+        }
+        quit(&app);
+    });
+}
+
+#[cfg(not(unix))]
+pub fn quit_on_signals(_app: AppHandle) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_shows_only_the_splash_and_the_local_ui() {
+        let ui = Some("http://127.0.0.1:8788");
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert!(is_app_page(&url("tauri://localhost/index.html"), ui));
+        assert!(is_app_page(&url("http://tauri.localhost/index.html"), ui));
+        assert!(is_app_page(&url("http://127.0.0.1:8788/?token=abc"), ui));
+        assert!(is_app_page(&url("http://127.0.0.1:8788/#/board"), ui));
+        assert!(!is_app_page(
+            &url("http://127.0.0.1:8787/webhooks/dreamclass"),
+            ui
+        ));
+        assert!(!is_app_page(&url("http://localhost:8788/"), ui));
+        assert!(!is_app_page(&url("https://example.com/"), ui));
+        assert!(!is_app_page(&url("http://127.0.0.1:8788/"), None));
+    }
+}

@@ -1,0 +1,73 @@
+//! Rollcall's desktop app: a thin Tauri shell around the same server `rollcall serve` runs.
+//! It starts the webhook and local API listeners in-process, shows the local UI in its
+//! window, and adds what only a desktop app can: a tray, notifications, the OS keyring, start
+//! at login, one instance.
+
+mod config;
+mod demo;
+mod desktop;
+mod keyring_store;
+mod notifications;
+mod tray;
+
+use tauri::{Manager, RunEvent, WindowEvent};
+use tauri_plugin_autostart::MacosLauncher;
+
+/// Passed when the OS starts Rollcall at login: open in the tray, without the window.
+const HIDDEN_FLAG: &str = "--hidden";
+
+pub fn run() {
+    init_logging();
+    let app = tauri::Builder::default()
+        // First, so that a second launch hands over to the running one before doing anything.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            desktop::on_second_launch(app, args)
+        }))
+        .plugin(tauri_plugin_autostart::init(
+            MacosLauncher::LaunchAgent,
+            Some(vec![HIDDEN_FLAG]),
+        ))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .setup(|app| {
+            let args: Vec<String> = std::env::args().collect();
+            if args.iter().any(|a| a == "--quit") {
+                // A running copy would have taken the request and this one would be gone.
+                println!("Rollcall is not running.");
+                std::process::exit(0);
+            }
+            let handle = app.handle().clone();
+            let tray = tray::build(&handle)?;
+            app.manage(desktop::Desktop::new(tray));
+            desktop::create_window(&handle, !args.iter().any(|a| a == HIDDEN_FLAG))?;
+            desktop::start(handle.clone());
+            desktop::quit_on_signals(handle);
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == desktop::MAIN_WINDOW {
+                    api.prevent_close();
+                    desktop::close_window(window);
+                }
+            }
+        })
+        .build(tauri::generate_context!())
+        .expect("the Tauri application builds");
+    app.run(|app, event| {
+        if let RunEvent::ExitRequested { api, .. } = event {
+            if !desktop::may_exit(app) {
+                // Stop the listeners first; quit exits when they are stopped.
+                api.prevent_exit();
+                desktop::quit(app);
+            }
+        }
+    });
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ROLLCALL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tao=warn,wry=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}

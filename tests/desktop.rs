@@ -1,0 +1,142 @@
+//! The real `rollcall-desktop` window, as the office sees it: started under Xvfb and driven
+//! over WebDriver (tauri-driver + WebKitWebDriver).
+//!
+//! Needs: `cargo build -p rollcall-desktop` first, the built UI (`ui/dist`), and the packages
+//! `xvfb xauth dbus-daemon webkit2gtk-driver` plus `cargo install tauri-driver --locked`.
+//! Set ROLLCALL_SKIP_DESKTOP_E2E=1 to skip it (it says so loudly).
+//! Screenshots and logs: `target/e2e-artifacts/`.
+
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use rollcall_e2e::desktop::{
+    desktop_binary, open_session, screenshot, ui_dist, wait_for, wait_for_text, AppSetup,
+    FEED_IS_SHOWN,
+};
+use rollcall_e2e::headless::{Headless, TauriDriver};
+use rollcall_e2e::processes::wait_until;
+use rollcall_e2e::webhook::{post_attendance_created, Attendance};
+
+/// A student id no demo or fixture uses, so its row ("Student #987654") is this delivery's.
+const STUDENT: i64 = 987_654;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
+    if std::env::var("ROLLCALL_SKIP_DESKTOP_E2E").as_deref() == Ok("1") {
+        eprintln!(
+            "\n!!!!! SKIPPED: the desktop end-to-end test (ROLLCALL_SKIP_DESKTOP_E2E=1). \
+             The desktop window was NOT tested. !!!!!\n"
+        );
+        return;
+    }
+    let app = desktop_binary();
+    ui_dist();
+    let logs = rollcall_e2e::artifacts_dir().join("desktop-logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let setup = AppSetup::new(data.path());
+    let headless = Headless::start(&logs);
+    let mut env = headless.env();
+    env.extend(setup.env());
+    let mut driver = TauriDriver::start(&env, &logs);
+    let window = open_session(driver.addr, &app, &[]).await;
+
+    // The window leaves its splash page for the UI served by the app's own local listener.
+    let ui_origin = format!("http://{}/", setup.ui_addr);
+    wait_for(
+        &window,
+        "the live feed of the Rollcall interface",
+        Duration::from_secs(60),
+        &format!(
+            "return location.href.startsWith({}) && ({FEED_IS_SHOWN});",
+            serde_json::json!(ui_origin)
+        ),
+    )
+    .await;
+    screenshot(&window, "desktop-1-started").await;
+
+    // A delivery signed as DreamClass signs it, posted to the app's webhook listener, appears.
+    let record = Attendance {
+        attendance_id: 7_700_001,
+        student_period_id: STUDENT,
+        class_id: 731,
+        course_id: 42,
+        status_id: 2,
+        date: chrono::Local::now().date_naive().to_string(),
+        comment: "Doctor's appointment".into(),
+    };
+    let status = post_attendance_created(&setup.webhook_url(), &setup.secret, &record).await;
+    assert_eq!(
+        status, 200,
+        "the app's webhook listener refused a signed delivery"
+    );
+    wait_for_text(
+        &window,
+        &format!("Student #{STUDENT}"),
+        Duration::from_secs(30),
+    )
+    .await;
+    wait_for_text(&window, "Doctor's appointment", Duration::from_secs(5)).await;
+    screenshot(&window, "desktop-2-delivery-shown").await;
+
+    // A second launch hands over to the running app and leaves, and the app keeps listening.
+    let second = run_app(&app, &env, &[]).await;
+    assert!(
+        second.status.success(),
+        "a second launch failed: {second:?}"
+    );
+    assert!(
+        TcpStream::connect(setup.webhook_addr).is_ok(),
+        "a second launch must not stop the running app"
+    );
+
+    // Quit (the tray's Quit, asked for by a launch with --quit) stops both listeners.
+    let quit = run_app(&app, &env, &["--quit"]).await;
+    assert!(
+        quit.status.success(),
+        "`rollcall-desktop --quit` failed: {quit:?}"
+    );
+    let (webhook_addr, ui_addr) = (setup.webhook_addr, setup.ui_addr);
+    tokio::task::spawn_blocking(move || {
+        wait_until(
+            "the webhook and UI ports to refuse connections after quit",
+            Duration::from_secs(20),
+            || TcpStream::connect(webhook_addr).is_err() && TcpStream::connect(ui_addr).is_err(),
+        )
+    })
+    .await
+    .unwrap();
+    headless.capture_screen(&rollcall_e2e::artifacts_dir().join("desktop-3-after-quit.png"));
+
+    // Everything received was saved before the app exited.
+    let db = rollcall_core::rusqlite::Connection::open(data.path().join("rollcall.db")).unwrap();
+    let saved: i64 = db
+        .query_row(
+            "SELECT count(*) FROM changes WHERE student_period_id = ?1",
+            [STUDENT],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(saved, 1, "the delivery is in the database after quit");
+
+    // The app is gone; ending the session only tidies up WebKitWebDriver.
+    let _ = tokio::time::timeout(Duration::from_secs(10), window.close()).await;
+    driver.stop();
+}
+
+/// Runs the app once more with the test's environment (a second instance), up to 30 s.
+async fn run_app(
+    app: &std::path::Path,
+    env: &[(String, String)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = Command::new(app);
+    command.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    let run = tokio::task::spawn_blocking(move || command.output());
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("a second launch of the app ends within 30 s")
+        .unwrap()
+        .expect("the app can be launched")
+}

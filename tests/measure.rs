@@ -1,0 +1,218 @@
+//! Measurements of the desktop app, not pass/fail tests: how long from process start until the
+//! live feed's first screen is shown, and how much memory the app takes with all its
+//! processes (PSS summed over the app and its WebKit children), with an empty database and
+//! with 1,000,000 stored changes, next to an empty Tauri window measured the same way.
+//!
+//! ```sh
+//! npm --prefix ui ci && npm --prefix ui run build
+//! cargo build --release -p rollcall-desktop --bin rollcall-desktop --example empty_window
+//! cargo test -p rollcall-e2e --test desktop_measure -- --ignored --nocapture
+//! ```
+//!
+//! Environment: ROLLCALL_MEASURE_PROFILE (`release`, the default, or `debug`: which build of
+//! the app to measure), ROLLCALL_MEASURE_RUNS (runs per case, default 3),
+//! ROLLCALL_MEASURE_CHANGES (default 1000000). The large database is built once with direct
+//! SQLite inserts and cached in `target/e2e-artifacts/measure-cache/`. The file cache is warm
+//! (dropping it needs privileges a test does not have): these are warm-start numbers.
+//! The table is printed and saved to `target/e2e-artifacts/desktop-measurements.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use rollcall_e2e::desktop::{open_session, AppSetup, FEED_IS_SHOWN};
+use rollcall_e2e::headless::{Headless, TauriDriver};
+use rollcall_e2e::measure::{
+    find_descendant_running, large_database, process_start, tree_pss_by_name,
+};
+use rollcall_e2e::processes::{send_sigterm, wait_until};
+
+/// How long memory is left to settle after the window is ready.
+const SETTLE: Duration = Duration::from_secs(3);
+
+struct Case {
+    label: String,
+    binary: PathBuf,
+    /// A database to start from, copied into the run's data folder.
+    database: Option<PathBuf>,
+    /// JavaScript true once the window shows what a person came for.
+    ready: String,
+    rollcall: bool,
+}
+
+struct Sample {
+    ready: Duration,
+    pss_kib: Vec<(String, u64)>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement (minutes); run with --ignored --nocapture"]
+async fn desktop_window_ready_time_and_memory() {
+    let profile = std::env::var("ROLLCALL_MEASURE_PROFILE").unwrap_or_else(|_| "release".into());
+    let runs: usize = env_number("ROLLCALL_MEASURE_RUNS", 3);
+    let changes: usize = env_number("ROLLCALL_MEASURE_CHANGES", 1_000_000);
+    let bin_dir = rollcall_e2e::profile_dir().parent().unwrap().join(&profile);
+    let build = format!(
+        "cargo build {}-p rollcall-desktop --bin rollcall-desktop --example empty_window",
+        if profile == "release" {
+            "--release "
+        } else {
+            ""
+        }
+    );
+    let app = existing(bin_dir.join("rollcall-desktop"), &build);
+    let empty_window = existing(bin_dir.join("examples/empty_window"), &build);
+    rollcall_e2e::desktop::ui_dist();
+
+    let artifacts = rollcall_e2e::artifacts_dir();
+    let started = Instant::now();
+    let big = large_database(&artifacts.join("measure-cache"), changes);
+    println!(
+        "large database ready in {:.1?}: {}",
+        started.elapsed(),
+        big.display()
+    );
+
+    let feed_ready = format!("return location.protocol === 'http:' && ({FEED_IS_SHOWN});");
+    let cases = [
+        Case {
+            label: "empty Tauri window (static page)".into(),
+            binary: empty_window,
+            database: None,
+            ready: "return document.readyState === 'complete' \
+                    && document.body.innerText.includes('Rollcall');"
+                .into(),
+            rollcall: false,
+        },
+        Case {
+            label: "Rollcall, empty database".into(),
+            binary: app.clone(),
+            database: None,
+            ready: feed_ready.clone(),
+            rollcall: true,
+        },
+        Case {
+            label: format!("Rollcall, {changes} stored changes"),
+            binary: app,
+            database: Some(big),
+            ready: feed_ready,
+            rollcall: true,
+        },
+    ];
+
+    let logs = artifacts.join("measure-logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let headless = Headless::start(&logs);
+    let mut table = format!(
+        "Desktop app ({profile} build), median of {runs} runs, warm file cache, Xvfb.\n\n\
+         | case | window ready (ms) | total PSS (MiB) | by process (MiB) |\n\
+         | --- | --- | --- | --- |\n"
+    );
+    for case in &cases {
+        let mut samples = Vec::new();
+        for run in 0..runs {
+            let sample = measure(&headless, case, &logs).await;
+            println!(
+                "{} run {}: ready {} ms, {:.0} MiB",
+                case.label,
+                run + 1,
+                sample.ready.as_millis(),
+                mib(sample.pss_kib.iter().map(|p| p.1).sum())
+            );
+            samples.push(sample);
+        }
+        samples.sort_by_key(|s| s.ready);
+        let ready = samples[samples.len() / 2].ready;
+        let mut by_memory: Vec<&Sample> = samples.iter().collect();
+        by_memory.sort_by_key(|s| s.pss_kib.iter().map(|p| p.1).sum::<u64>());
+        let median = by_memory[by_memory.len() / 2];
+        let total: u64 = median.pss_kib.iter().map(|p| p.1).sum();
+        let parts: Vec<String> = median
+            .pss_kib
+            .iter()
+            .map(|(name, kib)| format!("{name} {:.0}", mib(*kib)))
+            .collect();
+        table.push_str(&format!(
+            "| {} | {} | {:.0} | {} |\n",
+            case.label,
+            ready.as_millis(),
+            mib(total),
+            parts.join(", ")
+        ));
+    }
+    println!("\n{table}");
+    std::fs::write(artifacts.join("desktop-measurements.md"), &table).unwrap();
+}
+
+/// One launch: process start to ready, then memory after [`SETTLE`], then a clean quit.
+async fn measure(headless: &Headless, case: &Case, logs: &Path) -> Sample {
+    let data = tempfile::tempdir().unwrap();
+    if let Some(database) = &case.database {
+        std::fs::copy(
+            database,
+            data.path().join(rollcall_core::store::DATABASE_FILE),
+        )
+        .unwrap();
+    }
+    let setup = AppSetup::new(data.path());
+    let mut env = headless.env();
+    env.extend(setup.env());
+    let mut driver = TauriDriver::start(&env, logs);
+    let window = open_session(driver.addr, &case.binary, &[]).await;
+    let pid = find_descendant_running(driver.pid(), &case.binary)
+        .expect("the launched app is below tauri-driver");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ready_at = loop {
+        if let Ok(serde_json::Value::Bool(true)) = window.execute(&case.ready, vec![]).await {
+            break SystemTime::now();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} was not ready within 120 s",
+            case.label
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let started = process_start(pid).expect("the app's start time is known");
+    let ready = ready_at.duration_since(started).unwrap_or_default();
+    tokio::time::sleep(SETTLE).await;
+    let pss_kib = tree_pss_by_name(pid);
+
+    if case.rollcall {
+        let quit = Command::new(&case.binary)
+            .arg("--quit")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .status()
+            .unwrap();
+        assert!(quit.success());
+    } else {
+        send_sigterm(pid);
+    }
+    wait_until("the app to exit", Duration::from_secs(30), || {
+        // Gone, or a zombie until WebKitWebDriver reaps it: either way its exe link is dead.
+        !Path::new(&format!("/proc/{pid}/exe")).exists()
+    });
+    let _ = tokio::time::timeout(Duration::from_secs(10), window.close()).await;
+    driver.stop();
+    Sample { ready, pss_kib }
+}
+
+fn existing(path: PathBuf, build: &str) -> PathBuf {
+    assert!(
+        path.is_file(),
+        "{} does not exist; build it first: {build}",
+        path.display()
+    );
+    path
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}

@@ -20,8 +20,33 @@ pub struct ApiList {
     pub partial: bool,
 }
 
+/// Common page sizes: a list of exactly this many items, from an answer that says nothing of
+/// a total, may be a first page.
+const PAGE_SIZES: &[usize] = &[10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000];
+
 /// Finds the list in an answer: a bare array, or an object wrapping one.
 pub fn extract_list(value: Value) -> Option<ApiList> {
+    let says_total = value.as_object().is_some_and(|map| {
+        [
+            "total",
+            "totalCount",
+            "totalElements",
+            "totalItems",
+            "hasMore",
+            "hasNext",
+            "last",
+        ]
+        .iter()
+        .any(|k| map.contains_key(*k))
+    });
+    let mut list = extract_wrapped(value)?;
+    if !says_total && PAGE_SIZES.contains(&list.items.len()) {
+        list.partial = true;
+    }
+    Some(list)
+}
+
+fn extract_wrapped(value: Value) -> Option<ApiList> {
     match value {
         Value::Array(items) => Some(ApiList {
             items,
@@ -36,7 +61,7 @@ pub fn extract_list(value: Value) -> Option<ApiList> {
                         return Some(ApiList { items, partial });
                     }
                     Some(inner @ Value::Object(_)) => {
-                        if let Some(mut list) = extract_list(inner) {
+                        if let Some(mut list) = extract_wrapped(inner) {
                             list.partial |= partial || total_exceeds(&map, list.items.len());
                             return Some(list);
                         }
@@ -320,6 +345,10 @@ mod tests {
         assert_eq!(named.items.len(), 1);
         let page = extract_list(json!({"data": [{"id": 1}], "total": 40})).unwrap();
         assert!(page.partial);
+        let hundred: Vec<Value> = (0..100).map(|i| json!({"id": i})).collect();
+        assert!(extract_list(Value::Array(hundred.clone())).unwrap().partial);
+        let told = extract_list(json!({"data": hundred, "total": 100})).unwrap();
+        assert!(!told.partial);
         assert!(extract_list(json!({"message": "hello"})).is_none());
         assert!(extract_list(json!("text")).is_none());
     }

@@ -119,6 +119,22 @@ impl FakeDreamClass {
         }
     }
 
+    /// Applies an attendance webhook body (the simulator's, or DreamClass's) to the fake
+    /// school, so that the fake's lists agree with the webhooks sent. Returns whether it was an
+    /// attendance event.
+    pub fn apply_webhook_body(&self, body: &[u8]) -> bool {
+        let Ok(event) = serde_json::from_slice::<EventBody>(body) else {
+            return false;
+        };
+        match AttendanceEventKind::from_event_type(&event.event_type) {
+            Some(kind) => {
+                self.apply_event(kind, event.data);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Every record the fake school holds, by id.
     pub fn attendance(&self) -> Vec<AttendanceRecord> {
         self.records().values().cloned().collect()
@@ -394,16 +410,14 @@ struct EventBody {
     data: AttendanceRecord,
 }
 
-async fn apply_event(State(fake): State<FakeDreamClass>, Json(body): Json<EventBody>) -> Response {
-    match AttendanceEventKind::from_event_type(&body.event_type) {
-        Some(kind) => {
-            fake.apply_event(kind, body.data);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => error(
+async fn apply_event(State(fake): State<FakeDreamClass>, body: axum::body::Bytes) -> Response {
+    if fake.apply_webhook_body(&body) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(
             StatusCode::BAD_REQUEST,
-            "only ATTENDANCE_* events change attendance",
-        ),
+            "send a webhook body with an ATTENDANCE_* type and its data",
+        )
     }
 }
 

@@ -58,7 +58,7 @@ pub use error::ApiError;
 pub use fake::{serve, FakeDreamClass};
 pub use recovery::{RecoveryOptions, RecoveryReport};
 pub use reference::{
-    apply_reference_webhook, is_reference_event, load_reference, Reference, ReferenceName,
-    ReferenceStatus, ReferenceStudent,
+    apply_reference_webhook, is_reference_event, load_reference, webhook_data, Reference,
+    ReferenceName, ReferenceStatus, ReferenceStudent,
 };
 pub use service::{ApiState, DreamClass, DreamClassOptions, ReferenceChanged};

@@ -224,6 +224,7 @@ pub async fn recover_days(
         }
     };
     report.errors.extend(fetched.errors.iter().cloned());
+    report.notes.extend(fetched.notes.iter().cloned());
     report.retry_later = fetched.retry_later;
     report.records_seen = fetched.records.len();
     let context = Arc::new(Context {
@@ -287,6 +288,7 @@ struct Fetched {
     complete: HashMap<AttendanceList, bool>,
     observed_at: i64,
     errors: Vec<String>,
+    notes: Vec<String>,
     retry_later: bool,
 }
 
@@ -305,6 +307,7 @@ async fn fetch(
         ]),
         observed_at: i64::MAX,
         errors: Vec::new(),
+        notes: Vec::new(),
         retry_later: false,
     };
     let mut any_read = false;
@@ -318,11 +321,12 @@ async fn fetch(
                         fetched.complete.insert(list, false);
                     }
                     if answer.partial {
-                        fetched.errors.push(
-                            "DreamClass sent only part of an attendance list, so no record was \
-                             taken for deleted."
-                                .into(),
-                        );
+                        let note = "DreamClass may have sent only part of an attendance list (a \
+                                    page), so no record was taken for deleted."
+                            .to_string();
+                        if !fetched.notes.contains(&note) {
+                            fetched.notes.push(note);
+                        }
                     }
                     if answer.unreadable > 0 || !answer.unreadable_ids.is_empty() {
                         fetched.errors.push(format!(

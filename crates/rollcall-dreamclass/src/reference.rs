@@ -220,6 +220,16 @@ pub fn is_reference_event(event_type: &str) -> bool {
         || event_type.starts_with("CLASS_")
 }
 
+/// The `data` object of a raw webhook body (the listener keeps the body; the validated
+/// envelope keeps `data` only for attendance types).
+pub fn webhook_data(raw_body: &[u8]) -> Option<Value> {
+    let mut body: Value = serde_json::from_slice(raw_body).ok()?;
+    match body.get_mut("data")?.take() {
+        data @ Value::Object(_) => Some(data),
+        _ => None,
+    }
+}
+
 /// What a reference webhook did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReferenceWebhookEffect {

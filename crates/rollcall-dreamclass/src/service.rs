@@ -386,7 +386,8 @@ impl DreamClass {
     async fn resolve_names(self) {
         let options = self.inner.options.clone();
         let mut stop = self.inner.stop.subscribe();
-        let mut changes = self.inner.writer.subscribe();
+        // `None` once the writer has stopped: no more changes, the timer only.
+        let mut changes = Some(self.inner.writer.subscribe());
         let mut known = self.read(KnownIds::load).await.unwrap_or_default();
         // Unknown ids already asked about; forgotten at each periodic refresh, so that an id
         // DreamClass does not know cannot cause a refresh per change.
@@ -406,7 +407,7 @@ impl DreamClass {
                     next_due = self.soon(next_due, last_attempt, failures);
                     continue;
                 }
-                received = changes.recv() => {
+                received = next_change(&mut changes) => {
                     let unknown = match received {
                         Ok(change) => {
                             let mut any_new = false;
@@ -420,8 +421,7 @@ impl DreamClass {
                             .await
                             .unwrap_or(false),
                         Err(broadcast::error::RecvError::Closed) => {
-                            // The writer stopped: no more changes, keep the timer only.
-                            changes = broadcast::channel(1).1;
+                            changes = None;
                             false
                         }
                     };
@@ -553,5 +553,15 @@ impl DreamClass {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+/// The next change, or never once the feed is gone.
+async fn next_change(
+    changes: &mut Option<broadcast::Receiver<Arc<rollcall_core::Change>>>,
+) -> Result<Arc<rollcall_core::Change>, broadcast::error::RecvError> {
+    match changes {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -165,3 +165,50 @@ async fn outages_are_retried_and_then_reported() {
     assert_eq!(server.fake.request_count(), 3, "one try and two retries");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_fake_can_be_steered_over_http_like_a_teacher_would() {
+    let server = FakeServer::start().await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let record = lesson_record(5_000_001, &today(), 7, 1);
+    let envelope = serde_json::json!({"id": "x", "type": "ATTENDANCE_CREATED", "data": record});
+    let answer = http
+        .post(format!("{base}/_fake/events"))
+        .json(&envelope)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    assert_eq!(server.fake.attendance(), vec![record.clone()]);
+    let answer = http
+        .delete(format!("{base}/_fake/attendance/{}", record.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    assert!(server.fake.attendance().is_empty());
+    http.post(format!("{base}/_fake/downtime"))
+        .json(&serde_json::json!({"down": true}))
+        .send()
+        .await
+        .unwrap();
+    let err = DreamClassClient::new(ApiConfig {
+        retries: 0,
+        ..server.config()
+    })
+    .statuses()
+    .await
+    .unwrap_err();
+    assert_eq!(err, ApiError::Unavailable { status: 503 });
+    let stats: serde_json::Value = http
+        .get(format!("{base}/_fake/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["requests"], 1);
+    server.stop().await;
+}

@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod desktop;
 mod keyring_store;
+mod logging;
 mod notifications;
 mod tray;
 
@@ -17,7 +18,7 @@ use tauri_plugin_autostart::MacosLauncher;
 const HIDDEN_FLAG: &str = "--hidden";
 
 pub fn run() {
-    init_logging();
+    logging::init();
     let app = tauri::Builder::default()
         // First, so that a second launch hands over to the running one before doing anything.
         .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
@@ -36,6 +37,7 @@ pub fn run() {
                 println!("Rollcall is not running.");
                 std::process::exit(0);
             }
+            logging::open_file(&config::data_dir(&config::ProcessEnvironment));
             let handle = app.handle().clone();
             let tray = tray::build(&handle)?;
             app.manage(desktop::Desktop::new(tray));
@@ -63,11 +65,4 @@ pub fn run() {
             }
         }
     });
-}
-
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ROLLCALL_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,tao=warn,wry=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
 }

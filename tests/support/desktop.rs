@@ -71,6 +71,11 @@ impl AppSetup {
         format!("http://{}/webhooks/dreamclass", self.webhook_addr)
     }
 
+    /// The app's own log (its stderr does not reach the test through WebKitWebDriver).
+    pub fn app_log(&self) -> PathBuf {
+        self.data_dir.join("rollcall-desktop.log") // src-tauri/src/logging.rs LOG_FILE
+    }
+
     /// The app's environment, as `rollcall serve` reads it.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
@@ -86,6 +91,15 @@ impl AppSetup {
             ("ROLLCALL_WEBHOOK_SECRET".into(), self.secret.clone()),
             ("ROLLCALL_UI_DIR".into(), ui_dist().display().to_string()),
         ]
+    }
+}
+
+impl Drop for AppSetup {
+    /// Keeps the app's log with the screenshots, passed or failed, before its folder goes.
+    fn drop(&mut self) {
+        let saved = super::artifacts_dir().join("desktop-logs/rollcall-desktop.log");
+        let _ = std::fs::create_dir_all(saved.parent().expect("a folder"));
+        let _ = std::fs::copy(self.app_log(), saved);
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// What became of one webhook delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryOutcome {
     /// An attendance event that changed the stored record.

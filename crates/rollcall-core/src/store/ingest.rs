@@ -35,7 +35,7 @@ pub struct RejectedDelivery {
 /// What a verified delivery did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
-    Applied(Change),
+    Applied(Box<Change>),
     Superseded,
     Duplicate,
     Ignored,
@@ -94,7 +94,7 @@ pub(crate) fn apply_delivery(
                     ChangeSource::Webhook,
                     delivery.received_at,
                 )? {
-                    Some(change) => IngestOutcome::Applied(change),
+                    Some(change) => IngestOutcome::Applied(Box::new(change)),
                     None => IngestOutcome::Superseded,
                 },
             }

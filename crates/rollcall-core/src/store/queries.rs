@@ -277,28 +277,25 @@ pub fn deliveries(
     rows.collect()
 }
 
-/// How many deliveries of each outcome the log holds.
+/// How many deliveries of each outcome were received (running totals; the log itself is
+/// capped and purged).
 pub fn delivery_counts(conn: &Connection) -> rusqlite::Result<Vec<(DeliveryOutcome, i64)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT outcome, COUNT(*) FROM deliveries GROUP BY outcome")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    let mut counts = Vec::new();
-    for row in rows {
-        let (outcome, n) = row?;
-        if let Some(outcome) = DeliveryOutcome::parse(&outcome) {
-            counts.push((outcome, n));
-        }
-    }
-    Ok(counts)
+    DeliveryOutcome::ALL
+        .into_iter()
+        .map(|o| {
+            Ok((
+                o,
+                super::counters::get(conn, &super::counters::outcome_counter(o))?,
+            ))
+        })
+        .filter(|r| !matches!(r, Ok((_, 0))))
+        .collect()
 }
 
-/// The time of the newest delivery that was accepted (any outcome but rejected), if any.
+/// The time of the newest delivery that was not rejected, if any.
 pub fn last_delivery_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
-        "SELECT MAX(received_at) FROM deliveries WHERE outcome != 'rejected'",
-        [],
-        |r| r.get(0),
-    )
+    let at = super::counters::get(conn, super::counters::LAST_ACCEPTED_AT)?;
+    Ok((at > 0).then_some(at))
 }
 
 /// Counts of current (not deleted) records on one day, grouped by class or by course.

@@ -12,9 +12,13 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use std::collections::BTreeMap;
+
+use super::counters;
 use super::ingest::{self, IngestOutcome, RejectedDelivery, VerifiedDelivery};
 use super::StoreError;
 use crate::model::Change;
+use crate::model::DeliveryOutcome;
 
 /// How many commands may wait for the writer before senders wait too.
 const QUEUE_CAPACITY: usize = 8192;
@@ -172,14 +176,14 @@ type Reply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
 impl Worker {
     fn run(&mut self) {
         let mut deliveries: Vec<(Box<VerifiedDelivery>, Reply)> = Vec::new();
-        let mut rejected: Vec<Box<RejectedDelivery>> = Vec::new();
+        let mut rejected: Vec<RejectedDelivery> = Vec::new();
         while let Some(first) = self.rx.blocking_recv() {
             let mut next = Some(first);
             let mut stop = false;
             while let Some(command) = next.take() {
                 match command {
                     Command::Deliver(d, reply) => deliveries.push((d, reply)),
-                    Command::LogRejected(r) => rejected.push(r),
+                    Command::LogRejected(r) => rejected.push(*r),
                     Command::Task(task, reply) => {
                         // Tasks run alone, after what queued before them, to keep order.
                         self.commit_batch(&mut deliveries, &mut rejected);
@@ -227,7 +231,7 @@ impl Worker {
     fn commit_batch(
         &mut self,
         deliveries: &mut Vec<(Box<VerifiedDelivery>, Reply)>,
-        rejected: &mut Vec<Box<RejectedDelivery>>,
+        rejected: &mut Vec<RejectedDelivery>,
     ) {
         if deliveries.is_empty() && rejected.is_empty() {
             return;
@@ -269,7 +273,7 @@ impl Worker {
     fn publish(&self, outcome: &IngestOutcome) {
         if let IngestOutcome::Applied(change) = outcome {
             // No subscriber is not an error: the change log is the source of truth.
-            let _ = self.changes.send(Arc::new(change.clone()));
+            let _ = self.changes.send(Arc::new(change.as_ref().clone()));
         }
     }
 
@@ -283,29 +287,44 @@ impl Worker {
     fn try_commit<'a>(
         &mut self,
         deliveries: impl Iterator<Item = &'a VerifiedDelivery>,
-        rejected: &[Box<RejectedDelivery>],
+        rejected: &[RejectedDelivery],
     ) -> rusqlite::Result<Vec<IngestOutcome>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::new();
         let mut capped = rejected.len() as u64;
+        let mut totals: BTreeMap<DeliveryOutcome, i64> = BTreeMap::new();
+        let mut last_accepted_at = None;
         for delivery in deliveries {
             let outcome = ingest::apply_delivery(&tx, delivery)?;
-            if outcome.delivery_outcome().is_capped() {
+            let kind = outcome.delivery_outcome();
+            if kind.is_capped() {
                 capped += 1;
             }
+            *totals.entry(kind).or_default() += 1;
+            last_accepted_at = last_accepted_at.max(Some(delivery.received_at));
             outcomes.push(outcome);
         }
         for r in rejected {
             ingest::log_rejected(&tx, r)?;
+        }
+        if !rejected.is_empty() {
+            *totals.entry(DeliveryOutcome::Rejected).or_default() += rejected.len() as i64;
+        }
+        // Running totals, so the status screen never counts the whole log.
+        for (outcome, n) in totals {
+            counters::add(&tx, &counters::outcome_counter(outcome), n)?;
+        }
+        if let Some(at) = last_accepted_at {
+            counters::set_max(&tx, counters::LAST_ACCEPTED_AT, at)?;
         }
         let prune = self.capped_since_prune + capped >= PRUNE_EVERY;
         if prune {
             prune_capped_log(&tx, CAPPED_LOG_KEEP)?;
         }
         if capped > 0 {
-            super::counters::add(&tx, "capped_logged", capped as i64)?;
+            counters::add(&tx, "capped_logged", capped as i64)?;
         }
         tx.commit()?;
         self.capped_since_prune = if prune {
@@ -327,4 +346,72 @@ pub(crate) fn prune_capped_log(tx: &Transaction<'_>, keep: i64) -> rusqlite::Res
                        ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
         [keep],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(n: usize) -> RejectedDelivery {
+        RejectedDelivery {
+            received_at: n as i64,
+            request_id: None,
+            status: 401,
+            reason: format!("forged {n}"),
+            body: vec![b'x'; 10],
+        }
+    }
+
+    #[test]
+    fn capped_log_keeps_only_the_newest_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::open_writer(&dir.path().join("t.db")).unwrap();
+        let tx = conn.transaction().unwrap();
+        for n in 0..30 {
+            ingest::log_rejected(&tx, &rejected(n)).unwrap();
+        }
+        assert_eq!(prune_capped_log(&tx, 10).unwrap(), 20);
+        let kept: Vec<String> = tx
+            .prepare("SELECT reason FROM deliveries ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(kept.len(), 10);
+        assert_eq!(kept[0], "forged 20");
+        assert_eq!(
+            prune_capped_log(&tx, 10).unwrap(),
+            0,
+            "nothing more to prune"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_rejections_is_pruned_and_counted_by_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = IngestWriter::start(&path).unwrap();
+        let total = (CAPPED_LOG_KEEP as usize) + 2 * PRUNE_EVERY as usize;
+        for n in 0..total {
+            writer.log_rejected(rejected(n));
+            if n % 1000 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        writer.shutdown_async().await;
+        let conn = super::super::open_reader(&path).unwrap();
+        let kept: i64 = conn
+            .query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0))
+            .unwrap();
+        let dropped = writer.rejections_dropped() as i64;
+        let counted =
+            counters::get(&conn, &counters::outcome_counter(DeliveryOutcome::Rejected)).unwrap();
+        assert_eq!(
+            counted + dropped,
+            total as i64,
+            "every rejection is counted or dropped"
+        );
+        assert!(kept <= CAPPED_LOG_KEEP + PRUNE_EVERY as i64, "kept {kept}");
+    }
 }

@@ -40,10 +40,12 @@ pub async fn stream(
         .unwrap_or(0);
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(feed(state, after, tx));
+    // A named event rather than a comment, so the page itself can tell a silent, dead
+    // connection from a quiet school day.
     Sse::new(ReceiverStream::new(rx)).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))
-            .text("keep-alive"),
+            .event(Event::default().event("ping").data("{}")),
     )
 }
 

@@ -250,7 +250,8 @@ async fn not_json_is_400() {
 #[tokio::test]
 async fn wrong_fields_are_422_and_named() {
     let s = TestServer::start().await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("`id`", Box::new(|b| b["id"] = "not-a-uuid".into())),
         (
             "`type`",

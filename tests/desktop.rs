@@ -2,7 +2,7 @@
 //! over WebDriver (tauri-driver + WebKitWebDriver).
 //!
 //! Needs: `cargo build -p rollcall-desktop` first, the built UI (`ui/dist`), and the packages
-//! `xvfb xauth dbus-daemon webkit2gtk-driver` plus `cargo install tauri-driver --locked`.
+//! `xvfb xauth dbus-daemon dbus-bin webkit2gtk-driver` plus `cargo install tauri-driver --locked`.
 //! Set ROLLCALL_SKIP_DESKTOP_E2E=1 to skip it (it says so loudly).
 //! Screenshots and logs: `target/e2e-artifacts/`.
 
@@ -14,7 +14,7 @@ use rollcall_e2e::desktop::{
     desktop_binary, open_session, screenshot, ui_dist, wait_for, wait_for_text, AppSetup,
     FEED_IS_SHOWN,
 };
-use rollcall_e2e::headless::{Headless, TauriDriver};
+use rollcall_e2e::headless::{Headless, NotificationMonitor, TauriDriver};
 use rollcall_e2e::processes::wait_until;
 use rollcall_e2e::webhook::{post_attendance_created, Attendance};
 
@@ -36,7 +36,14 @@ async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
     std::fs::create_dir_all(&logs).unwrap();
     let data = tempfile::tempdir().unwrap();
     let setup = AppSetup::new(data.path());
+    // The office wants a notification when a student is marked Absent (status 2 here).
+    std::fs::write(
+        data.path().join("rollcall.toml"),
+        "notify_status_ids = [2]\n",
+    )
+    .unwrap();
     let headless = Headless::start(&logs);
+    let notifications = NotificationMonitor::start(&headless, &logs);
     let mut env = headless.env();
     env.extend(setup.env());
     let mut driver = TauriDriver::start(&env, &logs);
@@ -79,6 +86,40 @@ async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
     .await;
     wait_for_text(&window, "Doctor's appointment", Duration::from_secs(5)).await;
     screenshot(&window, "desktop-2-delivery-shown").await;
+
+    // Two more absences in the same class right after: one grouped notification, not three.
+    for (attendance_id, student) in [(7_700_002, STUDENT + 1), (7_700_003, STUDENT + 2)] {
+        let other = Attendance {
+            attendance_id,
+            student_period_id: student,
+            comment: String::new(),
+            ..record.clone()
+        };
+        let status = post_attendance_created(&setup.webhook_url(), &setup.secret, &other).await;
+        assert_eq!(status, 200);
+    }
+    let expected = "3 students marked status 2 in Class 731";
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !notifications
+            .notifications()
+            .iter()
+            .any(|(_, body)| body == expected)
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "no notification {expected:?} within 30 s; sent: {:?}",
+            notifications.notifications()
+        )
+    });
+    assert_eq!(
+        notifications.notifications().len(),
+        1,
+        "a burst of absences raises one notification"
+    );
 
     // A second launch hands over to the running app and leaves, and the app keeps listening.
     let second = run_app(&app, &env, &[]).await;

@@ -59,6 +59,57 @@ impl Headless {
     }
 }
 
+/// Records the desktop notifications sent on the test's bus. No notification service runs
+/// there, so each `Notify` call fails, but the monitor sees it as it was sent.
+pub struct NotificationMonitor {
+    log: PathBuf,
+    _process: Stoppable,
+}
+
+impl NotificationMonitor {
+    pub fn start(headless: &Headless, log_dir: &Path) -> Self {
+        let monitor = require("dbus-monitor", "dbus-bin");
+        let log = log_dir.join("notifications.log");
+        let mut command = Command::new(monitor);
+        command
+            .args(["--address", &headless.bus_address])
+            .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
+            .stdout(log_file(log_dir, "notifications.log"))
+            .stderr(Stdio::null());
+        let process = Stoppable::spawn("dbus-monitor", &mut command);
+        // It has subscribed once it has said hello to the bus.
+        let ready_log = log.clone();
+        wait_until("dbus-monitor to subscribe", Duration::from_secs(10), || {
+            std::fs::read_to_string(&ready_log).is_ok_and(|t| t.contains("NameAcquired"))
+        });
+        Self {
+            log,
+            _process: process,
+        }
+    }
+
+    /// The `Notify` calls so far, each as (summary, body).
+    pub fn notifications(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.split("method call ")
+            .skip(1)
+            .filter(|call| call.contains("member=Notify"))
+            .map(|call| {
+                // Notify(app_name, replaces_id, app_icon, summary, body, …): the strings in order.
+                let strings: Vec<String> = call
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("string \""))
+                    .map(|l| l.trim_end_matches('"').to_string())
+                    .collect();
+                (
+                    strings.get(2).cloned().unwrap_or_default(),
+                    strings.get(3).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
 fn require(program: &str, package: &str) -> PathBuf {
     find_program(program)
         .unwrap_or_else(|| panic!("`{program}` is not installed: apt-get install {package}"))
@@ -138,9 +189,13 @@ impl TauriDriver {
             .stdout(log_file(log_dir, "tauri-driver.log"))
             .stderr(log_file(log_dir, "app-and-driver.log"));
         let process = Stoppable::spawn("tauri-driver", &mut command);
-        wait_until("tauri-driver to listen", Duration::from_secs(20), || {
-            TcpStream::connect(addr).is_ok()
-        });
+        // tauri-driver listens at once but forwards to WebKitWebDriver, which takes a moment
+        // longer (seconds on a busy machine): a session asked for before fails.
+        wait_until(
+            "tauri-driver and WebKitWebDriver to listen",
+            Duration::from_secs(30),
+            || TcpStream::connect(addr).is_ok() && TcpStream::connect(native).is_ok(),
+        );
         Self { addr, process }
     }
 

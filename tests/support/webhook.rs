@@ -4,6 +4,7 @@ use rollcall_core::{KeyEncoding, SigningKey};
 use serde_json::json;
 
 /// One attendance record, with ids chosen by the test so its row can be recognised.
+#[derive(Debug, Clone)]
 pub struct Attendance {
     pub attendance_id: i64,
     pub student_period_id: i64,

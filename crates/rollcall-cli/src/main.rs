@@ -2,6 +2,7 @@
 //! core and server.
 
 mod export;
+mod fake_dreamclass;
 mod serve;
 mod simulate;
 
@@ -26,6 +27,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Send a realistic, signed school day of attendance webhooks to a listener.
     Simulate(simulate::SimulateArgs),
+    /// Run a fake DreamClass API serving the demo school (for trying Rollcall and for tests).
+    FakeDreamclass(fake_dreamclass::FakeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => runtime().block_on(serve::run(args)),
         Command::Export(args) => export::run(args),
         Command::Simulate(args) => runtime().block_on(simulate::run(args)),
+        Command::FakeDreamclass(args) => runtime().block_on(fake_dreamclass::run(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 use rollcall_core::config::{self, BasicAuth, FileConfig};
 use rollcall_core::{KeyEncoding, SigningKey};
+use rollcall_dreamclass::demo::{Demo, DemoTraffic};
+use rollcall_dreamclass::ApiConfig;
 use rollcall_server::{ServerConfig, WebhookAuth};
+use serde::Deserialize;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -49,6 +52,15 @@ pub struct ServeArgs {
     /// With --demo: deliveries per second after the first lessons.
     #[arg(long, default_value_t = 2.0)]
     demo_rate: f64,
+    /// The DreamClass API address [default: from rollcall.toml, else DreamClass's public API].
+    #[arg(long, env = "ROLLCALL_DREAMCLASS_URL")]
+    dreamclass_url: Option<String>,
+    /// The DreamClass API token (names and recovery of missed changes need it).
+    #[arg(long, env = "ROLLCALL_DREAMCLASS_TOKEN", hide_env_values = true)]
+    dreamclass_token: Option<String>,
+    /// The school's DreamClass domain, e.g. my-school.
+    #[arg(long, env = "ROLLCALL_DREAMCLASS_TENANT")]
+    dreamclass_tenant: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -93,6 +105,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     server_config.ui_dir = args.ui_dir.clone().or_else(find_ui_dir);
     server_config.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
 
+    server_config.dreamclass = dreamclass_config(&args, &file)?;
+    // The demo brings its own DreamClass, serving the same school as its webhooks.
+    let demo = if args.demo {
+        let demo = Demo::start().await?;
+        server_config.dreamclass = demo.api_config();
+        Some(demo)
+    } else {
+        None
+    };
+
     let server = rollcall_server::start(server_config).await?;
     let info = server.info();
     println!("Rollcall is running.");
@@ -122,27 +144,49 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             info.ui_addr
         );
     }
-    let demo = args.demo.then(|| {
-        let url = info.webhook_url();
-        let authorization = basic_auth.as_ref().map(BasicAuth::header_value);
-        let (events, rate) = (args.demo_events, args.demo_rate);
-        tokio::spawn(crate::simulate::demo_traffic(
-            url,
-            key.clone(),
-            authorization,
-            events,
-            rate,
-        ))
+    let demo_traffic = demo.as_ref().map(|demo| {
+        demo.spawn_traffic(DemoTraffic {
+            events: args.demo_events,
+            rate: args.demo_rate,
+            ..DemoTraffic::new(
+                info.webhook_url(),
+                key.clone(),
+                basic_auth.as_ref().map(BasicAuth::header_value),
+            )
+        })
     });
 
     wait_for_stop_signal().await;
     println!("Stopping: finishing and saving what has arrived…");
-    if let Some(demo) = demo {
-        demo.abort();
+    if let Some(traffic) = demo_traffic {
+        traffic.abort();
     }
     server.shutdown().await;
+    if let Some(demo) = demo {
+        demo.stop().await;
+    }
     println!("Stopped. Everything received was saved.");
     Ok(())
+}
+
+/// `[dreamclass]` from rollcall.toml, with flags and `ROLLCALL_DREAMCLASS_*` on top.
+fn dreamclass_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<ApiConfig> {
+    let mut config = match &file.dreamclass {
+        Some(table) => ApiConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+            anyhow::anyhow!("The [dreamclass] part of rollcall.toml has a mistake: {e}")
+        })?,
+        None => ApiConfig::default(),
+    };
+    if let Some(url) = &args.dreamclass_url {
+        config.base_url = url.clone();
+    }
+    if let Some(token) = &args.dreamclass_token {
+        config.token = token.clone();
+    }
+    if let Some(tenant) = &args.dreamclass_tenant {
+        config.tenant = tenant.clone();
+    }
+    Ok(config)
 }
 
 async fn wait_for_stop_signal() {

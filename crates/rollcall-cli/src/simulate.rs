@@ -1,7 +1,5 @@
 //! `rollcall simulate`, and the demo traffic `rollcall serve --demo` sends to itself.
 
-use std::time::Duration;
-
 use clap::Args;
 use rollcall_core::config::BasicAuth;
 use rollcall_core::model::now_ms;
@@ -77,6 +75,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             authorization,
             rate: args.rate,
             concurrency: args.concurrency,
+            before_send: None,
         },
     )
     .await;
@@ -91,52 +90,4 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         anyhow::bail!("some deliveries were not accepted; see above");
     }
     Ok(())
-}
-
-/// The demo: the first lessons arrive at once, the rest trickle in like a school day.
-pub async fn demo_traffic(
-    url: String,
-    key: Option<SigningKey>,
-    authorization: Option<String>,
-    events: usize,
-    rate: f64,
-) {
-    // Let the listeners settle and the browser open first.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let school = DemoSchool::generate(1);
-    let plan = plan(
-        &school,
-        PlanOptions {
-            events,
-            seed: now_ms() as u64,
-            end_ts: now_ms(),
-            first_date: chrono::Local::now().date_naive(),
-        },
-    );
-    let burst = plan.deliveries.len().min(400);
-    let options = SendOptions {
-        url,
-        tenant: DEMO_TENANT.to_string(),
-        key,
-        authorization,
-        rate: None,
-        concurrency: 4,
-    };
-    let first = send_all(&plan.deliveries[..burst], &options).await;
-    tracing::info!(
-        sent = first.sent,
-        accepted = first.ok(),
-        "demo: first lessons sent"
-    );
-    let trickle = SendOptions {
-        rate: Some(rate),
-        concurrency: 1,
-        ..options
-    };
-    let rest = send_all(&plan.deliveries[burst..], &trickle).await;
-    tracing::info!(
-        sent = rest.sent,
-        accepted = rest.ok(),
-        "demo: school day finished"
-    );
 }

@@ -26,6 +26,9 @@ pub struct FileConfig {
     pub allow_unsigned: Option<bool>,
     /// Status ids that raise a desktop notification when a record changes to them.
     pub notify_status_ids: Option<Vec<i64>>,
+    /// The DreamClass API connection (`[dreamclass]`: base_url, token, tenant, paths, …),
+    /// read by the crate that talks to the API.
+    pub dreamclass: Option<toml::Table>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -54,6 +54,8 @@ struct FakeState {
     school: DemoSchool,
     token: String,
     attendance: Mutex<BTreeMap<i64, AttendanceRecord>>,
+    /// attendance id → timestamp of the newest webhook applied to it (deletes included).
+    webhook_versions: Mutex<BTreeMap<i64, i64>>,
     down: AtomicBool,
     token_revoked: AtomicBool,
     requests: AtomicU64,
@@ -69,6 +71,7 @@ impl FakeDreamClass {
                 school,
                 token: token.into(),
                 attendance: Mutex::new(BTreeMap::new()),
+                webhook_versions: Mutex::new(BTreeMap::new()),
                 down: AtomicBool::new(false),
                 token_revoked: AtomicBool::new(false),
                 requests: AtomicU64::new(0),
@@ -126,13 +129,18 @@ impl FakeDreamClass {
         let Ok(event) = serde_json::from_slice::<EventBody>(body) else {
             return false;
         };
-        match AttendanceEventKind::from_event_type(&event.event_type) {
-            Some(kind) => {
-                self.apply_event(kind, event.data);
-                true
-            }
-            None => false,
+        let Some(kind) = AttendanceEventKind::from_event_type(&event.event_type) else {
+            return false;
+        };
+        // DreamClass's own state is the newest version of each record: a retried or stale
+        // webhook (older timestamp) is a copy of the past, not a new change.
+        let mut versions = self.inner.webhook_versions.lock().expect("fake lock");
+        let newest = versions.entry(event.data.id).or_insert(i64::MIN);
+        if event.timestamp > *newest {
+            *newest = event.timestamp;
+            self.apply_event(kind, event.data);
         }
+        true
     }
 
     /// Every record the fake school holds, by id.
@@ -407,6 +415,8 @@ async fn remove(State(fake): State<FakeDreamClass>, Path(id): Path<i64>) -> Stat
 struct EventBody {
     #[serde(rename = "type")]
     event_type: String,
+    #[serde(default)]
+    timestamp: i64,
     data: AttendanceRecord,
 }
 

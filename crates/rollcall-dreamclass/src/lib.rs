@@ -42,6 +42,7 @@ pub mod category;
 pub mod client;
 pub mod config;
 pub mod decode;
+pub mod demo;
 pub mod error;
 pub mod fake;
 pub mod listening;

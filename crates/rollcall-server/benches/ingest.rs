@@ -162,6 +162,7 @@ async fn http_throughput(
             authorization: None,
             rate: None,
             concurrency,
+            before_send: None,
         },
     )
     .await;

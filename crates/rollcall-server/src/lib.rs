@@ -27,6 +27,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+pub use rollcall_dreamclass::{ApiConfig, DreamClass, DreamClassOptions};
+
 pub use settings_file::save as save_settings_file;
 pub use state::{AppState, Notice, SecretStore, ServerInfo, WebhookAuth, WebhookLimits};
 
@@ -47,6 +49,9 @@ pub struct ServerConfig {
     /// Where secrets entered in the UI are saved; `None`: in `rollcall.toml` (mode 0600).
     pub secret_store: Option<Arc<dyn SecretStore>>,
     pub notify_status_ids: Vec<i64>,
+    /// The DreamClass API connection; without a token the app runs with ids only.
+    pub dreamclass: ApiConfig,
+    pub dreamclass_options: DreamClassOptions,
 }
 
 impl ServerConfig {
@@ -66,6 +71,8 @@ impl ServerConfig {
             token: None,
             secret_store: None,
             notify_status_ids: Vec::new(),
+            dreamclass: ApiConfig::default(),
+            dreamclass_options: DreamClassOptions::default(),
         }
     }
 }
@@ -148,9 +155,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     };
     let (stop, stopping) = watch::channel(false);
     let (notices, _) = broadcast::channel(64);
+    let reads = Arc::new(ReadPool::new(&db_path));
+    let dreamclass = DreamClass::start(
+        config.dreamclass.clone(),
+        writer.clone(),
+        reads.clone(),
+        config.dreamclass_options.clone(),
+    )
+    .await
+    .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?;
     let state = AppState {
         writer,
-        reads: Arc::new(ReadPool::new(&db_path)),
+        reads,
         auth: Arc::new(RwLock::new(config.auth.clone())),
         limits: config.limits,
         info: Arc::new(info),
@@ -162,7 +178,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             .expect("an HTTP client builds"),
         secret_store: config.secret_store.clone(),
         notify_status_ids: Arc::new(RwLock::new(config.notify_status_ids.clone())),
+        dreamclass,
+        dreamclass_config: Arc::new(RwLock::new(config.dreamclass.clone())),
     };
+    forward_reference_changes(&state);
     let tasks = vec![
         serve(
             webhook_listener,
@@ -195,6 +214,26 @@ fn serve(
     })
 }
 
+/// Names changed → `event: reference` on every live stream.
+fn forward_reference_changes(state: &AppState) {
+    let mut changes = state.dreamclass.subscribe_reference();
+    let notices = state.notices.clone();
+    let mut stopping = state.stopping.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => return,
+                received = changes.recv() => match received {
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = notices.send(Notice::Reference);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+    });
+}
+
 fn random_token() -> String {
     use rand::Rng;
     let bytes: [u8; 24] = rand::rng().random();
@@ -222,6 +261,8 @@ impl RunningServer {
                 abort.abort();
             }
         }
+        // Records the end of listening, so the next start knows the gap to recover.
+        self.state.dreamclass.shutdown().await;
         self.state.writer.shutdown_async().await;
     }
 }

@@ -88,6 +88,10 @@ pub struct AppState {
     pub secret_store: Option<Arc<dyn SecretStore>>,
     /// Status ids the user wants a desktop notification for.
     pub notify_status_ids: Arc<RwLock<Vec<i64>>>,
+    /// Names from the DreamClass API and recovery of missed changes.
+    pub dreamclass: rollcall_dreamclass::DreamClass,
+    /// The API settings in force (the token included; never sent to the UI).
+    pub dreamclass_config: Arc<RwLock<rollcall_dreamclass::ApiConfig>>,
 }
 
 /// Keeps the webhook Secret and Basic credentials somewhere safer than the settings file, such

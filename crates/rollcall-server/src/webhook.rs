@@ -222,7 +222,8 @@ async fn handle(
         .for_request(&request_id));
     }
 
-    state
+    let event_type = envelope.event_type.clone();
+    let outcome = state
         .writer
         .deliver(VerifiedDelivery {
             received_at,
@@ -231,7 +232,20 @@ async fn handle(
             envelope,
         })
         .await
-        .map_err(|e| storage_refusal(&e))
+        .map_err(|e| storage_refusal(&e))?;
+    if outcome == IngestOutcome::Ignored && rollcall_dreamclass::is_reference_event(&event_type) {
+        // Student, class and enrolment webhooks update the names; that is not attendance and
+        // the delivery is already stored, so it does not hold up the answer.
+        if let Some(data) = rollcall_dreamclass::webhook_data(raw) {
+            let dreamclass = state.dreamclass.clone();
+            tokio::spawn(async move {
+                if let Err(e) = dreamclass.apply_webhook(&event_type, data).await {
+                    tracing::warn!(error = %e, "names from a webhook could not be saved");
+                }
+            });
+        }
+    }
+    Ok(outcome)
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {

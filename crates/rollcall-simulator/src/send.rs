@@ -10,7 +10,10 @@ use tokio::sync::Semaphore;
 use crate::envelope::webhook_body;
 use crate::traffic::PlannedDelivery;
 
-#[derive(Debug, Clone)]
+/// Called with each body just before it is sent (the demo keeps its fake DreamClass in step).
+pub type BeforeSend = std::sync::Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct SendOptions {
     /// The full webhook URL, e.g. `http://127.0.0.1:8787/webhooks/dreamclass`.
     pub url: String,
@@ -21,6 +24,7 @@ pub struct SendOptions {
     /// Deliveries per second; `None` sends as fast as the concurrency allows.
     pub rate: Option<f64>,
     pub concurrency: usize,
+    pub before_send: Option<BeforeSend>,
 }
 
 /// What came back.
@@ -84,6 +88,9 @@ pub async fn send_all(deliveries: &[PlannedDelivery], options: &SendOptions) -> 
         }
         let permit = limit.clone().acquire_owned().await.expect("semaphore open");
         let body = webhook_body(delivery, &options.tenant, options.key.as_ref());
+        if let Some(hook) = &options.before_send {
+            hook(&body);
+        }
         let mut request = client
             .post(&options.url)
             .header("content-type", "application/json")

@@ -198,12 +198,6 @@ pub async fn board(
     ))
 }
 
-/// Names of statuses, students, classes and courses. Empty until a DreamClass API connection
-/// provides them; the UI falls back to ids.
-pub async fn reference() -> Json<Value> {
-    Json(json!({ "statuses": [], "students": [], "classes": [], "courses": [] }))
-}
-
 /// Sends a signed test delivery through this computer's own webhook listener, proving that
 /// the listener, the secret and storage work together.
 pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>> {

@@ -3,6 +3,7 @@
 
 mod api;
 mod assets;
+mod dreamclass_api;
 pub mod guard;
 mod query;
 mod stream;
@@ -29,7 +30,18 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         )
         .route("/deliveries", get(api::deliveries))
         .route("/board", get(api::board))
-        .route("/reference", get(api::reference))
+        .route("/reference", get(dreamclass_api::reference))
+        .route("/dreamclass", get(dreamclass_api::overview))
+        .route("/dreamclass/test", post(dreamclass_api::test_connection))
+        .route(
+            "/dreamclass/check",
+            post(dreamclass_api::check_missed_changes),
+        )
+        .route("/settings/dreamclass", put(dreamclass_api::save_settings))
+        .route(
+            "/statuses/{status_id}/category",
+            put(dreamclass_api::set_status_category),
+        )
         .route("/test-event", post(api::test_event))
         .route("/settings", get(api::settings))
         .route("/settings/webhook", put(api::set_webhook_settings))

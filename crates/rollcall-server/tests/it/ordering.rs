@@ -232,6 +232,7 @@ async fn a_simulated_school_day_leaves_exactly_the_expected_state() {
             authorization: None,
             rate: None,
             concurrency: 16,
+            before_send: None,
         },
     )
     .await;

@@ -58,6 +58,7 @@ async fn a_burst_larger_than_the_broadcast_buffer_arrives_complete_and_in_order(
             authorization: None,
             rate: None,
             concurrency: 32,
+            before_send: None,
         },
     )
     .await;

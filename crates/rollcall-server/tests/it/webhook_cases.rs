@@ -351,8 +351,12 @@ async fn body_over_64_kib_is_413_and_not_stored() {
         .post_raw(reqwest::Body::wrap_stream(stream), "application/json")
         .await;
     assert_rejected(&s, response, 413, "body_too_large").await;
-    let logged: i64 = s.count("SELECT MAX(LENGTH(body)) FROM deliveries");
-    assert_eq!(logged, 0, "the oversized body is not stored");
+    let logged = s.outcomes(2).await;
+    assert!(logged
+        .iter()
+        .all(|(o, st, _)| o == "rejected" && *st == 413));
+    let kept: i64 = s.count("SELECT COALESCE(MAX(LENGTH(body)), 0) FROM deliveries");
+    assert_eq!(kept, 0, "the oversized body is not stored");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod assets;
 mod dreamclass_api;
 pub mod guard;
 mod query;
+mod reports_api;
 mod stream;
 
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             put(api::set_notification_settings),
         )
         .route("/stream", get(stream::stream))
+        .merge(reports_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), guard::require_token));

@@ -37,6 +37,7 @@ pub async fn traffic(url: String, key: Option<SigningKey>, authorization: Option
         authorization,
         rate: None,
         concurrency: 4,
+        before_send: None,
     };
     let first = send_all(&plan.deliveries[..burst], &options).await;
     tracing::info!(

@@ -5,3 +5,4 @@ mod checker;
 mod probe;
 mod providers;
 mod support;
+mod with_server;

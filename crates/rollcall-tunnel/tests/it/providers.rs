@@ -251,7 +251,7 @@ async fn cloudflare_looks_on_path_and_explains_when_absent() {
 
 /// A stand-in for cloudflared: records its arguments and pid, prints what the real one
 /// prints, and on its first run exits with an error, so the restart path runs too.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn fake_cloudflared(dir: &std::path::Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("cloudflared");
@@ -280,7 +280,8 @@ exec sleep 300
     script
 }
 
-#[cfg(unix)]
+// Linux only: whether the process still runs is read from /proc.
+#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn cloudflare_reads_the_address_and_restarts_cloudflared_when_it_exits() {
     let dir = tempfile::tempdir().unwrap();
@@ -333,7 +334,7 @@ async fn cloudflare_reads_the_address_and_restarts_cloudflared_when_it_exits() {
     );
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn process_alive(pid: &str) -> bool {
     // A zombie (ended, not yet reaped) counts as ended.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -1,7 +1,8 @@
 //! What the desktop app starts the server with: the same `ROLLCALL_*` variables and
 //! `rollcall.toml` as `rollcall serve`, with secrets from the OS keyring in between.
 //!
-//! Precedence, highest first: environment, OS keyring (secrets only), `rollcall.toml`, defaults.
+//! Precedence, highest first: environment, OS keyring (webhook secrets), `rollcall.toml`,
+//! defaults.
 //! This mirrors `rollcall serve`'s resolution (crates/rollcall-cli/src/serve.rs), which lives in
 //! a binary crate and so cannot be called from here yet.
 
@@ -10,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use rollcall_core::config::{self, BasicAuth, FileConfig};
 use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_server::{ServerConfig, WebhookAuth};
+use rollcall_server::{ApiConfig, ServerConfig, WebhookAuth};
+use serde::Deserialize;
 
 use crate::keyring_store::StoredSecrets;
 
@@ -100,7 +102,27 @@ pub fn resolve(
         .map(PathBuf::from)
         .or_else(find_ui_dir);
     server.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
+    server.dreamclass = dreamclass(env, &file)?;
     Ok(DesktopConfig { server, demo })
+}
+
+/// `[dreamclass]` from rollcall.toml, with `ROLLCALL_DREAMCLASS_*` on top.
+fn dreamclass(env: &dyn Environment, file: &FileConfig) -> Result<ApiConfig, String> {
+    let mut config = match &file.dreamclass {
+        Some(table) => ApiConfig::deserialize(toml::Value::Table(table.clone()))
+            .map_err(|e| format!("The [dreamclass] part of rollcall.toml has a mistake: {e}"))?,
+        None => ApiConfig::default(),
+    };
+    if let Some(url) = env.get("ROLLCALL_DREAMCLASS_URL") {
+        config.base_url = url;
+    }
+    if let Some(token) = env.get("ROLLCALL_DREAMCLASS_TOKEN") {
+        config.token = token;
+    }
+    if let Some(tenant) = env.get("ROLLCALL_DREAMCLASS_TENANT") {
+        config.tenant = tenant;
+    }
+    Ok(config)
 }
 
 fn address(env: &dyn Environment, name: &str) -> Result<Option<SocketAddr>, String> {
@@ -173,6 +195,30 @@ mod tests {
         assert_eq!(sign(&c), expect("from-env"));
         assert_eq!(c.server.webhook_addr.port(), 9999);
         assert!(!c.demo);
+    }
+
+    #[test]
+    fn dreamclass_settings_come_from_the_file_with_the_environment_on_top() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(config::CONFIG_FILE),
+            "[dreamclass]\ntoken = \"file-token\"\ntenant = \"my-school\"\n",
+        )
+        .unwrap();
+        let env = vars(&[("ROLLCALL_DREAMCLASS_TENANT", "other-school")]);
+        let c = resolve(&env, dir.path(), None).unwrap();
+        assert_eq!(c.server.dreamclass.token, "file-token");
+        assert_eq!(c.server.dreamclass.tenant, "other-school");
+        std::fs::write(
+            dir.path().join(config::CONFIG_FILE),
+            "[dreamclass]\ntokn = 1\n",
+        )
+        .unwrap();
+        let err = resolve(&vars(&[]), dir.path(), None).err().unwrap();
+        assert!(
+            err.starts_with("The [dreamclass] part of rollcall.toml"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rollcall_dreamclass::demo::{Demo, DemoTraffic};
 use rollcall_server::{RunningServer, SecretStore, ServerInfo};
 use tauri::webview::{PageLoadEvent, PageLoadPayload};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -16,11 +17,32 @@ use crate::tray::{self, Tray, TrayStatus};
 
 pub const MAIN_WINDOW: &str = "main";
 
+/// What runs while the app is up: the listeners, and in demo mode the demo's DreamClass and
+/// the traffic it sends.
+struct Running {
+    server: RunningServer,
+    demo: Option<(Demo, tokio::task::JoinHandle<()>)>,
+}
+
+impl Running {
+    /// Stops the demo traffic, then the listeners (everything received is committed), then
+    /// the demo's DreamClass.
+    async fn stop(self) {
+        if let Some((_, traffic)) = &self.demo {
+            traffic.abort();
+        }
+        self.server.shutdown().await;
+        if let Some((demo, _)) = self.demo {
+            demo.stop().await;
+        }
+    }
+}
+
 /// The app's state, managed by Tauri.
 pub struct Desktop {
     /// `None` until started, and again once stopped. The start holds the lock until the server
     /// is in place, so a quit during start waits for it and then stops it.
-    server: tokio::sync::Mutex<Option<RunningServer>>,
+    running: tokio::sync::Mutex<Option<Running>>,
     /// Set once the listeners are up.
     info: OnceLock<ServerInfo>,
     /// Why the listeners could not start, a sentence for the window.
@@ -34,7 +56,7 @@ pub struct Desktop {
 impl Desktop {
     pub fn new(tray: Tray) -> Self {
         Self {
-            server: tokio::sync::Mutex::new(None),
+            running: tokio::sync::Mutex::new(None),
             info: OnceLock::new(),
             startup_problem: Mutex::new(None),
             quitting: AtomicBool::new(false),
@@ -113,11 +135,15 @@ fn show_problem_in_window(window: &WebviewWindow, problem: &str) {
 pub fn start(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let desktop = app.state::<Desktop>();
-        let mut slot = desktop.server.lock().await;
+        let mut slot = desktop.running.lock().await;
         match start_server().await {
             Ok((server, demo)) => {
-                on_started(&app, &desktop, &server, demo);
-                *slot = Some(server);
+                let demo = demo.map(|demo| {
+                    let traffic = start_demo_traffic(&demo, &server);
+                    (demo, traffic)
+                });
+                on_started(&app, &desktop, &server);
+                *slot = Some(Running { server, demo });
             }
             Err(problem) => {
                 tracing::error!(%problem, "Rollcall could not start");
@@ -127,7 +153,7 @@ pub fn start(app: AppHandle) {
     });
 }
 
-async fn start_server() -> Result<(RunningServer, bool), String> {
+async fn start_server() -> Result<(RunningServer, Option<Demo>), String> {
     let config = tauri::async_runtime::spawn_blocking(|| {
         let env = ProcessEnvironment;
         let data_dir = config::data_dir(&env);
@@ -150,14 +176,40 @@ async fn start_server() -> Result<(RunningServer, bool), String> {
     })
     .await
     .map_err(|e| format!("Rollcall could not read its settings ({e})."))??;
-    let demo = config.demo;
-    let server = rollcall_server::start(config.server)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((server, demo))
+    let mut server_config = config.server;
+    // The demo brings its own DreamClass, serving the same school as its webhooks.
+    let demo = match config.demo {
+        true => {
+            let demo = Demo::start()
+                .await
+                .map_err(|e| format!("The demo could not start its DreamClass ({e})."))?;
+            server_config.dreamclass = demo.api_config();
+            Some(demo)
+        }
+        false => None,
+    };
+    match rollcall_server::start(server_config).await {
+        Ok(server) => Ok((server, demo)),
+        Err(e) => {
+            if let Some(demo) = demo {
+                demo.stop().await;
+            }
+            Err(e.to_string())
+        }
+    }
 }
 
-fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer, demo: bool) {
+/// A simulated school day, signed like DreamClass signs, sent to the app's own listener.
+fn start_demo_traffic(demo: &Demo, server: &RunningServer) -> tokio::task::JoinHandle<()> {
+    let auth = server.state().webhook_auth();
+    demo.spawn_traffic(DemoTraffic::new(
+        server.info().webhook_url(),
+        auth.key,
+        auth.basic_auth.map(|b| b.header_value()),
+    ))
+}
+
+fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer) {
     let info = server.info().clone();
     tracing::info!(
         webhook = %info.webhook_url(),
@@ -174,11 +226,6 @@ fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer, demo: 
         state.clone(),
         desktop.pause.clone(),
     ));
-    if demo {
-        let key = state.webhook_auth().key;
-        let authorization = state.webhook_auth().basic_auth.map(|b| b.header_value());
-        tauri::async_runtime::spawn(crate::demo::traffic(info.webhook_url(), key, authorization));
-    }
     match (
         app.get_webview_window(MAIN_WINDOW),
         Url::parse(&info.ui_url()),
@@ -265,10 +312,10 @@ pub fn quit(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let desktop = app.state::<Desktop>();
-        let server = desktop.server.lock().await.take();
-        if let Some(server) = server {
+        let running = desktop.running.lock().await.take();
+        if let Some(running) = running {
             tracing::info!("stopping: finishing and saving what has arrived");
-            server.shutdown().await;
+            running.stop().await;
             tracing::info!("stopped; everything received was saved");
         }
         app.exit(0);

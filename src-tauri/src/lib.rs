@@ -4,7 +4,6 @@
 //! at login, one instance.
 
 mod config;
-mod demo;
 mod desktop;
 mod keyring_store;
 mod logging;

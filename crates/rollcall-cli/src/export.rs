@@ -1,4 +1,4 @@
-//! `rollcall export`: CSV from the database, safe to run while `rollcall serve` runs.
+//! `rollcall export`: CSV reports from the database, safe to run while `rollcall serve` runs.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,19 +6,43 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use rollcall_core::config;
-use rollcall_core::export::{export_attendance, export_changes};
-use rollcall_core::store::queries::RecordFilter;
+use rollcall_core::reports::{
+    excel_separator_for_locale, numeric_locale_from_env, parse_separator, write_report, CsvFormat,
+    ExportOptions, ReportFilter, ReportKind, ReportSettings,
+};
 use rollcall_core::store::{open_reader, DATABASE_FILE};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Report {
-    /// Current attendance records.
+    /// Current attendance records, with names.
     Attendance,
     /// Every change, before and after (the audit trail).
     Changes,
+    /// Per student over the range: sessions, counts by category, rates, chronic absence.
+    Students,
+    /// Per class per day: sessions, counts by category, rates.
+    Classes,
+    /// Per course per day: sessions, counts by category, rates.
+    Courses,
+}
+
+impl Report {
+    fn kind(self) -> ReportKind {
+        match self {
+            Self::Attendance => ReportKind::Attendance,
+            Self::Changes => ReportKind::Changes,
+            Self::Students => ReportKind::Students,
+            Self::Classes => ReportKind::Classes,
+            Self::Courses => ReportKind::Courses,
+        }
+    }
 }
 
 #[derive(Args)]
+#[command(after_help = "\
+Statuses count by their category (present, absent, late, excused, other); a status whose \
+category is not known counts as other. Attendance rate = (present + late) / sessions; absence \
+rate = (absent + excused) / sessions, written with 4 decimal places.")]
 pub struct ExportArgs {
     #[arg(value_enum)]
     report: Report,
@@ -34,8 +58,22 @@ pub struct ExportArgs {
     class_id: Option<i64>,
     #[arg(long = "course")]
     course_id: Option<i64>,
+    /// A status id (for `changes`: the status after the change).
     #[arg(long = "status")]
     status_id: Option<i64>,
+    /// A student, by DreamClass studentPeriodId.
+    #[arg(long = "student")]
+    student_period_id: Option<i64>,
+    /// For Excel: a byte-order mark, and the separator of your locale (`;` where decimals are
+    /// written with a comma, such as de_DE or el_GR, and then decimals with a comma too).
+    #[arg(long)]
+    excel: bool,
+    /// The column separator (one character, or `tab`); with --excel it overrides the locale.
+    #[arg(long, value_parser = parse_separator)]
+    separator: Option<u8>,
+    /// Students only: the absence rate from which a student is chronically absent.
+    #[arg(long, value_parser = ReportSettings::parse_threshold, default_value_t = ReportSettings::default().chronic_threshold)]
+    chronic_threshold: f64,
     /// Attendance only: include deleted records (adds a `deleted` column).
     #[arg(long)]
     include_deleted: bool,
@@ -46,11 +84,33 @@ pub struct ExportArgs {
 
 fn parse_date(s: &str) -> Result<String, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|_| s.len() == 10)
         .map(|_| s.to_string())
-        .map_err(|_| format!("`{s}` is not a date written YYYY-MM-DD"))
+        .ok_or_else(|| format!("`{s}` is not a date written YYYY-MM-DD"))
+}
+
+/// The CSV shape the flags ask for. `--excel` without `--separator` follows the locale.
+fn csv_format(excel: bool, separator: Option<u8>) -> CsvFormat {
+    let separator = match (excel, separator) {
+        (true, None) => Some(excel_separator_for_locale(
+            &numeric_locale_from_env().unwrap_or_default(),
+        )),
+        (_, sep) => sep,
+    };
+    CsvFormat::from_options(excel, separator)
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let filter = ReportFilter {
+        from: args.from,
+        to: args.to,
+        class_id: args.class_id,
+        course_id: args.course_id,
+        status_id: args.status_id,
+        student_period_id: args.student_period_id,
+    };
+    filter.validate().map_err(anyhow::Error::msg)?;
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     let db = data_dir.join(DATABASE_FILE);
     if !db.is_file() {
@@ -60,25 +120,23 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         );
     }
     let conn = open_reader(&db).with_context(|| format!("could not open {}", db.display()))?;
-    let filter = RecordFilter {
-        from: args.from,
-        to: args.to,
-        class_id: args.class_id,
-        course_id: args.course_id,
-        status_id: args.status_id,
-        ..Default::default()
+    let options = ExportOptions {
+        format: csv_format(args.excel, args.separator),
+        include_deleted: args.include_deleted,
+        settings: ReportSettings {
+            chronic_threshold: args.chronic_threshold,
+            ..Default::default()
+        },
     };
     let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => Box::new(
             std::fs::File::create(path)
                 .with_context(|| format!("could not create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        ),
+        None => Box::new(std::io::stdout().lock()),
     };
-    let rows = match args.report {
-        Report::Attendance => export_attendance(&conn, &filter, args.include_deleted, out)?,
-        Report::Changes => export_changes(&conn, &filter, out)?,
-    };
+    // The CSV writer buffers (64 KiB), so the output needs no buffer of its own.
+    let rows = write_report(&conn, args.report.kind(), &filter, &options, out)?;
     if let Some(path) = &args.output {
         eprintln!("Wrote {rows} rows to {}.", path.display());
     }

@@ -9,6 +9,7 @@ use rollcall_core::{KeyEncoding, SigningKey};
 use rollcall_dreamclass::demo::{Demo, DemoTraffic};
 use rollcall_dreamclass::ApiConfig;
 use rollcall_server::{ServerConfig, WebhookAuth};
+use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
 use serde::Deserialize;
 
 #[derive(Args)]
@@ -61,6 +62,26 @@ pub struct ServeArgs {
     /// The school's DreamClass domain, e.g. my-school.
     #[arg(long, env = "ROLLCALL_DREAMCLASS_TENANT")]
     dreamclass_tenant: Option<String>,
+    /// How DreamClass reaches this computer: ngrok, bore, cloudflare (experimental), manual
+    /// (with --public-url) or none [default: from rollcall.toml, else none].
+    #[arg(long, env = "ROLLCALL_TUNNEL")]
+    tunnel: Option<ProviderKind>,
+    /// The bore server (host name), for --tunnel bore.
+    #[arg(long, env = "ROLLCALL_BORE_SERVER")]
+    bore_server: Option<String>,
+    /// The bore server's secret, if it was started with one.
+    #[arg(long, env = "ROLLCALL_BORE_SECRET", hide_env_values = true)]
+    bore_secret: Option<String>,
+    /// The ngrok account's authtoken, for --tunnel ngrok.
+    #[arg(long, env = "ROLLCALL_NGROK_AUTHTOKEN", hide_env_values = true)]
+    ngrok_authtoken: Option<String>,
+    /// A domain reserved in the ngrok account, so the URL stays the same across restarts.
+    #[arg(long, env = "ROLLCALL_NGROK_DOMAIN")]
+    ngrok_domain: Option<String>,
+    /// A public URL you already have that reaches the webhook listener (reverse proxy,
+    /// port forward), for --tunnel manual.
+    #[arg(long, env = "ROLLCALL_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -106,6 +127,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     server_config.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
 
     server_config.dreamclass = dreamclass_config(&args, &file)?;
+    server_config.tunnel = tunnel_config(&args, &file)?;
+    server_config.last_shown_public_url = file.last_shown_public_url.clone();
     // The demo brings its own DreamClass, serving the same school as its webhooks.
     let demo = if args.demo {
         let demo = Demo::start().await?;
@@ -186,6 +209,55 @@ fn dreamclass_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<ApiC
     if let Some(tenant) = &args.dreamclass_tenant {
         config.tenant = tenant.clone();
     }
+    Ok(config)
+}
+
+/// `[tunnel]` from rollcall.toml, with `--tunnel` and its options on top.
+fn tunnel_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<TunnelConfig> {
+    let saved = match &file.tunnel {
+        Some(table) => {
+            TunnelConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                anyhow::anyhow!("The [tunnel] part of rollcall.toml has a mistake: {e}")
+            })?
+        }
+        None => TunnelConfig::None,
+    };
+    let kind = args.tunnel.unwrap_or(saved.kind());
+    let config = match (kind, saved) {
+        (ProviderKind::None, _) => TunnelConfig::None,
+        (ProviderKind::Manual, saved) => TunnelConfig::Manual {
+            public_url: args.public_url.clone().unwrap_or_else(|| match saved {
+                TunnelConfig::Manual { public_url } => public_url,
+                _ => String::new(),
+            }),
+        },
+        (ProviderKind::Bore, saved) => {
+            let saved = match saved {
+                TunnelConfig::Bore(b) => b,
+                _ => BoreConfig::default(),
+            };
+            TunnelConfig::Bore(BoreConfig {
+                server: args.bore_server.clone().unwrap_or(saved.server),
+                port: saved.port,
+                secret: args.bore_secret.clone().or(saved.secret),
+            })
+        }
+        (ProviderKind::Ngrok, saved) => {
+            let saved = match saved {
+                TunnelConfig::Ngrok(n) => n,
+                _ => NgrokConfig::default(),
+            };
+            TunnelConfig::Ngrok(NgrokConfig {
+                authtoken: args.ngrok_authtoken.clone().unwrap_or(saved.authtoken),
+                domain: args.ngrok_domain.clone().or(saved.domain),
+            })
+        }
+        (ProviderKind::Cloudflare, saved) => match saved {
+            TunnelConfig::Cloudflare(c) => TunnelConfig::Cloudflare(c),
+            _ => TunnelConfig::Cloudflare(Default::default()),
+        },
+    };
+    config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(config)
 }
 

@@ -29,6 +29,11 @@ pub struct FileConfig {
     /// The DreamClass API connection (`[dreamclass]`: base_url, token, tenant, paths, …),
     /// read by the crate that talks to the API.
     pub dreamclass: Option<toml::Table>,
+    /// How DreamClass reaches this computer (`[tunnel]`: provider = "bore", server = …).
+    pub tunnel: Option<toml::Table>,
+    /// The public base URL last shown to the user to enter in DreamClass; when the tunnel's
+    /// URL differs, the window asks to update DreamClass.
+    pub last_shown_public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

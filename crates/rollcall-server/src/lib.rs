@@ -14,6 +14,7 @@ pub mod error;
 pub mod local;
 mod settings_file;
 pub mod state;
+pub mod tunnel;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -28,6 +29,8 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use rollcall_dreamclass::{ApiConfig, DreamClass, DreamClassOptions};
+pub use rollcall_tunnel::{TunnelConfig, TunnelState};
+use tunnel::TunnelService;
 
 pub use settings_file::save as save_settings_file;
 pub use state::{AppState, Notice, SecretStore, ServerInfo, WebhookAuth, WebhookLimits};
@@ -52,6 +55,10 @@ pub struct ServerConfig {
     /// The DreamClass API connection; without a token the app runs with ids only.
     pub dreamclass: ApiConfig,
     pub dreamclass_options: DreamClassOptions,
+    /// How DreamClass reaches the webhook listener from the internet.
+    pub tunnel: TunnelConfig,
+    /// The public URL the user last entered in DreamClass (to notice when it changes).
+    pub last_shown_public_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -73,6 +80,8 @@ impl ServerConfig {
             notify_status_ids: Vec::new(),
             dreamclass: ApiConfig::default(),
             dreamclass_options: DreamClassOptions::default(),
+            tunnel: TunnelConfig::None,
+            last_shown_public_url: None,
         }
     }
 }
@@ -156,6 +165,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let (stop, stopping) = watch::channel(false);
     let (notices, _) = broadcast::channel(64);
     let reads = Arc::new(ReadPool::new(&db_path));
+    let auth = Arc::new(RwLock::new(config.auth.clone()));
+    let webhook_addr = webhook_listener
+        .local_addr()
+        .expect("bound socket has an address");
+    let tunnel = Arc::new(TunnelService::new(
+        webhook_addr,
+        auth.clone(),
+        notices.clone(),
+        config.last_shown_public_url.clone(),
+    ));
     let dreamclass = DreamClass::start(
         config.dreamclass.clone(),
         writer.clone(),
@@ -167,7 +186,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let state = AppState {
         writer,
         reads,
-        auth: Arc::new(RwLock::new(config.auth.clone())),
+        auth,
         limits: config.limits,
         info: Arc::new(info),
         notices,
@@ -180,8 +199,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         notify_status_ids: Arc::new(RwLock::new(config.notify_status_ids.clone())),
         dreamclass,
         dreamclass_config: Arc::new(RwLock::new(config.dreamclass.clone())),
+        tunnel,
     };
     forward_reference_changes(&state);
+    // The tunnel forwards to the webhook socket only; the local API's socket is never given
+    // to it.
+    state.tunnel.restart(config.tunnel.clone()).await;
     let tasks = vec![
         serve(
             webhook_listener,
@@ -253,6 +276,7 @@ impl RunningServer {
     /// Stops accepting, lets requests in flight finish (up to a grace period), commits
     /// everything queued, and stops the writer.
     pub async fn shutdown(self) {
+        self.state.tunnel.shutdown().await;
         let _ = self.stop.send(true);
         for task in self.tasks {
             let abort = task.abort_handle();

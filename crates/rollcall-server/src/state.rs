@@ -92,6 +92,8 @@ pub struct AppState {
     pub dreamclass: rollcall_dreamclass::DreamClass,
     /// The API settings in force (the token included; never sent to the UI).
     pub dreamclass_config: Arc<RwLock<rollcall_dreamclass::ApiConfig>>,
+    /// The tunnel that gives the webhook listener a public URL.
+    pub tunnel: Arc<crate::tunnel::TunnelService>,
 }
 
 /// Keeps the webhook Secret and Basic credentials somewhere safer than the settings file, such

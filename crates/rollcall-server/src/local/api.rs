@@ -51,7 +51,7 @@ pub struct Status {
     started_at: i64,
 }
 
-pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
+pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let (last_change_seq, last_delivery_at, counts) = state
         .read(|conn| {
             Ok((
@@ -62,7 +62,7 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
         })
         .await?;
     let auth = state.webhook_auth();
-    Ok(Json(Status {
+    let mut status = serde_json::to_value(Status {
         version: env!("CARGO_PKG_VERSION"),
         webhook_url: state.info.webhook_url(),
         ui_url: format!("http://{}/", state.info.ui_addr),
@@ -75,7 +75,14 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
         storage_failing: state.writer.storage_failing(),
         rejections_dropped: state.writer.rejections_dropped(),
         started_at: state.info.started_at,
-    }))
+    })
+    .map_err(ApiError::internal)?;
+    if let (Value::Object(status), Value::Object(tunnel)) =
+        (&mut status, state.tunnel.status_json())
+    {
+        status.extend(tunnel);
+    }
+    Ok(Json(status))
 }
 
 pub async fn changes_after(
@@ -338,6 +345,7 @@ pub async fn set_webhook_settings(
             allow_unsigned: auth.allow_unsigned,
         };
     }
+    state.tunnel.credentials_changed().await;
     let _ = state.notices.send(Notice::Status);
     Ok(Json(json!({ "ok": true })))
 }

@@ -8,6 +8,7 @@ pub mod guard;
 mod query;
 mod reports_api;
 mod stream;
+mod tunnel_api;
 
 use std::path::PathBuf;
 
@@ -50,6 +51,12 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             "/settings/notifications",
             put(api::set_notification_settings),
         )
+        .route(
+            "/settings/tunnel",
+            get(tunnel_api::settings).put(tunnel_api::save_settings),
+        )
+        .route("/tunnel/check", post(tunnel_api::check_now))
+        .route("/tunnel/acknowledge-url", post(tunnel_api::acknowledge_url))
         .route("/stream", get(stream::stream))
         .merge(reports_api::routes())
         .method_not_allowed_fallback(method_not_allowed)

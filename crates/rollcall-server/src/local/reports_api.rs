@@ -1,10 +1,206 @@
 //! Reports: CSV exports, summaries and threshold alerts (docs/local-api.md).
+//!
+//! The exports are written by the same code as `rollcall export`, so a file downloaded here
+//! and one written by the command are byte for byte the same for the same filters.
 
-use axum::Router;
+use std::io::Write;
 
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::StreamExt;
+use rollcall_core::reports::{
+    self, parse_separator, write_report, CsvFormat, ExportOptions, ReportFilter, ReportKind,
+    ReportSettings,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::query::ApiQuery;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// Chunks of CSV waiting for the client. With the CSV writer's 64 KiB buffer this bounds an
+/// export's memory to about half a megabyte, however many rows it has.
+const CHUNKS_IN_FLIGHT: usize = 8;
 
 /// The report routes, nested under `/api`.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/export/{file}", get(export))
+        .route("/reports/summary", get(summary))
+        .route("/alerts", get(alerts))
+}
+
+/// Thresholds for summaries and alerts. The defaults for now; reading them from
+/// `rollcall.toml` comes later.
+fn report_settings() -> ReportSettings {
+    ReportSettings::default()
+}
+
+fn check_filter(filter: &ReportFilter) -> ApiResult<()> {
+    filter.validate().map_err(ApiError::bad_request)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportQuery {
+    excel: Option<bool>,
+    /// The column separator the UI derived from the browser's locale; `,` when absent.
+    separator: Option<String>,
+    include_deleted: Option<bool>,
+    chronic_threshold: Option<f64>,
+}
+
+/// `GET /api/export/{kind}.csv`: streams a report as it is read from the database.
+pub async fn export(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    ApiQuery(filter): ApiQuery<ReportFilter>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    let kind = file
+        .strip_suffix(".csv")
+        .and_then(ReportKind::parse)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_report",
+                "There is no such report. Use attendance.csv, changes.csv, students.csv, \
+                 classes.csv or courses.csv.",
+            )
+        })?;
+    check_filter(&filter)?;
+    let separator = query
+        .separator
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(parse_separator)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("{e}.")))?;
+    let mut settings = report_settings();
+    if let Some(t) = query.chronic_threshold {
+        settings.chronic_threshold =
+            ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
+    }
+    let options = ExportOptions {
+        format: CsvFormat::from_options(query.excel.unwrap_or(false), separator),
+        include_deleted: query.include_deleted.unwrap_or(false),
+        settings,
+    };
+    let file_name = kind.file_name(&filter);
+
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
+    let reads = state.reads.clone();
+    // The export runs on a blocking thread with its own read connection (WAL: it never holds
+    // up the webhook writer) and waits for the client through the bounded channel, so a slow
+    // download slows the export instead of filling memory.
+    tokio::task::spawn_blocking(move || {
+        let sink = ChannelWriter { tx: tx.clone() };
+        let result = reads.with(|conn| Ok(write_report(conn, kind, &filter, &options, sink)));
+        let error = match result {
+            Ok(Ok(rows)) => {
+                tracing::debug!(report = kind.as_str(), rows, "export finished");
+                return;
+            }
+            Ok(Err(e)) if e.is_broken_pipe() => {
+                tracing::debug!(report = kind.as_str(), "export cancelled by the client");
+                return;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(report = kind.as_str(), %error, "export failed");
+        // Ends the body with an error, so the download fails instead of looking complete.
+        let _ = tx.blocking_send(Err(std::io::Error::other(error)));
+    });
+
+    // The first chunk holds at least the header row; a database error before it (a query
+    // that cannot be prepared) is still answered as a normal API error.
+    let first = match rx.recv().await {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(e)) => return Err(ApiError::internal(e)),
+        None => return Err(ApiError::internal("the export ended without writing")),
+    };
+    let rest = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let body = Body::from_stream(
+        futures::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(rest),
+    );
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .map_err(ApiError::internal)?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(body)
+        .map_err(ApiError::internal)
+}
+
+/// Hands what the CSV writer writes (in chunks of its 64 KiB buffer) to the response body.
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SummaryQuery {
+    threshold: Option<f64>,
+}
+
+/// `GET /api/reports/summary`: attendance rate by class, absences per day, chronic absence.
+pub async fn summary(
+    State(state): State<AppState>,
+    ApiQuery(filter): ApiQuery<ReportFilter>,
+    ApiQuery(query): ApiQuery<SummaryQuery>,
+) -> ApiResult<Json<reports::Summary>> {
+    check_filter(&filter)?;
+    let mut settings = report_settings();
+    if let Some(t) = query.threshold {
+        settings.chronic_threshold =
+            ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
+    }
+    let summary = state
+        .read(move |conn| reports::summary(conn, &filter, &settings))
+        .await?;
+    Ok(Json(summary))
+}
+
+#[derive(Deserialize)]
+pub struct AlertsQuery {
+    /// The day to look at; today (local time) when absent.
+    date: Option<String>,
+}
+
+/// `GET /api/alerts`: students absent in several lessons today, and chronic absence over the
+/// current term.
+pub async fn alerts(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<AlertsQuery>,
+) -> ApiResult<Json<Value>> {
+    let today = match query.date.as_deref().filter(|d| !d.is_empty()) {
+        None => chrono::Local::now().date_naive(),
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
+    };
+    let settings = report_settings();
+    let alerts = state
+        .read(move |conn| reports::alerts(conn, today, &settings))
+        .await?;
+    Ok(Json(json!({ "alerts": alerts })))
 }

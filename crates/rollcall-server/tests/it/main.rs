@@ -6,4 +6,5 @@ mod local_api;
 mod ordering;
 mod stream;
 mod support;
+mod tunnel;
 mod webhook_cases;

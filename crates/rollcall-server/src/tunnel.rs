@@ -1,0 +1,224 @@
+//! The tunnel beside the listeners: it forwards the public URL to the webhook socket only,
+//! checks that DreamClass can get through, and tells the window when the URL must be updated
+//! in DreamClass.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use rollcall_tunnel::{
+    CheckerOptions, ProbeSigner, Prober, Reachability, ReachabilityChecker, TunnelConfig,
+    TunnelHandle, TunnelState, UrlNotice,
+};
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::state::{Notice, WebhookAuth};
+
+struct Running {
+    handle: TunnelHandle,
+    checker: Option<ReachabilityChecker>,
+    announcer: JoinHandle<()>,
+}
+
+/// The tunnel in use, restartable from the settings screen.
+pub struct TunnelService {
+    webhook_addr: std::net::SocketAddr,
+    auth: Arc<RwLock<WebhookAuth>>,
+    notices: broadcast::Sender<Notice>,
+    config: Mutex<TunnelConfig>,
+    running: tokio::sync::Mutex<Option<Running>>,
+    /// A copy of the latest states, readable without awaiting.
+    latest: Arc<Mutex<(TunnelState, Option<Reachability>)>>,
+    last_shown_public_url: RwLock<Option<String>>,
+}
+
+impl TunnelService {
+    pub fn new(
+        webhook_addr: std::net::SocketAddr,
+        auth: Arc<RwLock<WebhookAuth>>,
+        notices: broadcast::Sender<Notice>,
+        last_shown_public_url: Option<String>,
+    ) -> Self {
+        Self {
+            webhook_addr,
+            auth,
+            notices,
+            config: Mutex::new(TunnelConfig::None),
+            running: tokio::sync::Mutex::new(None),
+            latest: Arc::new(Mutex::new((TunnelState::Off, None))),
+            last_shown_public_url: RwLock::new(last_shown_public_url),
+        }
+    }
+
+    pub fn config(&self) -> TunnelConfig {
+        self.config.lock().expect("tunnel lock").clone()
+    }
+
+    /// Stops the tunnel in use (if any) and starts `config`.
+    pub async fn restart(&self, config: TunnelConfig) {
+        let mut running = self.running.lock().await;
+        if let Some(old) = running.take() {
+            stop(old).await;
+        }
+        *self.config.lock().expect("tunnel lock") = config.clone();
+        *self.latest.lock().expect("tunnel lock") = (TunnelState::Off, None);
+        if matches!(config, TunnelConfig::None) {
+            let _ = self.notices.send(Notice::Status);
+            return;
+        }
+        let handle = rollcall_tunnel::start(config, self.webhook_addr);
+        let checker =
+            ReachabilityChecker::spawn(handle.state(), self.prober(), CheckerOptions::default());
+        let announcer = tokio::spawn(announce(
+            handle.state(),
+            checker.subscribe(),
+            self.latest.clone(),
+            self.notices.clone(),
+        ));
+        *running = Some(Running {
+            handle,
+            checker: Some(checker),
+            announcer,
+        });
+    }
+
+    /// The self-check signs its probe like DreamClass does, with the secret in force at the
+    /// time of each probe, and sends the Basic credentials configured when it started.
+    fn prober(&self) -> Prober {
+        let auth = self.auth.clone();
+        let signer = ProbeSigner::from_fn(move |id| {
+            auth.read()
+                .expect("auth lock")
+                .key
+                .as_ref()
+                .map(|k| k.sign(id))
+                .unwrap_or_default()
+        });
+        let prober = Prober::new(signer);
+        match self.auth.read().expect("auth lock").basic_auth.clone() {
+            Some(b) => prober.with_basic_auth(b.username, b.password),
+            None => prober,
+        }
+    }
+
+    /// After the webhook credentials change: a new self-check with them, checking at once.
+    pub async fn credentials_changed(&self) {
+        let mut running = self.running.lock().await;
+        if let Some(r) = running.as_mut() {
+            if let Some(old) = r.checker.take() {
+                old.stop().await;
+            }
+            let checker = ReachabilityChecker::spawn(
+                r.handle.state(),
+                self.prober(),
+                CheckerOptions::default(),
+            );
+            r.announcer.abort();
+            r.announcer = tokio::spawn(announce(
+                r.handle.state(),
+                checker.subscribe(),
+                self.latest.clone(),
+                self.notices.clone(),
+            ));
+            r.checker = Some(checker);
+        }
+    }
+
+    /// "Check now".
+    pub async fn check_now(&self) -> Option<Reachability> {
+        let running = self.running.lock().await;
+        let checker = running.as_ref()?.checker.as_ref()?;
+        let mut updates = checker.subscribe();
+        updates.borrow_and_update();
+        checker.check_now();
+        // Wait for the check to finish (Checking → Reachable/Unreachable), up to the probe's
+        // own time limits.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(40), async {
+            while updates.changed().await.is_ok() {
+                if !matches!(*updates.borrow(), Reachability::Checking { .. }) {
+                    break;
+                }
+            }
+        })
+        .await;
+        let current = checker.current();
+        Some(current)
+    }
+
+    pub fn state(&self) -> TunnelState {
+        self.latest.lock().expect("tunnel lock").0.clone()
+    }
+
+    /// The tunnel, the self-check and the URL notice, as `/api/status` shows them.
+    pub fn status_json(&self) -> Value {
+        let (state, reachability) = self.latest.lock().expect("tunnel lock").clone();
+        let url_notice = state.public_url().map(|url| {
+            let last = self
+                .last_shown_public_url
+                .read()
+                .expect("tunnel lock")
+                .clone();
+            let notice = UrlNotice::compare(last.as_deref(), url);
+            let mut value = serde_json::to_value(&notice).unwrap_or(Value::Null);
+            if let Some(message) = notice.message() {
+                value["message"] = message.into();
+            }
+            value
+        });
+        json!({
+            "tunnel": state,
+            "reachability": reachability,
+            "urlNotice": url_notice,
+        })
+    }
+
+    /// The user entered the current public URL in DreamClass. Returns it, to be saved.
+    pub fn acknowledge_url(&self) -> Option<String> {
+        let url = self.state().public_url()?.to_string();
+        *self.last_shown_public_url.write().expect("tunnel lock") = Some(url.clone());
+        let _ = self.notices.send(Notice::Status);
+        Some(url)
+    }
+
+    pub async fn shutdown(&self) {
+        if let Some(running) = self.running.lock().await.take() {
+            stop(running).await;
+        }
+    }
+}
+
+async fn stop(running: Running) {
+    running.announcer.abort();
+    if let Some(checker) = running.checker {
+        checker.stop().await;
+    }
+    running.handle.stop().await;
+}
+
+/// Keeps the latest states, logs them, and tells live subscribers to refresh the status.
+async fn announce(
+    mut tunnel: tokio::sync::watch::Receiver<TunnelState>,
+    mut reachability: tokio::sync::watch::Receiver<Reachability>,
+    latest: Arc<Mutex<(TunnelState, Option<Reachability>)>>,
+    notices: broadcast::Sender<Notice>,
+) {
+    loop {
+        {
+            let state = tunnel.borrow_and_update().clone();
+            let reach = reachability.borrow_and_update().clone();
+            let mut l = latest.lock().expect("tunnel lock");
+            if l.0 != state {
+                tracing::info!("{}", state.summary());
+            }
+            if l.1.as_ref() != Some(&reach) && !matches!(reach, Reachability::Checking { .. }) {
+                tracing::info!("{}", reach.message());
+            }
+            *l = (state, Some(reach));
+        }
+        let _ = notices.send(Notice::Status);
+        tokio::select! {
+            changed = tunnel.changed() => if changed.is_err() { return },
+            changed = reachability.changed() => if changed.is_err() { return },
+        }
+    }
+}

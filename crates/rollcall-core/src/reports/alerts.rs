@@ -1,0 +1,126 @@
+//! Threshold alerts for the office: students absent in several lessons today, and students at
+//! or above the chronic-absence threshold over the current term.
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::summary::chronic_students;
+use super::tallies::records_sql;
+use super::{ReportFilter, ReportSettings};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// At least [`ReportSettings::absences_per_day`] absences today.
+    AbsencesToday,
+    /// At or above [`ReportSettings::chronic_threshold`] over the last
+    /// [`ReportSettings::term_days`] days.
+    Chronic,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    /// DreamClass's time of the student's latest absence counted (milliseconds).
+    pub at: i64,
+    pub kind: AlertKind,
+    pub student_period_id: i64,
+    /// `None` until the name is known from DreamClass.
+    pub name: Option<String>,
+    /// A sentence for the office.
+    pub message: String,
+}
+
+/// The alerts as of `today` (the office's local date): today's first, most absences first;
+/// then chronic absence, highest rate first.
+pub fn alerts(
+    conn: &Connection,
+    today: NaiveDate,
+    settings: &ReportSettings,
+) -> rusqlite::Result<Vec<Alert>> {
+    let mut alerts = absences_today(conn, today, settings)?;
+    let term = ReportFilter {
+        from: Some(
+            (today - chrono::Days::new(u64::from(settings.term_days.max(1)) - 1))
+                .format("%Y-%m-%d")
+                .to_string(),
+        ),
+        to: Some(today.format("%Y-%m-%d").to_string()),
+        ..Default::default()
+    };
+    for student in chronic_students(conn, &term, settings)? {
+        let who = display_name(student.name.as_deref(), student.student_period_id);
+        let percent = (student.absent * 200 + student.sessions) / (2 * student.sessions);
+        alerts.push(Alert {
+            at: student.last_absence_at.unwrap_or_default(),
+            kind: AlertKind::Chronic,
+            student_period_id: student.student_period_id,
+            message: format!(
+                "{who} has been absent in {percent}% of lessons over the last {} days ({} of {}).",
+                settings.term_days, student.absent, student.sessions
+            ),
+            name: student.name,
+        });
+    }
+    Ok(alerts)
+}
+
+fn absences_today(
+    conn: &Connection,
+    today: NaiveDate,
+    settings: &ReportSettings,
+) -> rusqlite::Result<Vec<Alert>> {
+    let day = today.format("%Y-%m-%d").to_string();
+    let filter = ReportFilter {
+        from: Some(day.clone()),
+        to: Some(day),
+        ..Default::default()
+    };
+    let (records, mut params) = records_sql(&filter);
+    params.push(i64::from(settings.absences_per_day.max(1)).into());
+    let sql = format!(
+        "SELECT r.student_period_id, st.name, COUNT(*), MAX(r.event_ts)
+         FROM ({records}) r
+         LEFT JOIN reference_students st ON st.student_period_id = r.student_period_id
+         WHERE r.cat IN (1, 3)
+         GROUP BY r.student_period_id
+         HAVING COUNT(*) >= ?
+         ORDER BY COUNT(*) DESC, st.name IS NULL, st.name, r.student_period_id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+        let student_period_id: i64 = row.get(0)?;
+        let name: Option<String> = row.get(1)?;
+        let absences: i64 = row.get(2)?;
+        let who = display_name(name.as_deref(), student_period_id);
+        let lessons = if absences == 1 { "lesson" } else { "lessons" };
+        Ok(Alert {
+            at: row.get(3)?,
+            kind: AlertKind::AbsencesToday,
+            student_period_id,
+            name,
+            message: format!("{who} has been absent in {absences} {lessons} today."),
+        })
+    })?;
+    rows.collect()
+}
+
+fn display_name(name: Option<&str>, student_period_id: i64) -> String {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => name.to_string(),
+        None => format!("Student {student_period_id}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn students_without_a_name_are_named_by_number() {
+        assert_eq!(display_name(Some("Maria García"), 4), "Maria García");
+        assert_eq!(display_name(None, 4512), "Student 4512");
+        assert_eq!(display_name(Some("  "), 4512), "Student 4512");
+    }
+}

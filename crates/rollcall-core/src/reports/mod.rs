@@ -1,0 +1,165 @@
+//! Reports for the office: five CSV exports, the summary behind the charts, and threshold
+//! alerts. One query layer, used by `rollcall export` and by the local API, so both give the
+//! same bytes for the same filters.
+//!
+//! Exports are streamed: each row is written as SQLite yields it, so memory stays flat however
+//! many rows a term holds (aggregates are grouped by SQLite, which spills to disk when it must).
+//!
+//! ## What the numbers mean
+//! - A **session** is one current (not deleted) attendance record: one student in one lesson
+//!   (or one day, for daily kinds of attendance).
+//! - Each status counts under its category from the DreamClass statuses (the office's choice
+//!   when set, otherwise Rollcall's guess from the name): present, absent, late, excused or
+//!   other. **A status without a known category (not yet fetched from DreamClass, or with a
+//!   category Rollcall does not know) counts as "other"**, which is neither attendance nor
+//!   absence.
+//! - **Attendance rate** = (present + late) / sessions. **Absence rate** = (absent + excused)
+//!   / sessions. "Absences" everywhere means absent + excused.
+//! - A student is **chronically absent** when the absence rate is at or above the threshold
+//!   (default 0.10, see [`ReportSettings`]).
+//! - Rates are decimals with [`RATE_DECIMALS`] (4) places, rounded half up from the exact
+//!   counts: `0.9167` is 91.67%.
+
+mod alerts;
+mod attendance;
+mod changes;
+mod csv_output;
+mod filter;
+mod settings;
+mod summary;
+mod tallies;
+
+use std::io::Write;
+
+use rusqlite::Connection;
+
+pub use alerts::{alerts, Alert, AlertKind};
+pub use csv_output::{
+    excel_separator_for_locale, format_rate, neutralise_formula, numeric_locale_from_env,
+    parse_separator, rate_number, CsvFormat, ExportError, RATE_DECIMALS, UTF8_BOM,
+};
+pub use filter::ReportFilter;
+pub use settings::ReportSettings;
+pub use summary::{summary, ChronicStudent, ClassRate, DayAbsences, Summary};
+pub use tallies::Tally;
+
+/// The CSV exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportKind {
+    /// Current attendance records with names.
+    Attendance,
+    /// Every change, before and after: the audit trail.
+    Changes,
+    /// Per student over the range: counts, rates, chronic absence.
+    Students,
+    /// Per class per day: counts and rates.
+    Classes,
+    /// Per course per day: counts and rates.
+    Courses,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 5] = [
+        Self::Attendance,
+        Self::Changes,
+        Self::Students,
+        Self::Classes,
+        Self::Courses,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attendance => "attendance",
+            Self::Changes => "changes",
+            Self::Students => "students",
+            Self::Classes => "classes",
+            Self::Courses => "courses",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A file name that says what is in the file, such as
+    /// `rollcall-attendance-2026-11-01-to-2026-11-28.csv`.
+    pub fn file_name(self, filter: &ReportFilter) -> String {
+        let range = match (&filter.from, &filter.to) {
+            (Some(from), Some(to)) => format!("{from}-to-{to}"),
+            (Some(from), None) => format!("from-{from}"),
+            (None, Some(to)) => format!("to-{to}"),
+            (None, None) => "all-days".to_string(),
+        };
+        format!("rollcall-{}-{range}.csv", self.as_str())
+    }
+}
+
+/// How an export is written, beyond its filter.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ExportOptions {
+    pub format: CsvFormat,
+    /// Attendance only: include deleted records, with a `deleted` column.
+    pub include_deleted: bool,
+    /// Students only: the chronic-absence threshold.
+    pub settings: ReportSettings,
+}
+
+/// Writes one report as CSV to `out`, row by row. Returns the number of rows written (the
+/// header not counted). Run it on a read connection: it holds one read transaction for the
+/// whole export, so the file is one consistent snapshot while webhooks keep arriving.
+pub fn write_report(
+    conn: &Connection,
+    kind: ReportKind,
+    filter: &ReportFilter,
+    options: &ExportOptions,
+    out: impl Write,
+) -> Result<u64, ExportError> {
+    match kind {
+        ReportKind::Attendance => {
+            attendance::write(conn, filter, options.include_deleted, options.format, out)
+        }
+        ReportKind::Changes => changes::write(conn, filter, options.format, out),
+        ReportKind::Students => tallies::write_students(conn, filter, options, out),
+        ReportKind::Classes => {
+            tallies::write_per_day(conn, tallies::Grouping::Class, filter, options.format, out)
+        }
+        ReportKind::Courses => {
+            tallies::write_per_day(conn, tallies::Grouping::Course, filter, options.format, out)
+        }
+    }
+}
+
+/// The status category of the status joined as `s` (a LEFT JOIN of `reference_statuses`), as
+/// a number: 0 present, 1 absent, 2 late, 3 excused, 4 other (also: no known category).
+pub(crate) const CATEGORY_CODE_SQL: &str = "CASE COALESCE(s.user_category, s.guessed_category) \
+     WHEN 'present' THEN 0 WHEN 'absent' THEN 1 WHEN 'late' THEN 2 WHEN 'excused' THEN 3 \
+     ELSE 4 END";
+
+/// The names of [`CATEGORY_CODE_SQL`]'s numbers.
+pub(crate) const CATEGORY_NAMES: [&str; 5] = ["present", "absent", "late", "excused", "other"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_file_names() {
+        for kind in ReportKind::ALL {
+            assert_eq!(ReportKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ReportKind::parse("pupils"), None);
+        let filter = ReportFilter {
+            from: Some("2026-11-01".into()),
+            to: Some("2026-11-28".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ReportKind::Attendance.file_name(&filter),
+            "rollcall-attendance-2026-11-01-to-2026-11-28.csv"
+        );
+        assert_eq!(
+            ReportKind::Students.file_name(&ReportFilter::default()),
+            "rollcall-students-all-days.csv"
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! The thresholds reports and alerts use, in one place with their defaults.
+
+/// Report and alert thresholds. Only the defaults are used for now, except
+/// `--chronic-threshold` on the command line; reading them from `rollcall.toml` comes later.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportSettings {
+    /// A student is chronically absent when absences (absent + excused) are at least this
+    /// share of their sessions. 0.10 is the usual definition: 10% of sessions or more.
+    pub chronic_threshold: f64,
+    /// An alert is raised for a student with at least this many absences on one day.
+    pub absences_per_day: u32,
+    /// The "current term" for chronic-absence alerts: this many days up to today.
+    pub term_days: u32,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            chronic_threshold: 0.10,
+            absences_per_day: 2,
+            term_days: 90,
+        }
+    }
+}
+
+impl ReportSettings {
+    /// Checks a threshold given by a person (a share between 0 and 1, such as 0.1).
+    pub fn parse_threshold(s: &str) -> Result<f64, String> {
+        match s.trim().parse::<f64>() {
+            Ok(t) if (0.0..=1.0).contains(&t) => Ok(t),
+            _ => Err(format!(
+                "`{s}` is not a share between 0 and 1 (write 0.1 for 10%)"
+            )),
+        }
+    }
+
+    /// [`parse_threshold`](Self::parse_threshold) for a number already read (the API's).
+    pub fn check_threshold(t: f64) -> Result<f64, String> {
+        if (0.0..=1.0).contains(&t) {
+            Ok(t)
+        } else {
+            Err(format!(
+                "The threshold {t} is not a share between 0 and 1 (write 0.1 for 10%)."
+            ))
+        }
+    }
+
+    /// Whether `absences` out of `sessions` reach the chronic threshold. Compared on whole
+    /// numbers (the threshold in millionths), so 3 of 30 at 0.1 is chronic, exactly.
+    pub fn is_chronic(&self, absences: i64, sessions: i64) -> bool {
+        let millionths = (self.chronic_threshold * 1_000_000.0).round() as i128;
+        sessions > 0 && absences as i128 * 1_000_000 >= millionths * sessions as i128
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chronic_is_at_or_above_the_threshold() {
+        let s = ReportSettings::default();
+        assert!(s.is_chronic(3, 30));
+        assert!(s.is_chronic(1, 10));
+        assert!(!s.is_chronic(2, 21));
+        assert!(!s.is_chronic(0, 0));
+        assert!(!s.is_chronic(0, 5));
+        let zero = ReportSettings {
+            chronic_threshold: 0.0,
+            ..s
+        };
+        assert!(zero.is_chronic(0, 5));
+    }
+
+    #[test]
+    fn thresholds_are_shares() {
+        assert_eq!(ReportSettings::parse_threshold("0.15"), Ok(0.15));
+        assert!(ReportSettings::parse_threshold("15").is_err());
+        assert!(ReportSettings::parse_threshold("-0.1").is_err());
+        assert!(ReportSettings::parse_threshold("ten").is_err());
+    }
+}

@@ -4,6 +4,7 @@ mod dreamclass;
 mod durability;
 mod local_api;
 mod ordering;
+mod reports;
 mod stream;
 mod support;
 mod tunnel;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rollcall_core::config::{BasicAuth, FileConfig};
+use rollcall_core::config::BasicAuth;
 use rollcall_core::model::now_ms;
 use rollcall_core::store::queries::{self, BoardGrouping, RecordFilter};
 use rollcall_core::{DeliveryOutcome, KeyEncoding, SigningKey};
@@ -85,21 +85,21 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(status))
 }
 
+/// Which end of the change log a listing starts from.
+#[derive(Clone, Copy)]
+enum ChangeOrder {
+    /// Oldest first, after a sequence number (catching up).
+    After,
+    /// Newest first, before a sequence number (the first screen, scrolling back).
+    Latest,
+}
+
 pub async fn changes_after(
     State(state): State<AppState>,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
 ) -> ApiResult<Json<Value>> {
-    let (after, limit) = (paging.after.unwrap_or(0), paging.limit());
-    let (changes, last_seq) = state
-        .read(move |conn| {
-            Ok((
-                queries::changes_after(conn, after, limit, &filter)?,
-                queries::last_change_seq(conn)?,
-            ))
-        })
-        .await?;
-    Ok(Json(json!({ "changes": changes, "lastSeq": last_seq })))
+    list_changes(state, paging, filter, ChangeOrder::After).await
 }
 
 pub async fn changes_latest(
@@ -107,15 +107,30 @@ pub async fn changes_latest(
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
 ) -> ApiResult<Json<Value>> {
-    let (before, limit) = (paging.before, paging.limit());
+    list_changes(state, paging, filter, ChangeOrder::Latest).await
+}
+
+async fn list_changes(
+    state: AppState,
+    paging: Paging,
+    filter: RecordFilter,
+    order: ChangeOrder,
+) -> ApiResult<Json<Value>> {
+    let limit = paging.limit();
     let (changes, last_seq) = state
         .read(move |conn| {
-            Ok((
-                queries::latest_changes(conn, before, limit, &filter)?,
-                queries::last_change_seq(conn)?,
-            ))
+            let changes = match order {
+                ChangeOrder::After => {
+                    queries::changes_after(conn, paging.after.unwrap_or(0), limit, &filter)?
+                }
+                ChangeOrder::Latest => {
+                    queries::latest_changes(conn, paging.before, limit, &filter)?
+                }
+            };
+            Ok((changes, queries::last_change_seq(conn)?))
         })
         .await?;
+    // lastSeq is the newest sequence overall, whatever the filters: where a stream starts.
     Ok(Json(json!({ "changes": changes, "lastSeq": last_seq })))
 }
 
@@ -304,15 +319,13 @@ pub async fn set_webhook_settings(
                 .map_err(|e| ApiError::bad_request(e.to_string()))
         })
         .transpose()?;
-    let data_dir = state.info.data_dir.clone();
     let basic_text = basic_auth
         .as_ref()
         .map(|b| format!("{}:{}", b.username, b.password));
     let secret_text = secret.as_ref().map(|s| s.trim().to_string());
     let encoding = settings.key_encoding;
     let store = state.secret_store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut file = FileConfig::load(&data_dir).unwrap_or_default();
+    crate::settings_file::update(&state.info.data_dir, move |file| {
         file.key_encoding = Some(encoding);
         match store {
             // Secrets go to the safer store; none stay in the file.
@@ -326,17 +339,9 @@ pub async fn set_webhook_settings(
                 file.basic_auth = basic_text;
             }
         }
-        crate::settings_file::save(&data_dir, &file).map_err(|e| e.to_string())
+        Ok(())
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "settings_not_saved",
-            format!("The settings could not be saved ({e}). Nothing was changed; try again."),
-        )
-    })?;
+    .await?;
     {
         let mut auth = state.auth.write().expect("auth lock");
         *auth = WebhookAuth {
@@ -381,22 +386,12 @@ pub async fn set_notification_settings(
     State(state): State<AppState>,
     Json(settings): Json<NotificationSettings>,
 ) -> ApiResult<Json<Value>> {
-    let data_dir = state.info.data_dir.clone();
     let ids = settings.status_ids.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut file = FileConfig::load(&data_dir).unwrap_or_default();
+    crate::settings_file::update(&state.info.data_dir, move |file| {
         file.notify_status_ids = Some(ids);
-        crate::settings_file::save(&data_dir, &file)
+        Ok(())
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "settings_not_saved",
-            format!("The settings could not be saved ({e}). Nothing was changed; try again."),
-        )
-    })?;
+    .await?;
     *state.notify_status_ids.write().expect("settings lock") = settings.status_ids;
     let _ = state.notices.send(Notice::Status);
     Ok(Json(json!({ "ok": true })))

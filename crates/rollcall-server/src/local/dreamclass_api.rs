@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rollcall_core::config::FileConfig;
 use rollcall_dreamclass::{ApiConfig, DreamClassClient, StatusCategory};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -97,21 +96,11 @@ pub async fn save_settings(
     let current = state.dreamclass_config.read().expect("config lock").clone();
     let config = form.apply_to(current)?;
     let table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
-    let data_dir = state.info.data_dir.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut file = FileConfig::load(&data_dir).unwrap_or_default();
+    crate::settings_file::update(&state.info.data_dir, move |file| {
         file.dreamclass = Some(table);
-        crate::settings_file::save(&data_dir, &file)
+        Ok(())
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "settings_not_saved",
-            format!("The connection could not be saved ({e}). Nothing was changed; try again."),
-        )
-    })?;
+    .await?;
     *state.dreamclass_config.write().expect("config lock") = config.clone();
     state.dreamclass.reconfigure(config.clone());
     Ok(Json(

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rollcall_core::config::FileConfig;
 use rollcall_tunnel::{BoreConfig, CloudflareConfig, NgrokConfig, TunnelConfig};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -97,23 +96,11 @@ pub async fn save_settings(
 ) -> ApiResult<Json<Value>> {
     let config = form.into_config(&state.tunnel.config())?;
     let table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
-    let data_dir = state.info.data_dir.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut file = FileConfig::load(&data_dir).unwrap_or_default();
+    crate::settings_file::update(&state.info.data_dir, move |file| {
         file.tunnel = Some(table);
-        crate::settings_file::save(&data_dir, &file)
+        Ok(())
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "settings_not_saved",
-            format!(
-                "The tunnel settings could not be saved ({e}). Nothing was changed; try again."
-            ),
-        )
-    })?;
+    .await?;
     state.tunnel.restart(config).await;
     Ok(Json(json!({ "ok": true })))
 }
@@ -139,14 +126,10 @@ pub async fn acknowledge_url(State(state): State<AppState>) -> ApiResult<Json<Va
             "The tunnel is not online yet, so there is no address to confirm.",
         ));
     };
-    let data_dir = state.info.data_dir.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut file = FileConfig::load(&data_dir).unwrap_or_default();
+    crate::settings_file::update(&state.info.data_dir, move |file| {
         file.last_shown_public_url = Some(url);
-        crate::settings_file::save(&data_dir, &file)
+        Ok(())
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(Json(json!({ "ok": true })))
 }

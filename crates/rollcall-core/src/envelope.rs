@@ -71,7 +71,7 @@ pub struct ParsedBody {
 
 /// Stage one: the body is a JSON object with a UUID `id`.
 pub fn parse_body(body: &[u8]) -> Result<ParsedBody, EnvelopeError> {
-    let value: Value =
+    let StrictValue(value) =
         serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
     let Value::Object(object) = value else {
         return Err(EnvelopeError::NotAnObject);
@@ -88,6 +88,83 @@ pub fn parse_body(body: &[u8]) -> Result<ParsedBody, EnvelopeError> {
         ));
     }
     Ok(ParsedBody { object, request_id })
+}
+
+/// A JSON value whose objects must not repeat a key. serde_json keeps the last of repeated
+/// keys, while other parsers (a proxy, a log viewer, the sender) may read the first: a body
+/// such as `{"id":"A",…,"id":"B"}` would mean one thing to whoever checks it and another to us.
+/// Refusing it removes the ambiguity.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // serde_json's recursion limit still applies: it is checked by the deserializer.
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let StrictValue(value) = access.next_value()?;
+            if map.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key `{key}` appears twice"
+                )));
+            }
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 impl ParsedBody {
@@ -373,5 +450,40 @@ mod tests {
             parse_body(b"[1,2]").unwrap_err(),
             EnvelopeError::NotAnObject
         );
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        let id = "dcba9199-0860-4324-8927-17df766a290e";
+        for body in [
+            format!(r#"{{"id":"{id}","id":"00000000-0000-4000-8000-000000000000"}}"#),
+            format!(r#"{{"id":"{id}","data":{{"id":1,"id":2}}}}"#),
+            format!(r#"{{"id":"{id}","x":[{{"a":1,"a":1}}]}}"#),
+        ] {
+            match parse_body(body.as_bytes()) {
+                Err(EnvelopeError::NotJson(message)) => {
+                    assert!(message.contains("appears twice"), "{message}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        // The same key in sibling objects is fine.
+        let body = format!(r#"{{"id":"{id}","a":{{"k":1}},"b":{{"k":1}}}}"#);
+        assert!(parse_body(body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let depth = 100_000;
+        let body = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(matches!(
+            parse_body(body.as_bytes()),
+            Err(EnvelopeError::NotJson(_))
+        ));
+        let body = format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
+        assert!(matches!(
+            parse_body(body.as_bytes()),
+            Err(EnvelopeError::NotJson(_))
+        ));
     }
 }

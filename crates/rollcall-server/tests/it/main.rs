@@ -2,6 +2,7 @@
 
 mod dreamclass;
 mod durability;
+mod hostile;
 mod local_api;
 mod ordering;
 mod reports;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Change } from "../src/lib/api/types";
 import { connectionLabel, reconnectDelayMs, type ConnectionState } from "../src/lib/live/connectionState";
-import { LiveStream, type EventSourceLike } from "../src/lib/live/liveStream";
+import { LiveStream, SILENCE_LIMIT_MS, type EventSourceLike } from "../src/lib/live/liveStream";
 import { FeedList } from "../src/lib/feed/feedList";
 import { ManualClock } from "./fakeTimers";
 import { change, seqs } from "./fixtures";
@@ -198,6 +198,64 @@ describe("LiveStream", () => {
     expect(server.latest.closed).toBe(true);
     clock.advance(60_000);
     expect(server.streams).toHaveLength(1);
+  });
+
+  it("stays live on a quiet stream while pings arrive every 15 s", () => {
+    const { clock, server, states } = setup(0);
+    server.answer();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(15_000);
+      server.latest.emit("ping", "{}");
+    }
+    expect(server.streams).toHaveLength(1);
+    expect(states.at(-1)).toEqual({ kind: "live" });
+  });
+
+  it("takes a stream silent for 40 s for dead, reconnects, and catches up from the last seq", () => {
+    const { clock, server, received, states, counts } = setup(0);
+    server.answer();
+    server.commit(change(1));
+    clock.advance(15_000);
+    server.latest.emit("ping", "{}");
+    // Then nothing at all: no ping, no error (the connection died without closing).
+    server.log.push(change(2));
+    clock.advance(SILENCE_LIMIT_MS - 1);
+    expect(server.streams).toHaveLength(1);
+    clock.advance(1);
+    expect(server.streams[0]!.closed).toBe(true);
+    expect(states.at(-1)).toMatchObject({ kind: "reconnecting", attempt: 1 });
+    clock.advance(reconnectDelayMs(1));
+    expect(server.streams).toHaveLength(2);
+    expect(server.latest.url).toBe("/api/stream?after=1");
+    server.answer();
+    expect(seqs(received)).toEqual([1, 2]);
+    expect(states.at(-1)).toEqual({ kind: "live" });
+    expect(counts().reconnected).toBe(1);
+  });
+
+  it("counts any event, not only pings, as a sign of life", () => {
+    const { clock, server } = setup(0);
+    server.answer();
+    for (let i = 1; i <= 5; i++) {
+      clock.advance(30_000);
+      server.commit(change(i));
+    }
+    clock.advance(30_000);
+    server.latest.emit("status", "{}");
+    clock.advance(30_000);
+    server.latest.emit("reference", "{}");
+    expect(server.streams).toHaveLength(1);
+  });
+
+  it("gives up on a connection that neither opens nor fails", () => {
+    const { clock, server, states } = setup(0);
+    // Never answered.
+    clock.advance(SILENCE_LIMIT_MS);
+    expect(server.streams[0]!.closed).toBe(true);
+    expect(states.at(-1)).toMatchObject({ kind: "reconnecting", attempt: 1 });
+    clock.advance(reconnectDelayMs(1));
+    server.answer();
+    expect(states.at(-1)).toEqual({ kind: "live" });
   });
 
   it("feeds a FeedList with each row exactly once across a reconnect", () => {

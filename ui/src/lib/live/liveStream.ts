@@ -3,6 +3,11 @@
 // closed and reopened here with `after` = the last seq received, after a growing delay, so
 // the state shown to the user is exact and the catch-up starts where the rows stopped. Rows
 // at or below the last seq are dropped, so a replay never shows a row twice.
+//
+// The server sends `event: ping` every 15 s on a quiet stream. A connection that has gone
+// silent (a laptop waking from sleep, a proxy that dropped it without closing) fires no
+// error: if nothing at all arrives for `silenceLimitMs` (40 s), the stream counts as lost
+// and is reopened like after an error.
 
 import type { Change } from "../api/types";
 import { reconnectDelayMs, type ConnectionState } from "./connectionState";
@@ -35,7 +40,11 @@ export type LiveStreamOptions = {
   path?: string;
   /** Failed tries shown as "Reconnecting…" before the state becomes "Offline since …". */
   triesBeforeOffline?: number;
+  /** Silence (no event, not even a ping) after which the connection is taken for dead. */
+  silenceLimitMs?: number;
 };
+
+export const SILENCE_LIMIT_MS = 40_000;
 
 const browserTimers: Timers = {
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
@@ -54,6 +63,7 @@ function isChange(value: unknown): value is Change {
 export class LiveStream {
   private source: EventSourceLike | null = null;
   private retryTimer: unknown = null;
+  private silenceTimer: unknown = null;
   private attempt = 0;
   private lostAt: number | null = null;
   private stopped = true;
@@ -85,6 +95,23 @@ export class LiveStream {
     this.closeSource();
   }
 
+  /** Restarts the silence watch: called on opening and on every event received. */
+  private heard(source: EventSourceLike): void {
+    if (source !== this.source) return;
+    this.cancelSilenceWatch();
+    this.silenceTimer = this.timers.setTimeout(() => {
+      this.silenceTimer = null;
+      if (source === this.source && !this.stopped) this.connectionLost();
+    }, this.opts.silenceLimitMs ?? SILENCE_LIMIT_MS);
+  }
+
+  private cancelSilenceWatch(): void {
+    if (this.silenceTimer !== null) {
+      this.timers.clearTimeout(this.silenceTimer);
+      this.silenceTimer = null;
+    }
+  }
+
   /** "Try again now": skip the rest of the wait. */
   retryNow(): void {
     if (this.stopped || this.lostAt === null) return;
@@ -97,8 +124,11 @@ export class LiveStream {
     const path = this.opts.path ?? "/api/stream";
     const source = this.opts.openEventSource(`${path}?after=${this.lastSeqSeen}`);
     this.source = source;
+    // A connection that never opens nor fails is as dead as one that went quiet.
+    this.heard(source);
     source.onopen = () => {
       if (source !== this.source) return;
+      this.heard(source);
       const wasLost = this.lostAt !== null;
       this.attempt = 0;
       this.lostAt = null;
@@ -111,15 +141,22 @@ export class LiveStream {
     };
     source.addEventListener("change", (ev) => {
       if (source !== this.source) return;
+      this.heard(source);
       this.receive(ev.data);
     });
     source.addEventListener("reference", () => {
       if (source !== this.source) return;
+      this.heard(source);
       this.opts.onReference?.();
     });
     source.addEventListener("status", () => {
       if (source !== this.source) return;
+      this.heard(source);
       this.opts.onStatus?.();
+    });
+    source.addEventListener("ping", () => {
+      if (source !== this.source) return;
+      this.heard(source);
     });
   }
 
@@ -167,6 +204,7 @@ export class LiveStream {
   }
 
   private closeSource(): void {
+    this.cancelSilenceWatch();
     if (this.source) {
       this.source.onopen = null;
       this.source.onerror = null;

@@ -13,7 +13,11 @@ class FakeRollcall {
   names: { studentPeriodId: number; name: string }[] = [];
   streams: { url: string; source: EventSourceLike & { emit(type: string, data: string): void } }[] = [];
 
-  fetch = async (url: string): Promise<Response> => {
+  alerts: { at: number; kind: string; studentPeriodId: number; name: string; message: string }[] | null = [];
+  acknowledged = 0;
+  refuseAcknowledge = false;
+
+  fetch = async (url: string, init?: RequestInit): Promise<Response> => {
     this.calls.push(url);
     const u = new URL(url, "http://x");
     const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200 });
@@ -30,6 +34,14 @@ class FakeRollcall {
       }
       case "/api/status":
         return json({ lastChangeSeq: lastSeq, storageFailing: false, deliveryCounts: {} });
+      case "/api/alerts":
+        if (this.alerts === null) return new Response(JSON.stringify({ error: "not_found", message: "" }), { status: 404 });
+        return json({ alerts: this.alerts });
+      case "/api/tunnel/acknowledge-url":
+        if (init?.method !== "POST") return new Response("{}", { status: 405 });
+        if (this.refuseAcknowledge) return new Response(JSON.stringify({ error: "x", message: "Rollcall could not save that." }), { status: 500 });
+        this.acknowledged++;
+        return json({ ok: true });
       case "/api/reference":
         this.referenceCalls++;
         return json({ statuses: [], students: this.names, classes: [], courses: [] });
@@ -111,6 +123,79 @@ describe("Session", () => {
     server.streams[0]!.source.emit("reference", "{}");
     await settle();
     expect(server.referenceCalls).toBe(before + 1);
+    session.stop();
+  });
+
+  it("re-reads the status on the server's status notice (tunnel or settings changed)", async () => {
+    const server = new FakeRollcall();
+    const session = new Session(new Api(server.fetch), server.openEventSource);
+    await session.start();
+    await settle();
+    const before = server.calls.filter((c) => c === "/api/status").length;
+    server.streams[0]!.source.emit("status", "{}");
+    await settle();
+    expect(server.calls.filter((c) => c === "/api/status").length).toBe(before + 1);
+    session.stop();
+  });
+
+  it("counts alerts newer than the last visit to Reports, and remembers the visit", async () => {
+    const server = new FakeRollcall();
+    const stored = new Map<string, string>();
+    const store = { get: (k: string) => stored.get(k) ?? null, set: (k: string, v: string) => void stored.set(k, v) };
+    server.alerts = [
+      { at: 1000, kind: "chronic", studentPeriodId: 4, name: "Zoë", message: "Zoë is absent in 12% of sessions." },
+      { at: 3000, kind: "absences_today", studentPeriodId: 5, name: "Nikos", message: "Nikos missed 3 lessons today." },
+    ];
+    const session = new Session(new Api(server.fetch), server.openEventSource, store);
+    await session.start();
+    await settle();
+    expect(session.current.alerts).toHaveLength(2);
+    expect(session.current.alertsSeenAt).toBe(0);
+    session.markAlertsSeen(2000);
+    expect(session.current.alertsSeenAt).toBe(3000);
+    session.stop();
+    const again = new Session(new Api(server.fetch), server.openEventSource, store);
+    expect(again.current.alertsSeenAt).toBe(3000);
+    again.stop();
+  });
+
+  it("stops asking for alerts on a Rollcall that has none (404) and says so", async () => {
+    const server = new FakeRollcall();
+    server.alerts = null;
+    const session = new Session(new Api(server.fetch), server.openEventSource);
+    await session.start();
+    await settle();
+    expect(session.current.alertsUnavailable).toBe(true);
+    const asked = server.calls.filter((c) => c === "/api/alerts").length;
+    server.streams[0]!.source.emit("change", JSON.stringify(change(1)));
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    expect(server.calls.filter((c) => c === "/api/alerts").length).toBe(asked);
+    session.stop();
+  });
+
+  it("reads alerts again a few seconds after attendance changes, once per burst", async () => {
+    const server = new FakeRollcall();
+    const session = new Session(new Api(server.fetch), server.openEventSource);
+    await session.start();
+    await settle();
+    const asked = () => server.calls.filter((c) => c === "/api/alerts").length;
+    const before = asked();
+    for (let i = 1; i <= 5; i++) server.streams[0]!.source.emit("change", JSON.stringify(change(i)));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(asked()).toBe(before + 1);
+    session.stop();
+  });
+
+  it("hides the URL banner at once on “I have updated it”, and brings it back if Rollcall refused", async () => {
+    const server = new FakeRollcall();
+    const session = new Session(new Api(server.fetch), server.openEventSource);
+    await session.start();
+    await session.acknowledgeUrl("https://a.ngrok.app/webhooks/dreamclass");
+    expect(server.acknowledged).toBe(1);
+    expect(session.current.acknowledgedUrl).toBe("https://a.ngrok.app/webhooks/dreamclass");
+    server.refuseAcknowledge = true;
+    await expect(session.acknowledgeUrl("https://b.ngrok.app/webhooks/dreamclass")).rejects.toThrow("could not save");
+    expect(session.current.acknowledgedUrl).toBe("https://a.ngrok.app/webhooks/dreamclass");
     session.stop();
   });
 });

@@ -3,7 +3,17 @@
 
 import { errorFromResponse, notAnsweringError } from "./errors";
 import type {
+  Alert,
   Board,
+  DreamClassOverview,
+  DreamClassSettingsBody,
+  DreamClassTestResult,
+  Reachability,
+  RecoveryReport,
+  ReportSummary,
+  StatusCategory,
+  TunnelSettings,
+  TunnelSettingsBody,
   ChangePage,
   Change,
   DeliveryOutcome,
@@ -15,6 +25,7 @@ import type {
   WebhookSettings,
 } from "./types";
 import { filterToParams, type ServerFilter } from "../feed/filters";
+import { summaryParams, type ReportFilter } from "../reports/reportQuery";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -97,5 +108,55 @@ export class Api {
   /** Statuses that raise a desktop notification. */
   saveNotificationStatuses(statusIds: number[]): Promise<unknown> {
     return this.request("PUT", "/api/settings/notifications", { statusIds });
+  }
+
+  /** The DreamClass API connection: its state and settings (no token). */
+  dreamClass(): Promise<DreamClassOverview> {
+    return this.request("GET", "/api/dreamclass");
+  }
+
+  saveDreamClass(body: DreamClassSettingsBody): Promise<unknown> {
+    return this.request("PUT", "/api/settings/dreamclass", body);
+  }
+
+  /** "Test connection" with the form as typed (not saved). */
+  testDreamClass(body: DreamClassSettingsBody): Promise<DreamClassTestResult> {
+    return this.request("POST", "/api/dreamclass/test", body);
+  }
+
+  /** "Check for missed changes": the given days, or the gaps in listening. */
+  checkMissedChanges(range?: { from: string; to: string }): Promise<RecoveryReport> {
+    return this.request("POST", "/api/dreamclass/check", range);
+  }
+
+  /** null: back to the guess from the status's name. */
+  setStatusCategory(statusId: number, category: StatusCategory | null): Promise<unknown> {
+    return this.request("PUT", `/api/statuses/${encodeURIComponent(String(statusId))}/category`, { category });
+  }
+
+  tunnelSettings(): Promise<TunnelSettings> {
+    return this.request("GET", "/api/settings/tunnel");
+  }
+
+  saveTunnelSettings(body: TunnelSettingsBody): Promise<unknown> {
+    return this.request("PUT", "/api/settings/tunnel", body);
+  }
+
+  /** Probes the public address now. */
+  checkTunnel(): Promise<Reachability> {
+    return this.request("POST", "/api/tunnel/check");
+  }
+
+  /** The user has entered the current public webhook URL in DreamClass. */
+  acknowledgeUrl(): Promise<unknown> {
+    return this.request("POST", "/api/tunnel/acknowledge-url");
+  }
+
+  reportSummary(filter: ReportFilter): Promise<ReportSummary> {
+    return this.request("GET", withQuery("/api/reports/summary", summaryParams(filter)));
+  }
+
+  alerts(): Promise<{ alerts: Alert[] }> {
+    return this.request("GET", "/api/alerts");
   }
 }

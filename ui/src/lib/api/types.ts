@@ -66,13 +66,23 @@ export type TunnelState =
   | { state: "reconnecting"; provider: string; attempt: number; lastError: string }
   | { state: "failed"; provider: string; reason: string };
 
+/** The latest self-check of the public address: a signed probe sent to itself through it. */
+export type Reachability =
+  | { status: "waitingForTunnel" }
+  | { status: "checking"; publicUrl: string }
+  | { status: "reachable"; publicUrl: string; roundTripMs: number; checkedAtMs: number; message: string }
+  | { status: "unreachable"; publicUrl: string; kind: string; reason: string; checkedAtMs: number };
+
+/** Whether DreamClass must be given a new webhook URL. `message` may be absent. */
+export type UrlNotice =
+  | { kind: "unchanged" }
+  | { kind: "first"; webhookUrl: string; message?: string }
+  | { kind: "changed"; previousWebhookUrl: string; webhookUrl: string; message?: string };
+
 export type Status = {
   version: string;
+  /** The webhook listener's own (local) address. */
   webhookUrl: string;
-  /** A public address for DreamClass, once the app offers one (not in the API doc yet). */
-  publicUrl?: string | null;
-  /** The tunnel's state, if the server reports it (not in the API doc yet). */
-  tunnel?: TunnelState | null;
   uiUrl: string;
   secretConfigured: boolean;
   basicAuthConfigured: boolean;
@@ -83,6 +93,12 @@ export type Status = {
   storageFailing: boolean;
   rejectionsDropped: number;
   startedAt: number;
+  /** Absent on servers that have no tunnel yet: read as off. */
+  tunnel?: TunnelState | null;
+  /** null (or absent) when there is no public URL to check. */
+  reachability?: Reachability | null;
+  /** null (or absent) when there is no public URL. */
+  urlNotice?: UrlNotice | null;
 };
 
 export type BoardGroup = {
@@ -119,3 +135,98 @@ export type WebhookSettings = {
   keyEncoding: "text" | "base64";
   basicAuth: { username: string; password: string } | null;
 };
+
+/** GET /api/dreamclass: how the API connection is doing. */
+export type RecoveryReport = {
+  datesChecked: string[];
+  recordsSeen: number;
+  recovered: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  keptNewer: number;
+  errors: string[];
+  notes: string[];
+  /** One sentence for the user. */
+  message: string;
+};
+
+export type DreamClassState = {
+  configured: boolean;
+  lastSuccessAt: number | null;
+  lastAttemptAt: number | null;
+  error: string | null;
+  errorCode: string | null;
+  lastRecovery: RecoveryReport | null;
+  pendingGaps: number;
+};
+
+/** The saved connection; the token itself is never sent back. */
+export type DreamClassSettings = {
+  baseUrl: string;
+  tenant: string;
+  authHeader: string;
+  authPrefix: string;
+  tenantHeader: string;
+  schoolPeriodId: number | null;
+  tokenConfigured: boolean;
+};
+
+export type DreamClassOverview = { state: DreamClassState; settings: DreamClassSettings };
+
+/** PUT /api/settings/dreamclass and POST /api/dreamclass/test. An absent token keeps the saved one. */
+export type DreamClassSettingsBody = {
+  baseUrl?: string;
+  token?: string;
+  tenant?: string;
+  authHeader?: string;
+  authPrefix?: string;
+  tenantHeader?: string;
+  schoolPeriodId?: number;
+};
+
+export type DreamClassTestResult =
+  | {
+      ok: true;
+      message: string;
+      summary?: { students: number; classes: number; courses: number; statuses: string[]; schoolPeriodName?: string | null };
+    }
+  | { ok: false; error: string; message: string };
+
+export type TunnelProvider = "none" | "manual" | "bore" | "ngrok" | "cloudflare";
+
+/** GET /api/settings/tunnel: secrets are never sent back, only whether they are set. */
+export type TunnelSettings = {
+  provider: TunnelProvider;
+  publicUrl?: string | null;
+  server?: string | null;
+  port?: number | null;
+  secretConfigured?: boolean;
+  domain?: string | null;
+  authtokenConfigured?: boolean;
+  binary?: string | null;
+};
+
+/** PUT /api/settings/tunnel. Absent secrets keep the saved ones. */
+export type TunnelSettingsBody =
+  | { provider: "none" }
+  | { provider: "manual"; publicUrl: string }
+  | { provider: "bore"; server: string; port?: number; secret?: string }
+  | { provider: "ngrok"; authtoken?: string; domain?: string }
+  | { provider: "cloudflare"; binary?: string };
+
+export type ExportKind = "attendance" | "changes" | "students" | "classes" | "courses";
+
+/** GET /api/reports/summary. Rates are fractions (0.93 = 93 %). */
+export type ReportSummary = {
+  byClass: { id: number; name: string; sessions: number; present: number; absent: number; late: number; excused: number; rate: number }[];
+  byDay: { date: string; absent: number; sessions: number }[];
+  chronic: { studentPeriodId: number; name: string; sessions: number; absent: number; rate: number }[];
+  /** Share of sessions absent from which a student counts as chronically absent. */
+  threshold: number;
+};
+
+export type AlertKind = "absences_today" | "chronic" | string;
+
+export type Alert = { at: number; kind: AlertKind; studentPeriodId: number; name: string; message: string };

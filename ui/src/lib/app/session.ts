@@ -8,7 +8,7 @@
 
 import { Api } from "../api/client";
 import { describeError, ApiError } from "../api/errors";
-import type { Change, Status } from "../api/types";
+import type { Alert, Change, Status } from "../api/types";
 import { FeedList } from "../feed/feedList";
 import { FeedLoader, type FeedQuery } from "../feed/feedLoader";
 import { feedQueryKey } from "../feed/feedQuery";
@@ -16,6 +16,7 @@ import type { ConnectionState } from "../live/connectionState";
 import { LiveStream, type EventSourceLike } from "../live/liveStream";
 import { NameBook } from "../names/nameBook";
 import { ReferenceLoader } from "../names/referenceLoader";
+import { AlertsLoader } from "../reports/alertsLoader";
 
 const STATUS_POLL_MS = 10_000;
 const START_RETRY_MS = 2_000;
@@ -31,7 +32,38 @@ export type SessionView = {
   statusError: string | null;
   /** The window's sign-in is gone: nothing will work until it is reopened. */
   signedOut: boolean;
+  /** Threshold alerts; null until read, or when this Rollcall has none to offer. */
+  alerts: Alert[] | null;
+  alertsUnavailable: boolean;
+  /** When the Reports page was last looked at: newer alerts are counted in the navigation. */
+  alertsSeenAt: number;
+  /** The webhook URL the user just said they entered in DreamClass (hides its banner at once). */
+  acknowledgedUrl: string | null;
 };
+
+/** Where the window remembers small things between runs (localStorage in a browser). */
+export type SmallStore = { get(key: string): string | null; set(key: string, value: string): void };
+
+const ALERTS_SEEN_KEY = "rollcall.alertsSeenAt";
+
+function browserStore(): SmallStore {
+  return {
+    get: (k) => {
+      try {
+        return globalThis.localStorage?.getItem(k) ?? null;
+      } catch {
+        return null;
+      }
+    },
+    set: (k, v) => {
+      try {
+        globalThis.localStorage?.setItem(k, v);
+      } catch {
+        // Private windows may refuse: the badge then counts from this run only.
+      }
+    },
+  };
+}
 
 export class Session {
   readonly api: Api;
@@ -42,9 +74,14 @@ export class Session {
     status: null,
     statusError: null,
     signedOut: false,
+    alerts: null,
+    alertsUnavailable: false,
+    alertsSeenAt: 0,
+    acknowledgedUrl: null,
   };
   private readonly live: LiveStream;
   private readonly references: ReferenceLoader;
+  private readonly alertsLoader: AlertsLoader;
   private readonly listeners = new Set<() => void>();
   private readonly changeListeners = new Set<(c: Change) => void>();
   private feedKey: string | null = null;
@@ -54,13 +91,22 @@ export class Session {
   /** Resolves once the stream has a starting point; the feed waits for it. */
   readonly ready = new Promise<void>((r) => (this.resolveReady = r));
 
-  constructor(api = new Api(), openEventSource = (url: string): EventSourceLike => new EventSource(url)) {
+  constructor(
+    api = new Api(),
+    openEventSource = (url: string): EventSourceLike => new EventSource(url),
+    private readonly store: SmallStore = browserStore(),
+  ) {
     this.api = api;
+    this.view.alertsSeenAt = Number(store.get(ALERTS_SEEN_KEY)) || 0;
     this.feed = new FeedLoader(new FeedList(), api, FIRST_PAGE_SIZE, OLDER_PAGE_SIZE);
     this.feed.subscribe(() => this.askForMissingNames(this.feed.list.items.slice(0, 100)));
     this.references = new ReferenceLoader({
       source: api,
       onNames: (names) => this.update({ names }),
+    });
+    this.alertsLoader = new AlertsLoader({
+      source: api,
+      onAlerts: ({ alerts, unavailable }) => this.update({ alerts, alertsUnavailable: unavailable }),
     });
     this.live = new LiveStream({
       openEventSource,
@@ -79,6 +125,7 @@ export class Session {
   async start(): Promise<void> {
     void this.references.start();
     void this.refreshStatus();
+    void this.alertsLoader.start();
     const after = await this.newestSeq();
     if (this.stopped) return;
     this.live.start(after);
@@ -116,6 +163,7 @@ export class Session {
     this.stopped = true;
     this.live.stop();
     this.references.stop();
+    this.alertsLoader.stop();
     if (this.statusTimer !== null) clearTimeout(this.statusTimer);
     this.statusTimer = null;
   }
@@ -141,6 +189,39 @@ export class Session {
     return status;
   }
 
+  /** Reads the alerts again now (the Reports page opening). */
+  refreshAlerts(): Promise<void> {
+    return this.alertsLoader.refresh();
+  }
+
+  /** The Reports page is open: alerts up to now count as seen. */
+  markAlertsSeen(now = Date.now()): void {
+    const newest = Math.max(now, ...(this.view.alerts ?? []).map((a) => a.at));
+    if (newest <= this.view.alertsSeenAt) return;
+    this.store.set(ALERTS_SEEN_KEY, String(newest));
+    this.update({ alertsSeenAt: newest });
+  }
+
+  /** "I have updated it": the URL is in DreamClass. The banner goes at once; the status
+   * read right after confirms it (or brings it back with the error if the server refused). */
+  async acknowledgeUrl(webhookUrl: string): Promise<void> {
+    const previous = this.view.acknowledgedUrl;
+    this.update({ acknowledgedUrl: webhookUrl });
+    try {
+      await this.api.acknowledgeUrl();
+    } catch (err) {
+      this.update({ acknowledgedUrl: previous });
+      throw err;
+    } finally {
+      void this.refreshStatus();
+    }
+  }
+
+  /** Names changed on the server side (a status category corrected): read them now. */
+  refreshNames(): Promise<void> {
+    return this.references.refresh();
+  }
+
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -155,6 +236,7 @@ export class Session {
   private receive(c: Change): void {
     this.feed.list.receiveLive(c);
     this.askForMissingNames([c]);
+    this.alertsLoader.noteChange();
     for (const l of this.changeListeners) l(c);
   }
 

@@ -5,6 +5,7 @@
 import type { DeliveryOutcome } from "../api/types";
 import { DELIVERY_OUTCOMES } from "../api/types";
 import { filterFromParams, filterToParams, type ServerFilter } from "../feed/filters";
+import { reportFilterFromParams, reportFilterToParams, type ReportFilter } from "../reports/reportQuery";
 
 export type FeedRoute = { view: "feed"; filter: ServerFilter; student: string };
 
@@ -13,7 +14,9 @@ export type Route =
   | { view: "board"; date: string | null }
   | { view: "record"; tenant: string; attendanceId: number }
   | { view: "deliveries"; outcome: DeliveryOutcome | null }
-  | { view: "setup" };
+  | { view: "reports"; filter: ReportFilter }
+  | { view: "setup" }
+  | { view: "settings" };
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#/, "");
@@ -34,8 +37,12 @@ export function parseRoute(hash: string): Route {
       const outcome = (DELIVERY_OUTCOMES as readonly string[]).includes(o ?? "") ? (o as DeliveryOutcome) : null;
       return { view: "deliveries", outcome };
     }
+    case "reports":
+      return { view: "reports", filter: reportFilterFromParams(params) };
     case "setup":
       return { view: "setup" };
+    case "settings":
+      return { view: "settings" };
     default:
       return feedRoute(params);
   }
@@ -63,7 +70,11 @@ export function routeHash(route: Route): string {
       return `#/record/${encodeURIComponent(route.tenant)}/${route.attendanceId}`;
     case "deliveries":
       return withQuery("#/deliveries", route.outcome ? { outcome: route.outcome } : {});
+    case "reports":
+      return withQuery("#/reports", reportFilterToParams(route.filter));
     case "setup":
       return "#/setup";
+    case "settings":
+      return "#/settings";
   }
 }

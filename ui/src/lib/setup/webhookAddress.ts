@@ -4,20 +4,25 @@
 
 import type { Status } from "../api/types";
 
-export type WebhookAddress = { url: string; reachableFromInternet: boolean; isPublicTunnel: boolean };
+export type WebhookAddress = {
+  url: string;
+  /** The tunnel's public address (online now), rather than the listener's own. */
+  isPublic: boolean;
+  /** Whether DreamClass, on the internet, could reach `url` at all. */
+  reachableFromInternet: boolean;
+};
 
-export function webhookAddress(status: Pick<Status, "webhookUrl" | "publicUrl" | "tunnel">): WebhookAddress {
-  if (status.tunnel?.state === "online") {
-    return { url: status.tunnel.webhookUrl, reachableFromInternet: true, isPublicTunnel: true };
+export function webhookAddress(status: Pick<Status, "webhookUrl" | "tunnel">): WebhookAddress {
+  const tunnel = status.tunnel;
+  if (tunnel?.state === "online") {
+    const url = tunnel.webhookUrl || withWebhookPath(tunnel.publicUrl, status.webhookUrl);
+    return { url, isPublic: true, reachableFromInternet: true };
   }
-  if (status.publicUrl) {
-    return { url: withWebhookPath(status.publicUrl, status.webhookUrl), reachableFromInternet: true, isPublicTunnel: true };
-  }
-  return { url: status.webhookUrl, reachableFromInternet: !isPrivateAddress(status.webhookUrl), isPublicTunnel: false };
+  return { url: status.webhookUrl, isPublic: false, reachableFromInternet: !isPrivateAddress(status.webhookUrl) };
 }
 
 /** A bare public base URL ("https://x.ngrok.app") gets the listener's path; a full one is kept. */
-function withWebhookPath(publicUrl: string, webhookUrl: string): string {
+export function withWebhookPath(publicUrl: string, webhookUrl: string): string {
   try {
     const pub = new URL(publicUrl);
     if (pub.pathname !== "/" && pub.pathname !== "") return publicUrl;

@@ -1,0 +1,31 @@
+// Threshold alerts (a student absent too often today, or over the chronic threshold): listed
+// on the Reports page, counted in the navigation until the page has been seen.
+
+import type { Alert } from "../api/types";
+
+export function alertKindLabel(kind: string): string {
+  switch (kind) {
+    case "absences_today":
+      return "Absences today";
+    case "chronic":
+      return "Chronic absence";
+    default:
+      return "Alert";
+  }
+}
+
+export function sortAlerts(alerts: readonly Alert[]): Alert[] {
+  return [...alerts].sort((a, b) => b.at - a.at || a.name.localeCompare(b.name));
+}
+
+/** Alerts raised after the user last opened the Reports page. */
+export function unseenCount(alerts: readonly Alert[] | null, lastSeenAt: number): number {
+  if (!alerts) return 0;
+  return alerts.filter((a) => a.at > lastSeenAt).length;
+}
+
+/** The badge text: "9+" past nine so the tab stays narrow. */
+export function badgeText(count: number): string | null {
+  if (count <= 0) return null;
+  return count > 9 ? "9+" : String(count);
+}

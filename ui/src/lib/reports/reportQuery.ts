@@ -1,0 +1,106 @@
+// The Reports page's filters: kept in the page's address (so Print and the back button keep
+// them), turned into export links and the summary's query.
+
+import type { ExportKind } from "../api/types";
+
+export type ReportFilter = {
+  from?: string;
+  to?: string;
+  classId?: number;
+  courseId?: number;
+  statusId?: number;
+  studentPeriodId?: number;
+};
+
+const DATE_KEYS = ["from", "to"] as const;
+const ID_KEYS = ["classId", "courseId", "statusId", "studentPeriodId"] as const;
+const ISO = /^\d{4}-\d{2}-\d{2}$/;
+
+export function reportFilterFromParams(params: URLSearchParams): ReportFilter {
+  const f: ReportFilter = {};
+  for (const k of DATE_KEYS) {
+    const v = params.get(k);
+    if (v !== null && ISO.test(v)) f[k] = v;
+  }
+  for (const k of ID_KEYS) {
+    const v = params.get(k);
+    if (v !== null && /^\d+$/.test(v)) f[k] = Number(v);
+  }
+  return f;
+}
+
+export function reportFilterToParams(f: ReportFilter): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of DATE_KEYS) if (f[k] !== undefined && f[k] !== "") out[k] = f[k]!;
+  for (const k of ID_KEYS) if (f[k] !== undefined) out[k] = String(f[k]);
+  return out;
+}
+
+export const EXPORTS: readonly { kind: ExportKind; label: string; description: string }[] = [
+  { kind: "attendance", label: "Attendance records", description: "Every record as it is now, one row per student and lesson, with names." },
+  { kind: "changes", label: "Change log", description: "Every change, before and after, as received from DreamClass or recovered: the audit trail." },
+  { kind: "students", label: "Per student", description: "Sessions, present, absent, late, excused and attendance rate per student, with the chronic-absence flag." },
+  { kind: "classes", label: "Per class, by day", description: "The same counts and rates for each class and day." },
+  { kind: "courses", label: "Per course, by day", description: "The same counts and rates for each course and day." },
+];
+
+/** A download link: a plain GET the browser streams to a file, however large. */
+export function exportHref(kind: ExportKind, f: ReportFilter, excel: boolean): string {
+  const q = new URLSearchParams(reportFilterToParams(f));
+  q.set("excel", excel ? "true" : "false");
+  return `/api/export/${kind}.csv?${q.toString()}`;
+}
+
+/** "rollcall-attendance-2025-06-01-to-2025-06-30.csv" */
+export function exportFileName(kind: ExportKind, f: ReportFilter): string {
+  const range = f.from && f.to ? (f.from === f.to ? `-${f.from}` : `-${f.from}-to-${f.to}`) : f.from ? `-from-${f.from}` : f.to ? `-until-${f.to}` : "";
+  return `rollcall-${kind}${range}.csv`;
+}
+
+/** The summary takes only dates, class and course. */
+export function summaryParams(f: ReportFilter): Record<string, string> {
+  const all = reportFilterToParams(f);
+  const out: Record<string, string> = {};
+  for (const k of ["from", "to", "classId", "courseId"]) if (all[k] !== undefined) out[k] = all[k]!;
+  return out;
+}
+
+/** A sentence when the range cannot be right, else null. */
+export function rangeProblem(f: ReportFilter): string | null {
+  if (f.from && f.to && f.from > f.to) return "The first day is after the last day: swap them.";
+  return null;
+}
+
+function parseIso(d: string): Date {
+  const [y, m, day] = d.split("-").map(Number);
+  return new Date(Date.UTC(y!, m! - 1, day!));
+}
+
+function iso(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+export type RangePreset = { label: string; from: string; to: string };
+
+/** Quick ranges from today (YYYY-MM-DD): weeks start on Monday. */
+export function rangePresets(today: string): RangePreset[] {
+  const t = parseIso(today);
+  const weekday = (t.getUTCDay() + 6) % 7; // Monday 0
+  const monday = new Date(t.getTime() - weekday * 86_400_000);
+  const monthStart = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 1));
+  const lastMonthStart = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() - 1, 1));
+  const lastMonthEnd = new Date(monthStart.getTime() - 86_400_000);
+  const thirtyAgo = new Date(t.getTime() - 29 * 86_400_000);
+  return [
+    { label: "Today", from: today, to: today },
+    { label: "This week", from: iso(monday), to: today },
+    { label: "This month", from: iso(monthStart), to: today },
+    { label: "Last month", from: iso(lastMonthStart), to: iso(lastMonthEnd) },
+    { label: "Last 30 days", from: iso(thirtyAgo), to: today },
+  ];
+}
+
+/** The range a new Reports page starts with: this month so far. */
+export function defaultRange(today: string): { from: string; to: string } {
+  return { from: `${today.slice(0, 7)}-01`, to: today };
+}

@@ -42,8 +42,22 @@ struct Case {
 
 struct Sample {
     ready: Duration,
+    /// From process start until the page that is finally shown started loading: for
+    /// Rollcall, the shell, the keyring look-up and the listeners starting.
+    page_started: Duration,
+    /// The local API requests of the first screen: (path, start ms, duration ms).
+    api_requests: Vec<(String, u64, u64)>,
     pss_kib: Vec<(String, u64)>,
 }
+
+/// What the page says about its own loading (Navigation and Resource Timing).
+const PAGE_TIMING: &str = r#"return {
+    origin: performance.timeOrigin,
+    api: performance.getEntriesByType('resource')
+        .filter(e => e.name.includes('/api/'))
+        .map(e => [new URL(e.name).pathname + new URL(e.name).search,
+                   Math.round(e.startTime), Math.round(e.duration)]),
+};"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement (minutes); run with --ignored --nocapture"]
@@ -105,24 +119,29 @@ async fn desktop_window_ready_time_and_memory() {
     let headless = Headless::start(&logs);
     let mut table = format!(
         "Desktop app ({profile} build), median of {runs} runs, warm file cache, Xvfb.\n\n\
-         | case | window ready (ms) | total PSS (MiB) | by process (MiB) |\n\
-         | --- | --- | --- | --- |\n"
+         | case | window ready (ms) | page load started (ms) | total PSS (MiB) | by process (MiB) |\n\
+         | --- | --- | --- | --- | --- |\n"
     );
     for case in &cases {
         let mut samples = Vec::new();
         for run in 0..runs {
             let sample = measure(&headless, case, &logs).await;
             println!(
-                "{} run {}: ready {} ms, {:.0} MiB",
+                "{} run {}: ready {} ms (page started at {} ms), {:.0} MiB; API: {:?}",
                 case.label,
                 run + 1,
                 sample.ready.as_millis(),
-                mib(sample.pss_kib.iter().map(|p| p.1).sum())
+                sample.page_started.as_millis(),
+                mib(sample.pss_kib.iter().map(|p| p.1).sum()),
+                sample.api_requests
             );
             samples.push(sample);
         }
         samples.sort_by_key(|s| s.ready);
         let ready = samples[samples.len() / 2].ready;
+        let mut page_started: Vec<Duration> = samples.iter().map(|s| s.page_started).collect();
+        page_started.sort();
+        let page_started = page_started[page_started.len() / 2];
         let mut by_memory: Vec<&Sample> = samples.iter().collect();
         by_memory.sort_by_key(|s| s.pss_kib.iter().map(|p| p.1).sum::<u64>());
         let median = by_memory[by_memory.len() / 2];
@@ -133,9 +152,10 @@ async fn desktop_window_ready_time_and_memory() {
             .map(|(name, kib)| format!("{name} {:.0}", mib(*kib)))
             .collect();
         table.push_str(&format!(
-            "| {} | {} | {:.0} | {} |\n",
+            "| {} | {} | {} | {:.0} | {} |\n",
             case.label,
             ready.as_millis(),
+            page_started.as_millis(),
             mib(total),
             parts.join(", ")
         ));
@@ -175,6 +195,24 @@ async fn measure(headless: &Headless, case: &Case, logs: &Path) -> Sample {
     };
     let started = process_start(pid).expect("the app's start time is known");
     let ready = ready_at.duration_since(started).unwrap_or_default();
+    let timing = window
+        .execute(PAGE_TIMING, vec![])
+        .await
+        .unwrap_or_default();
+    let page_origin = SystemTime::UNIX_EPOCH
+        + Duration::from_secs_f64(timing["origin"].as_f64().unwrap_or_default() / 1000.0);
+    let page_started = page_origin.duration_since(started).unwrap_or_default();
+    let api_requests = timing["api"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|r| {
+                    let path = r[0].as_str().unwrap_or_default().to_string();
+                    (path, r[1].as_u64().unwrap_or(0), r[2].as_u64().unwrap_or(0))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     tokio::time::sleep(SETTLE).await;
     let pss_kib = tree_pss_by_name(pid);
 
@@ -194,7 +232,12 @@ async fn measure(headless: &Headless, case: &Case, logs: &Path) -> Sample {
     });
     let _ = tokio::time::timeout(Duration::from_secs(10), window.close()).await;
     driver.stop();
-    Sample { ready, pss_kib }
+    Sample {
+        ready,
+        page_started,
+        api_requests,
+        pss_kib,
+    }
 }
 
 fn existing(path: PathBuf, build: &str) -> PathBuf {

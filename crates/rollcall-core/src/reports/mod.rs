@@ -82,15 +82,16 @@ impl ReportKind {
     }
 
     /// A file name that says what is in the file, such as
-    /// `rollcall-attendance-2026-11-01-to-2026-11-28.csv`.
+    /// `rollcall-attendance-2026-11-01-to-2026-11-28.csv` (the UI names files the same way).
     pub fn file_name(self, filter: &ReportFilter) -> String {
         let range = match (&filter.from, &filter.to) {
-            (Some(from), Some(to)) => format!("{from}-to-{to}"),
-            (Some(from), None) => format!("from-{from}"),
-            (None, Some(to)) => format!("to-{to}"),
-            (None, None) => "all-days".to_string(),
+            (Some(from), Some(to)) if from == to => format!("-{from}"),
+            (Some(from), Some(to)) => format!("-{from}-to-{to}"),
+            (Some(from), None) => format!("-from-{from}"),
+            (None, Some(to)) => format!("-until-{to}"),
+            (None, None) => String::new(),
         };
-        format!("rollcall-{}-{range}.csv", self.as_str())
+        format!("rollcall-{}{range}.csv", self.as_str())
     }
 }
 
@@ -159,7 +160,24 @@ mod tests {
         );
         assert_eq!(
             ReportKind::Students.file_name(&ReportFilter::default()),
-            "rollcall-students-all-days.csv"
+            "rollcall-students.csv"
+        );
+        let one_day = ReportFilter {
+            from: Some("2026-11-02".into()),
+            to: Some("2026-11-02".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ReportKind::Classes.file_name(&one_day),
+            "rollcall-classes-2026-11-02.csv"
+        );
+        let until = ReportFilter {
+            to: Some("2026-11-02".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ReportKind::Changes.file_name(&until),
+            "rollcall-changes-until-2026-11-02.csv"
         );
     }
 }

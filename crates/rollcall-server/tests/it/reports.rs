@@ -80,7 +80,7 @@ async fn attendance_downloads_as_the_expected_csv() {
     assert_eq!(d.content_type, "text/csv; charset=utf-8");
     assert_eq!(
         d.disposition,
-        "attachment; filename=\"rollcall-attendance-all-days.csv\""
+        "attachment; filename=\"rollcall-attendance.csv\""
     );
     assert_eq!(String::from_utf8(d.body).unwrap(), dataset::ATTENDANCE_CSV);
 

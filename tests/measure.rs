@@ -118,9 +118,11 @@ async fn desktop_window_ready_time_and_memory() {
     std::fs::create_dir_all(&logs).unwrap();
     let headless = Headless::start(&logs);
     let mut table = format!(
-        "Desktop app ({profile} build), median of {runs} runs, warm file cache, Xvfb.\n\n\
+        "Desktop app ({profile} build), median of {runs} runs, warm file cache, Xvfb; load \
+         average at start: {}.\n\n\
          | case | window ready (ms) | page load started (ms) | total PSS (MiB) | by process (MiB) |\n\
-         | --- | --- | --- | --- | --- |\n"
+         | --- | --- | --- | --- | --- |\n",
+        load_average()
     );
     for case in &cases {
         let mut samples = Vec::new();
@@ -160,6 +162,7 @@ async fn desktop_window_ready_time_and_memory() {
             parts.join(", ")
         ));
     }
+    table.push_str(&format!("\nLoad average at the end: {}.\n", load_average()));
     println!("\n{table}");
     std::fs::write(artifacts.join("desktop-measurements.md"), &table).unwrap();
 }
@@ -258,4 +261,11 @@ fn env_number(name: &str, default: usize) -> usize {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
+}
+
+/// The machine's 1, 5 and 15 minute load averages: numbers taken on a busy machine are slower.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod error;
+pub mod limits;
 pub mod local;
 mod settings_file;
 pub mod state;
@@ -45,6 +46,8 @@ pub struct ServerConfig {
     pub ui_addr: SocketAddr,
     pub auth: WebhookAuth,
     pub limits: WebhookLimits,
+    /// Connection cap and request-head deadline of the webhook listener.
+    pub connection_limits: limits::ConnectionLimits,
     /// The built web UI (`ui/dist`); without it the UI listener serves the API only.
     pub ui_dir: Option<PathBuf>,
     /// The local API token; a random one is made when `None`.
@@ -74,6 +77,7 @@ impl ServerConfig {
                 .expect("valid default"),
             auth: WebhookAuth::default(),
             limits: WebhookLimits::default(),
+            connection_limits: limits::ConnectionLimits::default(),
             ui_dir: None,
             token: None,
             secret_store: None,
@@ -206,9 +210,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     // to it.
     state.tunnel.restart(config.tunnel.clone()).await;
     let tasks = vec![
-        serve(
+        // The internet-facing socket: connections capped, slow request heads cut off.
+        limits::serve_limited(
             webhook_listener,
             webhook::router(state.clone()),
+            config.connection_limits,
             stopping.clone(),
         ),
         serve(

@@ -1069,3 +1069,91 @@ async fn slow_and_short_bodies_are_cut_off() {
         ]
     );
 }
+
+/// A server whose webhook listener cuts request heads after `HEAD_TIMEOUT` and serves at most
+/// `connections` at once.
+async fn limited_server(connections: usize) -> TestServer {
+    TestServer::start_with(|dir| {
+        let mut c = signed_config(dir);
+        c.limits.body_read_timeout = BODY_TIMEOUT;
+        c.connection_limits = rollcall_server::limits::ConnectionLimits {
+            max_connections: connections,
+            header_read_timeout: HEAD_TIMEOUT,
+        };
+        c
+    })
+    .await
+}
+
+const HEAD_TIMEOUT: Duration = Duration::from_millis(1000);
+
+#[tokio::test]
+async fn slow_and_silent_request_heads_are_cut_off() {
+    let s = limited_server(16).await;
+    let addr = s.server.as_ref().unwrap().info().webhook_addr;
+
+    // Slowloris: a header line a byte per 100 ms, never finished.
+    let started = Instant::now();
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let drip = tokio::spawn(async move {
+        let head = b"POST /webhooks/dreamclass HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ";
+        writer.write_all(head).await.unwrap();
+        loop {
+            if writer.write_all(b"a").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answer)).await;
+    drip.abort();
+    let elapsed = started.elapsed();
+    assert!(closed.is_ok(), "the slow head was cut off");
+    assert!(
+        elapsed >= HEAD_TIMEOUT && elapsed < HEAD_TIMEOUT * 4,
+        "{elapsed:?}"
+    );
+
+    // A connection that sends nothing at all is closed too.
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let _ = read_to_close(&mut silent).await;
+    assert!(
+        started.elapsed() < HEAD_TIMEOUT * 4,
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Normal service meanwhile and after.
+    let got = responses(&exchange(addr, &post_json(&created(1, 1))).await);
+    assert_eq!(got[0].0, 200);
+    assert_eq!(s.change_count(), 1);
+}
+
+#[tokio::test]
+async fn the_connection_cap_holds_and_slow_clients_cannot_keep_it() {
+    let s = limited_server(4).await;
+    let addr = s.server.as_ref().unwrap().info().webhook_addr;
+    // Four idle connections take every place.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A fifth waits for a place, which the head deadline frees; it is then served.
+    let started = Instant::now();
+    let got = responses(&exchange(addr, &post_json(&created(1, 1))).await);
+    let waited = started.elapsed();
+    assert_eq!(got[0].0, 200, "{got:?}");
+    assert!(
+        waited >= HEAD_TIMEOUT / 2 && waited < HEAD_TIMEOUT * 5,
+        "served after {waited:?}: the cap made it wait until the idle ones were cut off"
+    );
+    for mut stream in idle {
+        let _ = read_to_close(&mut stream).await;
+    }
+    assert_eq!(s.change_count(), 1);
+}

@@ -3,6 +3,7 @@
 mod dreamclass;
 mod durability;
 mod hostile;
+mod load;
 mod local_api;
 mod ordering;
 mod reports;

@@ -1,0 +1,158 @@
+//! Bounded floods on loopback: forged deliveries must not starve valid ones, which keep being
+//! answered well within DreamClass's 10 s.
+//!
+//! The normal run sends 4,000 forged requests; the documented full run sends 20,000:
+//! `ROLLCALL_FLOOD_FORGED=20000 cargo test -p rollcall-server --test it load:: -- --nocapture`.
+//! Memory over a long run (ignored, about a minute per 100,000 deliveries in release):
+//! `ROLLCALL_RSS_DELIVERIES=1000000 cargo test --release -p rollcall-server --test it
+//! rss_stays_flat -- --ignored --nocapture`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// DreamClass gives up on a delivery after this long.
+const DREAMCLASS_TIMEOUT: Duration = Duration::from_secs(10);
+const FLOOD_CONCURRENCY: usize = 64;
+const VALID: usize = 300;
+
+fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_flood_does_not_starve_valid_deliveries() {
+    let forged_total = env_count("ROLLCALL_FLOOD_FORGED", 4_000);
+    let s = TestServer::start().await;
+    let url = s.webhook_url.clone();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    // The flood: correctly shaped deliveries with a wrong signature, as fast as 64 clients go.
+    let next = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut flood = Vec::new();
+    for _ in 0..FLOOD_CONCURRENCY {
+        let (http, url, next, refused) = (http.clone(), url.clone(), next.clone(), refused.clone());
+        flood.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < forged_total {
+                let mut body = created(1_000_000, 1);
+                body["signature"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+                let response = http.post(&url).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 401);
+                refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+
+    // Meanwhile, valid deliveries from four senders, each timed.
+    let mut senders = Vec::new();
+    for sender in 0..4 {
+        let (http, url) = (http.clone(), url.clone());
+        senders.push(tokio::spawn(async move {
+            let mut worst = Duration::ZERO;
+            for i in 0..VALID / 4 {
+                let body = created((sender * VALID + i) as i64, 1);
+                let sent = Instant::now();
+                let response = http.post(&url).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                worst = worst.max(sent.elapsed());
+            }
+            worst
+        }));
+    }
+    let mut worst = Duration::ZERO;
+    for sender in senders {
+        worst = worst.max(sender.await.unwrap());
+    }
+    let valid_done = started.elapsed();
+    for task in flood {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "flood: {} forged requests (concurrency {FLOOD_CONCURRENCY}) in {elapsed:.1?}, {} valid \
+         deliveries done after {valid_done:.1?}; worst valid latency {worst:.1?}",
+        refused.load(Ordering::Relaxed),
+        VALID,
+    );
+    assert_eq!(refused.load(Ordering::Relaxed), forged_total);
+    assert!(worst < DREAMCLASS_TIMEOUT, "worst valid latency {worst:?}");
+    assert_eq!(s.change_count(), VALID as i64);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM attendance WHERE attendance_id = 1000000"),
+        0
+    );
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resident memory of the whole test process (server and senders) at start and every tenth
+/// of the run; the server's share is what grows if anything leaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long run: see the module comment"]
+async fn rss_stays_flat_over_many_deliveries() {
+    let total = env_count("ROLLCALL_RSS_DELIVERIES", 1_000_000);
+    let s = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let next = Arc::new(AtomicU64::new(0));
+    let start_rss = rss_kib();
+    println!("RSS at start: {} MiB", start_rss / 1024);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (http, url, next) = (http.clone(), s.webhook_url.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return;
+                }
+                // Records reused across a working week's worth of ids, as a school's would be.
+                let body = attendance(
+                    "ATTENDANCE_CREATED",
+                    &new_id(),
+                    now_ms() - 1000,
+                    record((n % 200_000) as i64, (n % 7) as i64, ""),
+                );
+                let response = http.post(&url).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                if (n + 1) % (total / 10).max(1) == 0 {
+                    println!(
+                        "after {} deliveries ({:.0?}): RSS {} MiB",
+                        n + 1,
+                        started.elapsed(),
+                        rss_kib() / 1024
+                    );
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let end_rss = rss_kib();
+    println!(
+        "RSS at start {} MiB, after {total} deliveries {} MiB, in {:.0?}",
+        start_rss / 1024,
+        end_rss / 1024,
+        started.elapsed()
+    );
+}

@@ -7,6 +7,7 @@ mod load;
 mod local_api;
 mod ordering;
 mod reports;
+mod storage_faults;
 mod stream;
 mod support;
 mod tunnel;

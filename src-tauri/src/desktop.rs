@@ -4,45 +4,23 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rollcall_dreamclass::demo::{Demo, DemoTraffic};
+use rollcall_server::launch::{launch, DemoPace, KeptSecrets, LaunchOptions, Launched};
 use rollcall_server::{RunningServer, SecretStore, ServerInfo};
 use tauri::webview::{PageLoadEvent, PageLoadPayload};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_notification::NotificationExt as _;
 
-use crate::config::{self, ProcessEnvironment};
 use crate::keyring_store::KeyringStore;
 use crate::notifications::{self, NotificationPause};
 use crate::tray::{self, Tray, TrayStatus};
 
 pub const MAIN_WINDOW: &str = "main";
 
-/// What runs while the app is up: the listeners, and in demo mode the demo's DreamClass and
-/// the traffic it sends.
-struct Running {
-    server: RunningServer,
-    demo: Option<(Demo, tokio::task::JoinHandle<()>)>,
-}
-
-impl Running {
-    /// Stops the demo traffic, then the listeners (everything received is committed), then
-    /// the demo's DreamClass.
-    async fn stop(self) {
-        if let Some((_, traffic)) = &self.demo {
-            traffic.abort();
-        }
-        self.server.shutdown().await;
-        if let Some((demo, _)) = self.demo {
-            demo.stop().await;
-        }
-    }
-}
-
 /// The app's state, managed by Tauri.
 pub struct Desktop {
     /// `None` until started, and again once stopped. The start holds the lock until the server
     /// is in place, so a quit during start waits for it and then stops it.
-    running: tokio::sync::Mutex<Option<Running>>,
+    running: tokio::sync::Mutex<Option<Launched>>,
     /// Set once the listeners are up.
     info: OnceLock<ServerInfo>,
     /// Why the listeners could not start, a sentence for the window.
@@ -137,13 +115,9 @@ pub fn start(app: AppHandle) {
         let desktop = app.state::<Desktop>();
         let mut slot = desktop.running.lock().await;
         match start_server().await {
-            Ok((server, demo)) => {
-                let demo = demo.map(|demo| {
-                    let traffic = start_demo_traffic(&demo, &server);
-                    (demo, traffic)
-                });
-                on_started(&app, &desktop, &server);
-                *slot = Some(Running { server, demo });
+            Ok(launched) => {
+                on_started(&app, &desktop, &launched.server);
+                *slot = Some(launched);
             }
             Err(problem) => {
                 tracing::error!(%problem, "Rollcall could not start");
@@ -153,13 +127,20 @@ pub fn start(app: AppHandle) {
     });
 }
 
-async fn start_server() -> Result<(RunningServer, Option<Demo>), String> {
-    let config = tauri::async_runtime::spawn_blocking(|| {
-        let env = ProcessEnvironment;
-        let data_dir = config::data_dir(&env);
+async fn start_server() -> Result<Launched, String> {
+    let (config, demo) = tauri::async_runtime::spawn_blocking(|| {
+        let options =
+            LaunchOptions::from_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?;
+        let data_dir = options.data_dir();
         // Keyring calls block (D-Bus); this is a blocking thread.
-        let (store, secrets) = match KeyringStore::open() {
-            Ok((store, secrets)) => (Some(Arc::new(store) as Arc<dyn SecretStore>), Some(secrets)),
+        let (store, kept) = match KeyringStore::open() {
+            Ok((store, secrets)) => (
+                Some(Arc::new(store) as Arc<dyn SecretStore>),
+                KeptSecrets {
+                    webhook_secret: secrets.secret,
+                    basic_auth: secrets.basic_auth,
+                },
+            ),
             Err(reason) => {
                 tracing::warn!(
                     %reason,
@@ -167,46 +148,16 @@ async fn start_server() -> Result<(RunningServer, Option<Demo>), String> {
                      (readable by this user only)",
                     data_dir.join(rollcall_core::config::CONFIG_FILE).display()
                 );
-                (None, None)
+                (None, KeptSecrets::default())
             }
         };
-        let mut config = config::resolve(&env, &data_dir, secrets.as_ref())?;
-        config.server.secret_store = store;
-        Ok::<_, String>(config)
+        let mut config = options.resolve(&kept)?;
+        config.secret_store = store;
+        Ok::<_, String>((config, options.demo.then(DemoPace::default)))
     })
     .await
     .map_err(|e| format!("Rollcall could not read its settings ({e})."))??;
-    let mut server_config = config.server;
-    // The demo brings its own DreamClass, serving the same school as its webhooks.
-    let demo = match config.demo {
-        true => {
-            let demo = Demo::start()
-                .await
-                .map_err(|e| format!("The demo could not start its DreamClass ({e})."))?;
-            server_config.dreamclass = demo.api_config();
-            Some(demo)
-        }
-        false => None,
-    };
-    match rollcall_server::start(server_config).await {
-        Ok(server) => Ok((server, demo)),
-        Err(e) => {
-            if let Some(demo) = demo {
-                demo.stop().await;
-            }
-            Err(e.to_string())
-        }
-    }
-}
-
-/// A simulated school day, signed like DreamClass signs, sent to the app's own listener.
-fn start_demo_traffic(demo: &Demo, server: &RunningServer) -> tokio::task::JoinHandle<()> {
-    let auth = server.state().webhook_auth();
-    demo.spawn_traffic(DemoTraffic::new(
-        server.info().webhook_url(),
-        auth.key,
-        auth.basic_auth.map(|b| b.header_value()),
-    ))
+    launch(config, demo).await
 }
 
 fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer) {
@@ -315,7 +266,7 @@ pub fn quit(app: &AppHandle) {
         let running = desktop.running.lock().await.take();
         if let Some(running) = running {
             tracing::info!("stopping: finishing and saving what has arrived");
-            running.stop().await;
+            running.shutdown().await;
             tracing::info!("stopped; everything received was saved");
         }
         app.exit(0);

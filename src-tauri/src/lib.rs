@@ -3,7 +3,6 @@
 //! window, and adds what only a desktop app can: a tray, notifications, the OS keyring, start
 //! at login, one instance.
 
-mod config;
 mod desktop;
 mod keyring_store;
 mod logging;
@@ -36,7 +35,7 @@ pub fn run() {
                 println!("Rollcall is not running.");
                 std::process::exit(0);
             }
-            logging::open_file(&config::data_dir(&config::ProcessEnvironment));
+            logging::open_file(&data_dir());
             let handle = app.handle().clone();
             let tray = tray::build(&handle)?;
             app.manage(desktop::Desktop::new(tray));
@@ -64,4 +63,14 @@ pub fn run() {
             }
         }
     });
+}
+
+/// The data folder as the server will use it, for the log file; an unreadable variable is
+/// reported when the server starts.
+fn data_dir() -> std::path::PathBuf {
+    rollcall_server::launch::LaunchOptions::from_env(|name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+    .unwrap_or_default()
+    .data_dir()
 }

@@ -4,13 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use rollcall_core::config::{self, BasicAuth, FileConfig};
-use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_dreamclass::demo::{Demo, DemoTraffic};
-use rollcall_dreamclass::ApiConfig;
-use rollcall_server::{ServerConfig, WebhookAuth};
-use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
-use serde::Deserialize;
+use rollcall_core::KeyEncoding;
+use rollcall_server::launch::{launch, DemoPace, KeptSecrets, LaunchOptions};
+use rollcall_tunnel::ProviderKind;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -84,61 +80,47 @@ pub struct ServeArgs {
     public_url: Option<String>,
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let data_dir = match (&args.data_dir, args.demo) {
-        (Some(dir), _) => dir.clone(),
-        (None, false) => config::default_data_dir(),
-        (None, true) => config::default_data_dir().join("demo"),
-    };
-    let file = FileConfig::load(&data_dir)?;
-    let mut secret = args.webhook_secret.clone().or(file.webhook_secret.clone());
-    if args.demo && secret.is_none() {
-        // The demo signs its traffic like DreamClass does, with a secret made for this run.
-        secret = Some(format!("demo-{}", uuid_like()));
+impl ServeArgs {
+    fn launch_options(&self) -> LaunchOptions {
+        LaunchOptions {
+            data_dir: self.data_dir.clone(),
+            demo: self.demo,
+            webhook_addr: self.webhook_addr,
+            ui_addr: self.ui_addr,
+            webhook_secret: self.webhook_secret.clone(),
+            key_encoding: self.key_encoding,
+            basic_auth: self.basic_auth.clone(),
+            allow_unsigned: self.allow_unsigned,
+            ui_dir: self.ui_dir.clone(),
+            dreamclass_url: self.dreamclass_url.clone(),
+            dreamclass_token: self.dreamclass_token.clone(),
+            dreamclass_tenant: self.dreamclass_tenant.clone(),
+            tunnel: self.tunnel,
+            bore_server: self.bore_server.clone(),
+            bore_secret: self.bore_secret.clone(),
+            ngrok_authtoken: self.ngrok_authtoken.clone(),
+            ngrok_domain: self.ngrok_domain.clone(),
+            public_url: self.public_url.clone(),
+        }
     }
-    let encoding = args.key_encoding.or(file.key_encoding).unwrap_or_default();
-    let key = secret
-        .as_deref()
-        .map(|s| SigningKey::new(s, encoding))
-        .transpose()
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let options = args.launch_options();
+    let data_dir = options.data_dir();
+    let server_config = options
+        .resolve(&KeptSecrets::default())
         .map_err(anyhow::Error::msg)?;
-    let basic_auth = args
-        .basic_auth
-        .clone()
-        .or(file.basic_auth.clone())
-        .map(|s| s.parse::<BasicAuth>())
-        .transpose()?;
-    let allow_unsigned = args.allow_unsigned || file.allow_unsigned.unwrap_or(false);
-    let mut server_config = ServerConfig::new(data_dir.clone());
-    server_config.webhook_addr = args
-        .webhook_addr
-        .or(file.webhook_addr)
-        .unwrap_or(server_config.webhook_addr);
-    server_config.ui_addr = args
-        .ui_addr
-        .or(file.ui_addr)
-        .unwrap_or(server_config.ui_addr);
-    server_config.auth = WebhookAuth {
-        key: key.clone(),
-        basic_auth: basic_auth.clone(),
-        allow_unsigned,
-    };
-    server_config.ui_dir = args.ui_dir.clone().or_else(find_ui_dir);
-    server_config.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
-
-    server_config.dreamclass = dreamclass_config(&args, &file)?;
-    server_config.tunnel = tunnel_config(&args, &file)?;
-    server_config.last_shown_public_url = file.last_shown_public_url.clone();
-    // The demo brings its own DreamClass, serving the same school as its webhooks.
-    let demo = if args.demo {
-        let demo = Demo::start().await?;
-        server_config.dreamclass = demo.api_config();
-        Some(demo)
-    } else {
-        None
-    };
-
-    let server = rollcall_server::start(server_config).await?;
+    let key = server_config.auth.key.clone();
+    let allow_unsigned = server_config.auth.allow_unsigned;
+    let demo = args.demo.then_some(DemoPace {
+        events: args.demo_events,
+        rate: args.demo_rate,
+    });
+    let launched = launch(server_config, demo)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let server = &launched.server;
     let info = server.info();
     println!("Rollcall is running.");
     println!(
@@ -160,105 +142,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             info.webhook_url()
         );
     }
-    if server.state().info.ui_addr.ip().is_unspecified() || !info.ui_addr.ip().is_loopback() {
+    if !info.ui_addr.ip().is_loopback() {
         tracing::warn!(
             "the local interface listens beyond this computer ({}); it still needs the key in \
              the printed link",
             info.ui_addr
         );
     }
-    let demo_traffic = demo.as_ref().map(|demo| {
-        demo.spawn_traffic(DemoTraffic {
-            events: args.demo_events,
-            rate: args.demo_rate,
-            ..DemoTraffic::new(
-                info.webhook_url(),
-                key.clone(),
-                basic_auth.as_ref().map(BasicAuth::header_value),
-            )
-        })
-    });
-
     wait_for_stop_signal().await;
     println!("Stopping: finishing and saving what has arrived…");
-    if let Some(traffic) = demo_traffic {
-        traffic.abort();
-    }
-    server.shutdown().await;
-    if let Some(demo) = demo {
-        demo.stop().await;
-    }
+    launched.shutdown().await;
     println!("Stopped. Everything received was saved.");
     Ok(())
-}
-
-/// `[dreamclass]` from rollcall.toml, with flags and `ROLLCALL_DREAMCLASS_*` on top.
-fn dreamclass_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<ApiConfig> {
-    let mut config = match &file.dreamclass {
-        Some(table) => ApiConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-            anyhow::anyhow!("The [dreamclass] part of rollcall.toml has a mistake: {e}")
-        })?,
-        None => ApiConfig::default(),
-    };
-    if let Some(url) = &args.dreamclass_url {
-        config.base_url = url.clone();
-    }
-    if let Some(token) = &args.dreamclass_token {
-        config.token = token.clone();
-    }
-    if let Some(tenant) = &args.dreamclass_tenant {
-        config.tenant = tenant.clone();
-    }
-    Ok(config)
-}
-
-/// `[tunnel]` from rollcall.toml, with `--tunnel` and its options on top.
-fn tunnel_config(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<TunnelConfig> {
-    let saved = match &file.tunnel {
-        Some(table) => {
-            TunnelConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-                anyhow::anyhow!("The [tunnel] part of rollcall.toml has a mistake: {e}")
-            })?
-        }
-        None => TunnelConfig::None,
-    };
-    let kind = args.tunnel.unwrap_or(saved.kind());
-    let config = match (kind, saved) {
-        (ProviderKind::None, _) => TunnelConfig::None,
-        (ProviderKind::Manual, saved) => TunnelConfig::Manual {
-            public_url: args.public_url.clone().unwrap_or_else(|| match saved {
-                TunnelConfig::Manual { public_url } => public_url,
-                _ => String::new(),
-            }),
-        },
-        (ProviderKind::Bore, saved) => {
-            let saved = match saved {
-                TunnelConfig::Bore(b) => b,
-                _ => BoreConfig::default(),
-            };
-            TunnelConfig::Bore(BoreConfig {
-                server: args.bore_server.clone().unwrap_or(saved.server),
-                port: saved.port,
-                secret: args.bore_secret.clone().or(saved.secret),
-            })
-        }
-        (ProviderKind::Ngrok, saved) => {
-            let saved = match saved {
-                TunnelConfig::Ngrok(n) => n,
-                _ => NgrokConfig::default(),
-            };
-            TunnelConfig::Ngrok(NgrokConfig {
-                authtoken: args.ngrok_authtoken.clone().unwrap_or(saved.authtoken),
-                domain: args.ngrok_domain.clone().or(saved.domain),
-            })
-        }
-        (ProviderKind::Cloudflare, saved) => match saved {
-            TunnelConfig::Cloudflare(c) => TunnelConfig::Cloudflare(c),
-            _ => TunnelConfig::Cloudflare(Default::default()),
-        },
-    };
-    config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(config)
 }
 
 async fn wait_for_stop_signal() {
@@ -275,30 +170,4 @@ async fn wait_for_stop_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// `ui/dist` of the checkout this program was built in, or `ui` beside the program.
-fn find_ui_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let exe_dir = exe.parent()?;
-    let candidates = [
-        exe_dir.join("ui"),
-        // target/<profile>/rollcall → <checkout>/ui/dist
-        exe_dir.join("../../ui/dist"),
-        // target/<profile>/deps/… (tests) → <checkout>/ui/dist
-        exe_dir.join("../../../ui/dist"),
-    ];
-    candidates
-        .into_iter()
-        .find(|dir| dir.join("index.html").is_file())
-        .and_then(|dir| dir.canonicalize().ok())
-}
-
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{nanos:x}")
 }

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod error;
+pub mod launch;
 pub mod limits;
 pub mod local;
 mod settings_file;

@@ -5,6 +5,7 @@ import {
   defaultRange,
   exportFileName,
   exportHref,
+  excelSeparatorFor,
   rangePresets,
   rangeProblem,
   reportFilterFromParams,
@@ -33,7 +34,10 @@ describe("report filters", () => {
 
   it("make download links with every filter and the Excel choice", () => {
     const f = { from: "2025-06-01", to: "2025-06-30", classId: 34, statusId: 6 };
-    expect(exportHref("attendance", f, true)).toBe("/api/export/attendance.csv?from=2025-06-01&to=2025-06-30&classId=34&statusId=6&excel=true");
+    expect(exportHref("attendance", f, true, "en-GB")).toBe("/api/export/attendance.csv?from=2025-06-01&to=2025-06-30&classId=34&statusId=6&excel=true&separator=%2C");
+    expect(exportHref("attendance", f, true, "de-DE")).toBe("/api/export/attendance.csv?from=2025-06-01&to=2025-06-30&classId=34&statusId=6&excel=true&separator=%3B");
+    expect(excelSeparatorFor("el-GR")).toBe(";");
+    expect(excelSeparatorFor("en-US")).toBe(",");
     expect(exportHref("students", {}, false)).toBe("/api/export/students.csv?excel=false");
   });
 

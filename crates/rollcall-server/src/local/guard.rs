@@ -11,9 +11,6 @@ use crate::state::AppState;
 
 pub const TOKEN_COOKIE: &str = "rollcall_token";
 
-/// Origins of the desktop app's own webview, allowed besides the listener's own origin.
-const DESKTOP_ORIGINS: &[&str] = &["tauri://localhost", "http://tauri.localhost"];
-
 /// Checks Host and Origin on every request to the UI listener, static files included.
 pub async fn check_host_and_origin(
     State(state): State<AppState>,
@@ -114,10 +111,8 @@ fn is_allowed_host(host: &str, port: u16, state: &AppState) -> bool {
             .any(|allowed| allowed.eq_ignore_ascii_case(name))
 }
 
+/// Only the listener's own origin: the desktop window also loads the interface from it.
 fn is_allowed_origin(origin: &str, port: u16, state: &AppState) -> bool {
-    if DESKTOP_ORIGINS.contains(&origin) {
-        return true;
-    }
     origin
         .strip_prefix("http://")
         .is_some_and(|host| is_allowed_host(host, port, state))

@@ -44,10 +44,36 @@ export const EXPORTS: readonly { kind: ExportKind; label: string; description: s
   { kind: "courses", label: "Per course, by day", description: "The same counts and rates for each course and day." },
 ];
 
-/** A download link: a plain GET the browser streams to a file, however large. */
-export function exportHref(kind: ExportKind, f: ReportFilter, excel: boolean): string {
+/**
+ * The separator Excel expects where `locale` is used: `;` where numbers are written with a
+ * decimal comma (de-DE, el-GR, fr-FR …), `,` elsewhere.
+ */
+export function excelSeparatorFor(locale: string): "," | ";" {
+  try {
+    const parts = new Intl.NumberFormat(locale).formatToParts(1.5);
+    return parts.find((p) => p.type === "decimal")?.value === "," ? ";" : ",";
+  } catch {
+    return ",";
+  }
+}
+
+function browserLocale(): string {
+  return typeof navigator !== "undefined" && navigator.language ? navigator.language : "en";
+}
+
+/**
+ * A download link: a plain GET the browser streams to a file, however large. For Excel the
+ * separator follows the user's locale, as Excel itself does.
+ */
+export function exportHref(
+  kind: ExportKind,
+  f: ReportFilter,
+  excel: boolean,
+  locale: string = browserLocale(),
+): string {
   const q = new URLSearchParams(reportFilterToParams(f));
   q.set("excel", excel ? "true" : "false");
+  if (excel) q.set("separator", excelSeparatorFor(locale));
   return `/api/export/${kind}.csv?${q.toString()}`;
 }
 

@@ -1,10 +1,12 @@
 //! What the end-to-end tests share: a headless display and session bus of their own, the
 //! WebDriver server, the built binaries, and the artifacts they leave under `target/`.
 
+pub mod browser;
 pub mod desktop;
 pub mod headless;
 pub mod measure;
 pub mod processes;
+pub mod serve;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};

@@ -134,13 +134,7 @@ async fn start_server() -> Result<Launched, String> {
         let data_dir = options.data_dir();
         // Keyring calls block (D-Bus); this is a blocking thread.
         let (store, kept) = match KeyringStore::open() {
-            Ok((store, secrets)) => (
-                Some(Arc::new(store) as Arc<dyn SecretStore>),
-                KeptSecrets {
-                    webhook_secret: secrets.secret,
-                    basic_auth: secrets.basic_auth,
-                },
-            ),
+            Ok((store, kept)) => (Some(Arc::new(store) as Arc<dyn SecretStore>), kept),
             Err(reason) => {
                 tracing::warn!(
                     %reason,

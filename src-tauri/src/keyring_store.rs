@@ -1,23 +1,16 @@
-//! The webhook Secret and Basic credentials in the OS keyring (Secret Service on Linux,
-//! Keychain on macOS, Credential Manager on Windows) instead of the settings file.
+//! Secrets entered in the app (the webhook Secret and Basic credentials, the DreamClass API
+//! token, tunnel tokens) in the OS keyring (Secret Service on Linux, Keychain on macOS,
+//! Credential Manager on Windows) instead of the settings file.
 //!
 //! Every call blocks (D-Bus round trips, perhaps an unlock prompt): call from a blocking thread.
 
 use keyring::Entry;
-use rollcall_server::SecretStore;
+use rollcall_server::launch::KeptSecrets;
+use rollcall_server::{secret_names, SecretStore};
 
-/// The keyring "service" all of Rollcall's entries are filed under (the app's identifier).
+/// The keyring "service" all of Rollcall's entries are filed under (the app's identifier);
+/// each secret is an account named as in [`secret_names`].
 const SERVICE: &str = "app.rollcall.desktop";
-const SECRET_ACCOUNT: &str = "webhook-secret";
-const BASIC_AUTH_ACCOUNT: &str = "webhook-basic-auth";
-
-/// Secrets found in the keyring at start.
-#[derive(Debug, Default, Clone)]
-pub struct StoredSecrets {
-    pub secret: Option<String>,
-    /// `username:password`.
-    pub basic_auth: Option<String>,
-}
 
 /// A keyring that answered when the app started.
 pub struct KeyringStore {
@@ -27,19 +20,21 @@ pub struct KeyringStore {
 impl KeyringStore {
     /// Opens the keyring and reads Rollcall's entries, or says why there is no usable keyring
     /// (for example no Secret Service on the session bus, as under Xvfb in CI).
-    pub fn open() -> Result<(Self, StoredSecrets), String> {
+    pub fn open() -> Result<(Self, KeptSecrets), String> {
         Self::open_service(SERVICE)
     }
 
-    fn open_service(service: &str) -> Result<(Self, StoredSecrets), String> {
+    fn open_service(service: &str) -> Result<(Self, KeptSecrets), String> {
         let store = Self {
             service: service.to_string(),
         };
-        let secrets = StoredSecrets {
-            secret: store.read(SECRET_ACCOUNT)?,
-            basic_auth: store.read(BASIC_AUTH_ACCOUNT)?,
-        };
-        Ok((store, secrets))
+        let mut kept = KeptSecrets::default();
+        for name in secret_names::ALL {
+            if let Some(value) = store.read(name)? {
+                kept.0.insert(name.to_string(), value);
+            }
+        }
+        Ok((store, kept))
     }
 
     fn entry(&self, account: &str) -> Result<Entry, String> {
@@ -67,9 +62,8 @@ impl KeyringStore {
 }
 
 impl SecretStore for KeyringStore {
-    fn save(&self, secret: Option<&str>, basic_auth: Option<&str>) -> Result<(), String> {
-        self.write(SECRET_ACCOUNT, secret)
-            .and_then(|()| self.write(BASIC_AUTH_ACCOUNT, basic_auth))
+    fn save(&self, name: &str, value: Option<&str>) -> Result<(), String> {
+        self.write(name, value)
             .map_err(|e| format!("the system keyring refused the secret: {e}"))
     }
 }
@@ -90,13 +84,19 @@ mod tests {
                 return;
             }
         };
-        assert!(found.secret.is_none());
-        store.save(Some("s3cret"), Some("office:pw")).unwrap();
+        assert!(found.0.is_empty());
+        store
+            .save(secret_names::WEBHOOK_SECRET, Some("s3cret"))
+            .unwrap();
+        store
+            .save(secret_names::DREAMCLASS_TOKEN, Some("tok"))
+            .unwrap();
         let (_, found) = KeyringStore::open_service(&service).unwrap();
-        assert_eq!(found.secret.as_deref(), Some("s3cret"));
-        assert_eq!(found.basic_auth.as_deref(), Some("office:pw"));
-        store.save(None, None).unwrap();
+        assert_eq!(found.0[secret_names::WEBHOOK_SECRET], "s3cret");
+        assert_eq!(found.0[secret_names::DREAMCLASS_TOKEN], "tok");
+        store.save(secret_names::WEBHOOK_SECRET, None).unwrap();
+        store.save(secret_names::DREAMCLASS_TOKEN, None).unwrap();
         let (_, found) = KeyringStore::open_service(&service).unwrap();
-        assert!(found.secret.is_none() && found.basic_auth.is_none());
+        assert!(found.0.is_empty());
     }
 }

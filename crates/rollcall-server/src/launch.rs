@@ -5,6 +5,7 @@
 //! Precedence, highest first: flags or `ROLLCALL_*` variables, secrets kept outside the file
 //! (the desktop's OS keyring), `rollcall.toml` in the data folder, defaults.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -17,7 +18,7 @@ use serde::Deserialize;
 
 use tokio::task::JoinHandle;
 
-use crate::{RunningServer, ServerConfig, WebhookAuth};
+use crate::{secret_names, RunningServer, ServerConfig, WebhookAuth};
 
 /// What was chosen on the command line or in `ROLLCALL_*` variables. Unset means "as in
 /// rollcall.toml, else the default".
@@ -45,12 +46,15 @@ pub struct LaunchOptions {
     pub public_url: Option<String>,
 }
 
-/// Secrets kept outside `rollcall.toml` (for example in the OS keyring).
+/// Secrets kept outside `rollcall.toml` (for example in the OS keyring), by the names in
+/// [`secret_names`].
 #[derive(Debug, Clone, Default)]
-pub struct KeptSecrets {
-    pub webhook_secret: Option<String>,
-    /// `username:password`.
-    pub basic_auth: Option<String>,
+pub struct KeptSecrets(pub BTreeMap<String, String>);
+
+impl KeptSecrets {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
 }
 
 impl LaunchOptions {
@@ -127,7 +131,7 @@ impl LaunchOptions {
         let mut secret = self
             .webhook_secret
             .clone()
-            .or_else(|| kept.webhook_secret.clone())
+            .or_else(|| kept.get(secret_names::WEBHOOK_SECRET))
             .or_else(|| file.webhook_secret.clone());
         if self.demo && secret.is_none() {
             // The demo signs its traffic like DreamClass does, with a secret made for this run.
@@ -141,7 +145,7 @@ impl LaunchOptions {
         let basic_auth = self
             .basic_auth
             .clone()
-            .or_else(|| kept.basic_auth.clone())
+            .or_else(|| kept.get(secret_names::BASIC_AUTH))
             .or_else(|| file.basic_auth.clone())
             .map(|s| s.parse::<BasicAuth>())
             .transpose()
@@ -160,14 +164,14 @@ impl LaunchOptions {
         };
         server.ui_dir = self.ui_dir.clone().or_else(find_ui_dir);
         server.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
-        server.dreamclass = self.dreamclass(file)?;
-        server.tunnel = self.tunnel(file)?;
+        server.dreamclass = self.dreamclass(file, kept)?;
+        server.tunnel = self.tunnel(file, kept)?;
         server.last_shown_public_url = file.last_shown_public_url.clone();
         Ok(server)
     }
 
     /// `[dreamclass]` from rollcall.toml, with the options on top.
-    fn dreamclass(&self, file: &FileConfig) -> Result<ApiConfig, String> {
+    fn dreamclass(&self, file: &FileConfig, kept: &KeptSecrets) -> Result<ApiConfig, String> {
         let mut config = match &file.dreamclass {
             Some(table) => {
                 ApiConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
@@ -176,6 +180,9 @@ impl LaunchOptions {
             }
             None => ApiConfig::default(),
         };
+        if let Some(token) = kept.get(secret_names::DREAMCLASS_TOKEN) {
+            config.token = token;
+        }
         if let Some(url) = &self.dreamclass_url {
             config.base_url = url.clone();
         }
@@ -189,7 +196,7 @@ impl LaunchOptions {
     }
 
     /// `[tunnel]` from rollcall.toml, with the chosen provider and its options on top.
-    fn tunnel(&self, file: &FileConfig) -> Result<TunnelConfig, String> {
+    fn tunnel(&self, file: &FileConfig, kept: &KeptSecrets) -> Result<TunnelConfig, String> {
         let saved = match &file.tunnel {
             Some(table) => TunnelConfig::deserialize(toml::Value::Table(table.clone()))
                 .map_err(|e| format!("The [tunnel] part of rollcall.toml has a mistake: {e}"))?,
@@ -211,7 +218,11 @@ impl LaunchOptions {
                 TunnelConfig::Bore(BoreConfig {
                     server: self.bore_server.clone().unwrap_or(saved.server),
                     port: saved.port,
-                    secret: self.bore_secret.clone().or(saved.secret),
+                    secret: self
+                        .bore_secret
+                        .clone()
+                        .or_else(|| kept.get(secret_names::BORE_SECRET))
+                        .or(saved.secret),
                 })
             }
             (ProviderKind::Ngrok, saved) => {
@@ -220,7 +231,11 @@ impl LaunchOptions {
                     _ => NgrokConfig::default(),
                 };
                 TunnelConfig::Ngrok(NgrokConfig {
-                    authtoken: self.ngrok_authtoken.clone().unwrap_or(saved.authtoken),
+                    authtoken: self
+                        .ngrok_authtoken
+                        .clone()
+                        .or_else(|| kept.get(secret_names::NGROK_AUTHTOKEN))
+                        .unwrap_or(saved.authtoken),
                     domain: self.ngrok_domain.clone().or(saved.domain),
                 })
             }
@@ -357,10 +372,13 @@ mod tests {
             "webhook_secret = \"from-file\"\nbasic_auth = \"file:pw\"\nnotify_status_ids = [3]\n",
         )
         .unwrap();
-        let kept = KeptSecrets {
-            webhook_secret: Some("from-keyring".into()),
-            basic_auth: None,
-        };
+        let kept = KeptSecrets(
+            [(
+                secret_names::WEBHOOK_SECRET.to_string(),
+                "from-keyring".to_string(),
+            )]
+            .into(),
+        );
         let none = LaunchOptions::from_env(env(&[])).unwrap();
         let c = none.resolve_with(&file, &kept).unwrap();
         assert_eq!(sign(&c), expect("from-keyring"));

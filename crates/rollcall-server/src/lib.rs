@@ -35,7 +35,10 @@ pub use rollcall_tunnel::{TunnelConfig, TunnelState};
 use tunnel::TunnelService;
 
 pub use settings_file::save as save_settings_file;
-pub use state::{AppState, Notice, SecretStore, ServerInfo, WebhookAuth, WebhookLimits};
+pub use state::{
+    keep_secrets, secret_names, AppState, Notice, SecretStore, ServerInfo, WebhookAuth,
+    WebhookLimits,
+};
 
 /// How long a stop waits for requests in flight before closing connections anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

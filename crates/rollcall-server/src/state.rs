@@ -96,11 +96,51 @@ pub struct AppState {
     pub tunnel: Arc<crate::tunnel::TunnelService>,
 }
 
-/// Keeps the webhook Secret and Basic credentials somewhere safer than the settings file, such
-/// as the operating system's keyring (the desktop app provides one).
+/// Keeps secrets somewhere safer than the settings file, such as the operating system's
+/// keyring (the desktop app provides one). Secrets are named by [`secret_names`].
 pub trait SecretStore: Send + Sync {
-    /// Saves (or with `None`, removes) the secret and the `username:password` pair.
-    fn save(&self, secret: Option<&str>, basic_auth: Option<&str>) -> Result<(), String>;
+    /// Saves, or with `None` removes, one secret. Blocking: called off the async threads.
+    fn save(&self, name: &str, value: Option<&str>) -> Result<(), String>;
+}
+
+/// The names of the secrets a [`SecretStore`] keeps.
+pub mod secret_names {
+    /// The Secret set in DreamClass (Settings > Integrations).
+    pub const WEBHOOK_SECRET: &str = "webhook-secret";
+    /// `username:password` set in DreamClass.
+    pub const BASIC_AUTH: &str = "webhook-basic-auth";
+    /// The DreamClass API token.
+    pub const DREAMCLASS_TOKEN: &str = "dreamclass-token";
+    pub const NGROK_AUTHTOKEN: &str = "ngrok-authtoken";
+    pub const BORE_SECRET: &str = "bore-secret";
+    pub const ALL: [&str; 5] = [
+        WEBHOOK_SECRET,
+        BASIC_AUTH,
+        DREAMCLASS_TOKEN,
+        NGROK_AUTHTOKEN,
+        BORE_SECRET,
+    ];
+}
+
+/// Saves `secrets` to the store when there is one. Returns whether they were kept there (then
+/// the settings file must not hold them); on a store failure they go to the file instead, with
+/// a warning, rather than being lost.
+pub fn keep_secrets(store: Option<&dyn SecretStore>, secrets: &[(&str, Option<&str>)]) -> bool {
+    let Some(store) = store else {
+        return false;
+    };
+    for (name, value) in secrets {
+        if let Err(reason) = store.save(name, *value) {
+            tracing::warn!(
+                %reason,
+                secret = name,
+                "the system keyring refused a secret; it is saved in rollcall.toml (readable by \
+                 this user only) instead"
+            );
+            return false;
+        }
+    }
+    true
 }
 
 impl AppState {

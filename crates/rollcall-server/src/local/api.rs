@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::query::ApiQuery;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, Notice, WebhookAuth};
+use crate::state::{secret_names, AppState, Notice, WebhookAuth};
 
 const DEFAULT_PAGE: usize = 500;
 const MAX_PAGE: usize = 5000;
@@ -327,18 +327,19 @@ pub async fn set_webhook_settings(
     let store = state.secret_store.clone();
     crate::settings_file::update(&state.info.data_dir, move |file| {
         file.key_encoding = Some(encoding);
-        match store {
-            // Secrets go to the safer store; none stay in the file.
-            Some(store) => {
-                store.save(secret_text.as_deref(), basic_text.as_deref())?;
-                file.webhook_secret = None;
-                file.basic_auth = None;
-            }
-            None => {
-                file.webhook_secret = secret_text;
-                file.basic_auth = basic_text;
-            }
-        }
+        let kept = crate::state::keep_secrets(
+            store.as_deref(),
+            &[
+                (secret_names::WEBHOOK_SECRET, secret_text.as_deref()),
+                (secret_names::BASIC_AUTH, basic_text.as_deref()),
+            ],
+        );
+        // Secrets kept in the safer store do not stay in the file.
+        (file.webhook_secret, file.basic_auth) = if kept {
+            (None, None)
+        } else {
+            (secret_text, basic_text)
+        };
         Ok(())
     })
     .await?;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::state::{secret_names, AppState};
 
 /// Names of statuses, students, classes and courses (lists are empty until known).
 pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -95,8 +95,20 @@ pub async fn save_settings(
 ) -> ApiResult<Json<Value>> {
     let current = state.dreamclass_config.read().expect("config lock").clone();
     let config = form.apply_to(current)?;
-    let table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
+    let mut table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
+    let store = state.secret_store.clone();
+    let token = config.token.clone();
     crate::settings_file::update(&state.info.data_dir, move |file| {
+        let kept = crate::state::keep_secrets(
+            store.as_deref(),
+            &[(
+                secret_names::DREAMCLASS_TOKEN,
+                Some(token.as_str()).filter(|t| !t.is_empty()),
+            )],
+        );
+        if kept {
+            table.remove("token");
+        }
         file.dreamclass = Some(table);
         Ok(())
     })

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::state::{secret_names, AppState};
 
 /// The settings the form shows; secrets only as "configured".
 pub async fn settings(State(state): State<AppState>) -> Json<Value> {
@@ -95,8 +95,23 @@ pub async fn save_settings(
     Json(form): Json<TunnelForm>,
 ) -> ApiResult<Json<Value>> {
     let config = form.into_config(&state.tunnel.config())?;
-    let table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
+    let mut table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
+    let store = state.secret_store.clone();
+    let secrets: Vec<(&str, Option<String>)> = match &config {
+        TunnelConfig::Bore(b) => vec![(secret_names::BORE_SECRET, b.secret.clone())],
+        TunnelConfig::Ngrok(n) => vec![(
+            secret_names::NGROK_AUTHTOKEN,
+            Some(n.authtoken.clone()).filter(|t| !t.is_empty()),
+        )],
+        _ => Vec::new(),
+    };
     crate::settings_file::update(&state.info.data_dir, move |file| {
+        let pairs: Vec<(&str, Option<&str>)> =
+            secrets.iter().map(|(n, v)| (*n, v.as_deref())).collect();
+        if !pairs.is_empty() && crate::state::keep_secrets(store.as_deref(), &pairs) {
+            table.remove("secret");
+            table.remove("authtoken");
+        }
         file.tunnel = Some(table);
         Ok(())
     })

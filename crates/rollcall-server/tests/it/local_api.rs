@@ -276,3 +276,91 @@ async fn test_event_proves_the_path_and_settings_apply_at_once() {
         .unwrap();
     assert_eq!(r["ok"], true, "the new secret still works: {r}");
 }
+
+/// A keyring stand-in: what the desktop's OS keyring does, in memory; or one that refuses.
+struct MemoryStore {
+    saved: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    refuse: bool,
+}
+
+impl rollcall_server::SecretStore for MemoryStore {
+    fn save(&self, name: &str, value: Option<&str>) -> Result<(), String> {
+        if self.refuse {
+            return Err("locked".into());
+        }
+        let mut saved = self.saved.lock().unwrap();
+        match value {
+            Some(v) => saved.insert(name.to_string(), v.to_string()),
+            None => saved.remove(name),
+        };
+        Ok(())
+    }
+}
+
+async fn put(s: &TestServer, path: &str, body: Value) -> u16 {
+    s.http
+        .put(format!("{}{path}", s.api_base))
+        .bearer_auth(&s.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn secrets_go_to_the_keyring_and_never_to_the_file() {
+    let store = std::sync::Arc::new(MemoryStore {
+        saved: Default::default(),
+        refuse: false,
+    });
+    let shared = store.clone();
+    let s = TestServer::start_with(move |dir| {
+        let mut c = signed_config(dir);
+        c.secret_store = Some(shared);
+        c
+    })
+    .await;
+    let webhook = serde_json::json!({"secret": "kept-secret", "keyEncoding": "text",
+        "basicAuth": {"username": "office", "password": "kept-pw"}});
+    assert_eq!(put(&s, "/api/settings/webhook", webhook).await, 200);
+    let api = serde_json::json!({"baseUrl": "https://api.example.invalid/v1", "token": "kept-token", "tenant": "my-school"});
+    assert_eq!(put(&s, "/api/settings/dreamclass", api).await, 200);
+    let tunnel = serde_json::json!({"provider": "ngrok", "authtoken": "kept-ngrok"});
+    assert_eq!(put(&s, "/api/settings/tunnel", tunnel).await, 200);
+
+    let saved = store.saved.lock().unwrap().clone();
+    assert_eq!(saved["webhook-secret"], "kept-secret");
+    assert_eq!(saved["webhook-basic-auth"], "office:kept-pw");
+    assert_eq!(saved["dreamclass-token"], "kept-token");
+    assert_eq!(saved["ngrok-authtoken"], "kept-ngrok");
+    let file = std::fs::read_to_string(s.dir.path().join("rollcall.toml")).unwrap();
+    for secret in ["kept-secret", "kept-pw", "kept-token", "kept-ngrok"] {
+        assert!(
+            !file.contains(secret),
+            "{secret} leaked into rollcall.toml:\n{file}"
+        );
+    }
+    assert!(
+        file.contains("api.example.invalid"),
+        "the rest is saved: {file}"
+    );
+}
+
+#[tokio::test]
+async fn a_refusing_keyring_falls_back_to_the_file_rather_than_losing_the_secret() {
+    let s = TestServer::start_with(|dir| {
+        let mut c = signed_config(dir);
+        c.secret_store = Some(std::sync::Arc::new(MemoryStore {
+            saved: Default::default(),
+            refuse: true,
+        }));
+        c
+    })
+    .await;
+    let webhook = serde_json::json!({"secret": "fallback-secret", "keyEncoding": "text"});
+    assert_eq!(put(&s, "/api/settings/webhook", webhook).await, 200);
+    let file = std::fs::read_to_string(s.dir.path().join("rollcall.toml")).unwrap();
+    assert!(file.contains("fallback-secret"));
+}

@@ -412,6 +412,10 @@ async fn foreign_origins_are_refused(browser: &Client, serve: &ServeInfo) {
 
 /// Saves one README screenshot (1280×800) to `docs/screenshots/<name>.png`.
 async fn readme_shot(browser: &Client, name: &str) {
+    // No focus ring left on the last control used.
+    let _ = browser
+        .execute("document.activeElement?.blur(); return true;", vec![])
+        .await;
     let path = rollcall_e2e::checkout_dir().join(format!("docs/screenshots/{name}.png"));
     screenshot_to(browser, &path).await;
     eprintln!("saved {}", path.display());
@@ -502,6 +506,23 @@ async fn readme_views(browser: Client, serve: ServeInfo, dark: bool) {
         &format!("return {FEED_IS_SHOWN};"),
     )
     .await;
+    // Today's changes: the demo's last deliveries fill in the day before.
+    browser
+        .find(Locator::XPath(
+            "//form[@aria-label='Filters']//label[span='Date']/select",
+        ))
+        .await
+        .expect("the feed has a Date filter")
+        .select_by_value("today")
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "the live feed",
+        WAIT,
+        &format!("return {FEED_IS_SHOWN};"),
+    )
+    .await;
     // Names from the demo's DreamClass, not "Student #…".
     wait_for(
         &browser,
@@ -520,17 +541,18 @@ async fn readme_views(browser: Client, serve: ServeInfo, dark: bool) {
     }
     readme_shot(&browser, "feed").await;
 
-    // A record's history: the first row opened.
-    click(
-        &browser,
-        "[aria-label='Attendance changes, newest first'] .spacer a[data-seq]",
-    )
-    .await;
+    // A record's history: one that was corrected after it was taken, so it has several changes.
+    let record = corrected_record(&serve).await;
+    browser
+        .goto(&format!("{}/#/record/{DEMO_TENANT}/{record}", serve.origin))
+        .await
+        .unwrap();
     wait_for(
         &browser,
         "a record's history",
         WAIT,
-        "return location.hash.startsWith('#/record/') && !document.body.innerText.includes('Loading');",
+        "return document.querySelectorAll('main table tbody tr, table tbody tr').length > 1 \
+             && !document.body.innerText.includes('Loading');",
     )
     .await;
     settle().await;
@@ -574,6 +596,67 @@ async fn readme_views(browser: Client, serve: ServeInfo, dark: bool) {
         )
         .await;
         settle().await;
+        match name {
+            // The charts are below the period and export choices.
+            "reports" => {
+                run_js(
+                    &browser,
+                    "document.getElementById('summary-title').scrollIntoView({ block: 'start' }); \
+                     return true;",
+                )
+                .await;
+                settle().await;
+            }
+            // One delivery opened, with what DreamClass sent.
+            "deliveries" => {
+                browser
+                    .find(Locator::XPath(
+                        "//button[@aria-pressed][starts-with(normalize-space(.), 'Saved')]",
+                    ))
+                    .await
+                    .expect("the deliveries can be narrowed to the saved ones")
+                    .click()
+                    .await
+                    .unwrap();
+                wait_for(
+                    &browser,
+                    "the saved deliveries",
+                    WAIT,
+                    "return location.hash.includes('outcome=applied') \
+                         && document.querySelector('li.delivery .outcome.applied') !== null;",
+                )
+                .await;
+                click(&browser, "li.delivery button.summary").await;
+                wait_for_text(&browser, "What DreamClass sent", WAIT).await;
+                settle().await;
+            }
+            _ => {}
+        }
         readme_shot(&browser, name).await;
     }
+}
+
+/// The id of a record of the demo school that changed more than once.
+async fn corrected_record(serve: &ServeInfo) -> i64 {
+    let answer: Value = reqwest::Client::new()
+        .get(format!("{}/api/changes/latest?limit=5000", serve.origin))
+        .bearer_auth(&serve.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut changes: BTreeMap<i64, usize> = BTreeMap::new();
+    for change in answer["changes"].as_array().expect("a list of changes") {
+        *changes
+            .entry(change["attendanceId"].as_i64().unwrap())
+            .or_default() += 1;
+    }
+    changes
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .max_by_key(|(_, n)| *n)
+        .map(|(id, _)| id)
+        .expect("the demo corrects some records")
 }

@@ -10,6 +10,7 @@ use tauri::webview::{PageLoadEvent, PageLoadPayload};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_notification::NotificationExt as _;
 
+use crate::alerts;
 use crate::keyring_store::KeyringStore;
 use crate::notifications::{self, NotificationPause};
 use crate::tray::{self, Tray, TrayStatus};
@@ -166,6 +167,11 @@ fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer) {
     desktop.tray.enable_copy_webhook_url();
     let state = server.state().clone();
     tauri::async_runtime::spawn(tray::watch_status(app.clone(), state.clone()));
+    tauri::async_runtime::spawn(alerts::watch(
+        app.clone(),
+        state.clone(),
+        desktop.pause.clone(),
+    ));
     tauri::async_runtime::spawn(notifications::watch(
         app.clone(),
         state.clone(),

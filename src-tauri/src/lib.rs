@@ -3,6 +3,7 @@
 //! window, and adds what only a desktop app can: a tray, notifications, the OS keyring, start
 //! at login, one instance.
 
+mod alerts;
 mod desktop;
 mod keyring_store;
 mod logging;

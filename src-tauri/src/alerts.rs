@@ -1,0 +1,197 @@
+//! Threshold alerts as OS notifications: a student absent in several lessons today, or a
+//! student crossing the chronic-absence threshold (the same alerts the Reports view lists).
+//!
+//! Each alert is notified once: today's absences once per student and day, chronic absence
+//! once per crossing (a student who drops below and crosses again is notified again). What
+//! was already true when the app started is not notified; the Reports view lists it.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rollcall_core::reports::{alerts, Alert, AlertKind, ReportSettings};
+use rollcall_server::AppState;
+use tauri::{AppHandle, Runtime};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::notifications::NotificationPause;
+
+/// How often the alerts are computed again.
+pub const CHECK_EVERY: Duration = Duration::from_secs(60);
+/// At most this many lines in one notification; the rest are counted.
+const MAX_LINES: usize = 4;
+
+/// The alerts already notified (or already true at start).
+#[derive(Debug, Default)]
+pub struct AlertMemory {
+    seen: BTreeSet<(AlertKey, i64, String)>,
+    started: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum AlertKey {
+    AbsencesToday,
+    Chronic,
+}
+
+impl AlertMemory {
+    /// The alerts of `current` not notified before, remembering them. The first call only
+    /// remembers.
+    pub fn fresh(&mut self, current: Vec<Alert>, today: &str) -> Vec<Alert> {
+        let key = |a: &Alert| match a.kind {
+            AlertKind::AbsencesToday => (
+                AlertKey::AbsencesToday,
+                a.student_period_id,
+                today.to_string(),
+            ),
+            // A crossing is remembered while it lasts, whatever the day.
+            AlertKind::Chronic => (AlertKey::Chronic, a.student_period_id, String::new()),
+        };
+        let now: BTreeSet<_> = current.iter().map(key).collect();
+        // Forget chronic students who dropped below the threshold, so a new crossing counts.
+        self.seen
+            .retain(|k| k.0 != AlertKey::Chronic || now.contains(k));
+        let fresh: Vec<Alert> = current
+            .into_iter()
+            .filter(|a| !self.seen.contains(&key(a)))
+            .collect();
+        self.seen.extend(fresh.iter().map(key));
+        if !self.started {
+            self.started = true;
+            return Vec::new();
+        }
+        fresh
+    }
+}
+
+/// The notification for new alerts: each one's own sentence, or a count when many.
+pub fn message(fresh: &[Alert]) -> Option<(String, String)> {
+    if fresh.is_empty() {
+        return None;
+    }
+    let title = if fresh.len() == 1 {
+        "Attendance alert".to_string()
+    } else {
+        format!("{} attendance alerts", fresh.len())
+    };
+    let mut lines: Vec<String> = fresh
+        .iter()
+        .take(MAX_LINES)
+        .map(|a| a.message.clone())
+        .collect();
+    if fresh.len() > MAX_LINES {
+        lines.push(format!(
+            "and {} more: see Reports.",
+            fresh.len() - MAX_LINES
+        ));
+    }
+    Some((title, lines.join("\n")))
+}
+
+/// Computes the alerts every [`CHECK_EVERY`] and notifies the new ones.
+pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: NotificationPause) {
+    let mut memory = AlertMemory::default();
+    let mut stopping = state.stopping.clone();
+    loop {
+        let today = chrono::Local::now().date_naive();
+        match state
+            .read(move |conn| alerts(conn, today, &ReportSettings::default()))
+            .await
+        {
+            Ok(current) => {
+                let fresh = memory.fresh(current, &today.to_string());
+                if let Some((title, body)) = message(&fresh).filter(|_| !pause.is_paused()) {
+                    if let Err(e) = app
+                        .notification()
+                        .builder()
+                        .title(&title)
+                        .body(&body)
+                        .show()
+                    {
+                        tracing::warn!(error = %e, %title, "could not show an alert notification");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = ?e, "could not compute attendance alerts"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CHECK_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(kind: AlertKind, student: i64) -> Alert {
+        Alert {
+            at: 0,
+            kind,
+            student_period_id: student,
+            name: None,
+            message: format!("student {student} {kind:?}"),
+        }
+    }
+
+    #[test]
+    fn each_alert_is_notified_once_and_what_was_true_at_start_never() {
+        let mut memory = AlertMemory::default();
+        let at_start = vec![
+            alert(AlertKind::Chronic, 1),
+            alert(AlertKind::AbsencesToday, 2),
+        ];
+        assert!(memory.fresh(at_start.clone(), "2026-03-02").is_empty());
+        // Nothing new: nothing to say.
+        assert!(memory.fresh(at_start.clone(), "2026-03-02").is_empty());
+        // A new student absent twice today.
+        let mut now = at_start.clone();
+        now.push(alert(AlertKind::AbsencesToday, 3));
+        let fresh = memory.fresh(now.clone(), "2026-03-02");
+        assert_eq!(
+            fresh
+                .iter()
+                .map(|a| a.student_period_id)
+                .collect::<Vec<_>>(),
+            vec![3]
+        );
+        assert!(memory.fresh(now, "2026-03-02").is_empty());
+        // The next day, today's absences count again.
+        let next_day = memory.fresh(
+            vec![
+                alert(AlertKind::AbsencesToday, 2),
+                alert(AlertKind::Chronic, 1),
+            ],
+            "2026-03-03",
+        );
+        assert_eq!(next_day.len(), 1);
+        assert_eq!(next_day[0].kind, AlertKind::AbsencesToday);
+    }
+
+    #[test]
+    fn a_chronic_student_who_drops_below_and_crosses_again_is_notified_again() {
+        let mut memory = AlertMemory::default();
+        memory.fresh(Vec::new(), "d");
+        assert_eq!(
+            memory.fresh(vec![alert(AlertKind::Chronic, 5)], "d").len(),
+            1
+        );
+        assert!(memory.fresh(Vec::new(), "d").is_empty());
+        assert_eq!(
+            memory.fresh(vec![alert(AlertKind::Chronic, 5)], "d").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn many_alerts_make_one_notification() {
+        let fresh: Vec<Alert> = (1..=6)
+            .map(|s| alert(AlertKind::AbsencesToday, s))
+            .collect();
+        let (title, body) = message(&fresh).unwrap();
+        assert_eq!(title, "6 attendance alerts");
+        assert_eq!(body.lines().count(), 5);
+        assert!(body.ends_with("and 2 more: see Reports."));
+        assert_eq!(message(&[]), None);
+    }
+}

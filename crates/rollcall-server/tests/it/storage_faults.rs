@@ -1,4 +1,5 @@
-//! Storage faults: a full disk. The data folder is put on a tiny tmpfs (mounting needs root;
+//! Storage faults: a database locked by another program (the writer's 5 s busy timeout, then
+//! 503), and a full disk. For the full disk the data folder is put on a tiny tmpfs (mounting needs root;
 //! without it the test says so and passes), the disk is filled, and deliveries must be answered
 //! 503 (never a 200 that was not saved), with nothing half-written, and normal service must
 //! come back by itself when space returns.
@@ -148,4 +149,39 @@ async fn a_full_disk_answers_503_and_service_resumes_when_space_returns() {
         saved.len() - refused.len(),
         refused.len()
     );
+}
+
+#[tokio::test]
+async fn a_database_locked_by_another_program_answers_503_then_recovers() {
+    let s = TestServer::start().await;
+    assert_eq!(s.post(&created(1, 1)).await.0, 200);
+
+    // Another program takes the write lock and keeps it past the writer's busy timeout.
+    let other = rollcall_core::rusqlite::Connection::open(s.db_path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let refused = created(2, 1);
+    let (status, answer) = s.post(&refused).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(answer["error"], "storage_unavailable");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("Another program is holding"),
+        "{answer}"
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+    drop(other);
+
+    // The retry is saved once, as if nothing had happened.
+    assert_eq!(s.post(&refused).await, (200, json!({})));
+    assert_eq!(s.change_count(), 2);
+    assert_eq!(s.count("SELECT COUNT(*) FROM requests"), 2);
+    let health = s
+        .http
+        .get(s.webhook_url.replace("/webhooks/dreamclass", "/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 }

@@ -1,8 +1,8 @@
 //! Storage faults: a database locked by another program (the writer's 5 s busy timeout, then
-//! 503), and a full disk. For the full disk the data folder is put on a tiny tmpfs (mounting needs root;
-//! without it the test says so and passes), the disk is filled, and deliveries must be answered
-//! 503 (never a 200 that was not saved), with nothing half-written, and normal service must
-//! come back by itself when space returns.
+//! 503), and a full disk. For the full disk the data folder is put on a tiny tmpfs (mounting
+//! needs root; without it the test says so and passes), the disk is filled, and deliveries must
+//! be answered 503 (never a 200 that was not saved), with nothing half-written, and normal
+//! service must come back by itself when space returns.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -149,6 +149,9 @@ describe("Session", () => {
     const session = new Session(new Api(server.fetch), server.openEventSource, store);
     await session.start();
     await settle();
+    // Alerts wait until the first screen has had the database to itself.
+    expect(server.calls).not.toContain("/api/alerts");
+    await vi.advanceTimersByTimeAsync(2_000);
     expect(session.current.alerts).toHaveLength(2);
     expect(session.current.alertsSeenAt).toBe(0);
     session.markAlertsSeen(2000);
@@ -165,6 +168,7 @@ describe("Session", () => {
     const session = new Session(new Api(server.fetch), server.openEventSource);
     await session.start();
     await settle();
+    await vi.advanceTimersByTimeAsync(2_000);
     expect(session.current.alertsUnavailable).toBe(true);
     const asked = server.calls.filter((c) => c === "/api/alerts").length;
     server.streams[0]!.source.emit("change", JSON.stringify(change(1)));

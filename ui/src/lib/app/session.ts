@@ -20,6 +20,8 @@ import { AlertsLoader } from "../reports/alertsLoader";
 
 const STATUS_POLL_MS = 10_000;
 const START_RETRY_MS = 2_000;
+/** How long after the first screen the alerts are first asked for. */
+const ALERTS_START_DELAY_MS = 1500;
 /** The first screen: enough to fill a tall window several times; older pages come on scroll. */
 const FIRST_PAGE_SIZE = 200;
 const OLDER_PAGE_SIZE = 1000;
@@ -125,11 +127,15 @@ export class Session {
   async start(): Promise<void> {
     void this.references.start();
     void this.refreshStatus();
-    void this.alertsLoader.start();
     const after = await this.newestSeq();
     if (this.stopped) return;
     this.live.start(after);
     this.resolveReady();
+    // Alerts scan a whole term of attendance: computed after the first screen, so they never
+    // compete with it on a large database.
+    setTimeout(() => {
+      if (!this.stopped) void this.alertsLoader.start();
+    }, ALERTS_START_DELAY_MS);
   }
 
   /** The newest change's seq, from the cheapest query that has it (the status can be slow

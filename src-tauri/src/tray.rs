@@ -199,10 +199,15 @@ fn status_of(state: &AppState, last_event_at: Option<i64>) -> TrayStatus {
     } else if auth.key.is_none() && !auth.allow_unsigned {
         Some("Problem: no webhook secret, deliveries are refused. Open Setup.".to_string())
     } else {
-        None
+        // A failed or unreachable public address, or a new URL to enter in DreamClass.
+        state.tunnel.attention()
+    };
+    let listening_at = match state.tunnel.state() {
+        rollcall_server::TunnelState::Online { webhook_url, .. } => webhook_url,
+        _ => state.info.webhook_addr.to_string(),
     };
     TrayStatus {
-        listening: format!("Listening for DreamClass on {}", state.info.webhook_addr),
+        listening: format!("Listening for DreamClass at {listening_at}"),
         last_event: match last_event_at {
             Some(ms) => format!("Last event: {}", describe_time(ms)),
             None => "No events yet".to_string(),

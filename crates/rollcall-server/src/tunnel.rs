@@ -172,6 +172,26 @@ impl TunnelService {
         })
     }
 
+    /// The most pressing thing to tell the office about the public address, in one sentence
+    /// (for the tray and other places without room for the whole card), if anything.
+    pub fn attention(&self) -> Option<String> {
+        let (state, reachability) = self.latest.lock().expect("tunnel lock").clone();
+        match (&state, &reachability) {
+            (TunnelState::Failed { reason, .. }, _) => Some(reason.clone()),
+            (TunnelState::Reconnecting { .. }, _) => Some(state.summary()),
+            (_, Some(r @ Reachability::Unreachable { .. })) => Some(r.message()),
+            (TunnelState::Online { public_url, .. }, _) => {
+                let last = self
+                    .last_shown_public_url
+                    .read()
+                    .expect("tunnel lock")
+                    .clone();
+                UrlNotice::compare(last.as_deref(), public_url).message()
+            }
+            _ => None,
+        }
+    }
+
     /// The user entered the current public URL in DreamClass. Returns it, to be saved.
     pub fn acknowledge_url(&self) -> Option<String> {
         let url = self.state().public_url()?.to_string();

@@ -144,6 +144,7 @@ async fn through_a_real_bore_tunnel_webhooks_arrive_and_only_webhooks() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(s.api("/api/status").await["urlNotice"]["kind"], "unchanged");
+    assert_eq!(tunnel.attention(), None, "nothing left to tell");
     let saved = std::fs::read_to_string(s.dir.path().join("rollcall.toml")).unwrap();
     assert!(saved.contains(public_base), "{saved}");
 

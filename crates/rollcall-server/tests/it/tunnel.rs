@@ -103,6 +103,12 @@ async fn through_a_real_bore_tunnel_webhooks_arrive_and_only_webhooks() {
         .as_str()
         .unwrap()
         .contains(&webhook_url));
+    let tunnel = s.server.as_ref().unwrap().state().tunnel.clone();
+    assert!(
+        tunnel.attention().is_some_and(|a| a.contains(&webhook_url)),
+        "the tray asks to enter the URL: {:?}",
+        tunnel.attention()
+    );
 
     // A signed delivery through the public URL is stored; the self-check probe never is.
     let response = s

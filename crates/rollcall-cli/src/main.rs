@@ -1,6 +1,7 @@
 //! `rollcall`: the headless Rollcall (serve, export, simulate). The desktop app embeds the same
 //! core and server.
 
+mod care;
 mod export;
 mod fake_dreamclass;
 mod serve;
@@ -29,6 +30,10 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Run a fake DreamClass API serving the demo school (for trying Rollcall and for tests).
     FakeDreamclass(fake_dreamclass::FakeArgs),
+    /// Copy the database to a backup file (safe while Rollcall runs).
+    Backup(care::BackupArgs),
+    /// Put a backup in place of the database (quit Rollcall first).
+    Restore(care::RestoreArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +44,8 @@ fn main() -> std::process::ExitCode {
         Command::Export(args) => export::run(args),
         Command::Simulate(args) => runtime().block_on(simulate::run(args)),
         Command::FakeDreamclass(args) => runtime().block_on(fake_dreamclass::run(args)),
+        Command::Backup(args) => care::backup(args),
+        Command::Restore(args) => care::restore(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

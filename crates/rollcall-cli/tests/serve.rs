@@ -213,3 +213,50 @@ fn export_of_a_missing_database_explains_what_to_do() {
     );
     assert!(message.contains("--data-dir"), "{message}");
 }
+
+#[test]
+fn backup_while_running_and_restore_only_after_quitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = start(
+        dir.path(),
+        &["--demo", "--demo-events", "200", "--demo-rate", "200"],
+    );
+    wait_until("demo changes arrive", || {
+        serve.api("/api/status")["lastChangeSeq"]
+            .as_i64()
+            .unwrap_or(0)
+            >= 50
+    });
+    let backup = dir.path().join("saved.db");
+    let rollcall = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = rollcall(&["backup".as_ref(), "-o".as_ref(), backup.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refused = rollcall(&["restore".as_ref(), backup.as_os_str()]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("Quit it first"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let (exit, _) = serve.terminate();
+    assert!(exit.success());
+    let restored = rollcall(&["restore".as_ref(), backup.as_os_str()]);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let export = rollcall(&["export".as_ref(), "changes".as_ref()]);
+    assert!(String::from_utf8_lossy(&export.stdout).lines().count() > 50);
+}

@@ -31,6 +31,9 @@ pub struct FileConfig {
     pub dreamclass: Option<toml::Table>,
     /// How DreamClass reaches this computer (`[tunnel]`: provider = "bore", server = …).
     pub tunnel: Option<toml::Table>,
+    /// Raw deliveries older than this many days are deleted (attendance and the change log are
+    /// kept). `0` keeps them forever. Default: 365.
+    pub delivery_retention_days: Option<u32>,
     /// The public base URL last shown to the user to enter in DreamClass; when the tunnel's
     /// URL differs, the window asks to update DreamClass.
     pub last_shown_public_url: Option<String>,

@@ -167,6 +167,9 @@ impl LaunchOptions {
         server.dreamclass = self.dreamclass(file, kept)?;
         server.tunnel = self.tunnel(file, kept)?;
         server.last_shown_public_url = file.last_shown_public_url.clone();
+        if let Some(days) = file.delivery_retention_days {
+            server.delivery_retention_days = days;
+        }
         Ok(server)
     }
 

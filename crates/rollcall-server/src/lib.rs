@@ -14,6 +14,7 @@ pub mod error;
 pub mod launch;
 pub mod limits;
 pub mod local;
+pub mod retention;
 mod settings_file;
 pub mod state;
 pub mod tunnel;
@@ -25,6 +26,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rollcall_core::model::now_ms;
+use rollcall_core::store::care::{CareError, DataDirLock};
 use rollcall_core::store::{IngestWriter, ReadPool, DATABASE_FILE};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
@@ -66,6 +68,8 @@ pub struct ServerConfig {
     pub tunnel: TunnelConfig,
     /// The public URL the user last entered in DreamClass (to notice when it changes).
     pub last_shown_public_url: Option<String>,
+    /// Raw deliveries older than this many days are purged; 0 keeps them forever.
+    pub delivery_retention_days: u32,
 }
 
 impl ServerConfig {
@@ -90,6 +94,7 @@ impl ServerConfig {
             dreamclass_options: DreamClassOptions::default(),
             tunnel: TunnelConfig::None,
             last_shown_public_url: None,
+            delivery_retention_days: retention::DEFAULT_DAYS,
         }
     }
 }
@@ -97,6 +102,8 @@ impl ServerConfig {
 /// Why the server could not start, in words for the person starting it.
 #[derive(Debug)]
 pub enum StartError {
+    /// Another Rollcall runs on the same data folder.
+    InUse(PathBuf),
     DataDir(PathBuf, std::io::Error),
     Database(PathBuf, String),
     Bind(&'static str, SocketAddr, std::io::Error),
@@ -107,6 +114,12 @@ impl std::error::Error for StartError {}
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::InUse(path) => write!(
+                f,
+                "Another copy of Rollcall is already running with the data folder {}. Use \
+                 that one, or quit it first.",
+                path.display()
+            ),
             Self::DataDir(path, e) => write!(
                 f,
                 "Rollcall could not create its data folder {} ({e}). Choose another folder \
@@ -139,12 +152,19 @@ pub struct RunningServer {
     state: AppState,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Held until the server is shut down: one Rollcall per data folder.
+    _lock: DataDirLock,
 }
 
 /// Opens the database and starts both listeners.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+    let lock = DataDirLock::acquire(&config.data_dir).map_err(|e| match e {
+        CareError::InUse(path) => StartError::InUse(path),
+        CareError::Io(io) => StartError::DataDir(config.data_dir.clone(), io),
+        other => StartError::DataDir(config.data_dir.clone(), std::io::Error::other(other)),
+    })?;
     let db_path = config.data_dir.join(DATABASE_FILE);
     let writer = {
         let path = db_path.clone();
@@ -208,8 +228,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         dreamclass,
         dreamclass_config: Arc::new(RwLock::new(config.dreamclass.clone())),
         tunnel,
+        retention_days: Arc::new(std::sync::atomic::AtomicU32::new(
+            config.delivery_retention_days,
+        )),
     };
     forward_reference_changes(&state);
+    retention::spawn(state.clone());
     // The tunnel forwards to the webhook socket only; the local API's socket is never given
     // to it.
     state.tunnel.restart(config.tunnel.clone()).await;
@@ -227,7 +251,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             stopping,
         ),
     ];
-    Ok(RunningServer { state, stop, tasks })
+    Ok(RunningServer {
+        state,
+        stop,
+        tasks,
+        _lock: lock,
+    })
 }
 
 fn serve(

@@ -94,6 +94,8 @@ pub struct AppState {
     pub dreamclass_config: Arc<RwLock<rollcall_dreamclass::ApiConfig>>,
     /// The tunnel that gives the webhook listener a public URL.
     pub tunnel: Arc<crate::tunnel::TunnelService>,
+    /// Days raw deliveries are kept (0: forever); changed from the settings screen.
+    pub retention_days: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// Keeps secrets somewhere safer than the settings file, such as the operating system's

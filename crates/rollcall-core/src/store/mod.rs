@@ -1,5 +1,6 @@
 //! SQLite storage: one writer thread (group commit) and read-only connections for queries.
 
+pub mod care;
 pub mod connection;
 pub mod counters;
 pub mod ingest;

@@ -363,6 +363,7 @@ pub struct Settings {
     basic_auth_username: Option<String>,
     allow_unsigned: bool,
     notify_status_ids: Vec<i64>,
+    delivery_retention_days: u32,
 }
 
 /// The settings the UI shows. Secrets are never sent back, only whether they are set.
@@ -373,6 +374,9 @@ pub async fn settings(State(state): State<AppState>) -> Json<Settings> {
         basic_auth_username: auth.basic_auth.map(|b| b.username),
         allow_unsigned: auth.allow_unsigned,
         notify_status_ids: state.notify_status_ids(),
+        delivery_retention_days: state
+            .retention_days
+            .load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod api;
 mod assets;
+mod care_api;
 mod dreamclass_api;
 pub mod guard;
 mod query;
@@ -51,6 +52,8 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             "/settings/notifications",
             put(api::set_notification_settings),
         )
+        .route("/settings/retention", put(care_api::set_retention))
+        .route("/backup", get(care_api::download_backup))
         .route(
             "/settings/tunnel",
             get(tunnel_api::settings).put(tunnel_api::save_settings),

@@ -1,5 +1,6 @@
 //! Integration tests: a real server on 127.0.0.1:0 writing a real SQLite file, driven over HTTP.
 
+mod care;
 mod dreamclass;
 mod durability;
 mod hostile;

@@ -1,0 +1,51 @@
+//! `rollcall backup` and `rollcall restore`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rollcall_core::config;
+use rollcall_core::store::{care, DATABASE_FILE};
+
+#[derive(Args)]
+pub struct BackupArgs {
+    #[arg(long, env = "ROLLCALL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The backup file to write (it must not exist yet).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// A backup made by `rollcall backup` or downloaded from Settings.
+    file: PathBuf,
+    #[arg(long, env = "ROLLCALL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// A consistent copy of the database; safe while Rollcall runs.
+pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    let db = data_dir.join(DATABASE_FILE);
+    if !db.is_file() {
+        anyhow::bail!(
+            "There is no Rollcall database in {}. Give the folder Rollcall runs with (--data-dir).",
+            data_dir.display()
+        );
+    }
+    care::backup(&db, &args.output)?;
+    eprintln!("Backup written to {}.", args.output.display());
+    Ok(())
+}
+
+/// Puts a backup in place of the database; Rollcall must not be running on the folder.
+pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    let kept = care::restore(&args.file, &data_dir)?;
+    eprintln!(
+        "Restored {}. The database it replaced is kept as {}.",
+        args.file.display(),
+        kept.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Purging raw deliveries older than the retention period, at start and every few hours.
+//! Attendance, the change log and the request ids (duplicate detection) are kept.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rollcall_core::model::now_ms;
+use rollcall_core::store::care::purge_deliveries_before;
+
+use crate::state::AppState;
+
+/// A year of raw deliveries is kept unless the office chooses otherwise.
+pub const DEFAULT_DAYS: u32 = 365;
+const EVERY: Duration = Duration::from_secs(6 * 3600);
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Purges once now (if a period is set) and returns how many deliveries were deleted.
+pub async fn purge_now(state: &AppState) -> Result<usize, rollcall_core::store::StoreError> {
+    let days = state.retention_days.load(Ordering::Relaxed);
+    if days == 0 {
+        return Ok(0);
+    }
+    let cutoff = now_ms() - i64::from(days) * DAY_MS;
+    let (tx, rx) = std::sync::mpsc::channel();
+    state
+        .writer
+        .transact(move |t, _| {
+            let _ = tx.send(purge_deliveries_before(t, cutoff)?);
+            Ok(())
+        })
+        .await?;
+    let purged = rx.try_recv().unwrap_or(0);
+    if purged > 0 {
+        tracing::info!(
+            purged,
+            days,
+            "raw deliveries older than the retention period deleted"
+        );
+    }
+    Ok(purged)
+}
+
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut stopping = state.stopping.clone();
+        loop {
+            if let Err(e) = purge_now(&state).await {
+                tracing::warn!(error = %e, "old deliveries could not be purged; trying later");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(EVERY) => {}
+                _ = stopping.wait_for(|stop| *stop) => return,
+            }
+        }
+    });
+}

@@ -105,6 +105,11 @@ export class Api {
     return this.request("PUT", "/api/settings/webhook", settings);
   }
 
+  /** How long raw deliveries are kept (0: forever); what is older is deleted at once. */
+  saveRetention(days: number): Promise<{ ok: boolean; purged: number }> {
+    return this.request("PUT", "/api/settings/retention", { days });
+  }
+
   /** Statuses that raise a desktop notification. */
   saveNotificationStatuses(statusIds: number[]): Promise<unknown> {
     return this.request("PUT", "/api/settings/notifications", { statusIds });

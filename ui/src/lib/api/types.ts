@@ -128,6 +128,8 @@ export type Settings = {
   basicAuthUsername: string | null;
   allowUnsigned: boolean;
   notifyStatusIds: number[];
+  /** Days raw deliveries are kept (0: forever); absent on older versions. */
+  deliveryRetentionDays?: number;
 };
 
 export type WebhookSettings = {

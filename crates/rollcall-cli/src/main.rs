@@ -82,9 +82,13 @@ fn init_logging() {
     use tracing_subscriber::EnvFilter;
     // Info for Rollcall itself, warnings from libraries. No secret and no student name is
     // logged at these levels.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("warn,rollcall=info,rollcall_server=info,rollcall_core=info")
-    });
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| {
+            EnvFilter::new("warn,rollcall=info,rollcall_server=info,rollcall_core=info")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -18,6 +18,16 @@ struct Serve {
 }
 
 fn start(data_dir: &std::path::Path, extra: &[&str]) -> Serve {
+    start_with_log(data_dir, extra, &[], Stdio::null())
+}
+
+/// Starts `rollcall serve` with extra variables, its log (stderr) going to `log`.
+fn start_with_log(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    log: Stdio,
+) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
         .args([
             "serve",
@@ -29,8 +39,9 @@ fn start(data_dir: &std::path::Path, extra: &[&str]) -> Serve {
         .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("rollcall starts");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -259,4 +270,60 @@ fn backup_while_running_and_restore_only_after_quitting() {
     );
     let export = rollcall(&["export".as_ref(), "changes".as_ref()]);
     assert!(String::from_utf8_lossy(&export.stdout).lines().count() > 50);
+}
+
+#[test]
+fn the_log_at_its_default_level_holds_no_secret_and_no_student_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let secret = "Very-Secret-Webhook-Key-4711";
+    let serve = start_with_log(
+        &dir.path().join("data"),
+        &["--demo", "--demo-events", "300", "--demo-rate", "300"],
+        &[("ROLLCALL_WEBHOOK_SECRET", secret), ("RUST_LOG", "")],
+        Stdio::from(log),
+    );
+    wait_until("names and changes arrive", || {
+        serve.api("/api/reference")["students"]
+            .as_array()
+            .is_some_and(|s| s.len() == 132)
+            && serve.api("/api/status")["lastChangeSeq"]
+                .as_i64()
+                .unwrap_or(0)
+                >= 100
+    });
+    // A refused delivery is logged too: its reason must not echo what was sent.
+    let webhook = serve.webhook_url.clone();
+    block_on(async {
+        reqwest::Client::new()
+            .post(&webhook)
+            .header("content-type", "application/json")
+            .body(format!(
+                r#"{{"id":"dcba9199-0860-4324-8927-17df766a290e","signature":"{secret}"}}"#
+            ))
+            .send()
+            .await
+            .unwrap()
+    });
+    let names: Vec<String> = serve.api("/api/reference")["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str().map(str::to_string))
+        .collect();
+    let (exit, _) = serve.terminate();
+    assert!(exit.success());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("webhook delivery rejected"),
+        "the refusal is logged:\n{log}"
+    );
+    assert!(!log.contains(secret), "the secret is in the log:\n{log}");
+    for name in names {
+        assert!(
+            !log.contains(&name),
+            "the student name {name} is in the log:\n{log}"
+        );
+    }
 }

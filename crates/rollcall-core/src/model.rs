@@ -1,6 +1,6 @@
 //! The rows Rollcall stores and shows, shared by the API, the live stream and the exports.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What became of one webhook delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -143,6 +143,48 @@ pub struct DeliveryRow {
     /// The raw body as received (truncated for capped outcomes), lossily decoded as UTF-8.
     pub body: Option<String>,
     pub body_bytes: i64,
+}
+
+/// How a status counts in reports and which colour it gets. DreamClass lets each school name
+/// its statuses; the category is guessed from the name and the user can correct it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusCategory {
+    Present,
+    Absent,
+    Late,
+    Excused,
+    Other,
+}
+
+impl StatusCategory {
+    pub const ALL: [StatusCategory; 5] = [
+        Self::Present,
+        Self::Absent,
+        Self::Late,
+        Self::Excused,
+        Self::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Present => "present",
+            Self::Absent => "absent",
+            Self::Late => "late",
+            Self::Excused => "excused",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s.trim())
+    }
+}
+
+impl std::fmt::Display for StatusCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Milliseconds since the Unix epoch, now.

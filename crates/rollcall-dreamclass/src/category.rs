@@ -2,47 +2,9 @@
 //! its statuses, so the category is guessed from the name (English, Greek and a few other
 //! languages) and the user can correct it.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StatusCategory {
-    Present,
-    Absent,
-    Late,
-    Excused,
-    Other,
-}
-
-impl StatusCategory {
-    pub const ALL: [StatusCategory; 5] = [
-        Self::Present,
-        Self::Absent,
-        Self::Late,
-        Self::Excused,
-        Self::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Present => "present",
-            Self::Absent => "absent",
-            Self::Late => "late",
-            Self::Excused => "excused",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s.trim())
-    }
-}
-
-impl std::fmt::Display for StatusCategory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The category lives in the core, which reports count by; it is re-exported here where it
+/// is guessed.
+pub use rollcall_core::model::StatusCategory;
 
 /// Word stems per category, written lower case without accents. Checked in this order, so a
 /// more specific phrase ("unexcused", "αδικαιολόγητη", "left early") wins over the word it

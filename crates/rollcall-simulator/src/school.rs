@@ -7,16 +7,7 @@ use rand::{Rng, SeedableRng};
 
 pub const DEMO_TENANT: &str = "demo-school";
 
-/// How a status counts in reports and which colour it gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StatusCategory {
-    Present,
-    Absent,
-    Late,
-    Excused,
-    Other,
-}
+pub use rollcall_core::model::StatusCategory;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {

@@ -211,31 +211,8 @@ async fn change_log_records_before_and_after() {
 
 #[tokio::test]
 async fn a_simulated_school_day_leaves_exactly_the_expected_state() {
-    use rollcall_simulator::{plan, send_all, DemoSchool, PlanOptions, SendOptions};
     let s = TestServer::start().await;
-    let school = DemoSchool::generate(3);
-    let plan = plan(
-        &school,
-        PlanOptions {
-            events: 1200,
-            seed: 3,
-            end_ts: now_ms(),
-            first_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
-        },
-    );
-    let report = send_all(
-        &plan.deliveries,
-        &SendOptions {
-            url: s.webhook_url.clone(),
-            tenant: "demo-school".into(),
-            key: Some(key()),
-            authorization: None,
-            rate: None,
-            concurrency: 16,
-            before_send: None,
-        },
-    )
-    .await;
+    let (plan, report) = send_school_day(&s, 1200, 3, 16).await;
     assert_eq!(report.ok(), 1200, "{}", report.summary());
     let rows = s
         .api("/api/attendance?includeDeleted=true&limit=100000")

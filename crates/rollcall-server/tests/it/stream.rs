@@ -35,33 +35,10 @@ async fn stream_delivers_every_change_and_resumes_after_reconnect() {
 
 #[tokio::test]
 async fn a_burst_larger_than_the_broadcast_buffer_arrives_complete_and_in_order() {
-    use rollcall_simulator::{plan, send_all, DemoSchool, PlanOptions, SendOptions};
     let s = TestServer::start().await;
     let mut stream = SseReader::open(&s, "?after=0", None).await;
-    let school = DemoSchool::generate(5);
-    let plan = plan(
-        &school,
-        PlanOptions {
-            events: 600,
-            seed: 5,
-            end_ts: now_ms(),
-            first_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
-        },
-    );
     // Read nothing while the burst is stored, so the subscriber falls behind.
-    let report = send_all(
-        &plan.deliveries,
-        &SendOptions {
-            url: s.webhook_url.clone(),
-            tenant: "demo-school".into(),
-            key: Some(key()),
-            authorization: None,
-            rate: None,
-            concurrency: 32,
-            before_send: None,
-        },
-    )
-    .await;
+    let (_, report) = send_school_day(&s, 600, 5, 32).await;
     assert_eq!(report.ok(), 600);
     let total = s.change_count();
     for expected in 1..=total {

@@ -182,6 +182,43 @@ pub fn created(id: i64, status_id: i64) -> Value {
     )
 }
 
+/// Sends a simulated school day of `events` deliveries (seed `seed`, dated from 2 March 2026)
+/// to the server with `concurrency` in flight, signed with the test secret.
+pub async fn send_school_day(
+    s: &TestServer,
+    events: usize,
+    seed: u64,
+    concurrency: usize,
+) -> (
+    rollcall_simulator::TrafficPlan,
+    rollcall_simulator::SendReport,
+) {
+    use rollcall_simulator::{plan, send_all, DemoSchool, PlanOptions, SendOptions};
+    let plan = plan(
+        &DemoSchool::generate(seed),
+        PlanOptions {
+            events,
+            seed,
+            end_ts: now_ms(),
+            first_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        },
+    );
+    let report = send_all(
+        &plan.deliveries,
+        &SendOptions {
+            url: s.webhook_url.clone(),
+            tenant: "demo-school".into(),
+            key: Some(key()),
+            authorization: None,
+            rate: None,
+            concurrency,
+            before_send: None,
+        },
+    )
+    .await;
+    (plan, report)
+}
+
 /// Reads Server-Sent Events from a response: (event, id, data) triples.
 pub struct SseReader {
     response: reqwest::Response,

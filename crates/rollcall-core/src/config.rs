@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::report_limits::ThresholdProblem;
+use crate::reports::ReportSettings;
 use crate::signature::KeyEncoding;
 
 pub const CONFIG_FILE: &str = "rollcall.toml";
@@ -37,6 +39,68 @@ pub struct FileConfig {
     /// The public base URL last shown to the user to enter in DreamClass; when the tunnel's
     /// URL differs, the window asks to update DreamClass.
     pub last_shown_public_url: Option<String>,
+    /// The thresholds of reports and alerts (`[reports]`); missing ones are the defaults.
+    pub reports: Option<ReportThresholds>,
+}
+
+/// `[reports]` in `rollcall.toml`: the school's thresholds for chronic absence and alerts.
+/// Each may be left out; [`settings`](Self::settings) fills in the default and checks them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportThresholds {
+    /// A share between 0 and 1: 0.1 means absent from 10% of lessons or more.
+    pub chronic_threshold: Option<f64>,
+    /// Absences in one day that raise an alert for a student.
+    pub absences_per_day: Option<u32>,
+    /// The length of the "current term", in days up to today.
+    pub term_days: Option<u32>,
+}
+
+impl ReportThresholds {
+    /// The thresholds to use: what the file says, the defaults for the rest. A value out of
+    /// its limits is refused with a sentence naming the setting and what to write.
+    pub fn settings(&self) -> Result<ReportSettings, ConfigError> {
+        let defaults = ReportSettings::default();
+        let settings = ReportSettings {
+            chronic_threshold: self.chronic_threshold.unwrap_or(defaults.chronic_threshold),
+            absences_per_day: self.absences_per_day.unwrap_or(defaults.absences_per_day),
+            term_days: self.term_days.unwrap_or(defaults.term_days),
+        };
+        settings.check().map_err(|problem| {
+            ConfigError::Invalid(format!(
+                "In the [reports] part of {CONFIG_FILE}, {key} = {value} is not possible: write \
+                 {hint}, or remove the line to use the default.",
+                key = problem.key(),
+                value = problem_value(&problem),
+                hint = problem.file_hint(),
+            ))
+        })?;
+        Ok(settings)
+    }
+
+    /// All three thresholds, as saved from the settings screen.
+    pub fn from_settings(settings: &ReportSettings) -> Self {
+        Self {
+            chronic_threshold: Some(settings.chronic_threshold),
+            absences_per_day: Some(settings.absences_per_day),
+            term_days: Some(settings.term_days),
+        }
+    }
+}
+
+/// The value as it was written in the file.
+fn problem_value(problem: &ThresholdProblem) -> String {
+    match *problem {
+        ThresholdProblem::ChronicThreshold(t) => t.to_string(),
+        ThresholdProblem::AbsencesPerDay(n) | ThresholdProblem::TermDays(n) => n.to_string(),
+    }
+}
+
+impl FileConfig {
+    /// The report and alert thresholds this file chooses (the defaults without `[reports]`).
+    pub fn report_settings(&self) -> Result<ReportSettings, ConfigError> {
+        self.reports.unwrap_or_default().settings()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +213,75 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), "webhok_secret = \"abc\"\n").unwrap();
         let err = FileConfig::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("webhok_secret"), "{err}");
+    }
+
+    #[test]
+    fn report_thresholds_come_from_the_file_with_defaults_for_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = ReportSettings::default();
+        assert_eq!(FileConfig::default().report_settings().unwrap(), defaults);
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[reports]\nchronic_threshold = 0.2\nterm_days = 120\n",
+        )
+        .unwrap();
+        let settings = FileConfig::load(dir.path())
+            .unwrap()
+            .report_settings()
+            .unwrap();
+        assert_eq!(
+            settings,
+            ReportSettings {
+                chronic_threshold: 0.2,
+                absences_per_day: defaults.absences_per_day,
+                term_days: 120,
+            }
+        );
+        // What the settings screen saves reads back the same.
+        let saved = FileConfig {
+            reports: Some(ReportThresholds::from_settings(&settings)),
+            ..Default::default()
+        };
+        let text = toml::to_string_pretty(&saved).unwrap();
+        let read: FileConfig = toml::from_str(&text).unwrap();
+        assert_eq!(read.report_settings().unwrap(), settings);
+    }
+
+    #[test]
+    fn a_bad_report_threshold_is_a_sentence_naming_the_setting() {
+        for (line, says) in [
+            (
+                "chronic_threshold = 10",
+                "chronic_threshold = 10 is not possible: write a share between 0 and 1",
+            ),
+            (
+                "absences_per_day = 0",
+                "absences_per_day = 0 is not possible: write a whole number of 1 or more",
+            ),
+            (
+                "term_days = 400",
+                "term_days = 400 is not possible: write a whole number of days from 1 to 366",
+            ),
+            ("term_days = 0", "term_days = 0"),
+        ] {
+            let file: FileConfig = toml::from_str(&format!("[reports]\n{line}\n")).unwrap();
+            let err = file.report_settings().unwrap_err().to_string();
+            assert!(
+                err.starts_with("In the [reports] part of rollcall.toml, "),
+                "{err}"
+            );
+            assert!(err.contains(says), "{err}");
+        }
+        // A misspelt or negative setting is refused when the file is read.
+        let dir = tempfile::tempdir().unwrap();
+        for text in [
+            "[reports]\nchronic_treshold = 0.1\n",
+            "[reports]\nterm_days = -5\n",
+        ] {
+            std::fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
+            let err = FileConfig::load(dir.path()).unwrap_err().to_string();
+            assert!(err.contains("has a mistake"), "{err}");
+        }
     }
 
     #[test]

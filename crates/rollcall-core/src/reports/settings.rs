@@ -1,7 +1,11 @@
-//! The thresholds reports and alerts use, in one place with their defaults.
+//! The thresholds reports and alerts use, in one place with their defaults and their limits.
 
-/// Report and alert thresholds. Only the defaults are used for now, except
-/// `--chronic-threshold` on the command line; reading them from `rollcall.toml` comes later.
+use crate::report_limits::{ThresholdProblem, MAX_TERM_DAYS};
+
+/// Report and alert thresholds. The school's choice is saved in the `[reports]` part of
+/// `rollcall.toml` (see [`crate::config::ReportThresholds`]) and changed from Settings; a
+/// request may still override the chronic threshold for one report (`--chronic-threshold`,
+/// `?threshold=`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReportSettings {
     /// A student is chronically absent when absences (absent + excused) are at least this
@@ -24,6 +28,20 @@ impl Default for ReportSettings {
 }
 
 impl ReportSettings {
+    /// Whether every threshold is within its limits; the first one that is not, otherwise.
+    pub fn check(&self) -> Result<(), ThresholdProblem> {
+        if !(0.0..=1.0).contains(&self.chronic_threshold) {
+            return Err(ThresholdProblem::ChronicThreshold(self.chronic_threshold));
+        }
+        if self.absences_per_day < 1 {
+            return Err(ThresholdProblem::AbsencesPerDay(self.absences_per_day));
+        }
+        if !(1..=MAX_TERM_DAYS).contains(&self.term_days) {
+            return Err(ThresholdProblem::TermDays(self.term_days));
+        }
+        Ok(())
+    }
+
     /// Checks a threshold given by a person (a share between 0 and 1, such as 0.1).
     pub fn parse_threshold(s: &str) -> Result<f64, String> {
         match s.trim().parse::<f64>() {
@@ -70,6 +88,63 @@ mod tests {
             ..s
         };
         assert!(zero.is_chronic(0, 5));
+    }
+
+    #[test]
+    fn the_defaults_are_within_the_limits_and_each_limit_is_checked() {
+        let ok = ReportSettings::default();
+        assert_eq!(ok.check(), Ok(()));
+        let edges = ReportSettings {
+            chronic_threshold: 1.0,
+            absences_per_day: 1,
+            term_days: MAX_TERM_DAYS,
+        };
+        assert_eq!(edges.check(), Ok(()));
+        let cases = [
+            (
+                ReportSettings {
+                    chronic_threshold: 1.5,
+                    ..ok
+                },
+                ThresholdProblem::ChronicThreshold(1.5),
+            ),
+            (
+                ReportSettings {
+                    chronic_threshold: -0.1,
+                    ..ok
+                },
+                ThresholdProblem::ChronicThreshold(-0.1),
+            ),
+            (
+                ReportSettings {
+                    chronic_threshold: f64::NAN,
+                    ..ok
+                },
+                ThresholdProblem::ChronicThreshold(f64::NAN),
+            ),
+            (
+                ReportSettings {
+                    absences_per_day: 0,
+                    ..ok
+                },
+                ThresholdProblem::AbsencesPerDay(0),
+            ),
+            (
+                ReportSettings { term_days: 0, ..ok },
+                ThresholdProblem::TermDays(0),
+            ),
+            (
+                ReportSettings {
+                    term_days: 367,
+                    ..ok
+                },
+                ThresholdProblem::TermDays(367),
+            ),
+        ];
+        for (settings, expected) in cases {
+            let problem = settings.check().unwrap_err();
+            assert_eq!(problem.key(), expected.key(), "{settings:?}");
+        }
     }
 
     #[test]

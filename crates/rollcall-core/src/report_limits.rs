@@ -1,0 +1,86 @@
+//! The limits of the report and alert thresholds, and what to say when a value is outside
+//! them: to a person in the window, or about a line of `rollcall.toml`.
+//!
+//! The check itself is [`ReportSettings::check`](crate::reports::ReportSettings::check).
+
+/// The longest "current term" that may be chosen: a school year, leap day included.
+pub const MAX_TERM_DAYS: u32 = 366;
+
+/// A threshold outside what makes sense, with the value that was given. Shown in the words of
+/// whoever gave it: [`sentence`](Self::sentence) for a person in the window, the setting's
+/// name in `rollcall.toml` for the file (see [`crate::config`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdProblem {
+    ChronicThreshold(f64),
+    AbsencesPerDay(u32),
+    TermDays(u32),
+}
+
+impl ThresholdProblem {
+    /// The setting's name in `rollcall.toml`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::ChronicThreshold(_) => "chronic_threshold",
+            Self::AbsencesPerDay(_) => "absences_per_day",
+            Self::TermDays(_) => "term_days",
+        }
+    }
+
+    /// What is wrong and what to choose instead, for a person (shares written as percentages,
+    /// as the window shows them).
+    pub fn sentence(&self) -> String {
+        match *self {
+            Self::ChronicThreshold(t) => format!(
+                "A chronic-absence threshold of {}% is not possible: choose between 0% and 100% \
+                 of lessons missed (10% is the usual choice).",
+                percent(t)
+            ),
+            Self::AbsencesPerDay(_) => "The number of absences in one day that raises an alert \
+                 must be at least 1."
+                .to_string(),
+            Self::TermDays(days) => format!(
+                "A term of {days} days is not possible: choose between 1 and {MAX_TERM_DAYS} days."
+            ),
+        }
+    }
+
+    /// What to write in `rollcall.toml` instead.
+    pub fn file_hint(&self) -> String {
+        match self {
+            Self::ChronicThreshold(_) => "a share between 0 and 1, such as 0.1 for 10%".into(),
+            Self::AbsencesPerDay(_) => "a whole number of 1 or more, such as 2".into(),
+            Self::TermDays(_) => {
+                format!("a whole number of days from 1 to {MAX_TERM_DAYS}, such as 90")
+            }
+        }
+    }
+}
+
+/// A share as a percentage for a sentence: 0.125 → "12.5", without float noise.
+fn percent(share: f64) -> String {
+    let rounded = (share * 100.0 * 1000.0).round() / 1000.0;
+    format!("{rounded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_are_sentences_in_percent_and_days() {
+        assert_eq!(
+            ThresholdProblem::ChronicThreshold(15.0).sentence(),
+            "A chronic-absence threshold of 1500% is not possible: choose between 0% and 100% \
+             of lessons missed (10% is the usual choice)."
+        );
+        assert!(ThresholdProblem::ChronicThreshold(1.125)
+            .sentence()
+            .contains("of 112.5%"));
+        assert!(ThresholdProblem::TermDays(400)
+            .sentence()
+            .contains("between 1 and 366 days"));
+        assert!(ThresholdProblem::AbsencesPerDay(0)
+            .sentence()
+            .contains("at least 1"));
+    }
+}

@@ -170,6 +170,7 @@ impl LaunchOptions {
         if let Some(days) = file.delivery_retention_days {
             server.delivery_retention_days = days;
         }
+        server.report_settings = file.report_settings().map_err(|e| e.to_string())?;
         Ok(server)
     }
 
@@ -397,6 +398,20 @@ mod tests {
         let c = options.resolve_with(&file, &kept).unwrap();
         assert_eq!(sign(&c), expect("from-env"));
         assert_eq!(c.webhook_addr.port(), 9999);
+    }
+
+    #[test]
+    fn report_thresholds_come_from_the_file_and_a_bad_one_stops_the_start_with_a_sentence() {
+        let none = LaunchOptions::from_env(env(&[])).unwrap();
+        let file: FileConfig = toml::from_str("[reports]\nabsences_per_day = 3\n").unwrap();
+        let c = none.resolve_with(&file, &KeptSecrets::default()).unwrap();
+        assert_eq!(c.report_settings.absences_per_day, 3);
+        assert_eq!(c.report_settings.term_days, 90);
+        let file: FileConfig = toml::from_str("[reports]\nterm_days = 500\n").unwrap();
+        let Err(err) = none.resolve_with(&file, &KeptSecrets::default()) else {
+            panic!("a term of 500 days was accepted");
+        };
+        assert!(err.contains("term_days = 500 is not possible"), "{err}");
     }
 
     #[test]

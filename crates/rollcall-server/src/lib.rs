@@ -26,6 +26,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rollcall_core::model::now_ms;
+use rollcall_core::reports::ReportSettings;
 use rollcall_core::store::care::{CareError, DataDirLock};
 use rollcall_core::store::{IngestWriter, ReadPool, DATABASE_FILE};
 use tokio::net::TcpListener;
@@ -70,6 +71,8 @@ pub struct ServerConfig {
     pub last_shown_public_url: Option<String>,
     /// Raw deliveries older than this many days are purged; 0 keeps them forever.
     pub delivery_retention_days: u32,
+    /// The thresholds of reports and alerts (`[reports]` in `rollcall.toml`).
+    pub report_settings: ReportSettings,
 }
 
 impl ServerConfig {
@@ -95,6 +98,7 @@ impl ServerConfig {
             tunnel: TunnelConfig::None,
             last_shown_public_url: None,
             delivery_retention_days: retention::DEFAULT_DAYS,
+            report_settings: ReportSettings::default(),
         }
     }
 }
@@ -231,6 +235,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         retention_days: Arc::new(std::sync::atomic::AtomicU32::new(
             config.delivery_retention_days,
         )),
+        report_settings: Arc::new(RwLock::new(config.report_settings)),
     };
     forward_reference_changes(&state);
     retention::spawn(state.clone());

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rollcall_core::config::BasicAuth;
+use rollcall_core::reports::ReportSettings;
 use rollcall_core::rusqlite::Connection;
 use rollcall_core::store::{IngestWriter, ReadPool};
 use rollcall_core::SigningKey;
@@ -96,6 +97,8 @@ pub struct AppState {
     pub tunnel: Arc<crate::tunnel::TunnelService>,
     /// Days raw deliveries are kept (0: forever); changed from the settings screen.
     pub retention_days: Arc<std::sync::atomic::AtomicU32>,
+    /// The thresholds of reports and alerts in force; changed from the settings screen.
+    pub report_settings: Arc<RwLock<ReportSettings>>,
 }
 
 /// Keeps secrets somewhere safer than the settings file, such as the operating system's
@@ -163,6 +166,11 @@ impl AppState {
             .read()
             .expect("settings lock")
             .clone()
+    }
+
+    /// The thresholds summaries, alerts and exports use unless a request chooses its own.
+    pub fn report_settings(&self) -> ReportSettings {
+        *self.report_settings.read().expect("report settings lock")
     }
 
     pub fn webhook_auth(&self) -> WebhookAuth {

@@ -7,6 +7,7 @@ mod care_api;
 mod dreamclass_api;
 pub mod guard;
 mod query;
+mod report_settings_api;
 mod reports_api;
 mod stream;
 mod tunnel_api;
@@ -53,6 +54,10 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             put(api::set_notification_settings),
         )
         .route("/settings/retention", put(care_api::set_retention))
+        .route(
+            "/settings/reports",
+            get(report_settings_api::get).put(report_settings_api::save),
+        )
         .route("/backup", get(care_api::download_backup))
         .route(
             "/settings/tunnel",

@@ -36,10 +36,10 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts", get(alerts))
 }
 
-/// Thresholds for summaries and alerts. The defaults for now; reading them from
-/// `rollcall.toml` comes later.
-fn report_settings() -> ReportSettings {
-    ReportSettings::default()
+/// Thresholds for summaries, alerts and exports: the ones saved in Settings (or
+/// `rollcall.toml`), read for each request so a change applies at once.
+fn report_settings(state: &AppState) -> ReportSettings {
+    state.report_settings()
 }
 
 fn check_filter(filter: &ReportFilter) -> ApiResult<()> {
@@ -82,7 +82,7 @@ pub async fn export(
         .map(parse_separator)
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("{e}.")))?;
-    let mut settings = report_settings();
+    let mut settings = report_settings(&state);
     if let Some(t) = query.chronic_threshold {
         settings.chronic_threshold =
             ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
@@ -170,7 +170,7 @@ pub async fn summary(
     ApiQuery(query): ApiQuery<SummaryQuery>,
 ) -> ApiResult<Json<reports::Summary>> {
     check_filter(&filter)?;
-    let mut settings = report_settings();
+    let mut settings = report_settings(&state);
     if let Some(t) = query.threshold {
         settings.chronic_threshold =
             ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
@@ -198,7 +198,7 @@ pub async fn alerts(
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
-    let settings = report_settings();
+    let settings = report_settings(&state);
     let alerts = state
         .read(move |conn| reports::alerts(conn, today, &settings))
         .await?;

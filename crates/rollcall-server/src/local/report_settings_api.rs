@@ -1,0 +1,78 @@
+//! The thresholds of reports and alerts, read and changed from Settings: saved in the
+//! `[reports]` part of `rollcall.toml` and used at once by summaries, alerts and exports.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::Json;
+use rollcall_core::config::ReportThresholds;
+use rollcall_core::reports::ReportSettings;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The thresholds as the API shows and takes them. All three are required when saving, so a
+/// save never leaves one half-changed.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThresholdsBody {
+    /// A share between 0 and 1 (0.1: absent from 10% of lessons or more).
+    chronic_threshold: f64,
+    absences_per_day: u32,
+    term_days: u32,
+}
+
+impl From<ReportSettings> for ThresholdsBody {
+    fn from(s: ReportSettings) -> Self {
+        Self {
+            chronic_threshold: s.chronic_threshold,
+            absences_per_day: s.absences_per_day,
+            term_days: s.term_days,
+        }
+    }
+}
+
+impl From<ThresholdsBody> for ReportSettings {
+    fn from(b: ThresholdsBody) -> Self {
+        Self {
+            chronic_threshold: b.chronic_threshold,
+            absences_per_day: b.absences_per_day,
+            term_days: b.term_days,
+        }
+    }
+}
+
+/// `GET /api/settings/reports`: the thresholds in force.
+pub async fn get(State(state): State<AppState>) -> Json<ThresholdsBody> {
+    Json(state.report_settings().into())
+}
+
+/// `PUT /api/settings/reports`: checks, saves to `rollcall.toml`, then applies. Nothing is
+/// saved or applied when a value is refused.
+pub async fn save(
+    State(state): State<AppState>,
+    body: Result<Json<ThresholdsBody>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    // Axum's own refusal is a developer's sentence in plain text; this one says what to send.
+    let Json(body) = body.map_err(|_| {
+        ApiError::bad_request(
+            "The report settings were not understood. Give the chronic-absence threshold as a \
+             share such as 0.1 for 10%, and the absences in one day and the term length as \
+             whole numbers.",
+        )
+    })?;
+    let settings = ReportSettings::from(body);
+    settings
+        .check()
+        .map_err(|problem| ApiError::bad_request(problem.sentence()))?;
+    crate::settings_file::update(&state.info.data_dir, move |file| {
+        file.reports = Some(ReportThresholds::from_settings(&settings));
+        Ok(())
+    })
+    .await?;
+    *state.report_settings.write().expect("report settings lock") = settings;
+    Ok(Json(
+        json!({ "ok": true, "settings": ThresholdsBody::from(settings) }),
+    ))
+}

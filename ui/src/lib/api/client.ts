@@ -11,6 +11,7 @@ import type {
   Reachability,
   RecoveryReport,
   ReportSummary,
+  ReportThresholds,
   StatusCategory,
   TunnelSettings,
   TunnelSettingsBody,
@@ -108,6 +109,16 @@ export class Api {
   /** How long raw deliveries are kept (0: forever); what is older is deleted at once. */
   saveRetention(days: number): Promise<{ ok: boolean; purged: number }> {
     return this.request("PUT", "/api/settings/retention", { days });
+  }
+
+  /** The thresholds of reports and alerts in force. */
+  reportThresholds(): Promise<ReportThresholds> {
+    return this.request("GET", "/api/settings/reports");
+  }
+
+  /** Saves the thresholds; reports and alerts use them at once. */
+  saveReportThresholds(thresholds: ReportThresholds): Promise<{ ok: boolean; settings: ReportThresholds }> {
+    return this.request("PUT", "/api/settings/reports", thresholds);
   }
 
   /** Statuses that raise a desktop notification. */

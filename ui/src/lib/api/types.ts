@@ -132,6 +132,16 @@ export type Settings = {
   deliveryRetentionDays?: number;
 };
 
+/** GET/PUT /api/settings/reports: the thresholds of reports and alerts. */
+export type ReportThresholds = {
+  /** A share between 0 and 1: 0.1 means absent from 10% of lessons or more. */
+  chronicThreshold: number;
+  /** Absences in one day that raise an alert for a student. */
+  absencesPerDay: number;
+  /** Days up to today that chronic-absence alerts look at. */
+  termDays: number;
+};
+
 export type WebhookSettings = {
   secret: string | null;
   keyEncoding: "text" | "base64";

@@ -1,7 +1,7 @@
 //! `rollcall export`: CSV reports from the database, safe to run while `rollcall serve` runs.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -71,9 +71,10 @@ pub struct ExportArgs {
     /// The column separator (one character, or `tab`); with --excel it overrides the locale.
     #[arg(long, value_parser = parse_separator)]
     separator: Option<u8>,
-    /// Students only: the absence rate from which a student is chronically absent.
-    #[arg(long, value_parser = ReportSettings::parse_threshold, default_value_t = ReportSettings::default().chronic_threshold)]
-    chronic_threshold: f64,
+    /// Students only: the absence rate from which a student is chronically absent (a share,
+    /// 0.1 for 10%). Default: the one saved in Settings (`[reports]` in rollcall.toml), else 0.1.
+    #[arg(long, value_parser = ReportSettings::parse_threshold)]
+    chronic_threshold: Option<f64>,
     /// Attendance only: include deleted records (adds a `deleted` column).
     #[arg(long)]
     include_deleted: bool,
@@ -101,6 +102,14 @@ fn csv_format(excel: bool, separator: Option<u8>) -> CsvFormat {
     CsvFormat::from_options(excel, separator)
 }
 
+/// The thresholds saved in the data folder's `rollcall.toml`, so a report written here marks
+/// the same students as the window does. A settings file with a mistake stops the export with
+/// its sentence rather than silently using other thresholds.
+fn saved_report_settings(data_dir: &Path) -> anyhow::Result<ReportSettings> {
+    let file = config::FileConfig::load(data_dir)?;
+    Ok(file.report_settings()?)
+}
+
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let filter = ReportFilter {
         from: args.from,
@@ -119,14 +128,15 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             data_dir.display()
         );
     }
+    let mut settings = saved_report_settings(&data_dir)?;
+    if let Some(threshold) = args.chronic_threshold {
+        settings.chronic_threshold = threshold;
+    }
     let conn = open_reader(&db).with_context(|| format!("could not open {}", db.display()))?;
     let options = ExportOptions {
         format: csv_format(args.excel, args.separator),
         include_deleted: args.include_deleted,
-        settings: ReportSettings {
-            chronic_threshold: args.chronic_threshold,
-            ..Default::default()
-        },
+        settings,
     };
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(

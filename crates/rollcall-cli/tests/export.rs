@@ -237,3 +237,52 @@ async fn wrong_flags_are_refused_with_a_sentence() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("There is no Rollcall database"));
 }
+
+#[tokio::test]
+async fn the_command_uses_the_threshold_saved_in_settings_unless_one_is_given() {
+    let s = school_with_server().await;
+    let response = s
+        .http
+        .put(format!("{}/api/settings/reports", s.api_base))
+        .bearer_auth(&s.token)
+        .json(&serde_json::json!({"chronicThreshold": 0.5, "absencesPerDay": 2, "termDays": 90}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // Saved from the window, used by the command: the same bytes as the window's download.
+    let cli = stdout_of(rollcall(s.dir.path(), "C", &["students"]));
+    let api = s.download("/api/export/students.csv").await;
+    assert_eq!(cli, api);
+    assert_ne!(
+        String::from_utf8(cli).unwrap(),
+        dataset::STUDENTS_CSV,
+        "0.5 marks fewer students than the default 0.1"
+    );
+    // A threshold given on the command line wins over the saved one.
+    let given = stdout_of(rollcall(
+        s.dir.path(),
+        "C",
+        &["students", "--chronic-threshold", "0.1"],
+    ));
+    assert_eq!(String::from_utf8(given).unwrap(), dataset::STUDENTS_CSV);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_saved_threshold_stops_the_export_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    dataset::build(dir.path()).await;
+    std::fs::write(
+        dir.path().join("rollcall.toml"),
+        "[reports]\nchronic_threshold = 10\n",
+    )
+    .unwrap();
+    let output = rollcall(dir.path(), "C", &["students"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("chronic_threshold = 10 is not possible: write a share between 0 and 1"),
+        "{stderr}"
+    );
+}

@@ -4,6 +4,10 @@
 //! Each alert is notified once: today's absences once per student and day, chronic absence
 //! once per crossing (a student who drops below and crosses again is notified again). What
 //! was already true when the app started is not notified; the Reports view lists it.
+//!
+//! The thresholds are the ones saved in Settings, read at every check. When they change, what
+//! the new thresholds make true at once is treated like what was true at start: listed in
+//! Reports, not notified, so lowering a threshold does not bring a burst of notifications.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -20,11 +24,13 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(60);
 /// At most this many lines in one notification; the rest are counted.
 const MAX_LINES: usize = 4;
 
-/// The alerts already notified (or already true at start).
+/// The alerts already notified (or already true at start, or when the thresholds changed).
 #[derive(Debug, Default)]
 pub struct AlertMemory {
     seen: BTreeSet<(AlertKey, i64, String)>,
     started: bool,
+    /// The thresholds `seen` was computed with.
+    settings: Option<ReportSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,9 +40,20 @@ enum AlertKey {
 }
 
 impl AlertMemory {
-    /// The alerts of `current` not notified before, remembering them. The first call only
-    /// remembers.
-    pub fn fresh(&mut self, current: Vec<Alert>, today: &str) -> Vec<Alert> {
+    /// The alerts of `current` (computed with `settings`) not notified before, remembering
+    /// them. The first call, and the first after the thresholds changed, only remember.
+    pub fn fresh(
+        &mut self,
+        current: Vec<Alert>,
+        today: &str,
+        settings: &ReportSettings,
+    ) -> Vec<Alert> {
+        if self.settings.as_ref() != Some(settings) {
+            *self = Self {
+                settings: Some(*settings),
+                ..Self::default()
+            };
+        }
         let key = |a: &Alert| match a.kind {
             AlertKind::AbsencesToday => (
                 AlertKey::AbsencesToday,
@@ -93,12 +110,10 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
     let mut stopping = state.stopping.clone();
     loop {
         let today = chrono::Local::now().date_naive();
-        match state
-            .read(move |conn| alerts(conn, today, &ReportSettings::default()))
-            .await
-        {
+        let settings = state.report_settings();
+        match state.read(move |conn| alerts(conn, today, &settings)).await {
             Ok(current) => {
-                let fresh = memory.fresh(current, &today.to_string());
+                let fresh = memory.fresh(current, &today.to_string(), &settings);
                 if let Some((title, body)) = message(&fresh).filter(|_| !pause.is_paused()) {
                     if let Err(e) = app
                         .notification()
@@ -137,17 +152,22 @@ mod tests {
     #[test]
     fn each_alert_is_notified_once_and_what_was_true_at_start_never() {
         let mut memory = AlertMemory::default();
+        let usual = ReportSettings::default();
         let at_start = vec![
             alert(AlertKind::Chronic, 1),
             alert(AlertKind::AbsencesToday, 2),
         ];
-        assert!(memory.fresh(at_start.clone(), "2026-03-02").is_empty());
+        assert!(memory
+            .fresh(at_start.clone(), "2026-03-02", &usual)
+            .is_empty());
         // Nothing new: nothing to say.
-        assert!(memory.fresh(at_start.clone(), "2026-03-02").is_empty());
+        assert!(memory
+            .fresh(at_start.clone(), "2026-03-02", &usual)
+            .is_empty());
         // A new student absent twice today.
         let mut now = at_start.clone();
         now.push(alert(AlertKind::AbsencesToday, 3));
-        let fresh = memory.fresh(now.clone(), "2026-03-02");
+        let fresh = memory.fresh(now.clone(), "2026-03-02", &usual);
         assert_eq!(
             fresh
                 .iter()
@@ -155,7 +175,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![3]
         );
-        assert!(memory.fresh(now, "2026-03-02").is_empty());
+        assert!(memory.fresh(now, "2026-03-02", &usual).is_empty());
         // The next day, today's absences count again.
         let next_day = memory.fresh(
             vec![
@@ -163,6 +183,7 @@ mod tests {
                 alert(AlertKind::Chronic, 1),
             ],
             "2026-03-03",
+            &usual,
         );
         assert_eq!(next_day.len(), 1);
         assert_eq!(next_day[0].kind, AlertKind::AbsencesToday);
@@ -171,15 +192,46 @@ mod tests {
     #[test]
     fn a_chronic_student_who_drops_below_and_crosses_again_is_notified_again() {
         let mut memory = AlertMemory::default();
-        memory.fresh(Vec::new(), "d");
+        let usual = ReportSettings::default();
+        memory.fresh(Vec::new(), "d", &usual);
         assert_eq!(
-            memory.fresh(vec![alert(AlertKind::Chronic, 5)], "d").len(),
+            memory
+                .fresh(vec![alert(AlertKind::Chronic, 5)], "d", &usual)
+                .len(),
             1
         );
-        assert!(memory.fresh(Vec::new(), "d").is_empty());
+        assert!(memory.fresh(Vec::new(), "d", &usual).is_empty());
         assert_eq!(
-            memory.fresh(vec![alert(AlertKind::Chronic, 5)], "d").len(),
+            memory
+                .fresh(vec![alert(AlertKind::Chronic, 5)], "d", &usual)
+                .len(),
             1
+        );
+    }
+
+    #[test]
+    fn what_new_thresholds_make_true_at_once_is_not_notified_but_later_crossings_are() {
+        let mut memory = AlertMemory::default();
+        let usual = ReportSettings::default();
+        memory.fresh(vec![alert(AlertKind::Chronic, 1)], "d", &usual);
+        // Lowered from 10% to 5%: three more students are chronic at once. Reports lists
+        // them; a burst of notifications would only repeat it.
+        let lower = ReportSettings {
+            chronic_threshold: 0.05,
+            ..usual
+        };
+        let now: Vec<Alert> = (1..=4).map(|s| alert(AlertKind::Chronic, s)).collect();
+        assert!(memory.fresh(now.clone(), "d", &lower).is_empty());
+        // Later, a student crossing the new threshold is notified as usual.
+        let mut later = now;
+        later.push(alert(AlertKind::Chronic, 5));
+        let fresh = memory.fresh(later, "d", &lower);
+        assert_eq!(
+            fresh
+                .iter()
+                .map(|a| a.student_period_id)
+                .collect::<Vec<_>>(),
+            vec![5]
         );
     }
 

@@ -6,8 +6,8 @@ mod dataset;
 
 use chrono::NaiveDate;
 use rollcall_core::reports::{
-    alerts, summary, write_report, AlertKind, CsvFormat, ExportOptions, ReportFilter, ReportKind,
-    ReportSettings,
+    alerts, count_report_rows, summary, write_report, AlertKind, CsvFormat, ExportOptions,
+    ReportFilter, ReportKind, ReportSettings,
 };
 use rollcall_core::rusqlite::Connection;
 use rollcall_core::store::{open_reader, DATABASE_FILE};
@@ -398,4 +398,52 @@ async fn a_reader_that_goes_away_stops_the_export() {
     )
     .unwrap_err();
     assert!(error.is_broken_pipe(), "{error}");
+}
+
+#[tokio::test]
+async fn row_counts_for_progress_equal_the_rows_written() {
+    let school = school().await;
+    let filters = [
+        all(),
+        ReportFilter {
+            class_id: Some(35),
+            from: Some("2026-11-03".into()),
+            ..all()
+        },
+        ReportFilter {
+            status_id: Some(2),
+            ..all()
+        },
+        ReportFilter {
+            from: Some("2026-11-03".into()),
+            to: Some("2026-11-03".into()),
+            ..all()
+        },
+        ReportFilter {
+            from: Some("2027-01-01".into()),
+            ..all()
+        },
+    ];
+    for kind in ReportKind::ALL {
+        for include_deleted in [false, true] {
+            let options = ExportOptions {
+                include_deleted,
+                ..Default::default()
+            };
+            for filter in &filters {
+                let written =
+                    write_report(&school.conn, kind, filter, &options, std::io::sink()).unwrap();
+                let counted = count_report_rows(&school.conn, kind, filter, &options).unwrap();
+                assert_eq!(
+                    counted, written,
+                    "{kind:?} {filter:?} deleted={include_deleted}"
+                );
+            }
+        }
+    }
+    // Not vacuous: the whole dataset has rows of every kind.
+    for kind in ReportKind::ALL {
+        let rows = count_report_rows(&school.conn, kind, &all(), &ExportOptions::default());
+        assert!(rows.unwrap() > 0, "{kind:?}");
+    }
 }

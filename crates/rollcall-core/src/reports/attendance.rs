@@ -5,7 +5,7 @@ use std::io::Write;
 
 use rusqlite::Connection;
 
-use super::csv_output::{CsvFormat, CsvOut, ExportError};
+use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
 use super::{ReportFilter, CATEGORY_CODE_SQL, CATEGORY_NAMES};
 
 const HEADER: [&str; 14] = [
@@ -55,8 +55,9 @@ pub(super) fn write(
     include_deleted: bool,
     format: CsvFormat,
     out: impl Write,
+    progress: Progress<'_>,
 ) -> Result<u64, ExportError> {
-    let mut csv = CsvOut::new(out, format)?;
+    let mut csv = CsvOut::new(out, format, progress)?;
     let mut header = HEADER.to_vec();
     if include_deleted {
         header.push("deleted");
@@ -80,4 +81,20 @@ pub(super) fn write(
         csv.end_row()?;
     }
     csv.finish()
+}
+
+/// How many rows [`write`] writes for the same filter (in the same read transaction).
+pub(super) fn count(
+    conn: &Connection,
+    filter: &ReportFilter,
+    include_deleted: bool,
+) -> rusqlite::Result<u64> {
+    let (conditions, params) = filter.sql("a", "status_id");
+    let deleted = if include_deleted {
+        ""
+    } else {
+        " AND a.deleted = 0"
+    };
+    let sql = format!("SELECT COUNT(*) FROM attendance a WHERE {conditions}{deleted}");
+    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
 }

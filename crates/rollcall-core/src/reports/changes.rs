@@ -6,7 +6,7 @@ use std::io::Write;
 
 use rusqlite::Connection;
 
-use super::csv_output::{CsvFormat, CsvOut, ExportError};
+use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
 use super::ReportFilter;
 
 const HEADER: [&str; 21] = [
@@ -59,8 +59,9 @@ pub(super) fn write(
     filter: &ReportFilter,
     format: CsvFormat,
     out: impl Write,
+    progress: Progress<'_>,
 ) -> Result<u64, ExportError> {
-    let mut csv = CsvOut::new(out, format)?;
+    let mut csv = CsvOut::new(out, format, progress)?;
     csv.header(&HEADER)?;
     let (sql, params) = query(filter);
     let mut stmt = conn.prepare(&sql)?;
@@ -75,4 +76,11 @@ pub(super) fn write(
         csv.end_row()?;
     }
     csv.finish()
+}
+
+/// How many rows [`write`] writes for the same filter (in the same read transaction).
+pub(super) fn count(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<u64> {
+    let (conditions, params) = filter.sql("ch", "status_after");
+    let sql = format!("SELECT COUNT(*) FROM changes ch WHERE {conditions}");
+    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
 }

@@ -30,18 +30,22 @@ mod summary;
 mod tallies;
 
 use std::io::Write;
+use std::ops::ControlFlow;
 
 use rusqlite::Connection;
 
 pub use alerts::{alerts, Alert, AlertKind};
 pub use csv_output::{
     excel_separator_for_locale, format_rate, neutralise_formula, numeric_locale_from_env,
-    parse_separator, rate_number, CsvFormat, ExportError, RATE_DECIMALS, UTF8_BOM,
+    parse_separator, rate_number, CsvFormat, ExportError, Progress, PROGRESS_EVERY, RATE_DECIMALS,
+    UTF8_BOM,
 };
 pub use filter::ReportFilter;
 pub use settings::ReportSettings;
 pub use summary::{summary, ChronicStudent, ClassRate, DayAbsences, Summary};
 pub use tallies::Tally;
+
+use tallies::Grouping;
 
 /// The CSV exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,19 +119,54 @@ pub fn write_report(
     options: &ExportOptions,
     out: impl Write,
 ) -> Result<u64, ExportError> {
+    write_report_with_progress(conn, kind, filter, options, out, &mut |_| {
+        ControlFlow::Continue(())
+    })
+}
+
+/// [`write_report`], telling `progress` how far it is and stopping when it answers
+/// [`ControlFlow::Break`] (then the error is [`ExportError::Cancelled`] and `out` holds a
+/// partial file the caller throws away).
+pub fn write_report_with_progress(
+    conn: &Connection,
+    kind: ReportKind,
+    filter: &ReportFilter,
+    options: &ExportOptions,
+    out: impl Write,
+    progress: Progress<'_>,
+) -> Result<u64, ExportError> {
+    let format = options.format;
     match kind {
         ReportKind::Attendance => {
-            attendance::write(conn, filter, options.include_deleted, options.format, out)
+            attendance::write(conn, filter, options.include_deleted, format, out, progress)
         }
-        ReportKind::Changes => changes::write(conn, filter, options.format, out),
-        ReportKind::Students => tallies::write_students(conn, filter, options, out),
+        ReportKind::Changes => changes::write(conn, filter, format, out, progress),
+        ReportKind::Students => tallies::write_students(conn, filter, options, out, progress),
         ReportKind::Classes => {
-            tallies::write_per_day(conn, tallies::Grouping::Class, filter, options.format, out)
+            tallies::write_per_day(conn, Grouping::Class, filter, format, out, progress)
         }
         ReportKind::Courses => {
-            tallies::write_per_day(conn, tallies::Grouping::Course, filter, options.format, out)
+            tallies::write_per_day(conn, Grouping::Course, filter, format, out, progress)
         }
     }
+}
+
+/// How many rows [`write_report`] would write for the same filter and options: the total of a
+/// progress bar. Exact when run in the same read transaction as the export.
+pub fn count_report_rows(
+    conn: &Connection,
+    kind: ReportKind,
+    filter: &ReportFilter,
+    options: &ExportOptions,
+) -> Result<u64, ExportError> {
+    let rows = match kind {
+        ReportKind::Attendance => attendance::count(conn, filter, options.include_deleted)?,
+        ReportKind::Changes => changes::count(conn, filter)?,
+        ReportKind::Students => tallies::count_students(conn, filter)?,
+        ReportKind::Classes => tallies::count_per_day(conn, Grouping::Class, filter)?,
+        ReportKind::Courses => tallies::count_per_day(conn, Grouping::Course, filter)?,
+    };
+    Ok(rows)
 }
 
 /// The status category of the status joined as `s` (a LEFT JOIN of `reference_statuses`), as

@@ -5,7 +5,7 @@ use std::io::Write;
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
-use super::csv_output::{CsvFormat, CsvOut, ExportError};
+use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
 use super::{ExportOptions, ReportFilter, CATEGORY_CODE_SQL};
 
 /// Sessions and how many fell in each status category.
@@ -42,7 +42,7 @@ impl Tally {
         })
     }
 
-    fn write<W: Write>(&self, csv: &mut CsvOut<W>) -> Result<(), ExportError> {
+    fn write<W: Write>(&self, csv: &mut CsvOut<'_, W>) -> Result<(), ExportError> {
         for n in [
             self.sessions,
             self.present,
@@ -92,18 +92,48 @@ pub(crate) enum Grouping {
     Course,
 }
 
+impl Grouping {
+    /// The attendance column grouped by, the table of its names, and the report's word for it.
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Class => ("class_id", "reference_classes", "class"),
+            Self::Course => ("course_id", "reference_courses", "course"),
+        }
+    }
+}
+
+/// How many rows [`write_per_day`] writes for the same filter: one per day and class (or
+/// course) with records.
+pub(super) fn count_per_day(
+    conn: &Connection,
+    grouping: Grouping,
+    filter: &ReportFilter,
+) -> rusqlite::Result<u64> {
+    let (id_column, _, _) = grouping.columns();
+    let (records, params) = records_sql(filter);
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({records}) r GROUP BY r.date, r.{id_column})"
+    );
+    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
+}
+
+/// How many rows [`write_students`] writes for the same filter: one per student with records.
+pub(super) fn count_students(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<u64> {
+    let (records, params) = records_sql(filter);
+    let sql = format!("SELECT COUNT(DISTINCT r.student_period_id) FROM ({records}) r");
+    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
+}
+
 pub(super) fn write_per_day(
     conn: &Connection,
     grouping: Grouping,
     filter: &ReportFilter,
     format: CsvFormat,
     out: impl Write,
+    progress: Progress<'_>,
 ) -> Result<u64, ExportError> {
-    let (id_column, table, label) = match grouping {
-        Grouping::Class => ("class_id", "reference_classes", "class"),
-        Grouping::Course => ("course_id", "reference_courses", "course"),
-    };
-    let mut csv = CsvOut::new(out, format)?;
+    let (id_column, table, label) = grouping.columns();
+    let mut csv = CsvOut::new(out, format, progress)?;
     let id_header = format!("{label}_id");
     let mut header = vec!["date", id_header.as_str(), label];
     header.extend(TALLY_HEADER);
@@ -160,8 +190,9 @@ pub(super) fn write_students(
     filter: &ReportFilter,
     options: &ExportOptions,
     out: impl Write,
+    progress: Progress<'_>,
 ) -> Result<u64, ExportError> {
-    let mut csv = CsvOut::new(out, options.format)?;
+    let mut csv = CsvOut::new(out, options.format, progress)?;
     let mut header = vec!["student_period_id", "student", "class_ids", "classes"];
     header.extend(TALLY_HEADER);
     header.push("chronic_absence");

@@ -14,6 +14,7 @@ pub mod error;
 pub mod launch;
 pub mod limits;
 pub mod local;
+pub mod report_file;
 pub mod retention;
 mod settings_file;
 pub mod state;

@@ -4,18 +4,21 @@
 //! and one written by the command are byte for byte the same for the same filters.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use futures::StreamExt;
 use rollcall_core::reports::{
-    self, parse_separator, write_report, CsvFormat, ExportOptions, ReportFilter, ReportKind,
+    self, parse_separator, CsvFormat, ExportOptions, Progress, ReportFilter, ReportKind,
     ReportSettings,
 };
+use rollcall_core::rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -56,17 +59,24 @@ pub struct ExportQuery {
     chronic_threshold: Option<f64>,
 }
 
-/// `GET /api/export/{kind}.csv`: streams a report as it is read from the database.
-pub async fn export(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-    ApiQuery(filter): ApiQuery<ReportFilter>,
-    ApiQuery(query): ApiQuery<ExportQuery>,
-) -> ApiResult<Response> {
-    let kind = file
-        .strip_suffix(".csv")
-        .and_then(ReportKind::parse)
-        .ok_or_else(|| {
+/// One export as its address asks for it: which report, which records, and how to write it.
+/// The download route and the desktop's "save to a file" read it the same way, so both give
+/// the same bytes for the same address.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub kind: ReportKind,
+    pub filter: ReportFilter,
+    pub options: ExportOptions,
+}
+
+impl ExportRequest {
+    fn new(
+        state: &AppState,
+        report: &str,
+        filter: ReportFilter,
+        query: ExportQuery,
+    ) -> ApiResult<Self> {
+        let kind = ReportKind::parse(report).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_report",
@@ -74,25 +84,80 @@ pub async fn export(
                  classes.csv or courses.csv.",
             )
         })?;
-    check_filter(&filter)?;
-    let separator = query
-        .separator
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(parse_separator)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(format!("{e}.")))?;
-    let mut settings = report_settings(&state);
-    if let Some(t) = query.chronic_threshold {
-        settings.chronic_threshold =
-            ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
+        check_filter(&filter)?;
+        let separator = query
+            .separator
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(parse_separator)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("{e}.")))?;
+        let mut settings = report_settings(state);
+        if let Some(t) = query.chronic_threshold {
+            settings.chronic_threshold =
+                ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
+        }
+        let options = ExportOptions {
+            format: CsvFormat::from_options(query.excel.unwrap_or(false), separator),
+            include_deleted: query.include_deleted.unwrap_or(false),
+            settings,
+        };
+        Ok(Self {
+            kind,
+            filter,
+            options,
+        })
     }
-    let options = ExportOptions {
-        format: CsvFormat::from_options(query.excel.unwrap_or(false), separator),
-        include_deleted: query.include_deleted.unwrap_or(false),
-        settings,
-    };
-    let file_name = kind.file_name(&filter);
+
+    /// Reads a request given as the report's name (`attendance`) and the query string of
+    /// its export address (`from=2026-11-01&classId=34&excel=true`).
+    pub fn parse(state: &AppState, report: &str, query: &str) -> ApiResult<Self> {
+        let uri: Uri = format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::bad_request("The report's address is not valid."))?;
+        let wrong = |e: QueryRejection| {
+            ApiError::bad_request(format!("The address has a wrong value: {}", e.body_text()))
+        };
+        let Query(filter) = Query::<ReportFilter>::try_from_uri(&uri).map_err(wrong)?;
+        let Query(query) = Query::<ExportQuery>::try_from_uri(&uri).map_err(wrong)?;
+        Self::new(state, report, filter, query)
+    }
+
+    /// The file name the report is offered under, such as `rollcall-attendance-2026-11-02.csv`.
+    pub fn file_name(&self) -> String {
+        self.kind.file_name(&self.filter)
+    }
+
+    /// Writes the report to `out`, telling `progress` how far it is (see
+    /// [`reports::write_report_with_progress`]). Blocking.
+    pub fn write(
+        &self,
+        conn: &Connection,
+        out: impl Write,
+        progress: Progress<'_>,
+    ) -> Result<u64, reports::ExportError> {
+        reports::write_report_with_progress(
+            conn,
+            self.kind,
+            &self.filter,
+            &self.options,
+            out,
+            progress,
+        )
+    }
+}
+
+/// `GET /api/export/{kind}.csv`: streams a report as it is read from the database.
+pub async fn export(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    ApiQuery(filter): ApiQuery<ReportFilter>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    let report = file.strip_suffix(".csv").unwrap_or("");
+    let request = ExportRequest::new(&state, report, filter, query)?;
+    let file_name = request.file_name();
+    let report = request.kind.as_str();
 
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
     let reads = state.reads.clone();
@@ -101,20 +166,21 @@ pub async fn export(
     // download slows the export instead of filling memory.
     tokio::task::spawn_blocking(move || {
         let sink = ChannelWriter { tx: tx.clone() };
-        let result = reads.with(|conn| Ok(write_report(conn, kind, &filter, &options, sink)));
+        let result =
+            reads.with(|conn| Ok(request.write(conn, sink, &mut |_| ControlFlow::Continue(()))));
         let error = match result {
             Ok(Ok(rows)) => {
-                tracing::debug!(report = kind.as_str(), rows, "export finished");
+                tracing::debug!(report, rows, "export finished");
                 return;
             }
             Ok(Err(e)) if e.is_broken_pipe() => {
-                tracing::debug!(report = kind.as_str(), "export cancelled by the client");
+                tracing::debug!(report, "export cancelled by the client");
                 return;
             }
             Ok(Err(e)) => e.to_string(),
             Err(e) => e.to_string(),
         };
-        tracing::error!(report = kind.as_str(), %error, "export failed");
+        tracing::error!(report, %error, "export failed");
         // Ends the body with an error, so the download fails instead of looking complete.
         let _ = tx.blocking_send(Err(std::io::Error::other(error)));
     });

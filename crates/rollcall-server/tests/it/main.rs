@@ -7,6 +7,7 @@ mod hostile;
 mod load;
 mod local_api;
 mod ordering;
+mod report_file;
 mod report_settings;
 mod reports;
 mod storage_faults;

@@ -11,6 +11,7 @@ use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBui
 use tauri_plugin_notification::NotificationExt as _;
 
 use crate::alerts;
+use crate::exports::{self, Exports};
 use crate::keyring_store::KeyringStore;
 use crate::notifications::{self, NotificationPause};
 use crate::tray::{self, Tray, TrayStatus};
@@ -166,6 +167,8 @@ fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer) {
     let _ = desktop.info.set(info.clone());
     desktop.tray.enable_copy_webhook_url();
     let state = server.state().clone();
+    app.state::<Exports>().server_started(state.clone());
+    exports::grant_to_ui(app, &format!("http://{}", info.ui_addr), MAIN_WINDOW);
     tauri::async_runtime::spawn(tray::watch_status(app.clone(), state.clone()));
     tauri::async_runtime::spawn(alerts::watch(
         app.clone(),

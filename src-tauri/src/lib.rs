@@ -5,6 +5,7 @@
 
 mod alerts;
 mod desktop;
+mod exports;
 mod keyring_store;
 mod logging;
 mod notifications;
@@ -29,6 +30,15 @@ pub fn run() {
         ))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_clipboard_manager::init())
+        // Used from Rust only (the save dialog, "Show in folder"): the page gets no access.
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .manage(exports::Exports::default())
+        .invoke_handler(tauri::generate_handler![
+            exports::save_report,
+            exports::cancel_export,
+            exports::show_report_in_folder
+        ])
         .setup(|app| {
             let args: Vec<String> = std::env::args().collect();
             if args.iter().any(|a| a == "--quit") {

@@ -43,8 +43,11 @@ function calendarDaysBetween(aMs: number, bMs: number, timeZone?: string): numbe
 
 /** YYYY-MM-DD of an instant in the given (or local) time zone. */
 export function isoDate(ms: number, timeZone?: string): string {
-  // en-CA formats dates as YYYY-MM-DD.
-  return formatter("en-CA", { year: "numeric", month: "2-digit", day: "2-digit" }, timeZone).format(ms);
+  // Assembled from the parts: no locale's own format can be relied on to be YYYY-MM-DD
+  // (en-CA is in Chromium, but not in the desktop window's WebKit).
+  const parts = formatter("en-US", { year: "numeric", month: "2-digit", day: "2-digit" }, timeZone).formatToParts(ms);
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${part("year").padStart(4, "0")}-${part("month")}-${part("day")}`;
 }
 
 /** Today's date here, YYYY-MM-DD: the board's default day. */

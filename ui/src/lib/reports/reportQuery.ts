@@ -71,10 +71,18 @@ export function exportHref(
   excel: boolean,
   locale: string = browserLocale(),
 ): string {
+  return `/api/export/${kind}.csv?${exportQuery(f, excel, locale)}`;
+}
+
+/**
+ * The query string of an export: the filter and the format. The desktop's "Save" sends the
+ * same string, so a saved file and a downloaded one are the same bytes.
+ */
+export function exportQuery(f: ReportFilter, excel: boolean, locale: string = browserLocale()): string {
   const q = new URLSearchParams(reportFilterToParams(f));
   q.set("excel", excel ? "true" : "false");
   if (excel) q.set("separator", excelSeparatorFor(locale));
-  return `/api/export/${kind}.csv?${q.toString()}`;
+  return q.toString();
 }
 
 /** "rollcall-attendance-2025-06-01-to-2025-06-30.csv" */

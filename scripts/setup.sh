@@ -11,7 +11,7 @@ BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libdbus-1-dev)
 # Tests: a virtual display, the desktop WebDriver, Chromium and its driver, sqlite3 for
 # comparisons, screenshots.
-TEST_PACKAGES=(xvfb xauth webkit2gtk-driver chromium chromium-driver sqlite3 imagemagick)
+TEST_PACKAGES=(xvfb xauth xdotool webkit2gtk-driver chromium chromium-driver sqlite3 imagemagick)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -10,11 +10,8 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use rollcall_e2e::desktop::{
-    desktop_binary, open_session, screenshot, ui_dist, wait_for, wait_for_text, AppSetup,
-    FEED_IS_SHOWN,
-};
-use rollcall_e2e::headless::{Headless, NotificationMonitor, TauriDriver};
+use rollcall_e2e::desktop::{screenshot, wait_for_text, DesktopRun};
+use rollcall_e2e::headless::NotificationMonitor;
 use rollcall_e2e::processes::wait_until;
 use rollcall_e2e::webhook::{post_attendance_created, Attendance};
 
@@ -23,44 +20,20 @@ const STUDENT: i64 = 987_654;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
-    if std::env::var("ROLLCALL_SKIP_DESKTOP_E2E").as_deref() == Ok("1") {
-        eprintln!(
-            "\n!!!!! SKIPPED: the desktop end-to-end test (ROLLCALL_SKIP_DESKTOP_E2E=1). \
-             The desktop window was NOT tested. !!!!!\n"
-        );
+    let Some(run) = DesktopRun::prepare("desktop") else {
         return;
-    }
-    let app = desktop_binary();
-    ui_dist();
-    let logs = rollcall_e2e::artifacts_dir().join("desktop-logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let setup = AppSetup::new(data.path());
+    };
     // The office wants a notification when a student is marked Absent (status 2 here).
     std::fs::write(
-        data.path().join("rollcall.toml"),
+        run.data.path().join("rollcall.toml"),
         "notify_status_ids = [2]\n",
     )
     .unwrap();
-    let headless = Headless::start(&logs);
-    let notifications = NotificationMonitor::start(&headless, &logs);
-    let mut env = headless.env();
-    env.extend(setup.env());
-    let mut driver = TauriDriver::start(&env, &logs);
-    let window = open_session(driver.addr, &app, &[]).await;
-
+    let notifications = NotificationMonitor::start(&run.headless, &run.logs);
     // The window leaves its splash page for the UI served by the app's own local listener.
-    let ui_origin = format!("http://{}/", setup.ui_addr);
-    wait_for(
-        &window,
-        "the live feed of the Rollcall interface",
-        Duration::from_secs(60),
-        &format!(
-            "return location.href.startsWith({}) && ({FEED_IS_SHOWN});",
-            serde_json::json!(ui_origin)
-        ),
-    )
-    .await;
+    let (mut driver, window) = run.open_window().await;
+    let (app, env, setup, data, headless) =
+        (&run.app, &run.env, &run.setup, &run.data, &run.headless);
     screenshot(&window, "desktop-1-started").await;
 
     // A delivery signed as DreamClass signs it, posted to the app's webhook listener, appears.
@@ -122,7 +95,7 @@ async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
     );
 
     // A second launch hands over to the running app and leaves, and the app keeps listening.
-    let second = run_app(&app, &env, &[]).await;
+    let second = run_app(app, env, &[]).await;
     assert!(
         second.status.success(),
         "a second launch failed: {second:?}"
@@ -133,7 +106,7 @@ async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
     );
 
     // Quit (the tray's Quit, asked for by a launch with --quit) stops both listeners.
-    let quit = run_app(&app, &env, &["--quit"]).await;
+    let quit = run_app(app, env, &["--quit"]).await;
     assert!(
         quit.status.success(),
         "`rollcall-desktop --quit` failed: {quit:?}"

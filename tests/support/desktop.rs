@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
+use super::headless::{Headless, TauriDriver};
+
 /// JavaScript that is true once the live feed's first screen is on show: its list region
 /// with rows in it, or the "no changes yet" sentence, and no longer "Loading…" (the UI's
 /// markup: ui/src/views/feed/FeedTable.svelte and FeedView.svelte).
@@ -188,4 +190,66 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
         Err(e) => eprintln!("could not take the screenshot {name}: {e}"),
     }
     path
+}
+
+/// One run of the desktop app under test: a display, session bus and data folder of its own.
+/// Prepare the data folder, start any bus monitors, then [`open_window`](Self::open_window).
+pub struct DesktopRun {
+    pub app: PathBuf,
+    pub logs: PathBuf,
+    pub setup: AppSetup,
+    /// What the app and anything launched beside it need (display, bus, the app's settings).
+    pub env: Vec<(String, String)>,
+    pub headless: Headless,
+    pub data: tempfile::TempDir,
+}
+
+impl DesktopRun {
+    /// `None`, said loudly, when ROLLCALL_SKIP_DESKTOP_E2E=1. Logs go to
+    /// `<target>/e2e-artifacts/<name>-logs/`.
+    pub fn prepare(name: &str) -> Option<Self> {
+        if std::env::var("ROLLCALL_SKIP_DESKTOP_E2E").as_deref() == Ok("1") {
+            eprintln!(
+                "\n!!!!! SKIPPED: the desktop end-to-end test {name} (ROLLCALL_SKIP_DESKTOP_E2E=1). \
+                 The desktop window was NOT tested. !!!!!\n"
+            );
+            return None;
+        }
+        let app = desktop_binary();
+        ui_dist();
+        let logs = super::artifacts_dir().join(format!("{name}-logs"));
+        std::fs::create_dir_all(&logs).expect("the logs folder can be created");
+        let data = tempfile::tempdir().expect("a data folder");
+        let setup = AppSetup::new(data.path());
+        let headless = Headless::start(&logs);
+        let mut env = headless.env();
+        env.extend(setup.env());
+        Some(Self {
+            app,
+            logs,
+            setup,
+            env,
+            headless,
+            data,
+        })
+    }
+
+    /// Starts tauri-driver, which launches the app, and waits until the window shows the live
+    /// feed served by the app's own local listener.
+    pub async fn open_window(&self) -> (TauriDriver, Client) {
+        let driver = TauriDriver::start(&self.env, &self.logs);
+        let window = open_session(driver.addr, &self.app, &[]).await;
+        let ui_origin = format!("http://{}/", self.setup.ui_addr);
+        wait_for(
+            &window,
+            "the live feed of the Rollcall interface",
+            Duration::from_secs(60),
+            &format!(
+                "return location.href.startsWith({}) && ({FEED_IS_SHOWN});",
+                json!(ui_origin)
+            ),
+        )
+        .await;
+        (driver, window)
+    }
 }

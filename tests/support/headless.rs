@@ -59,22 +59,32 @@ impl Headless {
     }
 }
 
-/// Records the desktop notifications sent on the test's bus. No notification service runs
-/// there, so each `Notify` call fails, but the monitor sees it as it was sent.
-pub struct NotificationMonitor {
+/// Records method calls on the test's bus that match a D-Bus match rule. No desktop service
+/// (notifications, file manager) runs there, so each call fails, but the monitor sees it as
+/// it was sent.
+pub struct BusMonitor {
     log: PathBuf,
     _process: Stoppable,
 }
 
-impl NotificationMonitor {
-    pub fn start(headless: &Headless, log_dir: &Path) -> Self {
+impl BusMonitor {
+    /// Watches for calls of `member` on `interface`, logging them to `log_dir/<log_name>`.
+    pub fn start(
+        headless: &Headless,
+        log_dir: &Path,
+        log_name: &str,
+        interface: &str,
+        member: &str,
+    ) -> Self {
         let monitor = require("dbus-monitor", "dbus-bin");
-        let log = log_dir.join("notifications.log");
+        let log = log_dir.join(log_name);
         let mut command = Command::new(monitor);
         command
             .args(["--address", &headless.bus_address])
-            .arg("type='method_call',interface='org.freedesktop.Notifications',member='Notify'")
-            .stdout(log_file(log_dir, "notifications.log"))
+            .arg(format!(
+                "type='method_call',interface='{interface}',member='{member}'"
+            ))
+            .stdout(log_file(log_dir, log_name))
             .stderr(Stdio::null());
         let process = Stoppable::spawn("dbus-monitor", &mut command);
         // It has subscribed once it has said hello to the bus.
@@ -88,25 +98,95 @@ impl NotificationMonitor {
         }
     }
 
-    /// The `Notify` calls so far, each as (summary, body).
-    pub fn notifications(&self) -> Vec<(String, String)> {
+    /// The string arguments of each call of `member` so far, in order.
+    pub fn calls(&self, member: &str) -> Vec<Vec<String>> {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tag = format!("member={member}");
         text.split("method call ")
             .skip(1)
-            .filter(|call| call.contains("member=Notify"))
+            .filter(|call| call.contains(&tag))
             .map(|call| {
-                // Notify(app_name, replaces_id, app_icon, summary, body, …): the strings in order.
-                let strings: Vec<String> = call
-                    .lines()
+                call.lines()
                     .filter_map(|l| l.trim().strip_prefix("string \""))
                     .map(|l| l.trim_end_matches('"').to_string())
-                    .collect();
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Records the desktop notifications sent on the test's bus.
+pub struct NotificationMonitor(BusMonitor);
+
+impl NotificationMonitor {
+    pub fn start(headless: &Headless, log_dir: &Path) -> Self {
+        Self(BusMonitor::start(
+            headless,
+            log_dir,
+            "notifications.log",
+            "org.freedesktop.Notifications",
+            "Notify",
+        ))
+    }
+
+    /// The `Notify` calls so far, each as (summary, body).
+    pub fn notifications(&self) -> Vec<(String, String)> {
+        // Notify(app_name, replaces_id, app_icon, summary, body, …): the strings in order.
+        self.0
+            .calls("Notify")
+            .into_iter()
+            .map(|strings| {
                 (
                     strings.get(2).cloned().unwrap_or_default(),
                     strings.get(3).cloned().unwrap_or_default(),
                 )
             })
             .collect()
+    }
+}
+
+/// Types into the native window titled `title` (such as a GTK file dialog, which WebDriver
+/// cannot reach) the way a person would: focus it, select what its text box holds, type
+/// `text`, press Enter. Through the X server, with xdotool.
+/// Blocking: call it from `spawn_blocking` in async tests.
+pub fn type_into_window(display: &str, title: &str, text: &str) {
+    let xdotool = require("xdotool", "xdotool");
+    let run = |args: &[&str]| {
+        Command::new(&xdotool)
+            .args(args)
+            .env("DISPLAY", display)
+            .output()
+            .expect("xdotool runs")
+    };
+    let pattern = format!("^{title}$");
+    let mut window = String::new();
+    wait_until(
+        &format!("the window {title:?} to open"),
+        Duration::from_secs(30),
+        || {
+            let found = run(&["search", "--onlyvisible", "--name", &pattern]);
+            window = String::from_utf8_lossy(&found.stdout)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            !window.is_empty()
+        },
+    );
+    // A dialog maps before it is ready for keys; give GTK a moment after focusing it.
+    for args in [
+        vec!["windowfocus", "--sync", window.as_str()],
+        vec!["sleep", "0.5"],
+        vec!["key", "--clearmodifiers", "ctrl+a"],
+        vec!["type", "--delay", "20", text],
+        vec!["key", "Return"],
+    ] {
+        let done = run(&args);
+        assert!(
+            done.status.success(),
+            "xdotool {args:?} failed: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::report_limits::ThresholdProblem;
 use crate::reports::ReportSettings;
+use crate::reports::ThresholdProblem;
 use crate::signature::KeyEncoding;
 
 pub const CONFIG_FILE: &str = "rollcall.toml";

@@ -7,7 +7,6 @@ pub mod config;
 pub mod envelope;
 pub mod export;
 pub mod model;
-pub mod report_limits;
 pub mod reports;
 pub mod signature;
 pub mod store;

@@ -25,6 +25,7 @@ mod attendance;
 mod changes;
 mod csv_output;
 mod filter;
+mod limits;
 mod settings;
 mod summary;
 mod tallies;
@@ -41,6 +42,7 @@ pub use csv_output::{
     UTF8_BOM,
 };
 pub use filter::ReportFilter;
+pub use limits::{ThresholdProblem, MAX_TERM_DAYS};
 pub use settings::ReportSettings;
 pub use summary::{summary, ChronicStudent, ClassRate, DayAbsences, Summary};
 pub use tallies::Tally;

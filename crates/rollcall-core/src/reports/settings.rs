@@ -1,6 +1,6 @@
 //! The thresholds reports and alerts use, in one place with their defaults and their limits.
 
-use crate::report_limits::{ThresholdProblem, MAX_TERM_DAYS};
+use super::limits::{ThresholdProblem, MAX_TERM_DAYS};
 
 /// Report and alert thresholds. The school's choice is saved in the `[reports]` part of
 /// `rollcall.toml` (see [`crate::config::ReportThresholds`]) and changed from Settings; a

@@ -1,7 +1,7 @@
 //! The limits of the report and alert thresholds, and what to say when a value is outside
 //! them: to a person in the window, or about a line of `rollcall.toml`.
 //!
-//! The check itself is [`ReportSettings::check`](crate::reports::ReportSettings::check).
+//! The check itself is [`ReportSettings::check`](super::ReportSettings::check).
 
 /// The longest "current term" that may be chosen: a school year, leap day included.
 pub const MAX_TERM_DAYS: u32 = 366;

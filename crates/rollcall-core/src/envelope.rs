@@ -279,8 +279,18 @@ impl AttendanceRecord {
                 "must name the kind of attendance, such as SESSION",
             ));
         }
+        // The record's id is its key in Rollcall and in DreamClass, which numbers records from
+        // 1. The other ids are stored as sent: a kind of attendance without a course (daily)
+        // may well carry 0 there.
+        let id = required_integer(data, "id", "data.id")?;
+        if id < 1 {
+            return Err(EnvelopeError::field(
+                "data.id",
+                "must be a positive whole number (DreamClass numbers its records from 1)",
+            ));
+        }
         Ok(Self {
-            id: required_integer(data, "id", "data.id")?,
+            id,
             date,
             kind,
             class_id: required_integer(data, "classId", "data.classId")?,
@@ -407,6 +417,8 @@ mod tests {
             (&["timestamp"], Some(json!(-3)), "timestamp"),
             (&["data"], Some(json!([])), "data"),
             (&["data", "id"], Some(json!("52")), "data.id"),
+            (&["data", "id"], Some(json!(0)), "data.id"),
+            (&["data", "id"], Some(json!(-52)), "data.id"),
             (&["data", "date"], Some(json!("2025-02-30")), "data.date"),
             (&["data", "date"], Some(json!("19/06/2025")), "data.date"),
             (&["data", "classId"], None, "data.classId"),

@@ -84,7 +84,7 @@ fn tenant() -> impl Strategy<Value = String> {
 
 fn record() -> impl Strategy<Value = AttendanceRecord> {
     (
-        any::<i64>(),
+        1..=i64::MAX,
         0i64..100 * 366,
         text(20)
             .prop_map(|s| format!("K{s}"))

@@ -863,20 +863,20 @@ fn catalogue() -> Vec<Case> {
         None,
         Stored(1),
     ));
-    // DreamClass's ids are positive; Rollcall stores what a correctly signed sender says.
+    // DreamClass numbers its records from 1: a record id of 0 or below is no record of its.
     add(case(
         "record id 0",
         post_json(&created(0, 1)),
-        200,
-        None,
-        Stored(1),
+        422,
+        Some("invalid_field"),
+        Rejected,
     ));
     add(case(
         "record id -1",
         post_json(&created(-1, 1)),
-        200,
-        None,
-        Stored(1),
+        422,
+        Some("invalid_field"),
+        Rejected,
     ));
     cases
 }
@@ -929,7 +929,7 @@ async fn hostile_catalogue_gets_exact_answers_and_stores_nothing_forged() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(cases.len() >= 40);
 
-    // Nothing forged stored: only the valid records 0..=6 and -1, one change each.
+    // Nothing forged stored: only the valid records 1..=6, one change each.
     assert_eq!(s.change_count(), expected_changes);
     let ids: Vec<i64> = s.query(|c| {
         let mut stmt = c
@@ -940,16 +940,16 @@ async fn hostile_catalogue_gets_exact_answers_and_stores_nothing_forged() {
             .map(Result::unwrap)
             .collect()
     });
-    assert_eq!(ids, vec![-1, 0, 1, 2, 3, 4, 5, 6]);
+    assert_eq!(ids, vec![1, 2, 3, 4, 5, 6]);
     let stored_status: i64 = s.count("SELECT status_id FROM attendance WHERE attendance_id = 1");
     assert_eq!(
         stored_status, 1,
         "the replayed id's changed body is not stored"
     );
-    assert_eq!(s.count("SELECT COUNT(*) FROM requests"), 8);
+    assert_eq!(s.count("SELECT COUNT(*) FROM requests"), 6);
 
     // The delivery log shows every handler refusal as rejected, with its status.
-    let logged = expected_rejected.len() + 1 + 8 + 1;
+    let logged = expected_rejected.len() + 1 + 6 + 1;
     let outcomes = s.outcomes(logged).await;
     let mut rejected: Vec<i64> = outcomes
         .iter()

@@ -7,7 +7,7 @@ use crate::support::*;
 #[tokio::test]
 async fn a_downloaded_backup_is_a_complete_database() {
     let s = TestServer::start().await;
-    for i in 0..5 {
+    for i in 1..=5 {
         assert_eq!(s.post(&created(i, 1)).await.0, 200);
     }
     let response = s

@@ -62,7 +62,7 @@ async fn a_forged_flood_does_not_starve_valid_deliveries() {
         senders.push(tokio::spawn(async move {
             let mut worst = Duration::ZERO;
             for i in 0..VALID / 4 {
-                let body = created((sender * VALID + i) as i64, 1);
+                let body = created((sender * VALID + i + 1) as i64, 1);
                 let sent = Instant::now();
                 let response = http.post(&url).json(&body).send().await.unwrap();
                 assert_eq!(response.status(), 200);

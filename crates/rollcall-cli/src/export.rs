@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use rollcall_core::config;
+use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::{
     excel_separator_for_locale, numeric_locale_from_env, parse_separator, write_report, CsvFormat,
-    ExportOptions, ReportFilter, ReportKind, ReportSettings,
+    ExportOptions, ReportKind, ReportSettings,
 };
 use rollcall_core::store::{open_reader, DATABASE_FILE};
 
@@ -111,13 +112,14 @@ fn saved_report_settings(data_dir: &Path) -> anyhow::Result<ReportSettings> {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let filter = ReportFilter {
+    let filter = RecordFilter {
         from: args.from,
         to: args.to,
         class_id: args.class_id,
         course_id: args.course_id,
         status_id: args.status_id,
         student_period_id: args.student_period_id,
+        ..Default::default()
     };
     filter.validate().map_err(anyhow::Error::msg)?;
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rollcall_core::reports::{write_report, ExportOptions, ReportFilter, ReportKind};
+use rollcall_core::filter::RecordFilter;
+use rollcall_core::reports::{write_report, ExportOptions, ReportKind};
 use rollcall_core::rusqlite::params;
 use rollcall_core::store::{open_reader, open_writer, DATABASE_FILE};
 
@@ -231,7 +232,7 @@ fn child_export(db: &Path, out: &Path) {
     let rows = write_report(
         &conn,
         ReportKind::Attendance,
-        &ReportFilter::default(),
+        &RecordFilter::default(),
         &ExportOptions::default(),
         file,
     )

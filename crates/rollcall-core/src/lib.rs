@@ -6,6 +6,7 @@
 pub mod config;
 pub mod envelope;
 pub mod export;
+pub mod filter;
 pub mod model;
 pub mod reports;
 pub mod signature;

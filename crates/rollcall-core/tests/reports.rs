@@ -5,9 +5,10 @@
 mod dataset;
 
 use chrono::NaiveDate;
+use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::{
     alerts, count_report_rows, summary, write_report, AlertKind, CsvFormat, ExportOptions,
-    ReportFilter, ReportKind, ReportSettings,
+    ReportKind, ReportSettings,
 };
 use rollcall_core::rusqlite::Connection;
 use rollcall_core::store::{open_reader, DATABASE_FILE};
@@ -28,7 +29,7 @@ impl School {
     fn export_with(
         &self,
         kind: ReportKind,
-        filter: &ReportFilter,
+        filter: &RecordFilter,
         options: &ExportOptions,
     ) -> String {
         let mut out = Vec::new();
@@ -36,13 +37,13 @@ impl School {
         String::from_utf8(out).unwrap()
     }
 
-    fn export(&self, kind: ReportKind, filter: &ReportFilter) -> String {
+    fn export(&self, kind: ReportKind, filter: &RecordFilter) -> String {
         self.export_with(kind, filter, &ExportOptions::default())
     }
 }
 
-fn all() -> ReportFilter {
-    ReportFilter::default()
+fn all() -> RecordFilter {
+    RecordFilter::default()
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -83,7 +84,7 @@ async fn per_class_and_per_course_by_day() {
 #[tokio::test]
 async fn change_log_with_statuses_before_and_after_and_recovered_changes() {
     let school = school().await;
-    let student_7 = ReportFilter {
+    let student_7 = RecordFilter {
         student_period_id: Some(7),
         ..all()
     };
@@ -91,7 +92,7 @@ async fn change_log_with_statuses_before_and_after_and_recovered_changes() {
         school.export(ReportKind::Changes, &student_7),
         dataset::CHANGES_STUDENT_7_CSV
     );
-    let student_4_last_day = ReportFilter {
+    let student_4_last_day = RecordFilter {
         student_period_id: Some(4),
         from: Some("2026-11-04".into()),
         ..all()
@@ -104,7 +105,7 @@ async fn change_log_with_statuses_before_and_after_and_recovered_changes() {
          16,2026-11-04T07:30:01.500Z,webhook,ATTENDANCE_UPDATED,2026-11-04T07:30:00.000Z,12,2026-11-04,SESSION,34,5A,40,Mathematics,4,María García,1,Present,4,\"Excused, doctor\",,note from doctor,00000000-0000-4000-8000-000000000016\r\n"
     );
     // A status filter matches the status after the change: the deletion has none.
-    let absent_after = ReportFilter {
+    let absent_after = RecordFilter {
         status_id: Some(2),
         student_period_id: Some(7),
         ..all()
@@ -135,7 +136,7 @@ async fn excel_with_semicolons_has_a_byte_order_mark_and_decimal_commas() {
          8;;36;36;1;0;0;0;0;1;0,0000;0,0000;no\r\n\
          9;;36;36;1;1;0;0;0;0;1,0000;0,0000;no\r\n"
     );
-    let student_5 = ReportFilter {
+    let student_5 = RecordFilter {
         student_period_id: Some(5),
         ..all()
     };
@@ -163,7 +164,7 @@ async fn excel_with_commas_only_adds_the_byte_order_mark() {
 #[tokio::test]
 async fn filters_by_class_course_status_student_and_dates() {
     let school = school().await;
-    let ids = |filter: ReportFilter| -> Vec<String> {
+    let ids = |filter: RecordFilter| -> Vec<String> {
         school
             .export(ReportKind::Attendance, &filter)
             .lines()
@@ -172,7 +173,7 @@ async fn filters_by_class_course_status_student_and_dates() {
             .collect()
     };
     assert_eq!(
-        ids(ReportFilter {
+        ids(RecordFilter {
             class_id: Some(35),
             from: Some("2026-11-03".into()),
             ..all()
@@ -180,14 +181,14 @@ async fn filters_by_class_course_status_student_and_dates() {
         ["10", "14"]
     );
     assert_eq!(
-        ids(ReportFilter {
+        ids(RecordFilter {
             status_id: Some(2),
             ..all()
         }),
         ["1", "2", "3", "7"]
     );
     assert_eq!(
-        ids(ReportFilter {
+        ids(RecordFilter {
             course_id: Some(41),
             student_period_id: Some(5),
             ..all()
@@ -195,7 +196,7 @@ async fn filters_by_class_course_status_student_and_dates() {
         ["4", "14"]
     );
     assert_eq!(
-        ids(ReportFilter {
+        ids(RecordFilter {
             from: Some("2026-11-03".into()),
             to: Some("2026-11-03".into()),
             ..all()
@@ -203,7 +204,7 @@ async fn filters_by_class_course_status_student_and_dates() {
         ["7", "8", "10", "9", "11"]
     );
     // Aggregates count only the records the filter keeps.
-    let class_34_last_day = ReportFilter {
+    let class_34_last_day = RecordFilter {
         class_id: Some(34),
         from: Some("2026-11-04".into()),
         ..all()
@@ -268,7 +269,7 @@ async fn chronic_threshold_is_inclusive_and_configurable() {
 #[tokio::test]
 async fn summary_matches_hand_counts() {
     let school = school().await;
-    let range = ReportFilter {
+    let range = RecordFilter {
         from: Some("2026-11-02".into()),
         to: Some("2026-11-04".into()),
         ..all()
@@ -301,7 +302,7 @@ async fn summary_matches_hand_counts() {
         })
     );
 
-    let class_34 = ReportFilter {
+    let class_34 = RecordFilter {
         class_id: Some(34),
         ..range
     };
@@ -405,21 +406,21 @@ async fn row_counts_for_progress_equal_the_rows_written() {
     let school = school().await;
     let filters = [
         all(),
-        ReportFilter {
+        RecordFilter {
             class_id: Some(35),
             from: Some("2026-11-03".into()),
             ..all()
         },
-        ReportFilter {
+        RecordFilter {
             status_id: Some(2),
             ..all()
         },
-        ReportFilter {
+        RecordFilter {
             from: Some("2026-11-03".into()),
             to: Some("2026-11-03".into()),
             ..all()
         },
-        ReportFilter {
+        RecordFilter {
             from: Some("2027-01-01".into()),
             ..all()
         },

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::summary::chronic_students;
 use super::tallies::records_sql;
-use super::{ReportFilter, ReportSettings};
+use super::ReportSettings;
+use crate::filter::RecordFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,7 +41,7 @@ pub fn alerts(
     settings: &ReportSettings,
 ) -> rusqlite::Result<Vec<Alert>> {
     let mut alerts = absences_today(conn, today, settings)?;
-    let term = ReportFilter {
+    let term = RecordFilter {
         from: Some(
             (today - chrono::Days::new(u64::from(settings.term_days.max(1)) - 1))
                 .format("%Y-%m-%d")
@@ -72,7 +73,7 @@ fn absences_today(
     settings: &ReportSettings,
 ) -> rusqlite::Result<Vec<Alert>> {
     let day = today.format("%Y-%m-%d").to_string();
-    let filter = ReportFilter {
+    let filter = RecordFilter {
         from: Some(day.clone()),
         to: Some(day),
         ..Default::default()

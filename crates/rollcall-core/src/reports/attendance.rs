@@ -6,7 +6,8 @@ use std::io::Write;
 use rusqlite::Connection;
 
 use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
-use super::{ReportFilter, CATEGORY_CODE_SQL, CATEGORY_NAMES};
+use super::{CATEGORY_CODE_SQL, CATEGORY_NAMES};
+use crate::filter::RecordFilter;
 
 const HEADER: [&str; 14] = [
     "attendance_id",
@@ -27,7 +28,7 @@ const HEADER: [&str; 14] = [
 
 /// Columns 0 to 10 are written as they are; then the category code, comment, event time and
 /// deleted flag.
-fn query(filter: &ReportFilter, include_deleted: bool) -> (String, Vec<rusqlite::types::Value>) {
+fn query(filter: &RecordFilter, include_deleted: bool) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("a", "status_id");
     let deleted = if include_deleted {
         ""
@@ -51,7 +52,7 @@ fn query(filter: &ReportFilter, include_deleted: bool) -> (String, Vec<rusqlite:
 
 pub(super) fn write(
     conn: &Connection,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     include_deleted: bool,
     format: CsvFormat,
     out: impl Write,
@@ -86,7 +87,7 @@ pub(super) fn write(
 /// How many rows [`write`] writes for the same filter (in the same read transaction).
 pub(super) fn count(
     conn: &Connection,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     include_deleted: bool,
 ) -> rusqlite::Result<u64> {
     let (conditions, params) = filter.sql("a", "status_id");

@@ -7,7 +7,7 @@ use std::io::Write;
 use rusqlite::Connection;
 
 use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
-use super::ReportFilter;
+use crate::filter::RecordFilter;
 
 const HEADER: [&str; 21] = [
     "seq",
@@ -35,7 +35,7 @@ const HEADER: [&str; 21] = [
 
 /// Times (`recorded_at`, `event_time`) are columns 1 and 4; every other column is written as
 /// it is. A status filter matches the status after the change, as in the live feed.
-fn query(filter: &ReportFilter) -> (String, Vec<rusqlite::types::Value>) {
+fn query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("ch", "status_after");
     let sql = format!(
         "SELECT ch.seq, ch.recorded_at, ch.source, ch.event_type, ch.event_ts, ch.attendance_id,
@@ -56,7 +56,7 @@ fn query(filter: &ReportFilter) -> (String, Vec<rusqlite::types::Value>) {
 
 pub(super) fn write(
     conn: &Connection,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     format: CsvFormat,
     out: impl Write,
     progress: Progress<'_>,
@@ -79,7 +79,7 @@ pub(super) fn write(
 }
 
 /// How many rows [`write`] writes for the same filter (in the same read transaction).
-pub(super) fn count(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<u64> {
+pub(super) fn count(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<u64> {
     let (conditions, params) = filter.sql("ch", "status_after");
     let sql = format!("SELECT COUNT(*) FROM changes ch WHERE {conditions}");
     conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))

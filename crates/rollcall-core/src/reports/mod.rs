@@ -24,7 +24,6 @@ mod alerts;
 mod attendance;
 mod changes;
 mod csv_output;
-mod filter;
 mod limits;
 mod settings;
 mod summary;
@@ -35,13 +34,13 @@ use std::ops::ControlFlow;
 
 use rusqlite::Connection;
 
+use crate::filter::RecordFilter;
 pub use alerts::{alerts, Alert, AlertKind};
 pub use csv_output::{
     excel_separator_for_locale, format_rate, neutralise_formula, numeric_locale_from_env,
     parse_separator, rate_number, CsvFormat, ExportError, Progress, PROGRESS_EVERY, RATE_DECIMALS,
     UTF8_BOM,
 };
-pub use filter::ReportFilter;
 pub use limits::{ThresholdProblem, MAX_TERM_DAYS};
 pub use settings::ReportSettings;
 pub use summary::{summary, ChronicStudent, ClassRate, DayAbsences, Summary};
@@ -89,8 +88,13 @@ impl ReportKind {
 
     /// A file name that says what is in the file, such as
     /// `rollcall-attendance-2026-11-01-to-2026-11-28.csv` (the UI names files the same way).
-    pub fn file_name(self, filter: &ReportFilter) -> String {
-        let range = match (&filter.from, &filter.to) {
+    pub fn file_name(self, filter: &RecordFilter) -> String {
+        // One day asked for as `date` is named like a range of one day.
+        let (from, to) = match &filter.date {
+            Some(day) => (Some(day), Some(day)),
+            None => (filter.from.as_ref(), filter.to.as_ref()),
+        };
+        let range = match (from, to) {
             (Some(from), Some(to)) if from == to => format!("-{from}"),
             (Some(from), Some(to)) => format!("-{from}-to-{to}"),
             (Some(from), None) => format!("-from-{from}"),
@@ -117,7 +121,7 @@ pub struct ExportOptions {
 pub fn write_report(
     conn: &Connection,
     kind: ReportKind,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     options: &ExportOptions,
     out: impl Write,
 ) -> Result<u64, ExportError> {
@@ -132,7 +136,7 @@ pub fn write_report(
 pub fn write_report_with_progress(
     conn: &Connection,
     kind: ReportKind,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     options: &ExportOptions,
     out: impl Write,
     progress: Progress<'_>,
@@ -158,7 +162,7 @@ pub fn write_report_with_progress(
 pub fn count_report_rows(
     conn: &Connection,
     kind: ReportKind,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     options: &ExportOptions,
 ) -> Result<u64, ExportError> {
     let rows = match kind {
@@ -190,7 +194,7 @@ mod tests {
             assert_eq!(ReportKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ReportKind::parse("pupils"), None);
-        let filter = ReportFilter {
+        let filter = RecordFilter {
             from: Some("2026-11-01".into()),
             to: Some("2026-11-28".into()),
             ..Default::default()
@@ -200,10 +204,10 @@ mod tests {
             "rollcall-attendance-2026-11-01-to-2026-11-28.csv"
         );
         assert_eq!(
-            ReportKind::Students.file_name(&ReportFilter::default()),
+            ReportKind::Students.file_name(&RecordFilter::default()),
             "rollcall-students.csv"
         );
-        let one_day = ReportFilter {
+        let one_day = RecordFilter {
             from: Some("2026-11-02".into()),
             to: Some("2026-11-02".into()),
             ..Default::default()
@@ -212,7 +216,7 @@ mod tests {
             ReportKind::Classes.file_name(&one_day),
             "rollcall-classes-2026-11-02.csv"
         );
-        let until = ReportFilter {
+        let until = RecordFilter {
             to: Some("2026-11-02".into()),
             ..Default::default()
         };

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::csv_output::rate_number;
 use super::tallies::{records_sql, students_sql, Tally, COUNTS_SQL};
-use super::{ReportFilter, ReportSettings};
+use super::ReportSettings;
+use crate::filter::RecordFilter;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,7 +64,7 @@ pub struct ChronicStudent {
 
 pub fn summary(
     conn: &Connection,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Summary> {
     Ok(Summary {
@@ -74,7 +75,7 @@ pub fn summary(
     })
 }
 
-fn by_class(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<Vec<ClassRate>> {
+fn by_class(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<Vec<ClassRate>> {
     let (records, params) = records_sql(filter);
     let sql = format!(
         "SELECT r.class_id, g.name, {COUNTS_SQL}
@@ -99,7 +100,7 @@ fn by_class(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<Vec<Cl
     rows.collect()
 }
 
-fn by_day(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<Vec<DayAbsences>> {
+fn by_day(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<Vec<DayAbsences>> {
     let (records, params) = records_sql(filter);
     let sql = format!(
         "SELECT r.date, SUM(cat IN (1, 3)), COUNT(*)
@@ -119,7 +120,7 @@ fn by_day(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<Vec<DayA
 /// Students whose absence rate over `filter`'s range is at or above the threshold.
 pub(crate) fn chronic_students(
     conn: &Connection,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Vec<ChronicStudent>> {
     let (sql, params) = students_sql(filter);

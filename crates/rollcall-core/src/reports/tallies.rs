@@ -6,7 +6,8 @@ use rusqlite::{Connection, Row};
 use serde::Serialize;
 
 use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
-use super::{ExportOptions, ReportFilter, CATEGORY_CODE_SQL};
+use super::{ExportOptions, CATEGORY_CODE_SQL};
+use crate::filter::RecordFilter;
 
 /// Sessions and how many fell in each status category.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -71,7 +72,7 @@ const TALLY_HEADER: [&str; 8] = [
 
 /// Current records matching a filter, each with its category code `cat`, as a subquery `r`
 /// with the attendance columns reports group by.
-pub(crate) fn records_sql(filter: &ReportFilter) -> (String, Vec<rusqlite::types::Value>) {
+pub(crate) fn records_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("a", "status_id");
     let sql = format!(
         "SELECT a.date, a.class_id, a.course_id, a.student_period_id, a.event_ts,
@@ -107,7 +108,7 @@ impl Grouping {
 pub(super) fn count_per_day(
     conn: &Connection,
     grouping: Grouping,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
 ) -> rusqlite::Result<u64> {
     let (id_column, _, _) = grouping.columns();
     let (records, params) = records_sql(filter);
@@ -118,7 +119,7 @@ pub(super) fn count_per_day(
 }
 
 /// How many rows [`write_students`] writes for the same filter: one per student with records.
-pub(super) fn count_students(conn: &Connection, filter: &ReportFilter) -> rusqlite::Result<u64> {
+pub(super) fn count_students(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<u64> {
     let (records, params) = records_sql(filter);
     let sql = format!("SELECT COUNT(DISTINCT r.student_period_id) FROM ({records}) r");
     conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
@@ -127,7 +128,7 @@ pub(super) fn count_students(conn: &Connection, filter: &ReportFilter) -> rusqli
 pub(super) fn write_per_day(
     conn: &Connection,
     grouping: Grouping,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     format: CsvFormat,
     out: impl Write,
     progress: Progress<'_>,
@@ -160,7 +161,7 @@ pub(super) fn write_per_day(
 /// Per student: counts per (student, class) first, so the classes a student had lessons in
 /// can be listed in a fixed order, then summed per student. Sorted by name (unknown names
 /// last), then id.
-pub(crate) fn students_sql(filter: &ReportFilter) -> (String, Vec<rusqlite::types::Value>) {
+pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (records, params) = records_sql(filter);
     let sql = format!(
         "WITH per_class AS (
@@ -187,7 +188,7 @@ pub(crate) fn students_sql(filter: &ReportFilter) -> (String, Vec<rusqlite::type
 
 pub(super) fn write_students(
     conn: &Connection,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     options: &ExportOptions,
     out: impl Write,
     progress: Progress<'_>,

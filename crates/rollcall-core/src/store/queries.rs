@@ -3,87 +3,9 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row};
 
+use crate::filter::RecordFilter;
+
 use crate::model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
-
-/// Filters shared by the change feed, the attendance view and the exports.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecordFilter {
-    /// Exact day, `YYYY-MM-DD`.
-    pub date: Option<String>,
-    /// First day included.
-    pub from: Option<String>,
-    /// Last day included.
-    pub to: Option<String>,
-    pub class_id: Option<i64>,
-    pub course_id: Option<i64>,
-    pub status_id: Option<i64>,
-    pub student_period_id: Option<i64>,
-    pub attendance_id: Option<i64>,
-    pub tenant: Option<String>,
-}
-
-impl RecordFilter {
-    /// SQL conditions (joined with AND) and their parameters. `status_column` is the column a
-    /// status filter applies to.
-    fn conditions(&self, status_column: &str) -> (Vec<String>, Vec<SqlValue>) {
-        let mut sql = Vec::new();
-        let mut params = Vec::new();
-        let mut add = |cond: String, value: SqlValue| {
-            sql.push(cond);
-            params.push(value);
-        };
-        if let Some(d) = &self.date {
-            add("date = ?".into(), d.clone().into());
-        }
-        if let Some(d) = &self.from {
-            add("date >= ?".into(), d.clone().into());
-        }
-        if let Some(d) = &self.to {
-            add("date <= ?".into(), d.clone().into());
-        }
-        if let Some(v) = self.class_id {
-            add("class_id = ?".into(), v.into());
-        }
-        if let Some(v) = self.course_id {
-            add("course_id = ?".into(), v.into());
-        }
-        if let Some(v) = self.status_id {
-            add(format!("{status_column} = ?"), v.into());
-        }
-        if let Some(v) = self.student_period_id {
-            add("student_period_id = ?".into(), v.into());
-        }
-        if let Some(v) = self.attendance_id {
-            add("attendance_id = ?".into(), v.into());
-        }
-        if let Some(t) = &self.tenant {
-            add("tenant = ?".into(), t.clone().into());
-        }
-        (sql, params)
-    }
-
-    /// Whether a change passes this filter (used for live rows, same rules as the SQL).
-    pub fn matches_change(&self, c: &Change) -> bool {
-        self.date.as_ref().is_none_or(|d| &c.date == d)
-            && self
-                .from
-                .as_ref()
-                .is_none_or(|d| c.date.as_str() >= d.as_str())
-            && self
-                .to
-                .as_ref()
-                .is_none_or(|d| c.date.as_str() <= d.as_str())
-            && self.class_id.is_none_or(|v| c.class_id == v)
-            && self.course_id.is_none_or(|v| c.course_id == v)
-            && self.status_id.is_none_or(|v| c.status_after == Some(v))
-            && self
-                .student_period_id
-                .is_none_or(|v| c.student_period_id == v)
-            && self.attendance_id.is_none_or(|v| c.attendance_id == v)
-            && self.tenant.as_ref().is_none_or(|t| &c.tenant == t)
-    }
-}
 
 fn where_clause(conds: &[String], extra: &[&str]) -> String {
     let all: Vec<&str> = conds
@@ -131,7 +53,7 @@ pub fn changes_after(
     limit: usize,
     filter: &RecordFilter,
 ) -> rusqlite::Result<Vec<Change>> {
-    let (conds, mut params) = filter.conditions("status_after");
+    let (conds, mut params) = filter.conditions("", "status_after");
     params.push(after.into());
     params.push((limit as i64).into());
     let sql = format!(
@@ -150,7 +72,7 @@ pub fn latest_changes(
     limit: usize,
     filter: &RecordFilter,
 ) -> rusqlite::Result<Vec<Change>> {
-    let (conds, mut params) = filter.conditions("status_after");
+    let (conds, mut params) = filter.conditions("", "status_after");
     params.push(before.unwrap_or(i64::MAX).into());
     params.push((limit as i64).into());
     let sql = format!(
@@ -192,7 +114,7 @@ pub fn attendance_from_row(r: &Row<'_>) -> rusqlite::Result<AttendanceRow> {
 
 /// The SQL and parameters selecting current attendance records, for queries and exports.
 pub fn attendance_query(filter: &RecordFilter, include_deleted: bool) -> (String, Vec<SqlValue>) {
-    let (conds, params) = filter.conditions("status_id");
+    let (conds, params) = filter.conditions("", "status_id");
     let extra: &[&str] = if include_deleted {
         &[]
     } else {

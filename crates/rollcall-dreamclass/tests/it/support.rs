@@ -129,7 +129,7 @@ impl App {
 
     pub fn row(&self, attendance_id: i64) -> Option<AttendanceRow> {
         self.read(|c| {
-            let filter = rollcall_core::store::queries::RecordFilter {
+            let filter = rollcall_core::filter::RecordFilter {
                 attendance_id: Some(attendance_id),
                 ..Default::default()
             };

@@ -14,9 +14,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use futures::StreamExt;
+use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::{
-    self, parse_separator, CsvFormat, ExportOptions, Progress, ReportFilter, ReportKind,
-    ReportSettings,
+    self, parse_separator, CsvFormat, ExportOptions, Progress, ReportKind, ReportSettings,
 };
 use rollcall_core::rusqlite::Connection;
 use serde::Deserialize;
@@ -45,7 +45,7 @@ fn report_settings(state: &AppState) -> ReportSettings {
     state.report_settings()
 }
 
-fn check_filter(filter: &ReportFilter) -> ApiResult<()> {
+fn check_filter(filter: &RecordFilter) -> ApiResult<()> {
     filter.validate().map_err(ApiError::bad_request)
 }
 
@@ -65,7 +65,7 @@ pub struct ExportQuery {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub kind: ReportKind,
-    pub filter: ReportFilter,
+    pub filter: RecordFilter,
     pub options: ExportOptions,
 }
 
@@ -73,7 +73,7 @@ impl ExportRequest {
     fn new(
         state: &AppState,
         report: &str,
-        filter: ReportFilter,
+        filter: RecordFilter,
         query: ExportQuery,
     ) -> ApiResult<Self> {
         let kind = ReportKind::parse(report).ok_or_else(|| {
@@ -118,7 +118,7 @@ impl ExportRequest {
         let wrong = |e: QueryRejection| {
             ApiError::bad_request(format!("The address has a wrong value: {}", e.body_text()))
         };
-        let Query(filter) = Query::<ReportFilter>::try_from_uri(&uri).map_err(wrong)?;
+        let Query(filter) = Query::<RecordFilter>::try_from_uri(&uri).map_err(wrong)?;
         let Query(query) = Query::<ExportQuery>::try_from_uri(&uri).map_err(wrong)?;
         Self::new(state, report, filter, query)
     }
@@ -151,7 +151,7 @@ impl ExportRequest {
 pub async fn export(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    ApiQuery(filter): ApiQuery<ReportFilter>,
+    ApiQuery(filter): ApiQuery<RecordFilter>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
     let report = file.strip_suffix(".csv").unwrap_or("");
@@ -232,7 +232,7 @@ pub struct SummaryQuery {
 /// `GET /api/reports/summary`: attendance rate by class, absences per day, chronic absence.
 pub async fn summary(
     State(state): State<AppState>,
-    ApiQuery(filter): ApiQuery<ReportFilter>,
+    ApiQuery(filter): ApiQuery<RecordFilter>,
     ApiQuery(query): ApiQuery<SummaryQuery>,
 ) -> ApiResult<Json<reports::Summary>> {
     check_filter(&filter)?;

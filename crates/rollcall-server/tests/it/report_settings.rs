@@ -8,9 +8,8 @@
 mod dataset;
 
 use rollcall_core::config::CONFIG_FILE;
-use rollcall_core::reports::{
-    write_report, CsvFormat, ExportOptions, ReportFilter, ReportKind, ReportSettings,
-};
+use rollcall_core::filter::RecordFilter;
+use rollcall_core::reports::{write_report, CsvFormat, ExportOptions, ReportKind, ReportSettings};
 use rollcall_core::store::open_reader;
 use rollcall_server::launch::{KeptSecrets, LaunchOptions};
 use serde_json::{json, Value};
@@ -147,7 +146,7 @@ async fn saved_thresholds_are_used_at_once_and_kept_after_a_restart() {
         write_report(
             &conn,
             ReportKind::Students,
-            &ReportFilter::default(),
+            &RecordFilter::default(),
             &options,
             &mut out,
         )

@@ -4,7 +4,8 @@
 #[path = "../../../rollcall-core/tests/support/report_dataset.rs"]
 mod dataset;
 
-use rollcall_core::reports::{write_report, CsvFormat, ExportOptions, ReportFilter, ReportKind};
+use rollcall_core::filter::RecordFilter;
+use rollcall_core::reports::{write_report, CsvFormat, ExportOptions, ReportKind};
 use rollcall_core::store::{open_reader, open_writer};
 use serde_json::{json, Value};
 
@@ -63,7 +64,7 @@ async fn get_json(s: &TestServer, path_and_query: &str) -> (u16, Value) {
 fn library_bytes(
     s: &TestServer,
     kind: ReportKind,
-    filter: &ReportFilter,
+    filter: &RecordFilter,
     options: &ExportOptions,
 ) -> Vec<u8> {
     let conn = open_reader(&s.db_path()).unwrap();
@@ -99,7 +100,7 @@ async fn every_report_with_filters_matches_the_library_byte_for_byte() {
     let cases = [
         (
             "from=2026-11-02&to=2026-11-03",
-            ReportFilter {
+            RecordFilter {
                 from: Some("2026-11-02".into()),
                 to: Some("2026-11-03".into()),
                 ..Default::default()
@@ -107,7 +108,7 @@ async fn every_report_with_filters_matches_the_library_byte_for_byte() {
         ),
         (
             "classId=34&courseId=41",
-            ReportFilter {
+            RecordFilter {
                 class_id: Some(34),
                 course_id: Some(41),
                 ..Default::default()
@@ -115,7 +116,7 @@ async fn every_report_with_filters_matches_the_library_byte_for_byte() {
         ),
         (
             "statusId=2&studentPeriodId=4",
-            ReportFilter {
+            RecordFilter {
                 status_id: Some(2),
                 student_period_id: Some(4),
                 ..Default::default()
@@ -236,7 +237,7 @@ async fn a_large_export_streams_whole_and_a_cancelled_one_frees_the_server() {
     let expected = library_bytes(
         &s,
         ReportKind::Attendance,
-        &ReportFilter::default(),
+        &RecordFilter::default(),
         &ExportOptions::default(),
     );
     assert!(expected.len() > 4 * 1024 * 1024);

@@ -10,13 +10,7 @@ async fn a_downloaded_backup_is_a_complete_database() {
     for i in 1..=5 {
         assert_eq!(s.post(&created(i, 1)).await.0, 200);
     }
-    let response = s
-        .http
-        .get(format!("{}/api/backup", s.api_base))
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap();
+    let response = s.get("/api/backup").await;
     assert_eq!(response.status(), 200);
     let disposition = response.headers()["content-disposition"]
         .to_str()

@@ -45,13 +45,7 @@ async fn save(
 }
 
 async fn download(s: &TestServer, report: &str, query: &str) -> Vec<u8> {
-    let response = s
-        .http
-        .get(format!("{}/api/export/{report}.csv?{query}", s.api_base))
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap();
+    let response = s.get(&format!("/api/export/{report}.csv?{query}")).await;
     assert_eq!(response.status(), 200);
     response.bytes().await.unwrap().to_vec()
 }

@@ -26,13 +26,7 @@ struct Download {
 }
 
 async fn download(s: &TestServer, path_and_query: &str) -> Download {
-    let response = s
-        .http
-        .get(format!("{}{path_and_query}", s.api_base))
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap();
+    let response = s.get(path_and_query).await;
     let header = |name: &str| {
         response
             .headers()
@@ -49,13 +43,7 @@ async fn download(s: &TestServer, path_and_query: &str) -> Download {
 }
 
 async fn get_json(s: &TestServer, path_and_query: &str) -> (u16, Value) {
-    let response = s
-        .http
-        .get(format!("{}{path_and_query}", s.api_base))
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap();
+    let response = s.get(path_and_query).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -248,13 +236,7 @@ async fn a_large_export_streams_whole_and_a_cancelled_one_frees_the_server() {
 
     // Open several downloads and drop them after the first chunk.
     for _ in 0..6 {
-        let mut response = s
-            .http
-            .get(format!("{}/api/export/attendance.csv", s.api_base))
-            .bearer_auth(&s.token)
-            .send()
-            .await
-            .unwrap();
+        let mut response = s.get("/api/export/attendance.csv").await;
         assert!(response.chunk().await.unwrap().is_some());
         drop(response);
     }

@@ -92,15 +92,19 @@ impl TestServer {
             .await
     }
 
-    /// GET on the local API with the run token.
-    pub async fn api(&self, path_and_query: &str) -> Value {
-        let response = self
-            .http
+    /// GET on the local API with the run token, whatever the answer.
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        self.http
             .get(format!("{}{}", self.api_base, path_and_query))
             .bearer_auth(&self.token)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// GET on the local API with the run token, expecting 200 and JSON.
+    pub async fn api(&self, path_and_query: &str) -> Value {
+        let response = self.get(path_and_query).await;
         assert_eq!(response.status(), 200, "GET {path_and_query}");
         response.json().await.unwrap()
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rollcall_core::store::DATABASE_FILE;
 use rollcall_e2e::desktop::{run_js, screenshot, wait_for, wait_for_text, DesktopRun};
-use rollcall_e2e::headless::{type_into_window, BusMonitor};
+use rollcall_e2e::headless::{answer_dialog, BusMonitor, DialogAnswer};
 use rollcall_e2e::measure::large_database;
 use rollcall_e2e::processes::wait_until;
 use serde_json::json;
@@ -61,6 +61,18 @@ async fn reports_are_saved_where_the_office_chooses_with_progress_cancel_and_sho
     )
     .await;
 
+    // 0. Closing the dialog without choosing saves nothing and leaves the buttons ready.
+    click(&window, "button[data-export=\"attendance\"]").await;
+    save_as(&run, None).await;
+    wait_for(
+        &window,
+        "the page to be ready again after the dialog was closed",
+        Duration::from_secs(20),
+        "return !document.querySelector('[data-save-phase]') \
+           && !document.querySelector('button[data-export=\"attendance\"]').disabled;",
+    )
+    .await;
+
     // 1. The per-student report, for a program other than Excel, saved where the office says.
     run_js(
         &window,
@@ -70,7 +82,7 @@ async fn reports_are_saved_where_the_office_chooses_with_progress_cancel_and_sho
     .await;
     click(&window, "button[data-export=\"students\"]").await;
     let students = office.path().join("students this term.csv");
-    save_as(&run, &students).await;
+    save_as(&run, Some(&students)).await;
     wait_for(
         &window,
         "the report to be saved",
@@ -147,7 +159,7 @@ async fn reports_are_saved_where_the_office_chooses_with_progress_cancel_and_sho
     // 3. The whole change log, cancelled while it is written: nothing is left behind.
     click(&window, "button[data-export=\"changes\"]").await;
     let changes = office.path().join("changes.csv");
-    save_as(&run, &changes).await;
+    save_as(&run, Some(&changes)).await;
     wait_for(
         &window,
         "the progress bar of the change log",
@@ -188,13 +200,19 @@ async fn reports_are_saved_where_the_office_chooses_with_progress_cancel_and_sho
     driver.stop();
 }
 
-/// Answers the save dialog with `path`.
-async fn save_as(run: &DesktopRun, path: &std::path::Path) {
+/// Answers the save dialog with `path`, or closes it when `None`.
+async fn save_as(run: &DesktopRun, path: Option<&std::path::Path>) {
     let display = run.headless.display.clone();
-    let path = path.display().to_string();
-    tokio::task::spawn_blocking(move || type_into_window(&display, DIALOG_TITLE, &path))
-        .await
-        .unwrap();
+    let path = path.map(|p| p.display().to_string());
+    tokio::task::spawn_blocking(move || {
+        let answer = match &path {
+            Some(path) => DialogAnswer::Type(path),
+            None => DialogAnswer::Dismiss,
+        };
+        answer_dialog(&display, DIALOG_TITLE, answer)
+    })
+    .await
+    .unwrap();
 }
 
 async fn click(window: &fantoccini::Client, selector: &str) {

@@ -145,11 +145,19 @@ impl NotificationMonitor {
     }
 }
 
-/// Types into the native window titled `title` (such as a GTK file dialog, which WebDriver
-/// cannot reach) the way a person would: focus it, select what its text box holds, type
-/// `text`, press Enter. Through the X server, with xdotool.
+/// How a person answers a native dialog.
+#[derive(Debug, Clone, Copy)]
+pub enum DialogAnswer<'a> {
+    /// Select what the dialog's text box holds, type this, press Enter.
+    Type(&'a str),
+    /// Press Escape: close it without choosing.
+    Dismiss,
+}
+
+/// Answers the native window titled `title` (such as a GTK file dialog, which WebDriver cannot
+/// reach) the way a person would, with the keyboard, through the X server (xdotool).
 /// Blocking: call it from `spawn_blocking` in async tests.
-pub fn type_into_window(display: &str, title: &str, text: &str) {
+pub fn answer_dialog(display: &str, title: &str, answer: DialogAnswer<'_>) {
     let xdotool = require("xdotool", "xdotool");
     let run = |args: &[&str]| {
         Command::new(&xdotool)
@@ -174,13 +182,19 @@ pub fn type_into_window(display: &str, title: &str, text: &str) {
         },
     );
     // A dialog maps before it is ready for keys; give GTK a moment after focusing it.
-    for args in [
+    let mut steps = vec![
         vec!["windowfocus", "--sync", window.as_str()],
         vec!["sleep", "0.5"],
-        vec!["key", "--clearmodifiers", "ctrl+a"],
-        vec!["type", "--delay", "20", text],
-        vec!["key", "Return"],
-    ] {
+    ];
+    match answer {
+        DialogAnswer::Type(text) => steps.extend([
+            vec!["key", "--clearmodifiers", "ctrl+a"],
+            vec!["type", "--delay", "20", text],
+            vec!["key", "Return"],
+        ]),
+        DialogAnswer::Dismiss => steps.push(vec!["key", "Escape"]),
+    }
+    for args in steps {
         let done = run(&args);
         assert!(
             done.status.success(),

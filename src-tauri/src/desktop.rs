@@ -265,6 +265,9 @@ pub fn quit(app: &AppHandle) {
     }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        app.state::<Exports>()
+            .cancel_all(std::time::Duration::from_secs(3))
+            .await;
         let desktop = app.state::<Desktop>();
         let running = desktop.running.lock().await.take();
         if let Some(running) = running {

@@ -47,6 +47,18 @@ impl Exports {
     pub fn server_started(&self, state: AppState) {
         let _ = self.server.set(state);
     }
+
+    /// Cancels every save in progress and waits (up to `limit`) until each has removed its
+    /// partial file: quitting mid-save must not leave a hidden `.part` file in the folder.
+    pub async fn cancel_all(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        for cancel in self.running.lock().expect("jobs lock").values() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        while !self.running.lock().expect("jobs lock").is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// Lets the UI page, served from `ui_origin` (`http://127.0.0.1:PORT`), call [`COMMANDS`].
@@ -284,6 +296,28 @@ impl ProgressReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quitting_cancels_saves_and_waits_for_them_to_tidy_up() {
+        let exports = Arc::new(Exports::default());
+        let cancel = Arc::new(AtomicBool::new(false));
+        exports.running.lock().unwrap().insert(1, cancel.clone());
+        // A save that notices the flag a little later, then removes its job (as save_report
+        // does once its partial file is gone).
+        let save = {
+            let exports = exports.clone();
+            std::thread::spawn(move || {
+                while !cancel.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                exports.running.lock().unwrap().remove(&1);
+            })
+        };
+        tauri::async_runtime::block_on(exports.cancel_all(Duration::from_secs(5)));
+        assert!(exports.running.lock().unwrap().is_empty());
+        save.join().unwrap();
+    }
 
     #[test]
     fn typed_names_become_csv_files() {

@@ -42,6 +42,12 @@ use crate::client::{AttendanceList, DreamClassClient};
 use crate::decode::ApiAttendance;
 use crate::error::ApiError;
 
+/// Days before a gap checked by default. Teachers mostly correct the current week's attendance
+/// (a wrong mark noticed the next day, a note for last Tuesday handed in on Friday), so a gap
+/// also checks the 7 days before it: a full school week and a weekend, whichever weekday the
+/// gap began on. More would ask DreamClass for many unchanged days at every start.
+pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryOptions {
     /// How much older than DreamClass's answer a recovered version is dated (see the module
@@ -49,7 +55,9 @@ pub struct RecoveryOptions {
     pub settle: Duration,
     /// The most days one check asks for; a longer gap checks its last days.
     pub max_days: u32,
-    /// Days before a gap also checked, for teachers who correct earlier days.
+    /// Days before a gap also checked, for teachers who correct earlier days while Rollcall
+    /// is not listening. Never widens a check beyond `max_days` days in all (see
+    /// [`with_lookback`]).
     pub lookback_days: u32,
     /// Whether records the API no longer lists become deletions. Only ever concluded from
     /// complete lists.
@@ -61,7 +69,7 @@ impl Default for RecoveryOptions {
         Self {
             settle: Duration::from_secs(120),
             max_days: 62,
-            lookback_days: 0,
+            lookback_days: DEFAULT_LOOKBACK_DAYS,
             recover_deletions: true,
         }
     }
@@ -519,8 +527,14 @@ fn apply(
     )
 }
 
-/// The days a gap covers (local dates, as the school writes them), plus `lookback_days`.
-pub fn gap_days(from_ms: i64, to_ms: i64, lookback_days: u32) -> (NaiveDate, NaiveDate) {
+/// The days a gap covers (local dates, as the school writes them), plus up to
+/// `lookback_days` before them (see [`with_lookback`]).
+pub fn gap_days(
+    from_ms: i64,
+    to_ms: i64,
+    lookback_days: u32,
+    max_days: u32,
+) -> (NaiveDate, NaiveDate) {
     use chrono::TimeZone;
     let day = |ms: i64| {
         chrono::Local
@@ -529,8 +543,23 @@ pub fn gap_days(from_ms: i64, to_ms: i64, lookback_days: u32) -> (NaiveDate, Nai
             .map(|t| t.date_naive())
             .unwrap_or_else(|| chrono::Local::now().date_naive())
     };
-    let from = day(from_ms) - chrono::Duration::days(i64::from(lookback_days));
-    (from, day(to_ms.max(from_ms)))
+    let (from, to) = (day(from_ms), day(to_ms.max(from_ms)));
+    (with_lookback(from, to, lookback_days, max_days), to)
+}
+
+/// The first day to check when `from..=to` must be checked and `lookback_days` before it as
+/// well. The days before are only added while the check stays within `max_days` days in all:
+/// a long gap keeps all of its own days rather than trading them for earlier ones, and
+/// [`recover_days`] never has to drop days (and say so) because of the lookback alone.
+pub fn with_lookback(
+    from: NaiveDate,
+    to: NaiveDate,
+    lookback_days: u32,
+    max_days: u32,
+) -> NaiveDate {
+    let span = (to - from).num_days() + 1;
+    let room = (i64::from(max_days.max(1)) - span).max(0);
+    from - chrono::Duration::days(i64::from(lookback_days).min(room))
 }
 
 #[cfg(test)]
@@ -555,6 +584,80 @@ mod tests {
         assert_ne!(a, recovered_request_id(&r, true));
         let other = AttendanceRecord { status_id: 1, ..r };
         assert_ne!(a, recovered_request_id(&other, false));
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// Local noon of `day`, in milliseconds (noon: no time zone moves it to another day).
+    fn noon_ms(day: &str) -> i64 {
+        use chrono::TimeZone;
+        chrono::Local
+            .from_local_datetime(&date(day).and_hms_opt(12, 0, 0).unwrap())
+            .single()
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    #[test]
+    fn a_gap_is_checked_with_the_week_before_it_by_default() {
+        let options = RecoveryOptions::default();
+        assert_eq!(options.lookback_days, 7);
+        // Closed from Thursday to Friday: the Thursday before and the weekend are checked too.
+        let (from, to) = gap_days(
+            noon_ms("2025-06-19"),
+            noon_ms("2025-06-20"),
+            options.lookback_days,
+            options.max_days,
+        );
+        assert_eq!((from, to), (date("2025-06-12"), date("2025-06-20")));
+        // Without lookback, only the gap's own days.
+        assert_eq!(
+            gap_days(noon_ms("2025-06-19"), noon_ms("2025-06-20"), 0, 62),
+            (date("2025-06-19"), date("2025-06-20"))
+        );
+        // A gap within one day, and an end before the start (a clock set back).
+        assert_eq!(
+            gap_days(noon_ms("2025-06-19"), noon_ms("2025-06-19") + 60_000, 3, 62),
+            (date("2025-06-16"), date("2025-06-19"))
+        );
+        assert_eq!(
+            gap_days(noon_ms("2025-06-19"), noon_ms("2025-06-18"), 3, 62),
+            (date("2025-06-16"), date("2025-06-19"))
+        );
+    }
+
+    #[test]
+    fn lookback_never_takes_a_check_beyond_max_days() {
+        let days = |(from, to): (NaiveDate, NaiveDate)| (to - from).num_days() + 1;
+        // A 10-day gap with a cap of 14 days: only 4 days before it fit.
+        let gap = (noon_ms("2025-06-11"), noon_ms("2025-06-20"));
+        let range = gap_days(gap.0, gap.1, 7, 14);
+        assert_eq!(range, (date("2025-06-07"), date("2025-06-20")));
+        assert_eq!(days(range), 14);
+        // Exactly filling the cap: the whole lookback fits.
+        let range = gap_days(gap.0, gap.1, 7, 17);
+        assert_eq!((days(range), range.0), (17, date("2025-06-04")));
+        // A gap as long as the cap or longer: no days before it; its own days are all kept
+        // (recover_days keeps the last max_days of them and says so).
+        assert_eq!(gap_days(gap.0, gap.1, 7, 10).0, date("2025-06-11"));
+        assert_eq!(gap_days(gap.0, gap.1, 7, 5).0, date("2025-06-11"));
+        // A cap of 0 is read as 1, as recover_days does.
+        let one_day = gap_days(noon_ms("2025-06-19"), noon_ms("2025-06-19"), 7, 0);
+        assert_eq!(one_day, (date("2025-06-19"), date("2025-06-19")));
+        // The default never exceeds the default cap, whatever the gap.
+        let o = RecoveryOptions::default();
+        for gap_len in 1..=80 {
+            let from = date("2025-06-20") - chrono::Duration::days(gap_len - 1);
+            let first = with_lookback(from, date("2025-06-20"), o.lookback_days, o.max_days);
+            let span = (date("2025-06-20") - first).num_days() + 1;
+            assert!(
+                span <= i64::from(o.max_days).max(gap_len),
+                "{gap_len}: {span}"
+            );
+            assert!(first <= from);
+        }
     }
 
     #[test]

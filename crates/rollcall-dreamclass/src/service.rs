@@ -255,7 +255,8 @@ impl DreamClass {
     }
 
     /// "Check for missed changes": asks DreamClass for the attendance of `from..=to` (by
-    /// default the days of pending gaps through today) and reconciles it. Recovered changes
+    /// default the days of pending gaps, with the lookback days before them, through today;
+    /// today only when no gap is pending) and reconciles it. Recovered changes
     /// reach live subscribers like webhook ones, marked `source: "recovered"`.
     pub async fn check_for_missed_changes(
         &self,
@@ -263,26 +264,22 @@ impl DreamClass {
     ) -> RecoveryReport {
         let gaps = self.pending_gaps().await.unwrap_or_default();
         let today = chrono::Local::now().date_naive();
+        let options = &self.inner.options.recovery;
         let (from, to) = days.unwrap_or_else(|| {
             let from = gaps
                 .iter()
-                .map(|g| {
-                    recovery::gap_days(
-                        g.from_ms,
-                        g.to_ms,
-                        self.inner.options.recovery.lookback_days,
-                    )
-                    .0
-                })
+                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0, options.max_days).0)
                 .min()
-                .unwrap_or(today)
-                .min(today);
+                .map_or(today, |first| {
+                    let first = first.min(today);
+                    recovery::with_lookback(first, today, options.lookback_days, options.max_days)
+                });
             (from, today)
         });
         let covered: Vec<i64> = gaps
             .iter()
             .filter(|g| {
-                let (f, t) = recovery::gap_days(g.from_ms, g.to_ms, 0);
+                let (f, t) = recovery::gap_days(g.from_ms, g.to_ms, 0, options.max_days);
                 from <= f && t <= to
             })
             .map(|g| g.id)
@@ -522,18 +519,18 @@ impl DreamClass {
             if gaps.is_empty() {
                 return;
             }
-            let lookback = self.inner.options.recovery.lookback_days;
-            let from = gaps
+            let options = &self.inner.options.recovery;
+            let own_days: Vec<_> = gaps
                 .iter()
-                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, lookback).0)
-                .min();
-            let to = gaps
-                .iter()
-                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0).1)
-                .max();
+                .map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0, options.max_days))
+                .collect();
+            let from = own_days.iter().map(|d| d.0).min();
+            let to = own_days.iter().map(|d| d.1).max();
             let (Some(from), Some(to)) = (from, to) else {
                 return;
             };
+            // The days before the gaps too, within the cap on days per check.
+            let from = recovery::with_lookback(from, to, options.lookback_days, options.max_days);
             let report = self
                 .recover(from, to, gaps.iter().map(|g| g.id).collect())
                 .await;

@@ -72,7 +72,8 @@ async fn missed_changes_are_recovered_once_and_later_webhooks_still_apply() {
     })
     .await;
     let report = state.last_recovery.unwrap();
-    assert!(report.dates_checked.contains(&day), "{report:?}");
+    // The gap's own day (today) and, by default, the 7 days before it.
+    assert_eq!(report.dates_checked, last_days(7), "{report:?}");
     assert_eq!(
         (
             report.created,
@@ -129,6 +130,8 @@ async fn missed_changes_are_recovered_once_and_later_webhooks_still_apply() {
     let changes_before = app.changes().len();
     let again = app.dreamclass.check_for_missed_changes(None).await;
     assert!(again.errors.is_empty(), "{again:?}");
+    // No gap is pending any more: today only.
+    assert_eq!(again.dates_checked, vec![day.clone()], "{again:?}");
     assert_eq!((again.recovered, again.unchanged), (0, 3), "{again:?}");
     assert!(
         again.message.contains("nothing was missed"),

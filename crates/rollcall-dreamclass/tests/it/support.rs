@@ -228,3 +228,15 @@ pub fn today() -> String {
         .format("%Y-%m-%d")
         .to_string()
 }
+
+/// The local date `days` before today.
+pub fn days_ago(days: i64) -> String {
+    (chrono::Local::now().date_naive() - chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Every date from `days` before today through today, oldest first.
+pub fn last_days(days: i64) -> Vec<String> {
+    (0..=days).rev().map(days_ago).collect()
+}

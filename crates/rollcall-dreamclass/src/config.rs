@@ -4,9 +4,15 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::recovery::DEFAULT_LOOKBACK_DAYS;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.dreamclass.io/dreamclassapi/v1";
+
+/// The most `recovery_lookback_days` accepted: a month. Older corrections are rare, and a
+/// "Check for missed changes" with chosen dates reaches them.
+pub const MAX_LOOKBACK_DAYS: u32 = 31;
 
 /// The DreamClass API connection. Every field has a default, so a settings file needs only
 /// `token` and `tenant`.
@@ -39,6 +45,26 @@ pub struct ApiConfig {
     pub max_requests_per_second: f64,
     /// How many requests may go at once before the average applies.
     pub burst: u32,
+    /// After Rollcall was not listening, how many days before the gap are also asked for,
+    /// so that corrections teachers made meanwhile to earlier days are recovered: 0 to 31,
+    /// 0 for only the gap's own days. Read when Rollcall starts.
+    #[serde(deserialize_with = "lookback_days")]
+    pub recovery_lookback_days: u32,
+}
+
+/// `recovery_lookback_days`, refused with a sentence when out of its limits.
+fn lookback_days<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let days = i64::deserialize(deserializer)?;
+    u32::try_from(days)
+        .ok()
+        .filter(|d| *d <= MAX_LOOKBACK_DAYS)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "recovery_lookback_days = {days} is not possible: write a number of days from 0 \
+                 (only the days Rollcall was not listening) to {MAX_LOOKBACK_DAYS}, or remove \
+                 the line to use the default ({DEFAULT_LOOKBACK_DAYS})."
+            ))
+        })
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -62,6 +88,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("retries", &self.retries)
             .field("max_requests_per_second", &self.max_requests_per_second)
             .field("burst", &self.burst)
+            .field("recovery_lookback_days", &self.recovery_lookback_days)
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +109,7 @@ impl Default for ApiConfig {
             retry_base_ms: 500,
             max_requests_per_second: 4.0,
             burst: 8,
+            recovery_lookback_days: DEFAULT_LOOKBACK_DAYS,
         }
     }
 }
@@ -149,5 +177,46 @@ mod tests {
         assert!(c.is_configured());
         assert!(!format!("{c:?}").contains("\"t\""));
         assert!(serde_json::from_str::<ApiConfig>(r#"{"tokn":"t"}"#).is_err());
+    }
+
+    /// `[dreamclass]` as written in rollcall.toml, read as the server reads it.
+    fn from_toml(text: &str) -> Result<ApiConfig, String> {
+        let file = rollcall_core::config::FileConfig {
+            dreamclass: Some(text.parse().unwrap()),
+            ..Default::default()
+        };
+        ApiConfig::deserialize(file.dreamclass.unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn recovery_lookback_days_defaults_to_a_week_and_may_be_0_to_31() {
+        assert_eq!(ApiConfig::default().recovery_lookback_days, 7);
+        assert_eq!(
+            from_toml("token = \"t\"\n").unwrap().recovery_lookback_days,
+            crate::RecoveryOptions::default().lookback_days
+        );
+        for days in [0, 1, 7, 14, 31] {
+            let c = from_toml(&format!("recovery_lookback_days = {days}\n")).unwrap();
+            assert_eq!(c.recovery_lookback_days, days);
+        }
+        for (written, shown) in [("32", "32"), ("365", "365"), ("-1", "-1")] {
+            let err = from_toml(&format!("recovery_lookback_days = {written}\n")).unwrap_err();
+            assert!(
+                err.contains(&format!("recovery_lookback_days = {shown} is not possible"))
+                    && err.contains("from 0 (only the days Rollcall was not listening) to 31")
+                    && err.contains("remove the line to use the default (7)"),
+                "{err}"
+            );
+        }
+        let err = from_toml("recovery_lookback_days = \"7\"\n").unwrap_err();
+        assert!(err.contains("recovery_lookback_days"), "{err}");
+        let err = from_toml("recovery_lookback_days = 2.5\n").unwrap_err();
+        assert!(err.contains("recovery_lookback_days"), "{err}");
+        // Saving the connection from the settings screen serialises the whole config back
+        // into the table, so the value written in the file is kept.
+        let c = from_toml("recovery_lookback_days = 3\n").unwrap();
+        let saved = serde_json::to_value(&c).unwrap();
+        assert_eq!(saved["recovery_lookback_days"], 3);
+        assert_eq!(serde_json::from_value::<ApiConfig>(saved).unwrap(), c);
     }
 }

@@ -56,8 +56,8 @@ pub struct RecoveryOptions {
     /// The most days one check asks for; a longer gap checks its last days.
     pub max_days: u32,
     /// Days before a gap also checked, for teachers who correct earlier days while Rollcall
-    /// is not listening. Never widens a check beyond `max_days` days in all (see
-    /// [`with_lookback`]).
+    /// is not listening (`recovery_lookback_days` in `[dreamclass]`). Never widens a check
+    /// beyond `max_days` days in all (see [`with_lookback`]).
     pub lookback_days: u32,
     /// Whether records the API no longer lists become deletions. Only ever concluded from
     /// complete lists.

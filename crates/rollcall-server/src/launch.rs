@@ -165,6 +165,7 @@ impl LaunchOptions {
         server.ui_dir = self.ui_dir.clone().or_else(find_ui_dir);
         server.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
         server.dreamclass = self.dreamclass(file, kept)?;
+        server.dreamclass_options.recovery.lookback_days = server.dreamclass.recovery_lookback_days;
         server.tunnel = self.tunnel(file, kept)?;
         server.last_shown_public_url = file.last_shown_public_url.clone();
         if let Some(days) = file.delivery_retention_days {

@@ -1,5 +1,8 @@
+use rollcall_core::config::FileConfig;
 use rollcall_core::store::{IngestOutcome, IngestWriter, DATABASE_FILE};
 use rollcall_core::{AttendanceEventKind, AttendanceRecord, ChangeSource};
+use rollcall_dreamclass::ApiConfig;
+use serde::Deserialize;
 
 use crate::support::*;
 
@@ -231,4 +234,111 @@ async fn a_failed_check_reports_in_plain_words_and_changes_nothing() {
     assert!(app.changes().is_empty());
     app.stop().await;
     server.stop().await;
+}
+
+/// A teacher corrects a lesson of 3 days ago while Rollcall is closed. Rollcall starts again
+/// and checks the gap; returns Rollcall's record afterwards, the report of the check that
+/// recovered the gap, and how many changes to that record were marked recovered.
+async fn correct_three_days_ago_during_a_gap(
+    config: ApiConfig,
+) -> (
+    rollcall_core::AttendanceRow,
+    rollcall_dreamclass::RecoveryReport,
+    usize,
+) {
+    let server = FakeServer::start().await;
+    let fake = &server.fake;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ApiConfig {
+        recovery_lookback_days: config.recovery_lookback_days,
+        ..server.config()
+    };
+    // Three days ago the lesson was taken and its webhook arrived.
+    let taken = lesson_record(3_000_001, &days_ago(3), 20, PRESENT);
+    let app = App::start(dir.path(), config.clone()).await;
+    fake.upsert_attendance(taken.clone());
+    let outcome = app
+        .deliver(
+            AttendanceEventKind::Created,
+            &taken,
+            now_ms() - 3 * 86_400_000,
+        )
+        .await;
+    assert!(matches!(outcome, IngestOutcome::Applied(_)));
+    app.stop().await;
+
+    // Rollcall is closed; the teacher corrects that lesson. No webhook arrives.
+    fake.upsert_attendance(AttendanceRecord {
+        status_id: LATE,
+        comment: "note from home".into(),
+        ..taken.clone()
+    });
+
+    let app = App::start(dir.path(), config.clone()).await;
+    let report = wait_for("the gap to be checked", || async {
+        let s = app.dreamclass.state();
+        (s.pending_gaps == 0).then_some(s.last_recovery).flatten()
+    })
+    .await;
+    assert!(report.errors.is_empty(), "{report:?}");
+    app.stop().await;
+
+    // Closed and started once more: the next gap's check applies nothing twice.
+    let app = App::start(dir.path(), config).await;
+    let again = wait_for("the next gap to be checked", || async {
+        let s = app.dreamclass.state();
+        (s.pending_gaps == 0).then_some(s.last_recovery).flatten()
+    })
+    .await;
+    assert!(again.errors.is_empty(), "{again:?}");
+    assert_eq!(again.recovered, 0, "{again:?}");
+    let row = app.row(taken.id).unwrap();
+    let recovered = app
+        .changes()
+        .iter()
+        .filter(|c| c.source == ChangeSource::Recovered && c.attendance_id == taken.id)
+        .count();
+    app.stop().await;
+    server.stop().await;
+    (row, report, recovered)
+}
+
+/// `[dreamclass]` from a rollcall.toml with this text, read as the server reads it.
+fn dreamclass_from_file(text: &str) -> ApiConfig {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rollcall.toml"), text).unwrap();
+    let file = FileConfig::load(dir.path()).unwrap();
+    ApiConfig::deserialize(file.dreamclass.unwrap_or_default()).unwrap()
+}
+
+#[tokio::test]
+async fn a_correction_to_an_earlier_day_made_during_a_gap_is_recovered_once() {
+    let config = dreamclass_from_file("[dreamclass]\ntenant = \"x\"\n");
+    assert_eq!(config.recovery_lookback_days, 7);
+    let (row, report, recovered) = correct_three_days_ago_during_a_gap(config).await;
+    assert_eq!(report.dates_checked, last_days(7), "{report:?}");
+    assert_eq!(
+        (report.updated, report.recovered, report.unchanged),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        (row.status_id, row.comment.as_str()),
+        (LATE, "note from home")
+    );
+    assert!(row.request_id.starts_with("recovered:"), "{row:?}");
+    assert_eq!(recovered, 1);
+}
+
+#[tokio::test]
+async fn with_no_lookback_only_the_gap_s_own_days_are_checked() {
+    let config = dreamclass_from_file("[dreamclass]\nrecovery_lookback_days = 0\n");
+    assert_eq!(config.recovery_lookback_days, 0);
+    let (row, report, recovered) = correct_three_days_ago_during_a_gap(config).await;
+    assert_eq!(report.dates_checked, vec![today()], "{report:?}");
+    assert_eq!(report.recovered, 0, "{report:?}");
+    // The correction is missed: Rollcall still shows what the webhook said.
+    assert_eq!((row.status_id, row.comment.as_str()), (PRESENT, ""));
+    assert!(!row.request_id.starts_with("recovered:"), "{row:?}");
+    assert_eq!(recovered, 0);
 }

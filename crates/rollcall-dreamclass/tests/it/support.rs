@@ -96,7 +96,10 @@ impl App {
 
     pub async fn start_with_writer(dir: &Path, config: ApiConfig, writer: IngestWriter) -> Self {
         let reads = Arc::new(ReadPool::new(&dir.join(DATABASE_FILE)));
-        let dreamclass = DreamClass::start(config, writer.clone(), reads.clone(), fast_options())
+        // As the server does with `[dreamclass]` from rollcall.toml.
+        let mut options = fast_options();
+        options.recovery.lookback_days = config.recovery_lookback_days;
+        let dreamclass = DreamClass::start(config, writer.clone(), reads.clone(), options)
             .await
             .unwrap();
         Self {

@@ -116,7 +116,7 @@ pub fn start(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let desktop = app.state::<Desktop>();
         let mut slot = desktop.running.lock().await;
-        match start_server().await {
+        match start_server(bundled_ui(&app)).await {
             Ok(launched) => {
                 on_started(&app, &desktop, &launched.server);
                 *slot = Some(launched);
@@ -129,10 +129,22 @@ pub fn start(app: AppHandle) {
     });
 }
 
-async fn start_server() -> Result<Launched, String> {
-    let (config, demo) = tauri::async_runtime::spawn_blocking(|| {
-        let options =
+/// The web UI an installed app carries as a resource (`ui/`, see scripts/package.sh), when
+/// it is there.
+fn bundled_ui(app: &AppHandle) -> Option<std::path::PathBuf> {
+    let dir = app.path().resource_dir().ok()?.join("ui");
+    dir.join("index.html").is_file().then_some(dir)
+}
+
+/// `bundled_ui`: used when neither `ROLLCALL_UI_DIR` nor a checkout's `ui/dist` gives the UI.
+async fn start_server(bundled_ui: Option<std::path::PathBuf>) -> Result<Launched, String> {
+    let (config, demo) = tauri::async_runtime::spawn_blocking(move || {
+        let mut options =
             LaunchOptions::from_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?;
+        options.ui_dir = options
+            .ui_dir
+            .or_else(rollcall_server::launch::find_ui_dir)
+            .or(bundled_ui);
         let data_dir = options.data_dir();
         // Keyring calls block (D-Bus); this is a blocking thread.
         let (store, kept) = match KeyringStore::open() {

@@ -25,6 +25,7 @@ mod attendance;
 mod changes;
 mod csv_output;
 mod limits;
+mod separator;
 mod settings;
 mod summary;
 mod tallies;
@@ -37,11 +38,11 @@ use rusqlite::Connection;
 use crate::filter::RecordFilter;
 pub use alerts::{alerts, Alert, AlertKind};
 pub use csv_output::{
-    excel_separator_for_locale, format_rate, neutralise_formula, numeric_locale_from_env,
-    parse_separator, rate_number, CsvFormat, ExportError, Progress, PROGRESS_EVERY, RATE_DECIMALS,
-    UTF8_BOM,
+    format_rate, neutralise_formula, rate_number, CsvFormat, ExportError, Progress, PROGRESS_EVERY,
+    RATE_DECIMALS, UTF8_BOM,
 };
 pub use limits::{ThresholdProblem, MAX_TERM_DAYS};
+pub use separator::{excel_separator_for_locale, numeric_locale_from_env, parse_separator};
 pub use settings::ReportSettings;
 pub use summary::{summary, ChronicStudent, ClassRate, DayAbsences, Summary};
 pub use tallies::Tally;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rollcall_core::config;
-use rollcall_core::store::{care, DATABASE_FILE};
+use rollcall_core::store::care;
 
 #[derive(Args)]
 pub struct BackupArgs {
@@ -26,13 +26,7 @@ pub struct RestoreArgs {
 /// A consistent copy of the database; safe while Rollcall runs.
 pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
-    let db = data_dir.join(DATABASE_FILE);
-    if !db.is_file() {
-        anyhow::bail!(
-            "There is no Rollcall database in {}. Give the folder Rollcall runs with (--data-dir).",
-            data_dir.display()
-        );
-    }
+    let db = crate::existing_database(&data_dir)?;
     care::backup(&db, &args.output)?;
     eprintln!("Backup written to {}.", args.output.display());
     Ok(())

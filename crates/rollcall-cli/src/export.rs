@@ -11,7 +11,7 @@ use rollcall_core::reports::{
     excel_separator_for_locale, numeric_locale_from_env, parse_separator, write_report, CsvFormat,
     ExportOptions, ReportKind, ReportSettings,
 };
-use rollcall_core::store::{open_reader, DATABASE_FILE};
+use rollcall_core::store::open_reader;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Report {
@@ -123,13 +123,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     filter.validate().map_err(anyhow::Error::msg)?;
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
-    let db = data_dir.join(DATABASE_FILE);
-    if !db.is_file() {
-        anyhow::bail!(
-            "There is no Rollcall database in {}. Give the folder Rollcall runs with (--data-dir).",
-            data_dir.display()
-        );
-    }
+    let db = crate::existing_database(&data_dir)?;
     let mut settings = saved_report_settings(&data_dir)?;
     if let Some(threshold) = args.chronic_threshold {
         settings.chronic_threshold = threshold;

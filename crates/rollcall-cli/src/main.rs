@@ -94,3 +94,16 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .init();
 }
+
+/// The database in a data folder, for the commands that read one while Rollcall may run
+/// (`export`, `backup`); a sentence saying which folder to give when there is none.
+pub(crate) fn existing_database(data_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let db = data_dir.join(rollcall_core::store::DATABASE_FILE);
+    if !db.is_file() {
+        anyhow::bail!(
+            "There is no Rollcall database in {}. Give the folder Rollcall runs with (--data-dir).",
+            data_dir.display()
+        );
+    }
+    Ok(db)
+}

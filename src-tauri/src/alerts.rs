@@ -15,9 +15,8 @@ use std::time::Duration;
 use rollcall_core::reports::{alerts, Alert, AlertKind, ReportSettings};
 use rollcall_server::AppState;
 use tauri::{AppHandle, Runtime};
-use tauri_plugin_notification::NotificationExt;
 
-use crate::notifications::NotificationPause;
+use crate::notifications::{notify, NotificationPause};
 
 /// How often the alerts are computed again.
 pub const CHECK_EVERY: Duration = Duration::from_secs(60);
@@ -115,15 +114,7 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
             Ok(current) => {
                 let fresh = memory.fresh(current, &today.to_string(), &settings);
                 if let Some((title, body)) = message(&fresh).filter(|_| !pause.is_paused()) {
-                    if let Err(e) = app
-                        .notification()
-                        .builder()
-                        .title(&title)
-                        .body(&body)
-                        .show()
-                    {
-                        tracing::warn!(error = %e, %title, "could not show an alert notification");
-                    }
+                    notify(&app, &title, &body);
                 }
             }
             Err(e) => tracing::warn!(error = ?e, "could not compute attendance alerts"),

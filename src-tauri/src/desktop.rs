@@ -8,7 +8,6 @@ use rollcall_server::launch::{launch, DemoPace, KeptSecrets, LaunchOptions, Laun
 use rollcall_server::{RunningServer, SecretStore, ServerInfo};
 use tauri::webview::{PageLoadEvent, PageLoadPayload};
 use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
-use tauri_plugin_notification::NotificationExt as _;
 
 use crate::alerts;
 use crate::exports::{self, Exports};
@@ -243,15 +242,11 @@ pub fn close_window(window: &tauri::Window) {
     }
     let _ = window.hide();
     if !desktop.told_about_tray.swap(true, Ordering::Relaxed) {
-        let shown = window
-            .notification()
-            .builder()
-            .title("Rollcall is still running")
-            .body("Attendance keeps arriving. Open Rollcall from its tray icon, or start it again.")
-            .show();
-        if let Err(e) = shown {
-            tracing::debug!(error = %e, "no notification service");
-        }
+        notifications::notify(
+            window.app_handle(),
+            "Rollcall is still running",
+            "Attendance keeps arriving. Open Rollcall from its tray icon, or start it again.",
+        );
     }
 }
 

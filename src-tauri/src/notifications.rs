@@ -179,14 +179,13 @@ async fn show<R: Runtime>(app: &AppHandle<R>, state: &AppState, group: Group) {
             return;
         }
     };
-    if let Err(e) = app
-        .notification()
-        .builder()
-        .title(&title)
-        .body(&body)
-        .show()
-    {
-        // No notification service (a bare X session, CI): the window still shows everything.
+    notify(app, &title, &body);
+}
+
+/// Shows one OS notification. Without a notification service (a bare X session, CI) it is
+/// logged and skipped: the window still shows everything.
+pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(error = %e, %title, "could not show a notification");
     }
 }

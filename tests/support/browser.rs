@@ -130,8 +130,9 @@ pub async fn open_browser(
     client
 }
 
-/// Saves a screenshot of the page to `path` (any folder), after the page has painted.
-pub async fn screenshot_to(client: &Client, path: &Path) {
+/// Waits two animation frames: a screenshot taken right after a DOM check can otherwise show
+/// the previous paint.
+pub async fn wait_for_paint(client: &Client) {
     let _ = client
         .execute_async(
             "const done = arguments[arguments.length - 1];
@@ -139,6 +140,11 @@ pub async fn screenshot_to(client: &Client, path: &Path) {
             vec![],
         )
         .await;
+}
+
+/// Saves a screenshot of the page to `path` (any folder), after the page has painted.
+pub async fn screenshot_to(client: &Client, path: &Path) {
+    wait_for_paint(client).await;
     let png = client
         .screenshot()
         .await

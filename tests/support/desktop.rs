@@ -175,15 +175,7 @@ pub async fn wait_for_text(client: &Client, text: &str, timeout: Duration) {
 
 /// Saves a screenshot of the window to `<target>/e2e-artifacts/<name>.png`.
 pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
-    // A screenshot taken right after a DOM check can show the previous paint: wait for two
-    // animation frames so what was checked is on screen.
-    let _ = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-            vec![],
-        )
-        .await;
+    super::browser::wait_for_paint(client).await;
     let path = super::artifacts_dir().join(format!("{name}.png"));
     match client.screenshot().await {
         Ok(png) => std::fs::write(&path, png).expect("the screenshot can be saved"),

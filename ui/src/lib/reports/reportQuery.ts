@@ -2,15 +2,10 @@
 // them), turned into export links and the summary's query.
 
 import type { ExportKind } from "../api/types";
+import type { ServerFilter } from "../feed/filters";
 
-export type ReportFilter = {
-  from?: string;
-  to?: string;
-  classId?: number;
-  courseId?: number;
-  statusId?: number;
-  studentPeriodId?: number;
-};
+/** The part of the server's one filter (RecordFilter) the Reports page offers. */
+export type ReportFilter = Pick<ServerFilter, "from" | "to" | "classId" | "courseId" | "statusId" | "studentPeriodId">;
 
 const DATE_KEYS = ["from", "to"] as const;
 const ID_KEYS = ["classId", "courseId", "statusId", "studentPeriodId"] as const;

@@ -44,6 +44,14 @@ pub enum SaveError {
     Database(String),
 }
 
+impl SaveError {
+    /// The database failed: its detail goes to the log (the person gets the sentence).
+    fn database(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "a report could not be read from the database");
+        Self::Database(detail.to_string())
+    }
+}
+
 /// Writes `request`'s report to `path`, telling `on_progress` how far it is (first with 0
 /// rows written, then every [`reports::PROGRESS_EVERY`] rows, and at the end); answering
 /// [`ControlFlow::Break`] cancels. Blocking: run it on a blocking thread. Uses one read
@@ -97,9 +105,9 @@ pub fn save_report(
         Ok(Err(ExportError::Cancelled)) => return Err(SaveError::Cancelled),
         Ok(Err(e)) => match e.io_error() {
             Some(io) => return Err(write_error(io)),
-            None => return Err(SaveError::Database(e.to_string())),
+            None => return Err(SaveError::database(e)),
         },
-        Err(e) => return Err(SaveError::Database(e.to_string())),
+        Err(e) => return Err(SaveError::database(e)),
     };
     let file = part.as_file_mut();
     file.flush().map_err(|e| write_error(&e))?;

@@ -23,7 +23,7 @@ use tokio::time::timeout;
 use uuid::Uuid;
 
 use crate::config::BoreConfig;
-use crate::handle::{StopSignal, TunnelOptions};
+use crate::provider::{StopSignal, TunnelOptions};
 use crate::state::StatePublisher;
 
 /// Shown with the bore URL for as long as it is online.

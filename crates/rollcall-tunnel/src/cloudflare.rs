@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use crate::config::CloudflareConfig;
-use crate::handle::{StopSignal, TunnelOptions};
+use crate::provider::{StopSignal, TunnelOptions};
 use crate::state::StatePublisher;
 
 /// Shown with the quick tunnel address for as long as it is online.

@@ -104,6 +104,7 @@ mod handle;
 mod manual;
 mod ngrok;
 mod probe;
+mod provider;
 mod state;
 mod url_notice;
 
@@ -118,12 +119,13 @@ pub use config::{
     normalize_public_url, BoreConfig, CloudflareConfig, NgrokConfig, ProviderKind, TunnelConfig,
 };
 pub use error::ConfigError;
-pub use handle::{start, start_with, TunnelHandle, TunnelOptions};
+pub use handle::{start, start_with, TunnelHandle};
 pub use ngrok::CHANGING_URL_NOTICE as NGROK_CHANGING_URL_NOTICE;
 pub use probe::{
     probe, ProbeError, ProbeReport, ProbeSigner, Prober, DREAMCLASS_TIMEOUT, PROBE_TENANT,
     PROBE_TYPE,
 };
+pub use provider::TunnelOptions;
 pub use state::TunnelState;
 pub use url_notice::UrlNotice;
 

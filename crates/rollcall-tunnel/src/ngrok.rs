@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use crate::config::NgrokConfig;
-use crate::handle::{StopSignal, TunnelOptions};
+use crate::provider::{StopSignal, TunnelOptions};
 use crate::state::StatePublisher;
 
 /// Shown while online without a reserved domain.

@@ -211,12 +211,12 @@ impl ParsedBody {
             Some(Value::Object(data)) => data.clone(),
             Some(_) => return Err(EnvelopeError::field("data", "must be a JSON object")),
         };
-        let attendance = match AttendanceEventKind::from_event_type(&event_type) {
-            Some(kind) => Some(AttendanceEvent {
-                kind,
-                record: AttendanceRecord::from_data(&data)?,
-            }),
-            None => None,
+        let (attendance, other_data) = match AttendanceEventKind::from_event_type(&event_type) {
+            Some(kind) => {
+                let record = AttendanceRecord::from_data(&data)?;
+                (Some(AttendanceEvent { kind, record }), None)
+            }
+            None => (None, Some(data)),
         };
         Ok(Envelope {
             request_id: self.request_id,
@@ -224,6 +224,7 @@ impl ParsedBody {
             tenant,
             timestamp,
             attendance,
+            other_data,
         })
     }
 }
@@ -238,6 +239,9 @@ pub struct Envelope {
     pub timestamp: i64,
     /// Present for the attendance event types, `None` for every other type.
     pub attendance: Option<AttendanceEvent>,
+    /// The `data` object of every other type (students, classes, enrolments), kept as sent so
+    /// that the names can be updated from it without reading the body a second time.
+    pub other_data: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,6 +353,10 @@ mod tests {
         let envelope = parsed.into_envelope().unwrap();
         assert_eq!(envelope.tenant, "my-school");
         assert_eq!(envelope.timestamp, 1727885988419);
+        assert_eq!(
+            envelope.other_data, None,
+            "attendance data is kept as the record only"
+        );
         let event = envelope.attendance.unwrap();
         assert_eq!(event.kind, AttendanceEventKind::Created);
         assert_eq!(
@@ -449,6 +457,10 @@ mod tests {
             .unwrap();
         assert_eq!(envelope.attendance, None);
         assert_eq!(envelope.event_type, "STUDENT_PERIOD_CREATED");
+        let data = envelope
+            .other_data
+            .expect("the data of a names event is kept");
+        assert_eq!(data.get("studentId"), Some(&Value::from(9)));
     }
 
     #[test]

@@ -205,7 +205,7 @@ async fn handle(
         }
     }
     let content_sha256 = parsed.content_sha256();
-    let envelope = parsed
+    let mut envelope = parsed
         .into_envelope()
         .map_err(|e| envelope_refusal(e).for_request(&request_id))?;
     let skew = limits.max_future_skew.as_millis() as i64;
@@ -223,6 +223,10 @@ async fn handle(
     }
 
     let event_type = envelope.event_type.clone();
+    let names_data = envelope
+        .other_data
+        .take()
+        .filter(|_| rollcall_dreamclass::is_reference_event(&event_type));
     let outcome = state
         .writer
         .deliver(VerifiedDelivery {
@@ -233,17 +237,16 @@ async fn handle(
         })
         .await
         .map_err(|e| storage_refusal(&e))?;
-    if outcome == IngestOutcome::Ignored && rollcall_dreamclass::is_reference_event(&event_type) {
+    if let Some(data) = names_data.filter(|_| outcome == IngestOutcome::Ignored) {
         // Student, class and enrolment webhooks update the names; that is not attendance and
         // the delivery is already stored, so it does not hold up the answer.
-        if let Some(data) = rollcall_dreamclass::webhook_data(raw) {
-            let dreamclass = state.dreamclass.clone();
-            tokio::spawn(async move {
-                if let Err(e) = dreamclass.apply_webhook(&event_type, data).await {
-                    tracing::warn!(error = %e, "names from a webhook could not be saved");
-                }
-            });
-        }
+        let dreamclass = state.dreamclass.clone();
+        tokio::spawn(async move {
+            let data = serde_json::Value::Object(data);
+            if let Err(e) = dreamclass.apply_webhook(&event_type, data).await {
+                tracing::warn!(error = %e, "names from a webhook could not be saved");
+            }
+        });
     }
     Ok(outcome)
 }

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use clap::Args;
-use rollcall_dreamclass::FakeDreamClass;
+use rollcall_simulator::FakeDreamClass;
 
 #[derive(Args)]
 pub struct FakeArgs {
@@ -22,7 +22,7 @@ pub async fn run(args: FakeArgs) -> anyhow::Result<()> {
     println!("  API address: {}", config.base_url);
     println!("  API token:   {}", config.token);
     println!("  Tenant:      {}", config.tenant);
-    rollcall_dreamclass::serve(listener, fake, async {
+    rollcall_simulator::fake_dreamclass::serve(listener, fake, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

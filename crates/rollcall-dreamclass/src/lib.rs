@@ -9,7 +9,9 @@
 //! - [`load_reference`] reads the names on any connection, shaped as `GET /api/reference`.
 //! - [`DreamClassClient`] is the API client; [`ApiConfig`] its settings; [`ApiError`] says
 //!   what went wrong in words for the office.
-//! - [`fake`] is a fake DreamClass API serving the demo school, for tests and the demo.
+//!
+//! The fake DreamClass API and the demo live in `rollcall-simulator`, beside the webhook
+//! traffic they keep in step with; this crate only talks to a DreamClass, real or fake.
 //!
 //! # Usage
 //!
@@ -42,9 +44,7 @@ pub mod category;
 pub mod client;
 pub mod config;
 pub mod decode;
-pub mod demo;
 pub mod error;
-pub mod fake;
 pub mod listening;
 pub mod rate;
 pub mod recovery;
@@ -56,7 +56,6 @@ pub use category::{guess_category, StatusCategory};
 pub use client::{ConnectionSummary, DreamClassClient};
 pub use config::{ApiConfig, ApiPaths};
 pub use error::ApiError;
-pub use fake::{serve, FakeDreamClass};
 pub use recovery::{RecoveryOptions, RecoveryReport};
 pub use reference::{
     apply_reference_webhook, is_reference_event, load_reference, webhook_data, Reference,

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use rollcall_core::config::{self, BasicAuth, FileConfig};
 use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_dreamclass::demo::{Demo, DemoTraffic};
 use rollcall_dreamclass::ApiConfig;
+use rollcall_simulator::demo::{Demo, DemoTraffic};
 use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
 use serde::Deserialize;
 

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use rollcall_core::model::now_ms;
 use rollcall_core::SigningKey;
-use rollcall_simulator::{plan, send_all, PlanOptions, SendOptions};
+use rollcall_dreamclass::ApiConfig;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::{ApiConfig, FakeDreamClass};
+use crate::fake_dreamclass::{self, FakeDreamClass};
+use crate::{plan, send_all, PlanOptions, SendOptions};
 
 /// The demo school's seed: the same school every time.
 pub const DEMO_SEED: u64 = 1;
@@ -72,7 +73,7 @@ impl Demo {
                 let shutdown = async move {
                     let _ = stopping.wait_for(|s| *s).await;
                 };
-                if let Err(e) = crate::serve(listener, fake, shutdown).await {
+                if let Err(e) = fake_dreamclass::serve(listener, fake, shutdown).await {
                     tracing::warn!(error = %e, "the demo DreamClass stopped");
                 }
             }

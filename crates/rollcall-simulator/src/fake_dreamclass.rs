@@ -35,9 +35,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use rollcall_core::{AttendanceEventKind, AttendanceRecord};
-use rollcall_simulator::school::DemoSchool;
+use rollcall_dreamclass::ApiConfig;
 
-use crate::config::ApiConfig;
+use crate::school::DemoSchool;
 
 /// Where the fake serves the API, as the real one does.
 pub const API_PREFIX: &str = "/dreamclassapi/v1";

@@ -12,9 +12,8 @@ use rollcall_core::store::{
     IngestOutcome, IngestWriter, ReadPool, VerifiedDelivery, DATABASE_FILE,
 };
 use rollcall_core::{AttendanceEventKind, AttendanceRecord, AttendanceRow, Change};
-use rollcall_dreamclass::{
-    ApiConfig, DreamClass, DreamClassOptions, FakeDreamClass, RecoveryOptions,
-};
+use rollcall_dreamclass::{ApiConfig, DreamClass, DreamClassOptions, RecoveryOptions};
+use rollcall_simulator::FakeDreamClass;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -38,9 +37,13 @@ impl FakeServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(rollcall_dreamclass::serve(listener, fake.clone(), async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(rollcall_simulator::fake_dreamclass::serve(
+            listener,
+            fake.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             fake,
             addr,

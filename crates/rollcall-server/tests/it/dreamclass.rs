@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rollcall_dreamclass::FakeDreamClass;
+use rollcall_simulator::FakeDreamClass;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -11,7 +11,7 @@ async fn start_fake() -> (FakeDreamClass, std::net::SocketAddr) {
     let fake = FakeDreamClass::demo(1);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(rollcall_dreamclass::serve(
+    tokio::spawn(rollcall_simulator::fake_dreamclass::serve(
         listener,
         fake.clone(),
         std::future::pending(),

@@ -132,6 +132,32 @@ async fn other_dreamclass_types_are_logged_as_ignored() {
     assert!(outcomes.iter().all(|(o, _, _)| o == "ignored"));
 }
 
+#[tokio::test]
+async fn a_names_webhook_renames_what_the_office_sees() {
+    let s = TestServer::start().await;
+    let id = new_id();
+    let body = json!({
+        "id": id, "type": "CLASS_UPDATED", "tenant": TENANT, "timestamp": now_ms(),
+        "signature": key().sign(&id),
+        "data": {"id": 31, "name": "Year 7 Alpha"}
+    });
+    assert_eq!(s.post(&body).await, (200, json!({})));
+    // The names are saved after the answer, so the office sees them a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let reference = s.api("/api/reference").await;
+        if reference["classes"] == json!([{"id": 31, "name": "Year 7 Alpha"}]) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the class was never renamed: {reference}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.attendance_count(), 0, "names are not attendance");
+}
+
 /// Posts `body` and checks the answer; then checks that nothing was stored and the refusal
 /// was logged as rejected with the same status.
 async fn assert_rejected(s: &TestServer, response: (u16, Value), status: u16, code: &str) {

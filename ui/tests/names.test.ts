@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Reference } from "../src/lib/api/types";
+import type { Reference, StatusCategory } from "../src/lib/api/types";
 import { NameBook } from "../src/lib/names/nameBook";
 import { ReferenceLoader } from "../src/lib/names/referenceLoader";
 import { statusChangeText, whatHappened } from "../src/lib/feed/changeDescription";
@@ -7,11 +7,14 @@ import { ApiError } from "../src/lib/api/errors";
 import { ManualClock } from "./fakeTimers";
 import { change } from "./fixtures";
 
+/** A category this UI does not know, as a newer Rollcall or a hand-edited database could send. */
+const unknownCategory = (name: string) => name as StatusCategory;
+
 const reference: Reference = {
   statuses: [
     { id: 5, name: "Present", category: "present" },
-    { id: 6, name: "Absent", category: "ABSENT" },
-    { id: 7, name: "Field trip", category: "something-new" },
+    { id: 6, name: "Absent", category: unknownCategory("ABSENT") },
+    { id: 7, name: "Field trip", category: unknownCategory("something-new") },
   ],
   students: [{ studentPeriodId: 4, name: "Zoë Papadopoulou" }],
   classes: [{ id: 34, name: "B2" }],

@@ -192,6 +192,15 @@ describe("alerts", () => {
     expect(unseenCount(null, 0)).toBe(0);
   });
 
+  it("sort students DreamClass has not named yet without failing", () => {
+    const sameTime: Alert[] = [
+      { at: 1000, kind: "chronic", studentPeriodId: 7, name: null, message: "" },
+      { at: 1000, kind: "chronic", studentPeriodId: 4, name: "Zoë", message: "" },
+      { at: 1000, kind: "chronic", studentPeriodId: 8, name: null, message: "" },
+    ];
+    expect(sortAlerts(sameTime).map((a) => a.studentPeriodId)).toEqual([7, 8, 4]);
+  });
+
   it("label kinds and keep the badge short", () => {
     expect(alertKindLabel("absences_today")).toBe("Absences today");
     expect(alertKindLabel("chronic")).toBe("Chronic absence");

@@ -4,12 +4,16 @@
 
 use rusqlite::types::Value as SqlValue;
 use serde::Deserialize;
+use ts_rs::TS;
 
 use crate::model::Change;
 
 /// Which records or changes to show. Dates are the attendance days (`YYYY-MM-DD`, both ends
 /// of a range included), not when Rollcall received them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+///
+/// In TypeScript every field is optional: a query leaves out what it does not filter on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[ts(optional_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordFilter {
     /// Exactly this day.

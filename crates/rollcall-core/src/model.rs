@@ -1,9 +1,10 @@
 //! The rows Rollcall stores and shows, shared by the API, the live stream and the exports.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// What became of one webhook delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryOutcome {
     /// An attendance event that changed the stored record.
@@ -53,7 +54,7 @@ impl DeliveryOutcome {
 }
 
 /// Where a change came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeSource {
     /// Received as a webhook.
@@ -80,7 +81,7 @@ impl ChangeSource {
 }
 
 /// One applied change of an attendance record: the live feed and the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     /// Monotonically increasing; the live stream's event id.
@@ -109,7 +110,7 @@ pub struct Change {
 }
 
 /// The current state of one attendance record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AttendanceRow {
     pub tenant: String,
@@ -128,7 +129,7 @@ pub struct AttendanceRow {
 }
 
 /// One entry of the delivery log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRow {
     pub seq: i64,
@@ -147,7 +148,7 @@ pub struct DeliveryRow {
 
 /// How a status counts in reports and which colour it gets. DreamClass lets each school name
 /// its statuses; the category is guessed from the name and the user can correct it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusCategory {
     Present,

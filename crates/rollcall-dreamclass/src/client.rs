@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
+use ts_rs::TS;
 
 use crate::config::ApiConfig;
 use crate::decode::{self, ApiAttendance, ApiNamed, ApiSchoolPeriod, ApiStatus, ApiStudent};
@@ -54,7 +55,7 @@ pub struct AttendanceAnswer {
 }
 
 /// What "Test connection" found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionSummary {
     pub school_period_id: i64,

@@ -32,6 +32,7 @@ use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use ts_rs::TS;
 
 use rollcall_core::envelope::AttendanceEvent;
 use rollcall_core::store::ingest::apply_attendance_event;
@@ -76,7 +77,7 @@ impl Default for RecoveryOptions {
 }
 
 /// What a check for missed changes did, for the user.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryReport {
     /// The days checked, `YYYY-MM-DD`.

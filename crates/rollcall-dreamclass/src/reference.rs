@@ -6,12 +6,13 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::Value;
+use ts_rs::TS;
 
 use crate::category::{guess_category, StatusCategory};
 use crate::decode::{self, ApiNamed, ApiStatus, ApiStudent};
 
 /// The names the UI shows, exactly as `GET /api/reference` answers (docs/local-api.md).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Reference {
     pub statuses: Vec<ReferenceStatus>,
@@ -20,7 +21,7 @@ pub struct Reference {
     pub courses: Vec<ReferenceName>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceStatus {
     pub id: i64,
@@ -29,7 +30,7 @@ pub struct ReferenceStatus {
     pub category: StatusCategory,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceStudent {
     pub student_period_id: i64,
@@ -37,7 +38,7 @@ pub struct ReferenceStudent {
 }
 
 /// A class or a course.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceName {
     pub id: i64,

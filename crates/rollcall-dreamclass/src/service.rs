@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use ts_rs::TS;
 
 use rollcall_core::store::{IngestWriter, ReadPool, StoreError};
 
@@ -60,7 +61,8 @@ pub struct ReferenceChanged {
 }
 
 /// How the DreamClass API connection is doing, for a status line in the window.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(rename = "DreamClassState")]
 #[serde(rename_all = "camelCase")]
 pub struct ApiState {
     pub configured: bool,

@@ -6,6 +6,8 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -46,13 +48,23 @@ impl ApiError {
     }
 }
 
+/// The body of every refusal, on both listeners. The UI shows `message` and branches on
+/// `error`; the test delivery reads it back from the webhook listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ErrorBody {
+    /// A stable code such as `token_required` or `signature_invalid`.
+    pub error: String,
+    /// A sentence for the user that says what to do next.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(serde_json::json!({ "error": self.code, "message": self.message })),
-        )
-            .into_response();
+        let body = ErrorBody {
+            error: self.code.to_string(),
+            message: self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED && self.code == "basic_auth_required" {
             response.headers_mut().insert(
                 "www-authenticate",

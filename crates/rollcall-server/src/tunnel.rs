@@ -8,11 +8,46 @@ use rollcall_tunnel::{
     CheckerOptions, ProbeSigner, Prober, Reachability, ReachabilityChecker, TunnelConfig,
     TunnelHandle, TunnelState, UrlNotice,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
+use ts_rs::TS;
 
 use crate::state::{Notice, WebhookAuth};
+
+/// The public-address part of `GET /api/status`, spliced into its top level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TunnelStatus {
+    /// `{"state":"off"}` when no tunnel is configured.
+    pub tunnel: TunnelState,
+    /// `null` until the tunnel has started.
+    pub reachability: Option<Reachability>,
+    /// `null` while there is no public URL.
+    pub url_notice: Option<UrlNoticeView>,
+}
+
+/// Whether DreamClass must be given a new webhook URL (`rollcall_tunnel::UrlNotice`), with
+/// the sentence to show. The UI knows this, sentence included, as `UrlNotice`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(rename = "UrlNotice")]
+pub struct UrlNoticeView {
+    #[serde(flatten)]
+    pub notice: UrlNotice,
+    /// Absent when there is nothing to do (`unchanged`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub message: Option<String>,
+}
+
+impl From<UrlNotice> for UrlNoticeView {
+    fn from(notice: UrlNotice) -> Self {
+        Self {
+            message: notice.message(),
+            notice,
+        }
+    }
+}
 
 struct Running {
     handle: TunnelHandle,
@@ -150,26 +185,21 @@ impl TunnelService {
     }
 
     /// The tunnel, the self-check and the URL notice, as `/api/status` shows them.
-    pub fn status_json(&self) -> Value {
-        let (state, reachability) = self.latest.lock().expect("tunnel lock").clone();
-        let url_notice = state.public_url().map(|url| {
+    pub fn status(&self) -> TunnelStatus {
+        let (tunnel, reachability) = self.latest.lock().expect("tunnel lock").clone();
+        let url_notice = tunnel.public_url().map(|url| {
             let last = self
                 .last_shown_public_url
                 .read()
                 .expect("tunnel lock")
                 .clone();
-            let notice = UrlNotice::compare(last.as_deref(), url);
-            let mut value = serde_json::to_value(&notice).unwrap_or(Value::Null);
-            if let Some(message) = notice.message() {
-                value["message"] = message.into();
-            }
-            value
+            UrlNoticeView::from(UrlNotice::compare(last.as_deref(), url))
         });
-        json!({
-            "tunnel": state,
-            "reachability": reachability,
-            "urlNotice": url_notice,
-        })
+        TunnelStatus {
+            tunnel,
+            reachability,
+            url_notice,
+        }
     }
 
     /// The most pressing thing to tell the office about the public address, in one sentence

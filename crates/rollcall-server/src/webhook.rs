@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use rollcall_core::envelope::{self, EnvelopeError};
 use rollcall_core::model::now_ms;
 use rollcall_core::store::{IngestOutcome, RejectedDelivery, StoreError, VerifiedDelivery};
+use serde::Serialize;
 
 use crate::error::{method_not_allowed, not_found, ApiError};
 use crate::state::AppState;
@@ -27,15 +28,36 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `GET /healthz`, for monitors and the tunnel's checks: `{"status":"ok"}`, or
+/// `{"status":"storage_failing"}` with 503 while deliveries cannot be saved.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Health {
+    Ok,
+    StorageFailing,
+}
+
+#[derive(Serialize)]
+struct HealthBody {
+    status: Health,
+}
+
+/// The answer to a delivery that was stored (or already was): an empty object. Refusals
+/// answer [`crate::error::ErrorBody`].
+#[derive(Serialize)]
+struct Accepted {}
+
 async fn health(State(state): State<AppState>) -> Response {
     if state.writer.storage_failing() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "storage_failing"})),
+            Json(HealthBody {
+                status: Health::StorageFailing,
+            }),
         )
             .into_response()
     } else {
-        Json(serde_json::json!({"status": "ok"})).into_response()
+        Json(HealthBody { status: Health::Ok }).into_response()
     }
 }
 
@@ -72,7 +94,7 @@ async fn receive_webhook(
             let status = StatusCode::from_u16(outcome.http_status()).expect("valid status");
             let outcome_name = outcome.delivery_outcome().as_str();
             let mut response = if status == StatusCode::OK {
-                (status, Json(serde_json::json!({}))).into_response()
+                (status, Json(Accepted {})).into_response()
             } else {
                 ApiError::new(
                     status,

@@ -7,12 +7,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use ts_rs::TS;
 
 use crate::probe::{ProbeError, ProbeReport, Prober};
 use crate::state::TunnelState;
 
 /// The latest self-check, serialized for the API as `{"status":"reachable",...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(
     tag = "status",
     rename_all = "camelCase",

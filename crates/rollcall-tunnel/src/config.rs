@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::ConfigError;
 use crate::WEBHOOK_PATH;
@@ -77,7 +78,8 @@ pub struct CloudflareConfig {
 }
 
 /// The provider names used by `rollcall serve --tunnel ...` and in the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(rename = "TunnelProvider")]
 #[serde(rename_all = "camelCase")]
 pub enum ProviderKind {
     None,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
+use ts_rs::TS;
 
 use crate::config::ProviderKind;
 use crate::webhook_url;
@@ -12,7 +13,7 @@ use crate::webhook_url;
 /// Every text field is a sentence for the office, not an error dump: `reason` says what to do
 /// next, `notice` carries a standing caveat of the provider (bore is not encrypted, the
 /// Cloudflare quick tunnel is experimental, an ngrok URL without a reserved domain changes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(
     tag = "state",
     rename_all = "camelCase",

@@ -5,12 +5,16 @@
 //! the same thing.
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::webhook_url;
 
 /// What to tell the office about the webhook URL. Serialized for the API as
-/// `{"kind":"changed","previousWebhookUrl":...,"webhookUrl":...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `{"kind":"changed","previousWebhookUrl":...,"webhookUrl":...}`. The UI's `UrlNotice` adds
+/// the sentence to this (rollcall-server's `UrlNoticeView`), so the comparison alone is
+/// `UrlChange` in TypeScript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(rename = "UrlChange")]
 #[serde(
     tag = "kind",
     rename_all = "camelCase",

@@ -4,13 +4,14 @@
 use chrono::NaiveDate;
 use rusqlite::Connection;
 use serde::Serialize;
+use ts_rs::TS;
 
 use super::summary::chronic_students;
 use super::tallies::records_sql;
 use super::ReportSettings;
 use crate::filter::RecordFilter;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// At least [`ReportSettings::absences_per_day`] absences today.
@@ -20,7 +21,7 @@ pub enum AlertKind {
     Chronic,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// DreamClass's time of the student's latest absence counted (milliseconds).

@@ -4,13 +4,15 @@
 
 use rusqlite::Connection;
 use serde::Serialize;
+use ts_rs::TS;
 
 use super::csv_output::rate_number;
 use super::tallies::{records_sql, students_sql, Tally, COUNTS_SQL};
 use super::ReportSettings;
 use crate::filter::RecordFilter;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(rename = "ReportSummary")]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub by_class: Vec<ClassRate>,
@@ -21,7 +23,7 @@ pub struct Summary {
 }
 
 /// One class over the whole range. Sorted by name (unknown names last), then id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassRate {
     pub id: i64,
@@ -37,7 +39,7 @@ pub struct ClassRate {
 }
 
 /// One day of the range that has attendance (days without any are left out).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DayAbsences {
     pub date: String,
@@ -47,7 +49,7 @@ pub struct DayAbsences {
 }
 
 /// A student at or above the threshold. Sorted by absence rate, highest first, then name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChronicStudent {
     pub student_period_id: i64,

@@ -2,6 +2,7 @@
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row};
+use ts_rs::TS;
 
 use crate::filter::RecordFilter;
 
@@ -221,7 +222,7 @@ pub fn last_delivery_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
 }
 
 /// Counts of current (not deleted) records on one day, grouped by class or by course.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct BoardGroup {
     pub id: i64,

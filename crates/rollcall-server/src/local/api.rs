@@ -8,14 +8,16 @@ use axum::Json;
 use rollcall_core::config::BasicAuth;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::now_ms;
-use rollcall_core::store::queries::{self, BoardGrouping};
-use rollcall_core::{DeliveryOutcome, KeyEncoding, SigningKey};
+use rollcall_core::store::queries::{self, BoardGroup, BoardGrouping};
+use rollcall_core::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, KeyEncoding, SigningKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use ts_rs::TS;
 
 use super::query::ApiQuery;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::{secret_names, AppState, Notice, WebhookAuth};
+use crate::tunnel::TunnelStatus;
 
 const DEFAULT_PAGE: usize = 500;
 const MAX_PAGE: usize = 5000;
@@ -35,10 +37,12 @@ impl Paging {
     }
 }
 
-#[derive(Serialize)]
+/// `GET /api/status`: what the window's status line and setup cards show.
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
-    version: &'static str,
+    version: String,
+    /// The webhook listener's own (local) address.
     webhook_url: String,
     ui_url: String,
     secret_configured: bool,
@@ -46,13 +50,16 @@ pub struct Status {
     allow_unsigned: bool,
     last_change_seq: i64,
     last_delivery_at: Option<i64>,
-    delivery_counts: BTreeMap<&'static str, i64>,
+    /// Running totals per outcome since the database was made; outcomes never seen are absent.
+    delivery_counts: BTreeMap<DeliveryOutcome, i64>,
     storage_failing: bool,
     rejections_dropped: u64,
     started_at: i64,
+    #[serde(flatten)]
+    tunnel: TunnelStatus,
 }
 
-pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     let (last_change_seq, last_delivery_at, counts) = state
         .read(|conn| {
             Ok((
@@ -63,8 +70,8 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         })
         .await?;
     let auth = state.webhook_auth();
-    let mut status = serde_json::to_value(Status {
-        version: env!("CARGO_PKG_VERSION"),
+    Ok(Json(Status {
+        version: env!("CARGO_PKG_VERSION").to_string(),
         webhook_url: state.info.webhook_url(),
         ui_url: format!("http://{}/", state.info.ui_addr),
         secret_configured: auth.key.is_some(),
@@ -72,18 +79,58 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         allow_unsigned: auth.allow_unsigned,
         last_change_seq,
         last_delivery_at,
-        delivery_counts: counts.into_iter().map(|(o, n)| (o.as_str(), n)).collect(),
+        delivery_counts: counts.into_iter().collect(),
         storage_failing: state.writer.storage_failing(),
         rejections_dropped: state.writer.rejections_dropped(),
         started_at: state.info.started_at,
-    })
-    .map_err(ApiError::internal)?;
-    if let (Value::Object(status), Value::Object(tunnel)) =
-        (&mut status, state.tunnel.status_json())
-    {
-        status.extend(tunnel);
-    }
-    Ok(Json(status))
+        tunnel: state.tunnel.status(),
+    }))
+}
+
+/// `GET /api/changes` and `/api/changes/latest`.
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// The newest sequence number stored overall, whatever the filters: where a stream starts.
+    pub last_seq: i64,
+}
+
+/// `GET /api/attendance`.
+#[derive(Serialize, TS)]
+pub struct AttendanceList {
+    pub records: Vec<AttendanceRow>,
+}
+
+/// `GET /api/records/{tenant}/{attendanceId}/history`: oldest first.
+#[derive(Serialize, TS)]
+pub struct RecordHistory {
+    pub changes: Vec<Change>,
+}
+
+/// `GET /api/deliveries`: newest first.
+#[derive(Serialize, TS)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// `GET /api/board`: one day's records counted by class and by course.
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Board {
+    pub date: String,
+    pub by_class: Vec<BoardGroup>,
+    pub by_course: Vec<BoardGroup>,
+}
+
+/// `POST /api/test-event`: whether a signed test delivery went through this computer's own
+/// webhook listener.
+#[derive(Serialize, TS)]
+pub struct TestEventResult {
+    pub ok: bool,
+    /// The listener's HTTP status; 0 when it did not answer or nothing was sent.
+    pub status: u16,
+    pub message: String,
 }
 
 /// Which end of the change log a listing starts from.
@@ -99,7 +146,7 @@ pub async fn changes_after(
     State(state): State<AppState>,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChangePage>> {
     list_changes(state, paging, filter, ChangeOrder::After).await
 }
 
@@ -107,7 +154,7 @@ pub async fn changes_latest(
     State(state): State<AppState>,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChangePage>> {
     list_changes(state, paging, filter, ChangeOrder::Latest).await
 }
 
@@ -116,7 +163,7 @@ async fn list_changes(
     paging: Paging,
     filter: RecordFilter,
     order: ChangeOrder,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChangePage>> {
     let limit = paging.limit();
     let (changes, last_seq) = state
         .read(move |conn| {
@@ -131,27 +178,26 @@ async fn list_changes(
             Ok((changes, queries::last_change_seq(conn)?))
         })
         .await?;
-    // lastSeq is the newest sequence overall, whatever the filters: where a stream starts.
-    Ok(Json(json!({ "changes": changes, "lastSeq": last_seq })))
+    Ok(Json(ChangePage { changes, last_seq }))
 }
 
 pub async fn attendance(
     State(state): State<AppState>,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AttendanceList>> {
     let include_deleted = paging.include_deleted.unwrap_or(false);
     let limit = paging.limit.unwrap_or(MAX_PAGE).clamp(1, 100_000);
     let records = state
         .read(move |conn| queries::attendance(conn, &filter, include_deleted, limit))
         .await?;
-    Ok(Json(json!({ "records": records })))
+    Ok(Json(AttendanceList { records }))
 }
 
 pub async fn record_history(
     State(state): State<AppState>,
     Path((tenant, attendance_id)): Path<(String, i64)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RecordHistory>> {
     let changes = state
         .read(move |conn| queries::record_history(conn, &tenant, attendance_id))
         .await?;
@@ -162,7 +208,7 @@ pub async fn record_history(
             "Rollcall has no attendance record with this number.",
         ));
     }
-    Ok(Json(json!({ "changes": changes })))
+    Ok(Json(RecordHistory { changes }))
 }
 
 #[derive(Deserialize)]
@@ -174,7 +220,7 @@ pub async fn deliveries(
     State(state): State<AppState>,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeliveryList>> {
     let outcome = match query.outcome.as_deref().filter(|o| !o.is_empty()) {
         None => None,
         Some(name) => Some(DeliveryOutcome::parse(name).ok_or_else(|| {
@@ -187,7 +233,7 @@ pub async fn deliveries(
     let deliveries = state
         .read(move |conn| queries::deliveries(conn, outcome, before, limit))
         .await?;
-    Ok(Json(json!({ "deliveries": deliveries })))
+    Ok(Json(DeliveryList { deliveries }))
 }
 
 #[derive(Deserialize)]
@@ -198,7 +244,7 @@ pub struct BoardQuery {
 pub async fn board(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<BoardQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Board>> {
     let date = query
         .date
         .unwrap_or_else(|| chrono::Local::now().format("%Y-%m-%d").to_string());
@@ -216,21 +262,24 @@ pub async fn board(
             ))
         })
         .await?;
-    Ok(Json(
-        json!({ "date": date, "byClass": by_class, "byCourse": by_course }),
-    ))
+    Ok(Json(Board {
+        date,
+        by_class,
+        by_course,
+    }))
 }
 
 /// Sends a signed test delivery through this computer's own webhook listener, proving that
 /// the listener, the secret and storage work together.
-pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn test_event(State(state): State<AppState>) -> Json<TestEventResult> {
     let auth = state.webhook_auth();
     if auth.key.is_none() && !auth.allow_unsigned {
-        return Ok(Json(json!({
-            "ok": false,
-            "status": 0,
-            "message": "Enter the Secret from DreamClass first; the test delivery is signed with it."
-        })));
+        return Json(TestEventResult {
+            ok: false,
+            status: 0,
+            message: "Enter the Secret from DreamClass first; the test delivery is signed with it."
+                .to_string(),
+        });
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let signature = auth
@@ -263,11 +312,10 @@ pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>>
         ),
         Ok(response) => {
             let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or_default();
-            let reason = body["message"]
-                .as_str()
-                .unwrap_or("no reason given")
-                .to_string();
+            let reason = match response.json::<ErrorBody>().await {
+                Ok(body) => body.message,
+                Err(_) => "no reason given".to_string(),
+            };
             (
                 false,
                 status,
@@ -280,9 +328,11 @@ pub async fn test_event(State(state): State<AppState>) -> ApiResult<Json<Value>>
             format!("The webhook listener did not answer ({e}). Restart Rollcall."),
         ),
     };
-    Ok(Json(
-        json!({ "ok": ok, "status": status, "message": message }),
-    ))
+    Json(TestEventResult {
+        ok,
+        status,
+        message,
+    })
 }
 
 #[derive(Deserialize)]
@@ -357,7 +407,8 @@ pub async fn set_webhook_settings(
     Ok(Json(json!({ "ok": true })))
 }
 
-#[derive(Serialize)]
+/// `GET /api/settings`: secrets are never sent back, only whether they are set.
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     secret_configured: bool,

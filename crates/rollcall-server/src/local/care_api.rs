@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rollcall_core::store::care;
 use rollcall_core::store::DATABASE_FILE;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -69,11 +69,19 @@ pub struct RetentionForm {
     days: u32,
 }
 
+/// `PUT /api/settings/retention`: saved, and what was deleted at once.
+#[derive(Serialize, TS)]
+pub struct RetentionSaved {
+    pub ok: bool,
+    /// Raw deliveries deleted now because they were older than the new limit.
+    pub purged: usize,
+}
+
 /// How long raw deliveries are kept; purges at once what is now too old.
 pub async fn set_retention(
     State(state): State<AppState>,
     Json(form): Json<RetentionForm>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RetentionSaved>> {
     if form.days > 36_500 {
         return Err(ApiError::bad_request(
             "Choose a number of days up to 36500, or 0 to keep everything.",
@@ -93,5 +101,5 @@ pub async fn set_retention(
             e.user_message(),
         )
     })?;
-    Ok(Json(json!({ "ok": true, "purged": purged })))
+    Ok(Json(RetentionSaved { ok: true, purged }))
 }

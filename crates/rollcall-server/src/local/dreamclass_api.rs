@@ -4,19 +4,20 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rollcall_dreamclass::{ApiConfig, DreamClassClient, StatusCategory};
-use serde::Deserialize;
+use rollcall_dreamclass::{
+    ApiConfig, ConnectionSummary, DreamClassClient, RecoveryReport, Reference, StatusCategory,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use ts_rs::TS;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{secret_names, AppState};
 
 /// Names of statuses, students, classes and courses (lists are empty until known).
-pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Reference>> {
     let reference = state.read(rollcall_dreamclass::load_reference).await?;
-    Ok(Json(
-        serde_json::to_value(reference).map_err(ApiError::internal)?,
-    ))
+    Ok(Json(reference))
 }
 
 /// The connection's state and settings (the token is never sent back, only whether it is set).
@@ -120,11 +121,48 @@ pub async fn save_settings(
     ))
 }
 
+/// `POST /api/dreamclass/test`: what the connection test found, or why it failed.
+#[derive(Serialize, TS)]
+#[serde(untagged)]
+pub enum ConnectionTest {
+    Passed {
+        #[ts(type = "true")]
+        ok: bool,
+        message: String,
+        summary: ConnectionSummary,
+    },
+    Failed {
+        #[ts(type = "false")]
+        ok: bool,
+        /// A stable code for the kind of failure.
+        error: String,
+        /// A sentence for the user that says what to do next.
+        message: String,
+    },
+}
+
+impl ConnectionTest {
+    fn from_result(result: Result<ConnectionSummary, rollcall_dreamclass::ApiError>) -> Self {
+        match result {
+            Ok(summary) => Self::Passed {
+                ok: true,
+                message: summary.message.clone(),
+                summary,
+            },
+            Err(e) => Self::Failed {
+                ok: false,
+                error: e.code().to_string(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 /// "Test connection": with a form, tests it without saving; without one, the saved settings.
 pub async fn test_connection(
     State(state): State<AppState>,
     form: Option<Json<ConnectionForm>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConnectionTest>> {
     let result = match form {
         Some(Json(form)) => {
             let current = state.dreamclass_config.read().expect("config lock").clone();
@@ -134,10 +172,7 @@ pub async fn test_connection(
         }
         None => state.dreamclass.test_connection().await,
     };
-    Ok(Json(match result {
-        Ok(summary) => json!({ "ok": true, "message": summary.message, "summary": summary }),
-        Err(e) => json!({ "ok": false, "error": e.code(), "message": e.to_string() }),
-    }))
+    Ok(Json(ConnectionTest::from_result(result)))
 }
 
 #[derive(Deserialize, Default)]
@@ -151,7 +186,7 @@ pub struct CheckRange {
 pub async fn check_missed_changes(
     State(state): State<AppState>,
     body: Option<Json<CheckRange>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RecoveryReport>> {
     let range = body.map(|Json(r)| r).unwrap_or_default();
     let parse = |d: &str| {
         chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -175,9 +210,7 @@ pub async fn check_missed_changes(
         }
     };
     let report = state.dreamclass.check_for_missed_changes(days).await;
-    Ok(Json(
-        serde_json::to_value(report).map_err(ApiError::internal)?,
-    ))
+    Ok(Json(report))
 }
 
 #[derive(Deserialize)]

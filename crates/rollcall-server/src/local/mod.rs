@@ -4,6 +4,7 @@
 mod api;
 mod assets;
 mod care_api;
+pub mod contract;
 mod dreamclass_api;
 pub mod guard;
 mod query;

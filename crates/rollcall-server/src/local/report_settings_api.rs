@@ -8,13 +8,15 @@ use rollcall_core::config::ReportThresholds;
 use rollcall_core::reports::ReportSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use ts_rs::TS;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The thresholds as the API shows and takes them. All three are required when saving, so a
 /// save never leaves one half-changed.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, TS)]
+#[ts(rename = "ReportThresholds")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThresholdsBody {
     /// A share between 0 and 1 (0.1: absent from 10% of lessons or more).

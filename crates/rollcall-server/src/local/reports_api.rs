@@ -19,9 +19,9 @@ use rollcall_core::reports::{
     self, parse_separator, CsvFormat, ExportOptions, Progress, ReportKind, ReportSettings,
 };
 use rollcall_core::rusqlite::Connection;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use ts_rs::TS;
 
 use super::query::ApiQuery;
 use crate::error::{ApiError, ApiResult};
@@ -253,12 +253,18 @@ pub struct AlertsQuery {
     date: Option<String>,
 }
 
+/// `GET /api/alerts`: today's alerts first, most absences first; then chronic absence.
+#[derive(Serialize, TS)]
+pub struct AlertList {
+    pub alerts: Vec<reports::Alert>,
+}
+
 /// `GET /api/alerts`: students absent in several lessons today, and chronic absence over the
 /// current term.
 pub async fn alerts(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AlertsQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AlertList>> {
     let today = match query.date.as_deref().filter(|d| !d.is_empty()) {
         None => chrono::Local::now().date_naive(),
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
@@ -268,5 +274,5 @@ pub async fn alerts(
     let alerts = state
         .read(move |conn| reports::alerts(conn, today, &settings))
         .await?;
-    Ok(Json(json!({ "alerts": alerts })))
+    Ok(Json(AlertList { alerts }))
 }

@@ -15,13 +15,55 @@ use futures::Stream;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::store::queries;
 use rollcall_core::Change;
+use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use ts_rs::TS;
 
 use super::query::ApiQuery;
 use crate::state::{AppState, Notice};
 
 const CATCH_UP_PAGE: usize = 1000;
+
+/// Every event the stream sends: `event` is the SSE event name, `data` its JSON.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "event", content = "data", rename_all = "camelCase")]
+pub enum StreamEvent<'a> {
+    /// A committed change; its `seq` is also the SSE id, so a reconnect resumes after it.
+    /// Borrowed: every subscriber writes the same broadcast change without copying it.
+    Change(&'a Change),
+    /// Names changed: fetch `/api/reference` again.
+    Reference(NoData),
+    /// Settings, storage or the tunnel changed: fetch `/api/status` again.
+    Status(NoData),
+    /// Sent after 15 s without any other event, so a quiet day is told from a dead connection.
+    Ping(NoData),
+}
+
+/// The data of events that only say "something changed": `{}`.
+#[derive(Debug, Clone, Copy, Default, Serialize, TS)]
+pub struct NoData {}
+
+impl StreamEvent<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Change(_) => "change",
+            Self::Reference(_) => "reference",
+            Self::Status(_) => "status",
+            Self::Ping(_) => "ping",
+        }
+    }
+
+    /// The event as the stream writes it.
+    fn to_sse(&self) -> Event {
+        let event = Event::default().event(self.name());
+        let event = match self {
+            Self::Change(change) => event.id(change.seq.to_string()).json_data(change),
+            Self::Reference(data) | Self::Status(data) | Self::Ping(data) => event.json_data(data),
+        };
+        event.expect("stream events serialise")
+    }
+}
 
 #[derive(serde::Deserialize)]
 pub struct StreamQuery {
@@ -46,7 +88,7 @@ pub async fn stream(
     Sse::new(ReceiverStream::new(rx)).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))
-            .event(Event::default().event("ping").data("{}")),
+            .event(StreamEvent::Ping(NoData {}).to_sse()),
     )
 }
 
@@ -94,14 +136,13 @@ async fn feed(state: AppState, mut last: i64, tx: Sink) {
                 }
             }
             notice = notices.recv() => {
-                let name = match notice {
-                    Ok(Notice::Reference) => "reference",
-                    Ok(Notice::Status) => "status",
-                    Err(broadcast::error::RecvError::Lagged(_)) => "reference",
+                let event = match notice {
+                    Ok(Notice::Reference) => StreamEvent::Reference(NoData {}),
+                    Ok(Notice::Status) => StreamEvent::Status(NoData {}),
+                    Err(broadcast::error::RecvError::Lagged(_)) => StreamEvent::Reference(NoData {}),
                     Err(broadcast::error::RecvError::Closed) => continue,
                 };
-                let event = Event::default().event(name).data("{}");
-                if tx.send(Ok(event)).await.is_err() {
+                if tx.send(Ok(event.to_sse())).await.is_err() {
                     return;
                 }
             }
@@ -110,11 +151,7 @@ async fn feed(state: AppState, mut last: i64, tx: Sink) {
 }
 
 async fn send_change(tx: &Sink, change: &Change, last: &mut i64) -> Result<(), Stop> {
-    let event = Event::default()
-        .event("change")
-        .id(change.seq.to_string())
-        .json_data(change)
-        .expect("a change serialises");
+    let event = StreamEvent::Change(change).to_sse();
     tx.send(Ok(event)).await.map_err(|_| Stop::ClientGone)?;
     *last = change.seq;
     Ok(())

@@ -1,6 +1,7 @@
 //! Integration tests: a real server on 127.0.0.1:0 writing a real SQLite file, driven over HTTP.
 
 mod care;
+mod contract;
 mod dreamclass;
 mod durability;
 mod hostile;

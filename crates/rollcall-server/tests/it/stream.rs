@@ -1,5 +1,7 @@
 //! The live stream: every committed change, in order, and a reconnect resumes without gaps.
 
+use serde_json::{json, Value};
+
 use crate::support::*;
 
 #[tokio::test]
@@ -43,5 +45,45 @@ async fn a_burst_larger_than_the_broadcast_buffer_arrives_complete_and_in_order(
     let total = s.change_count();
     for expected in 1..=total {
         assert_eq!(stream.next_change().await["seq"], expected);
+    }
+}
+
+#[tokio::test]
+async fn events_are_written_as_the_ui_reads_them() {
+    let s = TestServer::start().await;
+    s.post(&created(1, 3)).await;
+    let mut stream = SseReader::open(&s, "?after=0", None).await;
+    let change = stream.next_event().await;
+    assert_eq!(
+        (change.name.as_str(), change.id.as_deref()),
+        ("change", Some("1"))
+    );
+    let data: Value = serde_json::from_str(&change.data).unwrap();
+    assert_eq!(
+        (data["seq"].as_i64(), data["statusAfter"].as_i64()),
+        (Some(1), Some(3))
+    );
+
+    // A status notice: only its name matters, and its data is an empty object.
+    let saved = s
+        .http
+        .put(format!("{}/api/settings/notifications", s.api_base))
+        .bearer_auth(&s.token)
+        .json(&json!({"statusIds": [3]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    // Notices (status, reference, ping) carry no id and `{}` as data.
+    loop {
+        let notice = stream.next_event().await;
+        assert_eq!(
+            (notice.id.as_deref(), notice.data.as_str()),
+            (None, "{}"),
+            "{notice:?}"
+        );
+        if notice.name == "status" {
+            break;
+        }
     }
 }

@@ -249,29 +249,49 @@ impl SseReader {
     /// The next `change` event's data, waiting up to 10 s.
     pub async fn next_change(&mut self) -> Value {
         loop {
+            let event = self.next_event().await;
+            if event.name == "change" {
+                return serde_json::from_str(&event.data).unwrap();
+            }
+        }
+    }
+
+    /// The next event of any kind, as written on the wire, waiting up to 10 s.
+    pub async fn next_event(&mut self) -> SseEvent {
+        loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
-                let mut event = "message";
-                let mut data = String::new();
+                let mut event = SseEvent {
+                    name: "message".to_string(),
+                    id: None,
+                    data: String::new(),
+                };
                 for line in block.lines() {
                     if let Some(e) = line.strip_prefix("event: ") {
-                        event = if e == "change" { "change" } else { "other" };
+                        event.name = e.to_string();
+                    } else if let Some(i) = line.strip_prefix("id: ") {
+                        event.id = Some(i.to_string());
                     } else if let Some(d) = line.strip_prefix("data: ") {
-                        data.push_str(d);
+                        event.data.push_str(d);
                     }
                 }
-                if event == "change" {
-                    return serde_json::from_str(&data).unwrap();
-                }
-                continue;
+                return event;
             }
             let chunk =
                 tokio::time::timeout(std::time::Duration::from_secs(10), self.response.chunk())
                     .await
-                    .expect("a change arrives within 10 s")
+                    .expect("an event arrives within 10 s")
                     .unwrap()
                     .expect("the stream stays open");
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
+}
+
+/// One Server-Sent Event: its name, id (if any) and data.
+#[derive(Debug)]
+pub struct SseEvent {
+    pub name: String,
+    pub id: Option<String>,
+    pub data: String,
 }

@@ -18,7 +18,7 @@ export function boardStatusColumns(board: Board, names: NameBook): number[] {
 }
 
 export function countFor(group: BoardGroup, statusId: number): number {
-  return group.counts[String(statusId)] ?? 0;
+  return group.counts[statusId] ?? 0;
 }
 
 /** Groups sorted by their name as shown ("Class 9" before "Class 10"). */

@@ -1,24 +1,11 @@
-// The feed's filters. `ServerFilter` mirrors the server's RecordFilter field for field, and
+// The feed's filters. `ServerFilter` is the server's RecordFilter (generated from it), and
 // `matchesServerFilter` applies exactly its rules, so a live row is shown if and only if the
-// server would have returned it for the same query.
+// server would have returned it for the same query. A status filter is on the status after
+// the change: a delete (statusAfter null) never matches.
 
-import type { Change } from "../api/types";
+import type { Change, RecordFilter } from "../api/types";
 
-export type ServerFilter = {
-  /** Exact day, YYYY-MM-DD. */
-  date?: string;
-  /** First day included. */
-  from?: string;
-  /** Last day included. */
-  to?: string;
-  classId?: number;
-  courseId?: number;
-  /** The status after the change: a delete (statusAfter null) never matches. */
-  statusId?: number;
-  studentPeriodId?: number;
-  attendanceId?: number;
-  tenant?: string;
-};
+export type ServerFilter = RecordFilter;
 
 const STRING_KEYS = ["date", "from", "to", "tenant"] as const;
 const NUMBER_KEYS = ["classId", "courseId", "statusId", "studentPeriodId", "attendanceId"] as const;

@@ -14,8 +14,9 @@ export function alertKindLabel(kind: string): string {
   }
 }
 
+/** Newest first; at the same time by name (null until DreamClass has named the student). */
 export function sortAlerts(alerts: readonly Alert[]): Alert[] {
-  return [...alerts].sort((a, b) => b.at - a.at || a.name.localeCompare(b.name));
+  return [...alerts].sort((a, b) => b.at - a.at || (a.name ?? "").localeCompare(b.name ?? ""));
 }
 
 /** Alerts raised after the user last opened the Reports page. */

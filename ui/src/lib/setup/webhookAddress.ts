@@ -2,7 +2,7 @@
 // only works inside this computer or the school's network will never receive anything: the
 // setup page says so instead of letting the school find out by waiting.
 
-import type { Status } from "../api/types";
+import type { Status, TunnelState } from "../api/types";
 
 export type WebhookAddress = {
   url: string;
@@ -12,7 +12,8 @@ export type WebhookAddress = {
   reachableFromInternet: boolean;
 };
 
-export function webhookAddress(status: Pick<Status, "webhookUrl" | "tunnel">): WebhookAddress {
+/** `tunnel` may be left out (a listener without one), which reads as off. */
+export function webhookAddress(status: Pick<Status, "webhookUrl"> & { tunnel?: TunnelState | null }): WebhookAddress {
   const tunnel = status.tunnel;
   if (tunnel?.state === "online") {
     const url = tunnel.webhookUrl || withWebhookPath(tunnel.publicUrl, status.webhookUrl);

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod local;
 pub mod report_file;
 pub mod retention;
+pub mod settings;
 mod settings_file;
 pub mod state;
 pub mod tunnel;

@@ -1,7 +1,5 @@
 //! Data care from the window: download a backup, choose how long raw deliveries are kept.
 
-use std::sync::atomic::Ordering;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -9,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rollcall_core::store::care;
 use rollcall_core::store::DATABASE_FILE;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -69,23 +66,25 @@ pub struct RetentionForm {
     days: u32,
 }
 
+#[derive(Serialize)]
+pub struct RetentionSaved {
+    ok: bool,
+    /// Deliveries deleted at once because they are older than the new period.
+    purged: usize,
+}
+
 /// How long raw deliveries are kept; purges at once what is now too old.
 pub async fn set_retention(
     State(state): State<AppState>,
     Json(form): Json<RetentionForm>,
-) -> ApiResult<Json<Value>> {
-    if form.days > 36_500 {
-        return Err(ApiError::bad_request(
-            "Choose a number of days up to 36500, or 0 to keep everything.",
-        ));
-    }
-    let days = form.days;
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        file.delivery_retention_days = Some(days);
-        Ok(())
-    })
-    .await?;
-    state.retention_days.store(days, Ordering::Relaxed);
+) -> ApiResult<Json<RetentionSaved>> {
+    state
+        .settings
+        .update(move |s| {
+            s.delivery_retention_days = form.days;
+            Ok(())
+        })
+        .await?;
     let purged = crate::retention::purge_now(&state).await.map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -93,5 +92,5 @@ pub async fn set_retention(
             e.user_message(),
         )
     })?;
-    Ok(Json(json!({ "ok": true, "purged": purged })))
+    Ok(Json(RetentionSaved { ok: true, purged }))
 }

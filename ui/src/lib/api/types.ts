@@ -130,6 +130,25 @@ export type Settings = {
   notifyStatusIds: number[];
   /** Days raw deliveries are kept (0: forever); absent on older versions. */
   deliveryRetentionDays?: number;
+  /** Settings chosen by a flag or ROLLCALL_* variable at start; absent on older versions. */
+  overrides?: SettingOverride[];
+};
+
+/** A setting chosen when Rollcall was started, which the Settings screen cannot change. */
+export type SettingOverride = {
+  field:
+    | "webhookSecret"
+    | "keyEncoding"
+    | "basicAuth"
+    | "allowUnsigned"
+    | "dreamclassBaseUrl"
+    | "dreamclassToken"
+    | "dreamclassTenant"
+    | "tunnel";
+  /** What set it, e.g. ROLLCALL_TUNNEL. */
+  by: string;
+  /** "Set by ROLLCALL_TUNNEL when Rollcall was started; change it there." */
+  message: string;
 };
 
 /** GET/PUT /api/settings/reports: the thresholds of reports and alerts. */

@@ -14,6 +14,7 @@ pub mod error;
 pub mod launch;
 pub mod limits;
 pub mod local;
+mod notice;
 pub mod report_file;
 pub mod retention;
 pub mod settings;

@@ -11,6 +11,7 @@ use rollcall_core::store::{IngestWriter, ReadPool};
 use tokio::sync::{broadcast, watch};
 
 use crate::error::{ApiError, ApiResult};
+pub use crate::notice::Notice;
 use crate::settings::{SettingsStore, WebhookAuth};
 
 /// Limits of the webhook listener.
@@ -51,15 +52,6 @@ impl ServerInfo {
     pub fn ui_url(&self) -> String {
         format!("http://{}/?token={}", self.ui_addr, self.token)
     }
-}
-
-/// Messages for live subscribers other than attendance changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// Names of students, classes, courses or statuses changed: fetch /api/reference again.
-    Reference,
-    /// Something in /api/status changed (storage, tunnel, settings).
-    Status,
 }
 
 /// Cheap handles, cloned into every handler. The fields are the server's own; code outside

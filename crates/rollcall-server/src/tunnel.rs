@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::notice::Notice;
 use crate::settings::SettingsStore;
-use crate::state::Notice;
 
 struct Running {
     handle: TunnelHandle,

@@ -222,8 +222,13 @@ impl LaunchOptions {
             }
         }
         if let Some(by) = self.tunnel_options() {
-            on.tunnel = self.tunnel(&saved.tunnel, kept);
-            overrides.add(Field::Tunnel, by);
+            // An option for another provider than the one in use (an ngrok token while bore
+            // is chosen) changes nothing, and leaves the tunnel to the Settings screen.
+            let tunnel = self.tunnel(&saved.tunnel, kept);
+            if self.tunnel.is_some() || tunnel != saved.tunnel {
+                on.tunnel = tunnel;
+                overrides.add(Field::Tunnel, by);
+            }
         }
         on.validate()?;
         overrides.set_values(&on);
@@ -540,6 +545,30 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let c = options
+            .resolve_with(&file, &KeptSecrets::default())
+            .unwrap();
+        let by: Vec<_> = c
+            .overrides
+            .list()
+            .iter()
+            .map(|o| (o.field, o.by.as_str()))
+            .collect();
+        assert_eq!(
+            by,
+            [
+                (Field::DreamclassTenant, "ROLLCALL_DREAMCLASS_TENANT"),
+                (Field::Tunnel, "ROLLCALL_BORE_SERVER"),
+            ]
+        );
+        // What the file says stays what a save writes back.
+        assert_eq!(c.settings.dreamclass.tenant, "my-school");
+        // An option for a provider not in use overrides nothing.
+        let unused = LaunchOptions::from_env(env(&[("ROLLCALL_NGROK_DOMAIN", "x.ngrok.app")]))
+            .unwrap()
+            .resolve_with(&file, &KeptSecrets::default())
+            .unwrap();
+        assert!(unused.overrides.get(Field::Tunnel).is_none());
         let off = LaunchOptions::from_env(env(&[("ROLLCALL_TUNNEL", "none")])).unwrap();
         let c = in_force(&off, &file, &KeptSecrets::default()).unwrap();
         assert!(matches!(c.tunnel, TunnelConfig::None));

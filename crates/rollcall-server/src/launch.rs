@@ -592,6 +592,17 @@ mod tests {
         assert!(options.data_dir().ends_with("rollcall/demo"));
         let c = in_force(&options, &SettingsFile::default(), &KeptSecrets::default()).unwrap();
         assert!(c.webhook.auth().unwrap().key.is_some());
+        let demo = options
+            .resolve_with(&SettingsFile::default(), &KeptSecrets::default())
+            .unwrap();
+        assert_eq!(
+            demo.overrides.get(Field::WebhookSecret).unwrap().message,
+            "Set by the demo for this run; it cannot be changed here."
+        );
+        assert_eq!(
+            demo.settings.webhook.secret, None,
+            "the demo's secret is never saved"
+        );
         assert!(
             !LaunchOptions::from_env(env(&[("ROLLCALL_DEMO", "0")]))
                 .unwrap()

@@ -63,6 +63,12 @@ impl Field {
     }
 }
 
+/// Whether `by` names a flag or variable the person starting Rollcall can change (rather
+/// than, say, the demo).
+fn names_an_option(by: &str) -> bool {
+    by.starts_with("ROLLCALL_") || by.starts_with("--")
+}
+
 /// One setting chosen at start, and by what.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,7 +93,11 @@ impl Overrides {
     /// Records that `field` was chosen by `by`; its value is taken from [`Self::values`].
     pub fn add(&mut self, field: Field, by: impl Into<String>) {
         let by = by.into();
-        let message = format!("Set by {by} when Rollcall was started; change it there.");
+        let message = if names_an_option(&by) {
+            format!("Set by {by} when Rollcall was started; change it there.")
+        } else {
+            format!("Set by {by} for this run; it cannot be changed here.")
+        };
         self.list.retain(|o| o.field != field);
         self.list.push(Override { field, by, message });
     }
@@ -119,9 +129,14 @@ impl Overrides {
     pub(super) fn refuse_changes(&self, before: &Settings, after: &Settings) -> Result<(), String> {
         match self.list.iter().find(|o| !o.field.same(before, after)) {
             None => Ok(()),
-            Some(o) => Err(format!(
+            Some(o) if names_an_option(&o.by) => Err(format!(
                 "{} was set by {} when Rollcall was started, so it cannot be changed here. \
                  Change it there and start Rollcall again.",
+                o.field.label(),
+                o.by
+            )),
+            Some(o) => Err(format!(
+                "{} was set by {} for this run, so it cannot be changed here.",
                 o.field.label(),
                 o.by
             )),

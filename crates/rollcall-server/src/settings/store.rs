@@ -352,9 +352,10 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, SettingsError::SetAtStart(_)), "{err:?}");
-        assert!(
-            err.to_string().contains("set by ROLLCALL_WEBHOOK_SECRET"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "The webhook Secret was set by ROLLCALL_WEBHOOK_SECRET when Rollcall was started, \
+             so it cannot be changed here. Change it there and start Rollcall again."
         );
         // Other settings save; the overridden value stays in force and out of the file.
         store

@@ -3,7 +3,9 @@
 //! `ROLLCALL_*` variables and `rollcall.toml` the same way.
 //!
 //! Precedence, highest first: flags or `ROLLCALL_*` variables, secrets kept outside the file
-//! (the desktop's OS keyring), `rollcall.toml` in the data folder, defaults.
+//! (the desktop's OS keyring), `rollcall.toml` in the data folder, defaults. The first layer
+//! is kept apart as [`Overrides`]: it is in force for this run only, never written back, and
+//! the Settings screen names it instead of offering to change it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -90,7 +90,7 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    /// Records that `field` was chosen by `by`; its value is taken from [`Self::values`].
+    /// Records that `field` was chosen by `by`; its value is taken from the settings given to [`Self::set_values`].
     pub fn add(&mut self, field: Field, by: impl Into<String>) {
         let by = by.into();
         let message = if names_an_option(&by) {

@@ -106,13 +106,18 @@ pub fn message(fresh: &[Alert]) -> Option<(String, String)> {
 /// Computes the alerts every [`CHECK_EVERY`] and notifies the new ones.
 pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: NotificationPause) {
     let mut memory = AlertMemory::default();
-    let mut stopping = state.stopping.clone();
+    let mut stopping = state.stopping();
+    // New thresholds are applied at once, not at the next check.
+    let mut settings = state.settings().subscribe();
     loop {
         let today = chrono::Local::now().date_naive();
-        let settings = state.report_settings();
-        match state.read(move |conn| alerts(conn, today, &settings)).await {
+        let thresholds = settings.borrow_and_update().reports;
+        match state
+            .read(move |conn| alerts(conn, today, &thresholds))
+            .await
+        {
             Ok(current) => {
-                let fresh = memory.fresh(current, &today.to_string(), &settings);
+                let fresh = memory.fresh(current, &today.to_string(), &thresholds);
                 if let Some((title, body)) = message(&fresh).filter(|_| !pause.is_paused()) {
                     notify(&app, &title, &body);
                 }
@@ -121,8 +126,20 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
         }
         tokio::select! {
             _ = tokio::time::sleep(CHECK_EVERY) => {}
+            _ = changed_thresholds(&mut settings, thresholds) => {}
             _ = stopping.wait_for(|stop| *stop) => return,
         }
+    }
+}
+
+/// Returns when the thresholds differ from `in_use` (other settings changes are ignored);
+/// never, once the server is gone.
+async fn changed_thresholds(
+    settings: &mut tokio::sync::watch::Receiver<rollcall_server::Settings>,
+    in_use: rollcall_core::reports::ReportSettings,
+) {
+    if settings.wait_for(|s| s.reports != in_use).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

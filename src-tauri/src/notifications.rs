@@ -125,8 +125,10 @@ fn name_from_reference(conn: &Connection, name: Name) -> String {
 
 /// Watches committed changes and raises grouped notifications until the server stops.
 pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: NotificationPause) {
-    let mut changes = state.writer.subscribe();
-    let mut stopping = state.stopping.clone();
+    let mut changes = state.subscribe_changes();
+    let mut stopping = state.stopping();
+    // The statuses chosen in Settings, as they are at each change.
+    let settings = state.settings().subscribe();
     loop {
         // Wait for the first notable change, then collect for the rest of the window.
         let mut group = Group::default();
@@ -134,7 +136,7 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
             tokio::select! {
                 received = changes.recv() => match received {
                     Ok(change) => {
-                        if !pause.is_paused() && is_notable(&change, &state.notify_status_ids()) {
+                        if !pause.is_paused() && is_notable(&change, &settings.borrow().notify_status_ids) {
                             group.add(&change);
                             break tokio::time::Instant::now() + GROUP_WINDOW;
                         }
@@ -150,7 +152,7 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
             tokio::select! {
                 received = changes.recv() => match received {
                     Ok(change) => {
-                        if !pause.is_paused() && is_notable(&change, &state.notify_status_ids()) {
+                        if !pause.is_paused() && is_notable(&change, &settings.borrow().notify_status_ids) {
                             group.add(&change);
                         }
                     }

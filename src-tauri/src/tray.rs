@@ -194,17 +194,17 @@ impl Tray {
 /// The status of a running server.
 fn status_of(state: &AppState, last_event_at: Option<i64>) -> TrayStatus {
     let auth = state.webhook_auth();
-    let problem = if state.writer.storage_failing() {
+    let problem = if state.storage_failing() {
         Some("Problem: saving is failing, deliveries are refused. Check the disk.".to_string())
     } else if auth.key.is_none() && !auth.allow_unsigned {
         Some("Problem: no webhook secret, deliveries are refused. Open Setup.".to_string())
     } else {
         // A failed or unreachable public address, or a new URL to enter in DreamClass.
-        state.tunnel.attention()
+        state.tunnel().attention()
     };
-    let listening_at = match state.tunnel.state() {
+    let listening_at = match state.tunnel().state() {
         rollcall_server::TunnelState::Online { webhook_url, .. } => webhook_url,
-        _ => state.info.webhook_addr.to_string(),
+        _ => state.info().webhook_addr.to_string(),
     };
     TrayStatus {
         listening: format!("Listening for DreamClass at {listening_at}"),
@@ -230,9 +230,9 @@ fn describe_time(ms: i64) -> String {
 
 /// Keeps the tray up to date while the server runs.
 pub async fn watch_status(app: AppHandle, state: AppState) {
-    let mut changes = state.writer.subscribe();
-    let mut notices = state.notices.subscribe();
-    let mut stopping = state.stopping.clone();
+    let mut changes = state.subscribe_changes();
+    let mut notices = state.subscribe_notices();
+    let mut stopping = state.stopping();
     let mut tick = tokio::time::interval(REFRESH);
     let mut last_event_at = state
         .read(queries::last_delivery_at)

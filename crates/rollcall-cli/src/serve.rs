@@ -101,6 +101,7 @@ impl ServeArgs {
             ngrok_authtoken: self.ngrok_authtoken.clone(),
             ngrok_domain: self.ngrok_domain.clone(),
             public_url: self.public_url.clone(),
+            from_command_line: true,
         }
     }
 }
@@ -111,8 +112,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server_config = options
         .resolve(&KeptSecrets::default())
         .map_err(anyhow::Error::msg)?;
-    let key = server_config.auth.key.clone();
-    let allow_unsigned = server_config.auth.allow_unsigned;
+    let in_force = server_config.overrides.apply(&server_config.settings);
+    let key = in_force.webhook.secret.clone();
+    let allow_unsigned = in_force.webhook.allow_unsigned;
     let demo = args.demo.then_some(DemoPace {
         events: args.demo_events,
         rate: args.demo_rate,

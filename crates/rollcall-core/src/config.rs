@@ -15,9 +15,14 @@ pub const DEFAULT_WEBHOOK_ADDR: &str = "127.0.0.1:8787";
 pub const DEFAULT_UI_ADDR: &str = "127.0.0.1:8788";
 
 /// The contents of `rollcall.toml`. Every setting is optional.
+///
+/// The `[dreamclass]` and `[tunnel]` parts are typed by the crates that own them: the server
+/// reads the file as `FileConfig<ApiConfig, TunnelConfig>`, so one struct describes the whole
+/// file. Readers that only need core's settings (the CLI's exports) keep those parts as
+/// tables, the default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct FileConfig {
+pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table> {
     pub webhook_addr: Option<SocketAddr>,
     pub ui_addr: Option<SocketAddr>,
     /// The Secret entered in DreamClass's Settings > Integrations.
@@ -30,9 +35,9 @@ pub struct FileConfig {
     pub notify_status_ids: Option<Vec<i64>>,
     /// The DreamClass API connection (`[dreamclass]`: base_url, token, tenant, paths, …),
     /// read by the crate that talks to the API.
-    pub dreamclass: Option<toml::Table>,
+    pub dreamclass: Option<DreamClass>,
     /// How DreamClass reaches this computer (`[tunnel]`: provider = "bore", server = …).
-    pub tunnel: Option<toml::Table>,
+    pub tunnel: Option<Tunnel>,
     /// Raw deliveries older than this many days are deleted (attendance and the change log are
     /// kept). `0` keeps them forever. Default: 365.
     pub delivery_retention_days: Option<u32>,
@@ -96,7 +101,7 @@ fn problem_value(problem: &ThresholdProblem) -> String {
     }
 }
 
-impl FileConfig {
+impl<D, T> FileConfig<D, T> {
     /// The report and alert thresholds this file chooses (the defaults without `[reports]`).
     pub fn report_settings(&self) -> Result<ReportSettings, ConfigError> {
         self.reports.unwrap_or_default().settings()
@@ -219,7 +224,7 @@ mod tests {
     fn report_thresholds_come_from_the_file_with_defaults_for_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let defaults = ReportSettings::default();
-        assert_eq!(FileConfig::default().report_settings().unwrap(), defaults);
+        assert_eq!(<FileConfig>::default().report_settings().unwrap(), defaults);
         std::fs::write(
             dir.path().join(CONFIG_FILE),
             "[reports]\nchronic_threshold = 0.2\nterm_days = 120\n",
@@ -238,7 +243,7 @@ mod tests {
             }
         );
         // What the settings screen saves reads back the same.
-        let saved = FileConfig {
+        let saved: FileConfig = FileConfig {
             reports: Some(ReportThresholds::from_settings(&settings)),
             ..Default::default()
         };

@@ -181,7 +181,7 @@ mod tests {
 
     /// `[dreamclass]` as written in rollcall.toml, read as the server reads it.
     fn from_toml(text: &str) -> Result<ApiConfig, String> {
-        let file = rollcall_core::config::FileConfig {
+        let file: rollcall_core::config::FileConfig = rollcall_core::config::FileConfig {
             dreamclass: Some(text.parse().unwrap()),
             ..Default::default()
         };

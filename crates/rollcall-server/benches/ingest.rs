@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rollcall_core::model::now_ms;
 use rollcall_core::rusqlite::{params, Connection};
 use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_server::{ServerConfig, WebhookAuth};
+use rollcall_server::{ServerConfig, WebhookSettings};
 use rollcall_simulator::{plan, send_all, webhook_body, DemoSchool, PlanOptions, SendOptions};
 
 struct Options {
@@ -53,7 +53,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let key = SigningKey::new("bench-secret", KeyEncoding::Text).unwrap();
+    let key = SigningKey::new(SECRET, KeyEncoding::Text).unwrap();
     let school = DemoSchool::generate(1);
     let plan = plan(
         &school,
@@ -134,15 +134,15 @@ fn bench_dir() -> std::path::PathBuf {
     dir
 }
 
-async fn start_server(dir: &std::path::Path, key: &SigningKey) -> rollcall_server::RunningServer {
+/// The secret the benchmark's deliveries are signed with.
+const SECRET: &str = "bench-secret";
+
+/// A server checking signatures made with [`SECRET`] (`_key` is its signing key).
+async fn start_server(dir: &std::path::Path, _key: &SigningKey) -> rollcall_server::RunningServer {
     let mut config = ServerConfig::new(dir.to_path_buf());
     config.webhook_addr = "127.0.0.1:0".parse().unwrap();
     config.ui_addr = "127.0.0.1:0".parse().unwrap();
-    config.auth = WebhookAuth {
-        key: Some(key.clone()),
-        basic_auth: None,
-        allow_unsigned: false,
-    };
+    config.settings.webhook = WebhookSettings::signed(SECRET);
     rollcall_server::start(config).await.unwrap()
 }
 

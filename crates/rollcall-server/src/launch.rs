@@ -3,22 +3,23 @@
 //! `ROLLCALL_*` variables and `rollcall.toml` the same way.
 //!
 //! Precedence, highest first: flags or `ROLLCALL_*` variables, secrets kept outside the file
-//! (the desktop's OS keyring), `rollcall.toml` in the data folder, defaults.
+//! (the desktop's OS keyring), `rollcall.toml` in the data folder, defaults. The first layer
+//! is kept apart as [`Overrides`]: it is in force for this run only, never written back, and
+//! the Settings screen names it instead of offering to change it.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use rollcall_core::config::{self, BasicAuth, FileConfig};
-use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_dreamclass::ApiConfig;
+use rollcall_core::config::{self, BasicAuth};
+use rollcall_core::KeyEncoding;
 use rollcall_simulator::demo::{Demo, DemoTraffic};
 use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
-use serde::Deserialize;
 
 use tokio::task::JoinHandle;
 
-use crate::{secret_names, RunningServer, ServerConfig, WebhookAuth};
+pub use crate::settings::KeptSecrets;
+use crate::settings::{secret_names, Field, Overrides, Settings, SettingsFile, SECRETS};
+use crate::{RunningServer, ServerConfig};
 
 /// What was chosen on the command line or in `ROLLCALL_*` variables. Unset means "as in
 /// rollcall.toml, else the default".
@@ -44,17 +45,9 @@ pub struct LaunchOptions {
     pub ngrok_authtoken: Option<String>,
     pub ngrok_domain: Option<String>,
     pub public_url: Option<String>,
-}
-
-/// Secrets kept outside `rollcall.toml` (for example in the OS keyring), by the names in
-/// [`secret_names`].
-#[derive(Debug, Clone, Default)]
-pub struct KeptSecrets(pub BTreeMap<String, String>);
-
-impl KeptSecrets {
-    fn get(&self, name: &str) -> Option<String> {
-        self.0.get(name).filter(|v| !v.is_empty()).cloned()
-    }
+    /// Chosen with `rollcall serve`'s flags (each of which also reads its variable), not only
+    /// variables: the Settings screen then names both as the origin.
+    pub from_command_line: bool,
 }
 
 impl LaunchOptions {
@@ -102,6 +95,7 @@ impl LaunchOptions {
             ngrok_authtoken: get("ROLLCALL_NGROK_AUTHTOKEN"),
             ngrok_domain: get("ROLLCALL_NGROK_DOMAIN"),
             public_url: get("ROLLCALL_PUBLIC_URL"),
+            from_command_line: false,
         })
     }
 
@@ -117,97 +111,173 @@ impl LaunchOptions {
 
     /// Reads `rollcall.toml` from the data folder and resolves the server's configuration.
     pub fn resolve(&self, kept: &KeptSecrets) -> Result<ServerConfig, String> {
-        let data_dir = self.data_dir();
-        let file = FileConfig::load(&data_dir).map_err(|e| e.to_string())?;
+        let file = crate::settings::read_file(&self.data_dir())?;
         self.resolve_with(&file, kept)
     }
 
     /// As [`resolve`](Self::resolve), with the file already read.
     pub fn resolve_with(
         &self,
-        file: &FileConfig,
+        file: &SettingsFile,
         kept: &KeptSecrets,
     ) -> Result<ServerConfig, String> {
-        let mut secret = self
-            .webhook_secret
-            .clone()
-            .or_else(|| kept.get(secret_names::WEBHOOK_SECRET))
-            .or_else(|| file.webhook_secret.clone());
-        if self.demo && secret.is_none() {
-            // The demo signs its traffic like DreamClass does, with a secret made for this run.
-            secret = Some(format!("demo-{}", rollcall_core::model::now_ms()));
-        }
-        let encoding = self.key_encoding.or(file.key_encoding).unwrap_or_default();
-        let key = secret
-            .as_deref()
-            .map(|s| SigningKey::new(s, encoding))
-            .transpose()?;
-        let basic_auth = self
-            .basic_auth
-            .clone()
-            .or_else(|| kept.get(secret_names::BASIC_AUTH))
-            .or_else(|| file.basic_auth.clone())
-            .map(|s| s.parse::<BasicAuth>())
-            .transpose()
-            .map_err(|e| e.to_string())?;
-
+        let (settings, overrides) = self.settings(file, kept)?;
         let mut server = ServerConfig::new(self.data_dir());
         server.webhook_addr = self
             .webhook_addr
             .or(file.webhook_addr)
             .unwrap_or(server.webhook_addr);
         server.ui_addr = self.ui_addr.or(file.ui_addr).unwrap_or(server.ui_addr);
-        server.auth = WebhookAuth {
-            key,
-            basic_auth,
-            allow_unsigned: self.allow_unsigned || file.allow_unsigned.unwrap_or(false),
-        };
         server.ui_dir = self.ui_dir.clone().or_else(find_ui_dir);
-        server.notify_status_ids = file.notify_status_ids.clone().unwrap_or_default();
-        server.dreamclass = self.dreamclass(file, kept)?;
-        server.dreamclass_options.recovery.lookback_days = server.dreamclass.recovery_lookback_days;
-        server.tunnel = self.tunnel(file, kept)?;
-        server.last_shown_public_url = file.last_shown_public_url.clone();
-        if let Some(days) = file.delivery_retention_days {
-            server.delivery_retention_days = days;
-        }
-        server.report_settings = file.report_settings().map_err(|e| e.to_string())?;
+        server.settings = settings;
+        server.overrides = overrides;
         Ok(server)
     }
 
-    /// `[dreamclass]` from rollcall.toml, with the options on top.
-    fn dreamclass(&self, file: &FileConfig, kept: &KeptSecrets) -> Result<ApiConfig, String> {
-        let mut config = match &file.dreamclass {
-            Some(table) => {
-                ApiConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-                    format!("The [dreamclass] part of rollcall.toml has a mistake: {e}")
-                })?
-            }
-            None => ApiConfig::default(),
-        };
-        if let Some(token) = kept.get(secret_names::DREAMCLASS_TOKEN) {
-            config.token = token;
+    /// What to name as the origin of an option: the variable, or for `rollcall serve` the
+    /// flag or the variable (clap reads both).
+    fn by(&self, variable: &str, flag: &str) -> String {
+        if self.from_command_line {
+            format!("{flag} or {variable}")
+        } else {
+            variable.to_string()
         }
-        if let Some(url) = &self.dreamclass_url {
-            config.base_url = url.clone();
-        }
-        if let Some(token) = &self.dreamclass_token {
-            config.token = token.clone();
-        }
-        if let Some(tenant) = &self.dreamclass_tenant {
-            config.tenant = tenant.clone();
-        }
-        Ok(config)
     }
 
-    /// `[tunnel]` from rollcall.toml, with the chosen provider and its options on top.
-    fn tunnel(&self, file: &FileConfig, kept: &KeptSecrets) -> Result<TunnelConfig, String> {
-        let saved = match &file.tunnel {
-            Some(table) => TunnelConfig::deserialize(toml::Value::Table(table.clone()))
-                .map_err(|e| format!("The [tunnel] part of rollcall.toml has a mistake: {e}"))?,
-            None => TunnelConfig::None,
-        };
-        let config = match (self.tunnel.unwrap_or(saved.kind()), saved) {
+    /// The settings as the file and the kept secrets give them (what a save writes back),
+    /// and the options chosen at start on top of them. The settings in force are checked.
+    pub fn settings(
+        &self,
+        file: &SettingsFile,
+        kept: &KeptSecrets,
+    ) -> Result<(Settings, Overrides), String> {
+        let mut file = file.clone();
+        for secret in &SECRETS {
+            if let Some(value) = kept.get(secret.name) {
+                (secret.set)(&mut file, Some(value));
+            }
+        }
+        let saved = crate::settings::settings_from(&file)?;
+        let mut on = saved.clone();
+        let mut overrides = Overrides::default();
+        if let Some(secret) = &self.webhook_secret {
+            on.webhook.secret = Some(secret.clone());
+            overrides.add(
+                Field::WebhookSecret,
+                self.by("ROLLCALL_WEBHOOK_SECRET", "--secret"),
+            );
+        }
+        if self.demo && on.webhook.secret.is_none() {
+            // The demo signs its traffic like DreamClass does, with a secret made for this run.
+            on.webhook.secret = Some(format!("demo-{}", rollcall_core::model::now_ms()));
+            overrides.add(Field::WebhookSecret, "the demo");
+        }
+        if let Some(encoding) = self.key_encoding {
+            on.webhook.key_encoding = encoding;
+            overrides.add(
+                Field::KeyEncoding,
+                self.by("ROLLCALL_KEY_ENCODING", "--key-encoding"),
+            );
+        }
+        if let Some(basic) = &self.basic_auth {
+            on.webhook.basic_auth = Some(basic.parse::<BasicAuth>().map_err(|e| e.to_string())?);
+            overrides.add(
+                Field::BasicAuth,
+                self.by("ROLLCALL_BASIC_AUTH", "--basic-auth"),
+            );
+        }
+        if self.allow_unsigned && !on.webhook.allow_unsigned {
+            on.webhook.allow_unsigned = true;
+            let by = if self.from_command_line {
+                "--allow-unsigned".to_string()
+            } else {
+                "ROLLCALL_ALLOW_UNSIGNED".to_string()
+            };
+            overrides.add(Field::AllowUnsigned, by);
+        }
+        for (value, field, variable, flag, slot) in [
+            (
+                &self.dreamclass_url,
+                Field::DreamclassBaseUrl,
+                "ROLLCALL_DREAMCLASS_URL",
+                "--dreamclass-url",
+                &mut on.dreamclass.base_url,
+            ),
+            (
+                &self.dreamclass_token,
+                Field::DreamclassToken,
+                "ROLLCALL_DREAMCLASS_TOKEN",
+                "--dreamclass-token",
+                &mut on.dreamclass.token,
+            ),
+            (
+                &self.dreamclass_tenant,
+                Field::DreamclassTenant,
+                "ROLLCALL_DREAMCLASS_TENANT",
+                "--dreamclass-tenant",
+                &mut on.dreamclass.tenant,
+            ),
+        ] {
+            if let Some(value) = value {
+                value.clone_into(slot);
+                overrides.add(field, self.by(variable, flag));
+            }
+        }
+        if let Some(by) = self.tunnel_options() {
+            // An option for another provider than the one in use (an ngrok token while bore
+            // is chosen) changes nothing, and leaves the tunnel to the Settings screen.
+            let tunnel = self.tunnel(&saved.tunnel, kept);
+            if self.tunnel.is_some() || tunnel != saved.tunnel {
+                on.tunnel = tunnel;
+                overrides.add(Field::Tunnel, by);
+            }
+        }
+        on.validate()?;
+        overrides.set_values(&on);
+        Ok((saved, overrides))
+    }
+
+    /// The tunnel options given, named; `None` when none is.
+    fn tunnel_options(&self) -> Option<String> {
+        let given: Vec<String> = [
+            (self.tunnel.is_some(), "ROLLCALL_TUNNEL", "--tunnel"),
+            (
+                self.bore_server.is_some(),
+                "ROLLCALL_BORE_SERVER",
+                "--bore-server",
+            ),
+            (
+                self.bore_secret.is_some(),
+                "ROLLCALL_BORE_SECRET",
+                "--bore-secret",
+            ),
+            (
+                self.ngrok_authtoken.is_some(),
+                "ROLLCALL_NGROK_AUTHTOKEN",
+                "--ngrok-authtoken",
+            ),
+            (
+                self.ngrok_domain.is_some(),
+                "ROLLCALL_NGROK_DOMAIN",
+                "--ngrok-domain",
+            ),
+            (
+                self.public_url.is_some(),
+                "ROLLCALL_PUBLIC_URL",
+                "--public-url",
+            ),
+        ]
+        .into_iter()
+        .filter(|(given, ..)| *given)
+        .map(|(_, variable, flag)| self.by(variable, flag))
+        .collect();
+        (!given.is_empty()).then(|| given.join(" and "))
+    }
+
+    /// The saved tunnel with the chosen provider and its options on top.
+    fn tunnel(&self, saved: &TunnelConfig, kept: &KeptSecrets) -> TunnelConfig {
+        let saved = saved.clone();
+        match (self.tunnel.unwrap_or(saved.kind()), saved) {
             (ProviderKind::None, _) => TunnelConfig::None,
             (ProviderKind::Manual, saved) => TunnelConfig::Manual {
                 public_url: self.public_url.clone().unwrap_or_else(|| match saved {
@@ -248,9 +318,7 @@ impl LaunchOptions {
                 TunnelConfig::Cloudflare(c) => TunnelConfig::Cloudflare(c),
                 _ => TunnelConfig::Cloudflare(Default::default()),
             },
-        };
-        config.validate().map_err(|e| e.to_string())?;
-        Ok(config)
+        }
     }
 }
 
@@ -288,7 +356,7 @@ pub async fn launch(mut config: ServerConfig, demo: Option<DemoPace>) -> Result<
             let school = Demo::start()
                 .await
                 .map_err(|e| format!("The demo could not start its DreamClass ({e})."))?;
-            config.dreamclass = school.api_config();
+            config.settings.dreamclass = school.api_config();
             Some(school)
         }
         None => None,
@@ -351,6 +419,8 @@ pub fn find_ui_dir() -> Option<PathBuf> {
 mod tests {
     use std::collections::HashMap;
 
+    use rollcall_core::SigningKey;
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -361,8 +431,25 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    fn sign(c: &ServerConfig) -> String {
-        c.auth.key.as_ref().unwrap().sign("x")
+    /// `rollcall.toml` with this text, read as at start.
+    fn file(text: &str) -> SettingsFile {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(config::CONFIG_FILE), text).unwrap();
+        crate::settings::read_file(dir.path()).unwrap()
+    }
+
+    /// The settings in force for these options, file and kept secrets.
+    fn in_force(
+        options: &LaunchOptions,
+        file: &SettingsFile,
+        kept: &KeptSecrets,
+    ) -> Result<Settings, String> {
+        let c = options.resolve_with(file, kept)?;
+        Ok(c.overrides.apply(&c.settings))
+    }
+
+    fn sign(c: &Settings) -> String {
+        c.webhook.auth().unwrap().key.unwrap().sign("x")
     }
 
     fn expect(secret: &str) -> String {
@@ -373,10 +460,9 @@ mod tests {
 
     #[test]
     fn options_win_over_kept_secrets_and_kept_secrets_over_the_file() {
-        let file: FileConfig = toml::from_str(
+        let file = file(
             "webhook_secret = \"from-file\"\nbasic_auth = \"file:pw\"\nnotify_status_ids = [3]\n",
-        )
-        .unwrap();
+        );
         let kept = KeptSecrets(
             [(
                 secret_names::WEBHOOK_SECRET.to_string(),
@@ -385,31 +471,45 @@ mod tests {
             .into(),
         );
         let none = LaunchOptions::from_env(env(&[])).unwrap();
-        let c = none.resolve_with(&file, &kept).unwrap();
+        let c = in_force(&none, &file, &kept).unwrap();
         assert_eq!(sign(&c), expect("from-keyring"));
-        assert_eq!(c.auth.basic_auth.unwrap().username, "file");
+        assert_eq!(c.webhook.basic_auth.unwrap().username, "file");
         assert_eq!(c.notify_status_ids, vec![3]);
-        let c = none.resolve_with(&file, &KeptSecrets::default()).unwrap();
+        let c = in_force(&none, &file, &KeptSecrets::default()).unwrap();
         assert_eq!(sign(&c), expect("from-file"));
         let options = LaunchOptions::from_env(env(&[
             ("ROLLCALL_WEBHOOK_SECRET", "from-env"),
             ("ROLLCALL_WEBHOOK_ADDR", "127.0.0.1:9999"),
         ]))
         .unwrap();
-        let c = options.resolve_with(&file, &kept).unwrap();
+        let c = in_force(&options, &file, &kept).unwrap();
         assert_eq!(sign(&c), expect("from-env"));
-        assert_eq!(c.webhook_addr.port(), 9999);
+        assert_eq!(
+            options
+                .resolve_with(&file, &kept)
+                .unwrap()
+                .webhook_addr
+                .port(),
+            9999
+        );
     }
 
     #[test]
     fn report_thresholds_come_from_the_file_and_a_bad_one_stops_the_start_with_a_sentence() {
         let none = LaunchOptions::from_env(env(&[])).unwrap();
-        let file: FileConfig = toml::from_str("[reports]\nabsences_per_day = 3\n").unwrap();
-        let c = none.resolve_with(&file, &KeptSecrets::default()).unwrap();
-        assert_eq!(c.report_settings.absences_per_day, 3);
-        assert_eq!(c.report_settings.term_days, 90);
-        let file: FileConfig = toml::from_str("[reports]\nterm_days = 500\n").unwrap();
-        let Err(err) = none.resolve_with(&file, &KeptSecrets::default()) else {
+        let c = in_force(
+            &none,
+            &file("[reports]\nabsences_per_day = 3\n"),
+            &KeptSecrets::default(),
+        )
+        .unwrap();
+        assert_eq!(c.reports.absences_per_day, 3);
+        assert_eq!(c.reports.term_days, 90);
+        let Err(err) = in_force(
+            &none,
+            &file("[reports]\nterm_days = 500\n"),
+            &KeptSecrets::default(),
+        ) else {
             panic!("a term of 500 days was accepted");
         };
         assert!(err.contains("term_days = 500 is not possible"), "{err}");
@@ -428,19 +528,16 @@ mod tests {
 
     #[test]
     fn dreamclass_and_tunnel_come_from_the_file_with_options_on_top() {
-        let file: FileConfig = toml::from_str(
+        let file = file(
             "[dreamclass]\ntoken = \"file-token\"\ntenant = \"my-school\"\n\
              [tunnel]\nprovider = \"bore\"\nserver = \"bore.example.org\"\nsecret = \"s\"\n",
-        )
-        .unwrap();
+        );
         let options = LaunchOptions::from_env(env(&[
             ("ROLLCALL_DREAMCLASS_TENANT", "other-school"),
             ("ROLLCALL_BORE_SERVER", "127.0.0.1"),
         ]))
         .unwrap();
-        let c = options
-            .resolve_with(&file, &KeptSecrets::default())
-            .unwrap();
+        let c = in_force(&options, &file, &KeptSecrets::default()).unwrap();
         assert_eq!(c.dreamclass.token, "file-token");
         assert_eq!(c.dreamclass.tenant, "other-school");
         match c.tunnel {
@@ -450,14 +547,41 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let c = options
+            .resolve_with(&file, &KeptSecrets::default())
+            .unwrap();
+        let by: Vec<_> = c
+            .overrides
+            .list()
+            .iter()
+            .map(|o| (o.field, o.by.as_str()))
+            .collect();
+        assert_eq!(
+            by,
+            [
+                (Field::DreamclassTenant, "ROLLCALL_DREAMCLASS_TENANT"),
+                (Field::Tunnel, "ROLLCALL_BORE_SERVER"),
+            ]
+        );
+        // What the file says stays what a save writes back.
+        assert_eq!(c.settings.dreamclass.tenant, "my-school");
+        // An option for a provider not in use overrides nothing.
+        let unused = LaunchOptions::from_env(env(&[("ROLLCALL_NGROK_DOMAIN", "x.ngrok.app")]))
+            .unwrap()
+            .resolve_with(&file, &KeptSecrets::default())
+            .unwrap();
+        assert!(unused.overrides.get(Field::Tunnel).is_none());
         let off = LaunchOptions::from_env(env(&[("ROLLCALL_TUNNEL", "none")])).unwrap();
-        let c = off.resolve_with(&file, &KeptSecrets::default()).unwrap();
+        let c = in_force(&off, &file, &KeptSecrets::default()).unwrap();
         assert!(matches!(c.tunnel, TunnelConfig::None));
-        let broken: FileConfig = toml::from_str("[dreamclass]\ntokn = 1\n").unwrap();
-        let err = off
-            .resolve_with(&broken, &KeptSecrets::default())
-            .err()
-            .expect("a mistake in the file is refused");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(config::CONFIG_FILE),
+            "[dreamclass]\ntokn = 1\n",
+        )
+        .unwrap();
+        let err =
+            crate::settings::read_file(dir.path()).expect_err("a mistake in the file is refused");
         assert!(
             err.starts_with("The [dreamclass] part of rollcall.toml"),
             "{err}"
@@ -468,10 +592,19 @@ mod tests {
     fn the_demo_signs_with_its_own_secret_in_its_own_folder() {
         let options = LaunchOptions::from_env(env(&[("ROLLCALL_DEMO", "1")])).unwrap();
         assert!(options.data_dir().ends_with("rollcall/demo"));
-        let c = options
-            .resolve_with(&FileConfig::default(), &KeptSecrets::default())
+        let c = in_force(&options, &SettingsFile::default(), &KeptSecrets::default()).unwrap();
+        assert!(c.webhook.auth().unwrap().key.is_some());
+        let demo = options
+            .resolve_with(&SettingsFile::default(), &KeptSecrets::default())
             .unwrap();
-        assert!(c.auth.key.is_some());
+        assert_eq!(
+            demo.overrides.get(Field::WebhookSecret).unwrap().message,
+            "Set by the demo for this run; it cannot be changed here."
+        );
+        assert_eq!(
+            demo.settings.webhook.secret, None,
+            "the demo's secret is never saved"
+        );
         assert!(
             !LaunchOptions::from_env(env(&[("ROLLCALL_DEMO", "0")]))
                 .unwrap()

@@ -14,20 +14,21 @@ pub mod error;
 pub mod launch;
 pub mod limits;
 pub mod local;
+mod notice;
 pub mod report_file;
 pub mod retention;
-mod settings_file;
+pub mod settings;
+mod settings_followers;
 pub mod state;
 pub mod tunnel;
 pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rollcall_core::model::now_ms;
-use rollcall_core::reports::ReportSettings;
 use rollcall_core::store::care::{CareError, DataDirLock};
 use rollcall_core::store::{IngestWriter, ReadPool, DATABASE_FILE};
 use tokio::net::TcpListener;
@@ -38,11 +39,10 @@ pub use rollcall_dreamclass::{ApiConfig, DreamClass, DreamClassOptions};
 pub use rollcall_tunnel::{TunnelConfig, TunnelState};
 use tunnel::TunnelService;
 
-pub use settings_file::save as save_settings_file;
-pub use state::{
-    keep_secrets, secret_names, AppState, Notice, SecretStore, ServerInfo, WebhookAuth,
-    WebhookLimits,
+pub use settings::{
+    secret_names, SecretStore, Settings, SettingsStore, WebhookAuth, WebhookSettings,
 };
+pub use state::{AppState, Notice, ServerInfo, WebhookLimits};
 
 /// How long a stop waits for requests in flight before closing connections anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -52,7 +52,10 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub webhook_addr: SocketAddr,
     pub ui_addr: SocketAddr,
-    pub auth: WebhookAuth,
+    /// The settings as `rollcall.toml` and the secret store hold them.
+    pub settings: Settings,
+    /// Settings chosen by flags or `ROLLCALL_*` variables for this run, on top of `settings`.
+    pub overrides: settings::Overrides,
     pub limits: WebhookLimits,
     /// Connection cap and request-head deadline of the webhook listener.
     pub connection_limits: limits::ConnectionLimits,
@@ -62,18 +65,8 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// Where secrets entered in the UI are saved; `None`: in `rollcall.toml` (mode 0600).
     pub secret_store: Option<Arc<dyn SecretStore>>,
-    pub notify_status_ids: Vec<i64>,
-    /// The DreamClass API connection; without a token the app runs with ids only.
-    pub dreamclass: ApiConfig,
+    /// How the DreamClass side works (its API connection is in `settings`).
     pub dreamclass_options: DreamClassOptions,
-    /// How DreamClass reaches the webhook listener from the internet.
-    pub tunnel: TunnelConfig,
-    /// The public URL the user last entered in DreamClass (to notice when it changes).
-    pub last_shown_public_url: Option<String>,
-    /// Raw deliveries older than this many days are purged; 0 keeps them forever.
-    pub delivery_retention_days: u32,
-    /// The thresholds of reports and alerts (`[reports]` in `rollcall.toml`).
-    pub report_settings: ReportSettings,
 }
 
 impl ServerConfig {
@@ -87,19 +80,14 @@ impl ServerConfig {
             ui_addr: rollcall_core::config::DEFAULT_UI_ADDR
                 .parse()
                 .expect("valid default"),
-            auth: WebhookAuth::default(),
+            settings: Settings::default(),
+            overrides: settings::Overrides::default(),
             limits: WebhookLimits::default(),
             connection_limits: limits::ConnectionLimits::default(),
             ui_dir: None,
             token: None,
             secret_store: None,
-            notify_status_ids: Vec::new(),
-            dreamclass: ApiConfig::default(),
             dreamclass_options: DreamClassOptions::default(),
-            tunnel: TunnelConfig::None,
-            last_shown_public_url: None,
-            delivery_retention_days: retention::DEFAULT_DAYS,
-            report_settings: ReportSettings::default(),
         }
     }
 }
@@ -162,7 +150,7 @@ pub struct RunningServer {
 }
 
 /// Opens the database and starts both listeners.
-pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
     let lock = DataDirLock::acquire(&config.data_dir).map_err(|e| match e {
@@ -198,18 +186,25 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let (stop, stopping) = watch::channel(false);
     let (notices, _) = broadcast::channel(64);
     let reads = Arc::new(ReadPool::new(&db_path));
-    let auth = Arc::new(RwLock::new(config.auth.clone()));
+    let settings = SettingsStore::new(
+        config.data_dir.clone(),
+        config.settings.clone(),
+        config.overrides.clone(),
+        config.secret_store.clone(),
+    );
+    let in_force = settings.current();
     let webhook_addr = webhook_listener
         .local_addr()
         .expect("bound socket has an address");
     let tunnel = Arc::new(TunnelService::new(
         webhook_addr,
-        auth.clone(),
+        settings.clone(),
         notices.clone(),
-        config.last_shown_public_url.clone(),
     ));
+    // How far back recovery looks is read once, at start (as documented for the setting).
+    config.dreamclass_options.recovery.lookback_days = in_force.dreamclass.recovery_lookback_days;
     let dreamclass = DreamClass::start(
-        config.dreamclass.clone(),
+        in_force.dreamclass.clone(),
         writer.clone(),
         reads.clone(),
         config.dreamclass_options.clone(),
@@ -219,7 +214,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let state = AppState {
         writer,
         reads,
-        auth,
+        settings,
         limits: config.limits,
         info: Arc::new(info),
         notices,
@@ -228,21 +223,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("an HTTP client builds"),
-        secret_store: config.secret_store.clone(),
-        notify_status_ids: Arc::new(RwLock::new(config.notify_status_ids.clone())),
         dreamclass,
-        dreamclass_config: Arc::new(RwLock::new(config.dreamclass.clone())),
         tunnel,
-        retention_days: Arc::new(std::sync::atomic::AtomicU32::new(
-            config.delivery_retention_days,
-        )),
-        report_settings: Arc::new(RwLock::new(config.report_settings)),
     };
     forward_reference_changes(&state);
     retention::spawn(state.clone());
     // The tunnel forwards to the webhook socket only; the local API's socket is never given
     // to it.
-    state.tunnel.restart(config.tunnel.clone()).await;
+    state.tunnel.restart(in_force.tunnel.clone()).await;
+    settings_followers::spawn(&state);
     let tasks = vec![
         // The internet-facing socket: connections capped, slow request heads cut off.
         limits::serve_limited(

@@ -1,7 +1,6 @@
 //! Purging raw deliveries older than the retention period, at start and every few hours.
 //! Attendance, the change log and the request ids (duplicate detection) are kept.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rollcall_core::model::now_ms;
@@ -10,13 +9,13 @@ use rollcall_core::store::care::purge_deliveries_before;
 use crate::state::AppState;
 
 /// A year of raw deliveries is kept unless the office chooses otherwise.
-pub const DEFAULT_DAYS: u32 = 365;
+pub const DEFAULT_DAYS: u32 = crate::settings::DEFAULT_RETENTION_DAYS;
 const EVERY: Duration = Duration::from_secs(6 * 3600);
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// Purges once now (if a period is set) and returns how many deliveries were deleted.
 pub async fn purge_now(state: &AppState) -> Result<usize, rollcall_core::store::StoreError> {
-    let days = state.retention_days.load(Ordering::Relaxed);
+    let days = state.settings.with(|s| s.delivery_retention_days);
     if days == 0 {
         return Ok(0);
     }

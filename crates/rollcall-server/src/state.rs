@@ -2,27 +2,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rollcall_core::config::BasicAuth;
 use rollcall_core::reports::ReportSettings;
 use rollcall_core::rusqlite::Connection;
 use rollcall_core::store::{IngestWriter, ReadPool};
-use rollcall_core::SigningKey;
 use tokio::sync::{broadcast, watch};
 
 use crate::error::{ApiError, ApiResult};
-
-/// How webhook requests are authenticated. Changed at run time from the settings screen.
-#[derive(Debug, Clone, Default)]
-pub struct WebhookAuth {
-    /// The HMAC key from DreamClass's Secret; `None` when no secret is configured.
-    pub key: Option<SigningKey>,
-    pub basic_auth: Option<BasicAuth>,
-    /// Accept deliveries without a valid signature when no secret is set (tests, demos).
-    pub allow_unsigned: bool,
-}
+pub use crate::notice::Notice;
+use crate::settings::{SettingsStore, WebhookAuth};
 
 /// Limits of the webhook listener.
 #[derive(Debug, Clone, Copy)]
@@ -64,88 +54,25 @@ impl ServerInfo {
     }
 }
 
-/// Messages for live subscribers other than attendance changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// Names of students, classes, courses or statuses changed: fetch /api/reference again.
-    Reference,
-    /// Something in /api/status changed (storage, tunnel, settings).
-    Status,
-}
-
+/// Cheap handles, cloned into every handler. The fields are the server's own; code outside
+/// it (the desktop shell) uses the methods below.
 #[derive(Clone)]
 pub struct AppState {
-    pub writer: IngestWriter,
-    pub reads: Arc<ReadPool>,
-    pub auth: Arc<RwLock<WebhookAuth>>,
-    pub limits: WebhookLimits,
-    pub info: Arc<ServerInfo>,
-    pub notices: broadcast::Sender<Notice>,
+    pub(crate) writer: IngestWriter,
+    pub(crate) reads: Arc<ReadPool>,
+    /// The one owner of the settings: read it, subscribe to it, change it through it.
+    pub(crate) settings: SettingsStore,
+    pub(crate) limits: WebhookLimits,
+    pub(crate) info: Arc<ServerInfo>,
+    pub(crate) notices: broadcast::Sender<Notice>,
     /// Becomes `true` when the server is stopping: long-lived streams end.
-    pub stopping: watch::Receiver<bool>,
+    pub(crate) stopping: watch::Receiver<bool>,
     /// Shared HTTP client (test deliveries).
-    pub http: reqwest::Client,
-    /// Where secrets entered in the UI are kept; `None`: in `rollcall.toml` (mode 0600).
-    pub secret_store: Option<Arc<dyn SecretStore>>,
-    /// Status ids the user wants a desktop notification for.
-    pub notify_status_ids: Arc<RwLock<Vec<i64>>>,
+    pub(crate) http: reqwest::Client,
     /// Names from the DreamClass API and recovery of missed changes.
-    pub dreamclass: rollcall_dreamclass::DreamClass,
-    /// The API settings in force (the token included; never sent to the UI).
-    pub dreamclass_config: Arc<RwLock<rollcall_dreamclass::ApiConfig>>,
+    pub(crate) dreamclass: rollcall_dreamclass::DreamClass,
     /// The tunnel that gives the webhook listener a public URL.
-    pub tunnel: Arc<crate::tunnel::TunnelService>,
-    /// Days raw deliveries are kept (0: forever); changed from the settings screen.
-    pub retention_days: Arc<std::sync::atomic::AtomicU32>,
-    /// The thresholds of reports and alerts in force; changed from the settings screen.
-    pub report_settings: Arc<RwLock<ReportSettings>>,
-}
-
-/// Keeps secrets somewhere safer than the settings file, such as the operating system's
-/// keyring (the desktop app provides one). Secrets are named by [`secret_names`].
-pub trait SecretStore: Send + Sync {
-    /// Saves, or with `None` removes, one secret. Blocking: called off the async threads.
-    fn save(&self, name: &str, value: Option<&str>) -> Result<(), String>;
-}
-
-/// The names of the secrets a [`SecretStore`] keeps.
-pub mod secret_names {
-    /// The Secret set in DreamClass (Settings > Integrations).
-    pub const WEBHOOK_SECRET: &str = "webhook-secret";
-    /// `username:password` set in DreamClass.
-    pub const BASIC_AUTH: &str = "webhook-basic-auth";
-    /// The DreamClass API token.
-    pub const DREAMCLASS_TOKEN: &str = "dreamclass-token";
-    pub const NGROK_AUTHTOKEN: &str = "ngrok-authtoken";
-    pub const BORE_SECRET: &str = "bore-secret";
-    pub const ALL: [&str; 5] = [
-        WEBHOOK_SECRET,
-        BASIC_AUTH,
-        DREAMCLASS_TOKEN,
-        NGROK_AUTHTOKEN,
-        BORE_SECRET,
-    ];
-}
-
-/// Saves `secrets` to the store when there is one. Returns whether they were kept there (then
-/// the settings file must not hold them); on a store failure they go to the file instead, with
-/// a warning, rather than being lost.
-pub fn keep_secrets(store: Option<&dyn SecretStore>, secrets: &[(&str, Option<&str>)]) -> bool {
-    let Some(store) = store else {
-        return false;
-    };
-    for (name, value) in secrets {
-        if let Err(reason) = store.save(name, *value) {
-            tracing::warn!(
-                %reason,
-                secret = name,
-                "the system keyring refused a secret; it is saved in rollcall.toml (readable by \
-                 this user only) instead"
-            );
-            return false;
-        }
-    }
-    true
+    pub(crate) tunnel: Arc<crate::tunnel::TunnelService>,
 }
 
 impl AppState {
@@ -161,19 +88,54 @@ impl AppState {
             .map_err(ApiError::from)
     }
 
+    /// Facts about this run: addresses, data folder, start time.
+    pub fn info(&self) -> &ServerInfo {
+        &self.info
+    }
+
+    /// The settings: read them, subscribe to their changes, change them.
+    pub fn settings(&self) -> &SettingsStore {
+        &self.settings
+    }
+
+    /// The tunnel giving the webhook listener a public address.
+    pub fn tunnel(&self) -> &crate::tunnel::TunnelService {
+        &self.tunnel
+    }
+
+    /// Every committed attendance change, as it happens.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Arc<rollcall_core::Change>> {
+        self.writer.subscribe()
+    }
+
+    /// Messages for live subscribers other than attendance changes.
+    pub fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    /// Becomes `true` when the server is stopping.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.clone()
+    }
+
+    /// Whether the database is refusing writes (a full disk, a broken file).
+    pub fn storage_failing(&self) -> bool {
+        self.writer.storage_failing()
+    }
+
+    /// Status ids the user wants a desktop notification for.
     pub fn notify_status_ids(&self) -> Vec<i64> {
-        self.notify_status_ids
-            .read()
-            .expect("settings lock")
-            .clone()
+        self.settings.with(|s| s.notify_status_ids.clone())
     }
 
     /// The thresholds summaries, alerts and exports use unless a request chooses its own.
     pub fn report_settings(&self) -> ReportSettings {
-        *self.report_settings.read().expect("report settings lock")
+        self.settings.with(|s| s.reports)
     }
 
+    /// How the next webhook request is checked.
     pub fn webhook_auth(&self) -> WebhookAuth {
-        self.auth.read().expect("auth lock").clone()
+        // Published settings are validated, so the secret always makes a key.
+        self.settings.with(|s| s.webhook.auth()).unwrap_or_default()
     }
 }

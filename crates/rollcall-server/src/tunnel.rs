@@ -2,18 +2,21 @@
 //! checks that DreamClass can get through, and tells the window when the URL must be updated
 //! in DreamClass.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rollcall_tunnel::{
     CheckerOptions, ProbeSigner, Prober, Reachability, ReachabilityChecker, TunnelConfig,
     TunnelHandle, TunnelState, UrlNotice,
 };
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use ts_rs::TS;
 
-use crate::state::{Notice, WebhookAuth};
+use crate::notice::Notice;
+use crate::settings::SettingsStore;
 
 /// The public-address part of `GET /api/status`, spliced into its top level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -55,53 +58,64 @@ struct Running {
     announcer: JoinHandle<()>,
 }
 
-/// The tunnel in use, restartable from the settings screen.
+/// How long a settings save waits for the tunnel to switch before answering anyway.
+const SWITCH_WAIT: Duration = Duration::from_secs(10);
+
+/// The tunnel in use. It follows the tunnel settings (see `settings_followers`); the webhook
+/// credentials and the last URL shown are read from the settings when needed.
 pub struct TunnelService {
     webhook_addr: std::net::SocketAddr,
-    auth: Arc<RwLock<WebhookAuth>>,
+    settings: SettingsStore,
     notices: broadcast::Sender<Notice>,
-    config: Mutex<TunnelConfig>,
+    /// The configuration the running tunnel was started with.
+    in_use: watch::Sender<TunnelConfig>,
     running: tokio::sync::Mutex<Option<Running>>,
     /// A copy of the latest states, readable without awaiting.
     latest: Arc<Mutex<(TunnelState, Option<Reachability>)>>,
-    last_shown_public_url: RwLock<Option<String>>,
+    /// Set by `shutdown`: a settings change arriving later starts nothing.
+    closed: AtomicBool,
 }
 
 impl TunnelService {
     pub fn new(
         webhook_addr: std::net::SocketAddr,
-        auth: Arc<RwLock<WebhookAuth>>,
+        settings: SettingsStore,
         notices: broadcast::Sender<Notice>,
-        last_shown_public_url: Option<String>,
     ) -> Self {
         Self {
             webhook_addr,
-            auth,
+            settings,
             notices,
-            config: Mutex::new(TunnelConfig::None),
+            in_use: watch::channel(TunnelConfig::None).0,
             running: tokio::sync::Mutex::new(None),
             latest: Arc::new(Mutex::new((TunnelState::Off, None))),
-            last_shown_public_url: RwLock::new(last_shown_public_url),
+            closed: AtomicBool::new(false),
         }
     }
 
-    pub fn config(&self) -> TunnelConfig {
-        self.config.lock().expect("tunnel lock").clone()
+    /// Waits (a few seconds at most) until the tunnel runs with `config`, so that a save is
+    /// answered once it took effect.
+    pub async fn wait_until_using(&self, config: &TunnelConfig) {
+        let mut in_use = self.in_use.subscribe();
+        let _ = tokio::time::timeout(SWITCH_WAIT, in_use.wait_for(|c| c == config)).await;
     }
 
     /// Stops the tunnel in use (if any) and starts `config`.
     pub async fn restart(&self, config: TunnelConfig) {
         let mut running = self.running.lock().await;
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(old) = running.take() {
             stop(old).await;
         }
-        *self.config.lock().expect("tunnel lock") = config.clone();
         *self.latest.lock().expect("tunnel lock") = (TunnelState::Off, None);
         if matches!(config, TunnelConfig::None) {
+            self.in_use.send_replace(config);
             let _ = self.notices.send(Notice::Status);
             return;
         }
-        let handle = rollcall_tunnel::start(config, self.webhook_addr);
+        let handle = rollcall_tunnel::start(config.clone(), self.webhook_addr);
         let checker =
             ReachabilityChecker::spawn(handle.state(), self.prober(), CheckerOptions::default());
         let announcer = tokio::spawn(announce(
@@ -115,22 +129,23 @@ impl TunnelService {
             checker: Some(checker),
             announcer,
         });
+        self.in_use.send_replace(config);
     }
 
     /// The self-check signs its probe like DreamClass does, with the secret in force at the
     /// time of each probe, and sends the Basic credentials configured when it started.
     fn prober(&self) -> Prober {
-        let auth = self.auth.clone();
+        let settings = self.settings.clone();
         let signer = ProbeSigner::from_fn(move |id| {
-            auth.read()
-                .expect("auth lock")
-                .key
-                .as_ref()
+            settings
+                .with(|s| s.webhook.auth())
+                .ok()
+                .and_then(|auth| auth.key)
                 .map(|k| k.sign(id))
                 .unwrap_or_default()
         });
         let prober = Prober::new(signer);
-        match self.auth.read().expect("auth lock").basic_auth.clone() {
+        match self.settings.with(|s| s.webhook.basic_auth.clone()) {
             Some(b) => prober.with_basic_auth(b.username, b.password),
             None => prober,
         }
@@ -188,11 +203,7 @@ impl TunnelService {
     pub fn status(&self) -> TunnelStatus {
         let (tunnel, reachability) = self.latest.lock().expect("tunnel lock").clone();
         let url_notice = tunnel.public_url().map(|url| {
-            let last = self
-                .last_shown_public_url
-                .read()
-                .expect("tunnel lock")
-                .clone();
+            let last = self.last_shown_public_url();
             UrlNoticeView::from(UrlNotice::compare(last.as_deref(), url))
         });
         TunnelStatus {
@@ -211,27 +222,27 @@ impl TunnelService {
             (TunnelState::Reconnecting { .. }, _) => Some(state.summary()),
             (_, Some(r @ Reachability::Unreachable { .. })) => Some(r.message()),
             (TunnelState::Online { public_url, .. }, _) => {
-                let last = self
-                    .last_shown_public_url
-                    .read()
-                    .expect("tunnel lock")
-                    .clone();
+                let last = self.last_shown_public_url();
                 UrlNotice::compare(last.as_deref(), public_url).message()
             }
             _ => None,
         }
     }
 
-    /// The user entered the current public URL in DreamClass. Returns it, to be saved.
-    pub fn acknowledge_url(&self) -> Option<String> {
-        let url = self.state().public_url()?.to_string();
-        *self.last_shown_public_url.write().expect("tunnel lock") = Some(url.clone());
-        let _ = self.notices.send(Notice::Status);
-        Some(url)
+    /// The public URL in use, which the user is asked to enter in DreamClass.
+    pub fn public_url(&self) -> Option<String> {
+        self.state().public_url().map(str::to_string)
+    }
+
+    fn last_shown_public_url(&self) -> Option<String> {
+        self.settings.with(|s| s.last_shown_public_url.clone())
     }
 
     pub async fn shutdown(&self) {
-        if let Some(running) = self.running.lock().await.take() {
+        // Taken under the lock `restart` holds, so no restart runs past this point.
+        let mut running = self.running.lock().await;
+        self.closed.store(true, Ordering::SeqCst);
+        if let Some(running) = running.take() {
             stop(running).await;
         }
     }

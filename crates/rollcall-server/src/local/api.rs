@@ -9,14 +9,16 @@ use rollcall_core::config::BasicAuth;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::now_ms;
 use rollcall_core::store::queries::{self, BoardGroup, BoardGrouping};
-use rollcall_core::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, KeyEncoding, SigningKey};
+use rollcall_core::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, KeyEncoding};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use ts_rs::TS;
 
 use super::query::ApiQuery;
+use super::settings_answer::Saved;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::state::{secret_names, AppState, Notice, WebhookAuth};
+use crate::settings::Override;
+use crate::state::AppState;
 use crate::tunnel::TunnelStatus;
 
 const DEFAULT_PAGE: usize = 500;
@@ -350,19 +352,18 @@ pub struct BasicAuthSettings {
     password: String,
 }
 
-/// Sets the Secret and optional Username/Password (as entered in DreamClass), applies them at
-/// once and saves them in `rollcall.toml` (readable by this user only).
+/// Sets the Secret and optional Username/Password (as entered in DreamClass). They are in
+/// force once saved (the secrets in the keyring, or in `rollcall.toml` readable by this user
+/// only).
 pub async fn set_webhook_settings(
     State(state): State<AppState>,
-    Json(settings): Json<WebhookSettings>,
-) -> ApiResult<Json<Value>> {
-    let secret = settings.secret.filter(|s| !s.trim().is_empty());
-    let key = secret
-        .as_deref()
-        .map(|s| SigningKey::new(s.trim(), settings.key_encoding))
-        .transpose()
-        .map_err(ApiError::bad_request)?;
-    let basic_auth = settings
+    Json(form): Json<WebhookSettings>,
+) -> ApiResult<Json<Saved>> {
+    let secret = form
+        .secret
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let basic_auth = form
         .basic_auth
         .map(|b| {
             format!("{}:{}", b.username, b.password)
@@ -370,41 +371,16 @@ pub async fn set_webhook_settings(
                 .map_err(|e| ApiError::bad_request(e.to_string()))
         })
         .transpose()?;
-    let basic_text = basic_auth
-        .as_ref()
-        .map(|b| format!("{}:{}", b.username, b.password));
-    let secret_text = secret.as_ref().map(|s| s.trim().to_string());
-    let encoding = settings.key_encoding;
-    let store = state.secret_store.clone();
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        file.key_encoding = Some(encoding);
-        let kept = crate::state::keep_secrets(
-            store.as_deref(),
-            &[
-                (secret_names::WEBHOOK_SECRET, secret_text.as_deref()),
-                (secret_names::BASIC_AUTH, basic_text.as_deref()),
-            ],
-        );
-        // Secrets kept in the safer store do not stay in the file.
-        (file.webhook_secret, file.basic_auth) = if kept {
-            (None, None)
-        } else {
-            (secret_text, basic_text)
-        };
-        Ok(())
-    })
-    .await?;
-    {
-        let mut auth = state.auth.write().expect("auth lock");
-        *auth = WebhookAuth {
-            key,
-            basic_auth,
-            allow_unsigned: auth.allow_unsigned,
-        };
-    }
-    state.tunnel.credentials_changed().await;
-    let _ = state.notices.send(Notice::Status);
-    Ok(Json(json!({ "ok": true })))
+    state
+        .settings
+        .update(move |s| {
+            s.webhook.secret = secret;
+            s.webhook.key_encoding = form.key_encoding;
+            s.webhook.basic_auth = basic_auth;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(Saved::OK))
 }
 
 /// `GET /api/settings`: secrets are never sent back, only whether they are set.
@@ -416,19 +392,20 @@ pub struct Settings {
     allow_unsigned: bool,
     notify_status_ids: Vec<i64>,
     delivery_retention_days: u32,
+    /// Settings chosen by a flag or variable at start, which this screen cannot change.
+    overrides: Vec<Override>,
 }
 
 /// The settings the UI shows. Secrets are never sent back, only whether they are set.
 pub async fn settings(State(state): State<AppState>) -> Json<Settings> {
-    let auth = state.webhook_auth();
+    let settings = state.settings.current();
     Json(Settings {
-        secret_configured: auth.key.is_some(),
-        basic_auth_username: auth.basic_auth.map(|b| b.username),
-        allow_unsigned: auth.allow_unsigned,
-        notify_status_ids: state.notify_status_ids(),
-        delivery_retention_days: state
-            .retention_days
-            .load(std::sync::atomic::Ordering::Relaxed),
+        secret_configured: settings.webhook.secret.is_some(),
+        basic_auth_username: settings.webhook.basic_auth.map(|b| b.username),
+        allow_unsigned: settings.webhook.allow_unsigned,
+        notify_status_ids: settings.notify_status_ids,
+        delivery_retention_days: settings.delivery_retention_days,
+        overrides: state.settings.overrides().list().to_vec(),
     })
 }
 
@@ -441,15 +418,14 @@ pub struct NotificationSettings {
 /// Which statuses raise a desktop notification (for example Absent).
 pub async fn set_notification_settings(
     State(state): State<AppState>,
-    Json(settings): Json<NotificationSettings>,
-) -> ApiResult<Json<Value>> {
-    let ids = settings.status_ids.clone();
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        file.notify_status_ids = Some(ids);
-        Ok(())
-    })
-    .await?;
-    *state.notify_status_ids.write().expect("settings lock") = settings.status_ids;
-    let _ = state.notices.send(Notice::Status);
-    Ok(Json(json!({ "ok": true })))
+    Json(form): Json<NotificationSettings>,
+) -> ApiResult<Json<Saved>> {
+    state
+        .settings
+        .update(move |s| {
+            s.notify_status_ids = form.status_ids;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(Saved::OK))
 }

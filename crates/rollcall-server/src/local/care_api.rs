@@ -1,7 +1,5 @@
 //! Data care from the window: download a backup, choose how long raw deliveries are kept.
 
-use std::sync::atomic::Ordering;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -72,9 +70,9 @@ pub struct RetentionForm {
 /// `PUT /api/settings/retention`: saved, and what was deleted at once.
 #[derive(Serialize, TS)]
 pub struct RetentionSaved {
-    pub ok: bool,
-    /// Raw deliveries deleted now because they were older than the new limit.
-    pub purged: usize,
+    ok: bool,
+    /// Deliveries deleted at once because they are older than the new period.
+    purged: usize,
 }
 
 /// How long raw deliveries are kept; purges at once what is now too old.
@@ -82,18 +80,13 @@ pub async fn set_retention(
     State(state): State<AppState>,
     Json(form): Json<RetentionForm>,
 ) -> ApiResult<Json<RetentionSaved>> {
-    if form.days > 36_500 {
-        return Err(ApiError::bad_request(
-            "Choose a number of days up to 36500, or 0 to keep everything.",
-        ));
-    }
-    let days = form.days;
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        file.delivery_retention_days = Some(days);
-        Ok(())
-    })
-    .await?;
-    state.retention_days.store(days, Ordering::Relaxed);
+    state
+        .settings
+        .update(move |s| {
+            s.delivery_retention_days = form.days;
+            Ok(())
+        })
+        .await?;
     let purged = crate::retention::purge_now(&state).await.map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -37,6 +37,10 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<api::Status>();
     v.visit::<api::Settings>();
     v.visit::<report_settings_api::ThresholdsBody>();
+    // Answers of the settings saves.
+    v.visit::<super::settings_answer::Saved>();
+    v.visit::<report_settings_api::ThresholdsSaved>();
+    v.visit::<dreamclass_api::ConnectionSaved>();
     v.visit::<crate::error::ErrorBody>();
     // The feed, records and deliveries.
     v.visit::<api::ChangePage>();

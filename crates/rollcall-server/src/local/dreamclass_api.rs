@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use ts_rs::TS;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{secret_names, AppState};
+use crate::state::AppState;
 
 /// Names of statuses, students, classes and courses (lists are empty until known).
 pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Reference>> {
@@ -22,23 +22,45 @@ pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Referenc
 
 /// The connection's state and settings (the token is never sent back, only whether it is set).
 pub async fn overview(State(state): State<AppState>) -> Json<Value> {
-    let config = state.dreamclass_config.read().expect("config lock").clone();
+    let settings = state.settings.with(|s| ConnectionView::from(&s.dreamclass));
     Json(json!({
         "state": state.dreamclass.state(),
-        "settings": settings_view(&config),
+        "settings": settings,
     }))
 }
 
-fn settings_view(config: &ApiConfig) -> Value {
-    json!({
-        "baseUrl": config.base_url,
-        "tenant": config.tenant,
-        "authHeader": config.auth_header,
-        "authPrefix": config.auth_prefix,
-        "tenantHeader": config.tenant_header,
-        "schoolPeriodId": config.school_period_id,
-        "tokenConfigured": !config.token.trim().is_empty(),
-    })
+/// The connection as the Settings screen shows it; the token only as "configured".
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    base_url: String,
+    tenant: String,
+    auth_header: String,
+    auth_prefix: String,
+    tenant_header: String,
+    school_period_id: Option<i64>,
+    token_configured: bool,
+}
+
+impl From<&ApiConfig> for ConnectionView {
+    fn from(config: &ApiConfig) -> Self {
+        Self {
+            base_url: config.base_url.clone(),
+            tenant: config.tenant.clone(),
+            auth_header: config.auth_header.clone(),
+            auth_prefix: config.auth_prefix.clone(),
+            tenant_header: config.tenant_header.clone(),
+            school_period_id: config.school_period_id,
+            token_configured: !config.token.trim().is_empty(),
+        }
+    }
+}
+
+/// A saved connection, as now in force.
+#[derive(Serialize, TS)]
+pub struct ConnectionSaved {
+    ok: bool,
+    settings: ConnectionView,
 }
 
 /// The connection form. Absent fields keep their current value; a `token` of `null` or absent
@@ -89,36 +111,25 @@ impl ConnectionForm {
     }
 }
 
-/// Saves the connection (in `rollcall.toml`, readable by this user only) and uses it at once.
+/// Saves the connection (the token in the keyring, or in `rollcall.toml` readable by this
+/// user only); the DreamClass side uses it from then on.
 pub async fn save_settings(
     State(state): State<AppState>,
     Json(form): Json<ConnectionForm>,
-) -> ApiResult<Json<Value>> {
-    let current = state.dreamclass_config.read().expect("config lock").clone();
+) -> ApiResult<Json<ConnectionSaved>> {
+    let current = state.settings.with(|s| s.dreamclass.clone());
     let config = form.apply_to(current)?;
-    let mut table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
-    let store = state.secret_store.clone();
-    let token = config.token.clone();
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        let kept = crate::state::keep_secrets(
-            store.as_deref(),
-            &[(
-                secret_names::DREAMCLASS_TOKEN,
-                Some(token.as_str()).filter(|t| !t.is_empty()),
-            )],
-        );
-        if kept {
-            table.remove("token");
-        }
-        file.dreamclass = Some(table);
-        Ok(())
-    })
-    .await?;
-    *state.dreamclass_config.write().expect("config lock") = config.clone();
-    state.dreamclass.reconfigure(config.clone());
-    Ok(Json(
-        json!({ "ok": true, "settings": settings_view(&config) }),
-    ))
+    let saved = state
+        .settings
+        .update(move |s| {
+            s.dreamclass = config;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(ConnectionSaved {
+        ok: true,
+        settings: ConnectionView::from(&saved.dreamclass),
+    }))
 }
 
 /// `POST /api/dreamclass/test`: what the connection test found, or why it failed.
@@ -165,7 +176,7 @@ pub async fn test_connection(
 ) -> ApiResult<Json<ConnectionTest>> {
     let result = match form {
         Some(Json(form)) => {
-            let current = state.dreamclass_config.read().expect("config lock").clone();
+            let current = state.settings.with(|s| s.dreamclass.clone());
             DreamClassClient::new(form.apply_to(current)?)
                 .test_connection()
                 .await

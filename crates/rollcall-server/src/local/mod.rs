@@ -10,6 +10,7 @@ pub mod guard;
 mod query;
 mod report_settings_api;
 mod reports_api;
+mod settings_answer;
 pub use reports_api::ExportRequest;
 mod stream;
 mod tunnel_api;

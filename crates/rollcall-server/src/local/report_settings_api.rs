@@ -4,10 +4,8 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
-use rollcall_core::config::ReportThresholds;
 use rollcall_core::reports::ReportSettings;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use ts_rs::TS;
 
 use crate::error::{ApiError, ApiResult};
@@ -50,12 +48,19 @@ pub async fn get(State(state): State<AppState>) -> Json<ThresholdsBody> {
     Json(state.report_settings().into())
 }
 
+/// Thresholds saved, as now in force.
+#[derive(Debug, Serialize, TS)]
+pub struct ThresholdsSaved {
+    ok: bool,
+    settings: ThresholdsBody,
+}
+
 /// `PUT /api/settings/reports`: checks, saves to `rollcall.toml`, then applies. Nothing is
 /// saved or applied when a value is refused.
 pub async fn save(
     State(state): State<AppState>,
     body: Result<Json<ThresholdsBody>, JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThresholdsSaved>> {
     // Axum's own refusal is a developer's sentence in plain text; this one says what to send.
     let Json(body) = body.map_err(|_| {
         ApiError::bad_request(
@@ -64,17 +69,15 @@ pub async fn save(
              whole numbers.",
         )
     })?;
-    let settings = ReportSettings::from(body);
-    settings
-        .check()
-        .map_err(|problem| ApiError::bad_request(problem.sentence()))?;
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        file.reports = Some(ReportThresholds::from_settings(&settings));
-        Ok(())
-    })
-    .await?;
-    *state.report_settings.write().expect("report settings lock") = settings;
-    Ok(Json(
-        json!({ "ok": true, "settings": ThresholdsBody::from(settings) }),
-    ))
+    let saved = state
+        .settings
+        .update(move |s| {
+            s.reports = ReportSettings::from(body);
+            Ok(())
+        })
+        .await?;
+    Ok(Json(ThresholdsSaved {
+        ok: true,
+        settings: saved.reports.into(),
+    }))
 }

@@ -7,12 +7,13 @@ use rollcall_tunnel::{BoreConfig, CloudflareConfig, NgrokConfig, TunnelConfig};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::settings_answer::Saved;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{secret_names, AppState};
+use crate::state::AppState;
 
 /// The settings the form shows; secrets only as "configured".
 pub async fn settings(State(state): State<AppState>) -> Json<Value> {
-    Json(match state.tunnel.config() {
+    Json(match state.settings.with(|s| s.tunnel.clone()) {
         TunnelConfig::None => json!({ "provider": "none" }),
         TunnelConfig::Manual { public_url } => {
             json!({ "provider": "manual", "publicUrl": public_url })
@@ -88,36 +89,23 @@ impl TunnelForm {
     }
 }
 
-/// Saves the tunnel settings (in `rollcall.toml`, readable by this user only) and restarts
-/// the tunnel with them.
+/// Saves the tunnel settings (the secrets in the keyring, or in `rollcall.toml` readable by
+/// this user only) and answers once the tunnel runs with them.
 pub async fn save_settings(
     State(state): State<AppState>,
     Json(form): Json<TunnelForm>,
-) -> ApiResult<Json<Value>> {
-    let config = form.into_config(&state.tunnel.config())?;
-    let mut table = toml::Table::try_from(&config).map_err(ApiError::internal)?;
-    let store = state.secret_store.clone();
-    let secrets: Vec<(&str, Option<String>)> = match &config {
-        TunnelConfig::Bore(b) => vec![(secret_names::BORE_SECRET, b.secret.clone())],
-        TunnelConfig::Ngrok(n) => vec![(
-            secret_names::NGROK_AUTHTOKEN,
-            Some(n.authtoken.clone()).filter(|t| !t.is_empty()),
-        )],
-        _ => Vec::new(),
-    };
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        let pairs: Vec<(&str, Option<&str>)> =
-            secrets.iter().map(|(n, v)| (*n, v.as_deref())).collect();
-        if !pairs.is_empty() && crate::state::keep_secrets(store.as_deref(), &pairs) {
-            table.remove("secret");
-            table.remove("authtoken");
-        }
-        file.tunnel = Some(table);
-        Ok(())
-    })
-    .await?;
-    state.tunnel.restart(config).await;
-    Ok(Json(json!({ "ok": true })))
+) -> ApiResult<Json<Saved>> {
+    let current = state.settings.with(|s| s.tunnel.clone());
+    let config = form.into_config(&current)?;
+    let saved = state
+        .settings
+        .update(move |s| {
+            s.tunnel = config;
+            Ok(())
+        })
+        .await?;
+    state.tunnel.wait_until_using(&saved.tunnel).await;
+    Ok(Json(Saved::OK))
 }
 
 /// "Check now": probes the public URL and answers with the result.
@@ -133,18 +121,20 @@ pub async fn check_now(State(state): State<AppState>) -> ApiResult<Json<Value>> 
 }
 
 /// The user entered the current public webhook URL in DreamClass.
-pub async fn acknowledge_url(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let Some(url) = state.tunnel.acknowledge_url() else {
+pub async fn acknowledge_url(State(state): State<AppState>) -> ApiResult<Json<Saved>> {
+    let Some(url) = state.tunnel.public_url() else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "no_public_url",
             "The tunnel is not online yet, so there is no address to confirm.",
         ));
     };
-    crate::settings_file::update(&state.info.data_dir, move |file| {
-        file.last_shown_public_url = Some(url);
-        Ok(())
-    })
-    .await?;
-    Ok(Json(json!({ "ok": true })))
+    state
+        .settings
+        .update(move |s| {
+            s.last_shown_public_url = Some(url);
+            Ok(())
+        })
+        .await?;
+    Ok(Json(Saved::OK))
 }

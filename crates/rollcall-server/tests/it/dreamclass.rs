@@ -48,7 +48,7 @@ async fn names_arrive_and_the_stream_says_so() {
     let (fake, addr) = start_fake().await;
     let s = TestServer::start_with(|dir| {
         let mut c = signed_config(dir);
-        c.dreamclass = fake.api_config(addr);
+        c.settings.dreamclass = fake.api_config(addr);
         c
     })
     .await;
@@ -113,7 +113,7 @@ async fn missed_changes_are_recovered_once_and_marked() {
     let (fake, addr) = start_fake().await;
     let s = TestServer::start_with(|dir| {
         let mut c = signed_config(dir);
-        c.dreamclass = fake.api_config(addr);
+        c.settings.dreamclass = fake.api_config(addr);
         c
     })
     .await;

@@ -11,6 +11,7 @@ mod ordering;
 mod report_file;
 mod report_settings;
 mod reports;
+mod settings;
 mod storage_faults;
 mod stream;
 mod support;

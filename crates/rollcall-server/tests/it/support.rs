@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use rollcall_core::store::{open_reader, DATABASE_FILE};
 use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_server::{RunningServer, ServerConfig, WebhookAuth};
+use rollcall_server::{RunningServer, ServerConfig, WebhookSettings};
 use serde_json::{json, Value};
 
 pub const SECRET: &str = "test-secret";
@@ -27,11 +27,7 @@ pub fn signed_config(dir: &Path) -> ServerConfig {
     let mut config = ServerConfig::new(dir.to_path_buf());
     config.webhook_addr = "127.0.0.1:0".parse().unwrap();
     config.ui_addr = "127.0.0.1:0".parse().unwrap();
-    config.auth = WebhookAuth {
-        key: Some(key()),
-        basic_auth: None,
-        allow_unsigned: false,
-    };
+    config.settings.webhook = WebhookSettings::signed(SECRET);
     config
 }
 

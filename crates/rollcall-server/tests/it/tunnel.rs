@@ -80,7 +80,7 @@ async fn through_a_real_bore_tunnel_webhooks_arrive_and_only_webhooks() {
     let _bore = BoreServer::start().await;
     let s = TestServer::start_with(|dir| {
         let mut c = signed_config(dir);
-        c.tunnel = TunnelConfig::Bore(BoreConfig::new("127.0.0.1"));
+        c.settings.tunnel = TunnelConfig::Bore(BoreConfig::new("127.0.0.1"));
         c
     })
     .await;
@@ -103,7 +103,7 @@ async fn through_a_real_bore_tunnel_webhooks_arrive_and_only_webhooks() {
         .as_str()
         .unwrap()
         .contains(&webhook_url));
-    let tunnel = s.server.as_ref().unwrap().state().tunnel.clone();
+    let tunnel = s.server.as_ref().unwrap().state().tunnel();
     assert!(
         tunnel.attention().is_some_and(|a| a.contains(&webhook_url)),
         "the tray asks to enter the URL: {:?}",

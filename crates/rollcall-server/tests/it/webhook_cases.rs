@@ -201,7 +201,7 @@ async fn signature_missing_or_wrong_is_401_and_logged() {
 async fn basic_auth_when_configured() {
     let s = TestServer::start_with(|dir| {
         let mut c = signed_config(dir);
-        c.auth.basic_auth = Some("office:letmein".parse().unwrap());
+        c.settings.webhook.basic_auth = Some("office:letmein".parse().unwrap());
         c
     })
     .await;
@@ -238,7 +238,7 @@ async fn basic_auth_when_configured() {
 async fn no_secret_refuses_everything_unless_unsigned_is_allowed() {
     let s = TestServer::start_with(|dir| {
         let mut c = signed_config(dir);
-        c.auth.key = None;
+        c.settings.webhook.secret = None;
         c
     })
     .await;
@@ -252,8 +252,8 @@ async fn no_secret_refuses_everything_unless_unsigned_is_allowed() {
 
     let s = TestServer::start_with(|dir| {
         let mut c = signed_config(dir);
-        c.auth.key = None;
-        c.auth.allow_unsigned = true;
+        c.settings.webhook.secret = None;
+        c.settings.webhook.allow_unsigned = true;
         c
     })
     .await;

@@ -2,8 +2,7 @@
 //! on loopback into `rollcall-server`'s webhook listener and is stored; the self-check probe
 //! is answered 200 and logged as ignored, never as attendance; the local API stays local.
 
-use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_server::{ServerConfig, WebhookAuth};
+use rollcall_server::{ServerConfig, WebhookSettings};
 use rollcall_tunnel::{start_with, BoreConfig, ProbeSigner, Prober, TunnelConfig};
 use serde_json::Value;
 
@@ -18,11 +17,7 @@ async fn a_signed_webhook_through_bore_is_stored_by_the_real_server() {
     let mut config = ServerConfig::new(dir.path().to_path_buf());
     config.webhook_addr = "127.0.0.1:0".parse().unwrap();
     config.ui_addr = "127.0.0.1:0".parse().unwrap();
-    config.auth = WebhookAuth {
-        key: Some(SigningKey::new(SECRET, KeyEncoding::Text).unwrap()),
-        basic_auth: None,
-        allow_unsigned: false,
-    };
+    config.settings.webhook = WebhookSettings::signed(SECRET);
     let server = rollcall_server::start(config).await.expect("server starts");
     let info = server.info().clone();
     let api = |path: &str| {

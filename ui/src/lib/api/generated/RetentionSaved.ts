@@ -5,6 +5,6 @@
  */
 export type RetentionSaved = { ok: boolean, 
 /**
- * Raw deliveries deleted now because they were older than the new limit.
+ * Deliveries deleted at once because they are older than the new period.
  */
 purged: number, };

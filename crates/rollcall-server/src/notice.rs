@@ -1,0 +1,12 @@
+//! What live subscribers are told besides attendance changes. A module of its own so that
+//! the parts that send notices (the tunnel, the settings followers) need not know the state
+//! that carries the channel.
+
+/// Messages for live subscribers other than attendance changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Names of students, classes, courses or statuses changed: fetch /api/reference again.
+    Reference,
+    /// Something in /api/status changed (storage, tunnel, settings).
+    Status,
+}

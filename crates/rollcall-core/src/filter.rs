@@ -6,6 +6,7 @@ use rusqlite::types::Value as SqlValue;
 use serde::Deserialize;
 
 use crate::model::Change;
+use crate::scope::Scope;
 
 /// Which records or changes to show. Dates are the attendance days (`YYYY-MM-DD`, both ends
 /// of a range included), not when Rollcall received them.
@@ -25,6 +26,10 @@ pub struct RecordFilter {
     pub student_period_id: Option<i64>,
     pub attendance_id: Option<i64>,
     pub tenant: Option<String>,
+    /// The tenants the reader may see, set by the store from the reader's [`Scope`], never
+    /// from a request.
+    #[serde(skip)]
+    pub scope: Scope,
 }
 
 impl RecordFilter {
@@ -99,6 +104,15 @@ impl RecordFilter {
         if let Some(t) = &self.tenant {
             add("tenant", "=", t.clone().into());
         }
+        if let Some(tenants) = self.scope.tenant_list() {
+            if tenants.is_empty() {
+                conditions.push("0".to_string());
+            } else {
+                let marks = vec!["?"; tenants.len()].join(", ");
+                conditions.push(format!("{prefix}tenant IN ({marks})"));
+                params.extend(tenants.iter().map(|t| SqlValue::from(t.clone())));
+            }
+        }
         (conditions, params)
     }
 
@@ -132,6 +146,7 @@ impl RecordFilter {
                 .is_none_or(|v| c.student_period_id == v)
             && self.attendance_id.is_none_or(|v| c.attendance_id == v)
             && self.tenant.as_ref().is_none_or(|t| &c.tenant == t)
+            && self.scope.allows(&c.tenant)
     }
 }
 

@@ -1,17 +1,28 @@
-//! SQLite storage: one writer thread (group commit) and read-only connections for queries.
+//! Storage. [`api::Store`] is the contract (read it first); [`SqliteStore`] implements it
+//! with one writer thread (group commit) and read-only connections for queries. Each other
+//! module holds the SQL of one table or concern.
 
+pub mod api;
 pub mod care;
 pub mod connection;
 pub mod counters;
 pub mod ingest;
+pub mod listening;
 pub mod queries;
 pub mod read_pool;
+pub mod recovery;
+pub mod reference;
 pub mod schema;
+pub mod sqlite;
 pub mod writer;
 
+pub use api::{ExportProgress, ExportProgressUpdate, ExportSink, SharedStore, Store, StoreHealth};
 pub use connection::{open_reader, open_writer, DATABASE_FILE};
 pub use ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
+pub use listening::Gap;
+pub use queries::{BoardGroup, BoardGrouping};
 pub use read_pool::ReadPool;
+pub use sqlite::SqliteStore;
 pub use writer::IngestWriter;
 
 /// A storage failure. Its message is for the log; callers answer users without internals.

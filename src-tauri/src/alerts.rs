@@ -12,7 +12,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rollcall_core::reports::{alerts, Alert, AlertKind, ReportSettings};
+use rollcall_core::reports::{Alert, AlertKind, ReportSettings};
+use rollcall_core::Scope;
 use rollcall_server::AppState;
 use tauri::{AppHandle, Runtime};
 
@@ -110,7 +111,7 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
     loop {
         let today = chrono::Local::now().date_naive();
         let settings = state.report_settings();
-        match state.read(move |conn| alerts(conn, today, &settings)).await {
+        match state.store.alerts(&Scope::all(), today, &settings).await {
             Ok(current) => {
                 let fresh = memory.fresh(current, &today.to_string(), &settings);
                 if let Some((title, body)) = message(&fresh).filter(|_| !pause.is_paused()) {

@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rollcall_core::store::queries;
 use rollcall_server::AppState;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
@@ -194,7 +193,7 @@ impl Tray {
 /// The status of a running server.
 fn status_of(state: &AppState, last_event_at: Option<i64>) -> TrayStatus {
     let auth = state.webhook_auth();
-    let problem = if state.writer.storage_failing() {
+    let problem = if state.store.health().storage_failing {
         Some("Problem: saving is failing, deliveries are refused. Check the disk.".to_string())
     } else if auth.key.is_none() && !auth.allow_unsigned {
         Some("Problem: no webhook secret, deliveries are refused. Open Setup.".to_string())
@@ -230,14 +229,11 @@ fn describe_time(ms: i64) -> String {
 
 /// Keeps the tray up to date while the server runs.
 pub async fn watch_status(app: AppHandle, state: AppState) {
-    let mut changes = state.writer.subscribe();
+    let mut changes = state.store.subscribe();
     let mut notices = state.notices.subscribe();
     let mut stopping = state.stopping.clone();
     let mut tick = tokio::time::interval(REFRESH);
-    let mut last_event_at = state
-        .read(queries::last_delivery_at)
-        .await
-        .unwrap_or_default();
+    let mut last_event_at = state.store.last_delivery_at().await.unwrap_or_default();
     loop {
         app.state::<Desktop>()
             .tray

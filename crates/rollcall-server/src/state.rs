@@ -7,12 +7,9 @@ use std::time::Duration;
 
 use rollcall_core::config::BasicAuth;
 use rollcall_core::reports::ReportSettings;
-use rollcall_core::rusqlite::Connection;
-use rollcall_core::store::{IngestWriter, ReadPool};
+use rollcall_core::store::SharedStore;
 use rollcall_core::SigningKey;
 use tokio::sync::{broadcast, watch};
-
-use crate::error::{ApiError, ApiResult};
 
 /// How webhook requests are authenticated. Changed at run time from the settings screen.
 #[derive(Debug, Clone, Default)]
@@ -75,8 +72,8 @@ pub enum Notice {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub writer: IngestWriter,
-    pub reads: Arc<ReadPool>,
+    /// Everything Rollcall keeps: attendance, the change log, deliveries, names.
+    pub store: SharedStore,
     pub auth: Arc<RwLock<WebhookAuth>>,
     pub limits: WebhookLimits,
     pub info: Arc<ServerInfo>,
@@ -149,18 +146,6 @@ pub fn keep_secrets(store: Option<&dyn SecretStore>, secrets: &[(&str, Option<&s
 }
 
 impl AppState {
-    /// Runs a read query on a pooled connection, off the async threads.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        query: impl FnOnce(&Connection) -> rollcall_core::rusqlite::Result<T> + Send + 'static,
-    ) -> ApiResult<T> {
-        let reads = self.reads.clone();
-        tokio::task::spawn_blocking(move || reads.with(query))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::from)
-    }
-
     pub fn notify_status_ids(&self) -> Vec<i64> {
         self.notify_status_ids
             .read()

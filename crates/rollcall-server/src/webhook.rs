@@ -28,7 +28,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn health(State(state): State<AppState>) -> Response {
-    if state.writer.storage_failing() {
+    if state.store.health().storage_failing {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({"status": "storage_failing"})),
@@ -101,7 +101,7 @@ async fn receive_webhook(
                     reason = %refusal.error.message,
                     "webhook delivery rejected"
                 );
-                state.writer.log_rejected(RejectedDelivery {
+                state.store.log_rejected(RejectedDelivery {
                     received_at,
                     request_id: refusal.request_id,
                     status: status.as_u16(),
@@ -224,7 +224,7 @@ async fn handle(
 
     let event_type = envelope.event_type.clone();
     let outcome = state
-        .writer
+        .store
         .deliver(VerifiedDelivery {
             received_at,
             raw_body: raw.to_vec(),

@@ -8,8 +8,8 @@ use axum::Json;
 use rollcall_core::config::BasicAuth;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::now_ms;
-use rollcall_core::store::queries::{self, BoardGrouping};
-use rollcall_core::{DeliveryOutcome, KeyEncoding, SigningKey};
+use rollcall_core::store::BoardGrouping;
+use rollcall_core::{DeliveryOutcome, KeyEncoding, Scope, SigningKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -53,15 +53,11 @@ pub struct Status {
 }
 
 pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let (last_change_seq, last_delivery_at, counts) = state
-        .read(|conn| {
-            Ok((
-                queries::last_change_seq(conn)?,
-                queries::last_delivery_at(conn)?,
-                queries::delivery_counts(conn)?,
-            ))
-        })
-        .await?;
+    let store = &state.store;
+    let last_change_seq = store.last_change_seq(&Scope::all()).await?;
+    let last_delivery_at = store.last_delivery_at().await?;
+    let counts = store.delivery_counts().await?;
+    let health = store.health();
     let auth = state.webhook_auth();
     let mut status = serde_json::to_value(Status {
         version: env!("CARGO_PKG_VERSION"),
@@ -73,8 +69,8 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         last_change_seq,
         last_delivery_at,
         delivery_counts: counts.into_iter().map(|(o, n)| (o.as_str(), n)).collect(),
-        storage_failing: state.writer.storage_failing(),
-        rejections_dropped: state.writer.rejections_dropped(),
+        storage_failing: health.storage_failing,
+        rejections_dropped: health.rejections_dropped,
         started_at: state.info.started_at,
     })
     .map_err(ApiError::internal)?;
@@ -118,19 +114,24 @@ async fn list_changes(
     order: ChangeOrder,
 ) -> ApiResult<Json<Value>> {
     let limit = paging.limit();
-    let (changes, last_seq) = state
-        .read(move |conn| {
-            let changes = match order {
-                ChangeOrder::After => {
-                    queries::changes_after(conn, paging.after.unwrap_or(0), limit, &filter)?
-                }
-                ChangeOrder::Latest => {
-                    queries::latest_changes(conn, paging.before, limit, &filter)?
-                }
-            };
-            Ok((changes, queries::last_change_seq(conn)?))
-        })
-        .await?;
+    let scope = Scope::all();
+    let changes = match order {
+        ChangeOrder::After => {
+            let after = paging.after.unwrap_or(0);
+            state
+                .store
+                .changes_after(&scope, after, limit, &filter)
+                .await?
+        }
+        ChangeOrder::Latest => {
+            let before = paging.before;
+            state
+                .store
+                .latest_changes(&scope, before, limit, &filter)
+                .await?
+        }
+    };
+    let last_seq = state.store.last_change_seq(&scope).await?;
     // lastSeq is the newest sequence overall, whatever the filters: where a stream starts.
     Ok(Json(json!({ "changes": changes, "lastSeq": last_seq })))
 }
@@ -143,7 +144,8 @@ pub async fn attendance(
     let include_deleted = paging.include_deleted.unwrap_or(false);
     let limit = paging.limit.unwrap_or(MAX_PAGE).clamp(1, 100_000);
     let records = state
-        .read(move |conn| queries::attendance(conn, &filter, include_deleted, limit))
+        .store
+        .attendance(&Scope::all(), &filter, include_deleted, limit)
         .await?;
     Ok(Json(json!({ "records": records })))
 }
@@ -153,7 +155,8 @@ pub async fn record_history(
     Path((tenant, attendance_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<Value>> {
     let changes = state
-        .read(move |conn| queries::record_history(conn, &tenant, attendance_id))
+        .store
+        .record_history(&Scope::all(), &tenant, attendance_id)
         .await?;
     if changes.is_empty() {
         return Err(ApiError::new(
@@ -185,7 +188,8 @@ pub async fn deliveries(
     };
     let (before, limit) = (paging.before, paging.limit().min(1000));
     let deliveries = state
-        .read(move |conn| queries::deliveries(conn, outcome, before, limit))
+        .store
+        .deliveries(&Scope::all(), outcome, before, limit)
         .await?;
     Ok(Json(json!({ "deliveries": deliveries })))
 }
@@ -207,14 +211,14 @@ pub async fn board(
             "The date must be written YYYY-MM-DD.",
         ));
     }
-    let day = date.clone();
-    let (by_class, by_course) = state
-        .read(move |conn| {
-            Ok((
-                queries::board(conn, &day, BoardGrouping::Class)?,
-                queries::board(conn, &day, BoardGrouping::Course)?,
-            ))
-        })
+    let scope = Scope::all();
+    let by_class = state
+        .store
+        .board(&scope, &date, BoardGrouping::Class)
+        .await?;
+    let by_course = state
+        .store
+        .board(&scope, &date, BoardGrouping::Course)
         .await?;
     Ok(Json(
         json!({ "date": date, "byClass": by_class, "byCourse": by_course }),

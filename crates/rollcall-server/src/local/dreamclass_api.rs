@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use rollcall_core::Scope;
 use rollcall_dreamclass::{ApiConfig, DreamClassClient, StatusCategory};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -13,7 +14,7 @@ use crate::state::{secret_names, AppState};
 
 /// Names of statuses, students, classes and courses (lists are empty until known).
 pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let reference = state.read(rollcall_dreamclass::load_reference).await?;
+    let reference = state.store.reference(&Scope::all()).await?;
     Ok(Json(
         serde_json::to_value(reference).map_err(ApiError::internal)?,
     ))

@@ -12,7 +12,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rollcall_core::reports::{alerts, Alert, AlertKind, ReportSettings};
+use rollcall_core::reports::{Alert, AlertKind, ReportSettings};
+use rollcall_core::Scope;
 use rollcall_server::AppState;
 use tauri::{AppHandle, Runtime};
 
@@ -113,7 +114,8 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
         let today = chrono::Local::now().date_naive();
         let thresholds = settings.borrow_and_update().reports;
         match state
-            .read(move |conn| alerts(conn, today, &thresholds))
+            .store()
+            .alerts(&Scope::all(), today, &thresholds)
             .await
         {
             Ok(current) => {

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use rollcall_server::local::ExportRequest;
+use rollcall_core::filter::RecordFilter;
+use rollcall_core::reports::ExportParams;
+use rollcall_server::local::export_request;
 use rollcall_server::report_file::{save_report as write_report_file, SaveError, SaveProgress};
 use rollcall_server::state::AppState;
 use serde::Serialize;
@@ -105,14 +107,16 @@ pub enum ExportOutcome {
     },
 }
 
-/// Asks where to save `report` (with the export route's query string `query`), then writes
-/// it there, telling `on_progress` how far it is.
+/// Asks where to save `report` (for the records `filter` selects, written as `options`
+/// say: the same values the export route reads from its address), then writes it there,
+/// telling `on_progress` how far it is.
 #[tauri::command]
 pub async fn save_report(
     window: WebviewWindow,
     exports: State<'_, Exports>,
     report: String,
-    query: String,
+    filter: RecordFilter,
+    options: ExportParams,
     on_progress: Channel<ExportUpdate>,
 ) -> Result<ExportOutcome, String> {
     let state = exports
@@ -120,7 +124,7 @@ pub async fn save_report(
         .get()
         .cloned()
         .ok_or("Rollcall is still starting. Try again in a moment.")?;
-    let request = ExportRequest::parse(&state, &report, &query).map_err(|e| e.message)?;
+    let request = export_request(&state, &report, filter, &options).map_err(|e| e.message)?;
     let suggested = request.file_name();
     let start_in = exports.last_folder.lock().expect("folder lock").clone();
     let Some(path) = ask_where_to_save(&window, &suggested, start_in).await else {
@@ -137,24 +141,20 @@ pub async fn save_report(
         .insert(job, cancel.clone());
     let file_name = display_name(&path);
     let written = {
-        let path = path.clone();
-        let file_name = file_name.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            let mut reporter = ProgressReporter::new(job, file_name, on_progress);
-            write_report_file(&state, &request, &path, |progress| {
-                reporter.tell(progress);
-                if cancel.load(Ordering::Relaxed) {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            })
+        let mut reporter = ProgressReporter::new(job, file_name.clone(), on_progress);
+        write_report_file(&state, &request, &path, move |progress| {
+            reporter.tell(progress);
+            if cancel.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })
         .await
     };
     exports.running.lock().expect("jobs lock").remove(&job);
 
-    match written.map_err(|e| format!("The report could not be saved ({e}). Try again."))? {
+    match written {
         Ok(saved) => {
             tracing::info!(report, rows = saved.rows, "report saved");
             if let Some(folder) = path.parent() {

@@ -3,13 +3,13 @@
 //! matches within it becomes one notification ("3 students marked Absent in Class 34"), so a
 //! teacher saving a whole register does not raise thirty pop-ups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rollcall_core::rusqlite::{Connection, OptionalExtension};
-use rollcall_core::Change;
+use rollcall_core::store::reference::NamedId;
+use rollcall_core::{Change, Scope};
 use rollcall_server::AppState;
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -59,6 +59,19 @@ impl Group {
         self.counts.is_empty()
     }
 
+    /// The statuses and classes the message names.
+    pub fn names_needed(&self) -> Vec<Name> {
+        let mut needed: Vec<Name> = Vec::new();
+        for &(status, class) in self.counts.keys() {
+            for name in [Name::Status(status), Name::Class(class)] {
+                if !needed.contains(&name) {
+                    needed.push(name);
+                }
+            }
+        }
+        needed
+    }
+
     /// The notification's title and body, with names from `names` (ids when unknown).
     pub fn message(&self, names: &dyn Fn(Name) -> String) -> (String, String) {
         let total: usize = self.counts.values().sum();
@@ -94,33 +107,16 @@ impl Group {
 }
 
 /// An id to put a name to.
-#[derive(Debug, Clone, Copy)]
-pub enum Name {
-    Status(i64),
-    Class(i64),
-}
+pub type Name = NamedId;
 
-/// Names from the reference tables the DreamClass resolver fills; ids while they are empty.
-fn name_from_reference(conn: &Connection, name: Name) -> String {
-    let (sql, id, fallback) = match name {
-        Name::Status(id) => (
-            "SELECT name FROM reference_statuses WHERE id = ?1",
-            id,
-            format!("status {id}"),
-        ),
-        Name::Class(id) => (
-            "SELECT name FROM reference_classes WHERE id = ?1",
-            id,
-            format!("Class {id}"),
-        ),
-    };
-    conn.query_row(sql, [id], |r| r.get::<_, Option<String>>(0))
-        .optional()
-        .ok()
-        .flatten()
-        .flatten()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or(fallback)
+/// The name the reference tables (filled by the DreamClass resolver) have for `name`, else
+/// its id.
+fn name_or_id(names: &HashMap<Name, String>, name: Name) -> String {
+    match (names.get(&name), name) {
+        (Some(known), _) => known.clone(),
+        (None, Name::Status(id)) => format!("status {id}"),
+        (None, Name::Class(id)) => format!("Class {id}"),
+    }
 }
 
 /// Watches committed changes and raises grouped notifications until the server stops.
@@ -171,11 +167,12 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
 }
 
 async fn show<R: Runtime>(app: &AppHandle<R>, state: &AppState, group: Group) {
-    let message = state
-        .read(move |conn| Ok(group.message(&|name| name_from_reference(conn, name))))
+    let names = state
+        .store()
+        .names_of(&Scope::all(), group.names_needed())
         .await;
-    let (title, body) = match message {
-        Ok(message) => message,
+    let (title, body) = match names {
+        Ok(names) => group.message(&|name| name_or_id(&names, name)),
         Err(e) => {
             tracing::warn!(error = ?e, "could not read names for a notification");
             return;
@@ -267,5 +264,21 @@ mod tests {
         assert_eq!(lines[2], "1 student marked Absent in Year 10");
         assert_eq!(lines.len(), MAX_LINES + 1);
         assert_eq!(lines[MAX_LINES], "and 2 more");
+    }
+
+    #[test]
+    fn names_are_asked_for_once_and_fall_back_to_ids() {
+        let mut group = Group::default();
+        group.add(&change(7, None, Some(2)));
+        group.add(&change(7, None, Some(2)));
+        group.add(&change(8, None, Some(2)));
+        assert_eq!(
+            group.names_needed(),
+            vec![Name::Status(2), Name::Class(7), Name::Class(8)]
+        );
+        let names = HashMap::from([(Name::Class(7), "Year 7 A".to_string())]);
+        assert_eq!(name_or_id(&names, Name::Class(7)), "Year 7 A");
+        assert_eq!(name_or_id(&names, Name::Class(8)), "Class 8");
+        assert_eq!(name_or_id(&names, Name::Status(2)), "status 2");
     }
 }

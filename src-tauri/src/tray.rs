@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rollcall_core::store::queries;
 use rollcall_server::AppState;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
@@ -234,10 +233,7 @@ pub async fn watch_status(app: AppHandle, state: AppState) {
     let mut notices = state.subscribe_notices();
     let mut stopping = state.stopping();
     let mut tick = tokio::time::interval(REFRESH);
-    let mut last_event_at = state
-        .read(queries::last_delivery_at)
-        .await
-        .unwrap_or_default();
+    let mut last_event_at = state.store().last_delivery_at().await.unwrap_or_default();
     loop {
         app.state::<Desktop>()
             .tray

@@ -4,7 +4,9 @@ import { countAxis, labelIndices, linePath, pointXs, scaleLinear } from "../src/
 import {
   defaultRange,
   exportFileName,
+  exportFilter,
   exportHref,
+  exportOptions,
   excelSeparatorFor,
   rangePresets,
   rangeProblem,
@@ -39,6 +41,14 @@ describe("report filters", () => {
     expect(excelSeparatorFor("el-GR")).toBe(";");
     expect(excelSeparatorFor("en-US")).toBe(",");
     expect(exportHref("students", {}, false)).toBe("/api/export/students.csv?excel=false");
+  });
+
+  it("give the desktop's Save the same filter and format as typed values", () => {
+    expect(exportOptions(true, "de-DE")).toEqual({ excel: true, separator: ";" });
+    expect(exportOptions(true, "en-GB")).toEqual({ excel: true, separator: "," });
+    expect(exportOptions(false, "de-DE")).toEqual({ excel: false });
+    expect(exportFilter({ from: "", to: "2025-06-30", classId: 34 })).toEqual({ to: "2025-06-30", classId: 34 });
+    expect(exportFilter({})).toEqual({});
   });
 
   it("name the downloaded file after the kind and the days", () => {

@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 use rollcall_core::config;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::{
-    excel_separator_for_locale, numeric_locale_from_env, parse_separator, write_report, CsvFormat,
-    ExportOptions, ReportKind, ReportSettings,
+    excel_separator_for_locale, numeric_locale_from_env, parse_separator, write_report,
+    ExportParams, ExportRequest, ReportKind, ReportSettings,
 };
 use rollcall_core::store::open_reader;
 
@@ -92,15 +92,29 @@ fn parse_date(s: &str) -> Result<String, String> {
         .ok_or_else(|| format!("`{s}` is not a date written YYYY-MM-DD"))
 }
 
-/// The CSV shape the flags ask for. `--excel` without `--separator` follows the locale.
-fn csv_format(excel: bool, separator: Option<u8>) -> CsvFormat {
-    let separator = match (excel, separator) {
+/// The format the flags ask for, as every export request gives it. `--excel` without
+/// `--separator` follows the locale.
+fn export_params(args: &ExportArgs) -> ExportParams {
+    let separator = match (args.excel, args.separator) {
         (true, None) => Some(excel_separator_for_locale(
             &numeric_locale_from_env().unwrap_or_default(),
         )),
         (_, sep) => sep,
     };
-    CsvFormat::from_options(excel, separator)
+    ExportParams {
+        excel: Some(args.excel),
+        separator: separator.map(separator_name),
+        include_deleted: Some(args.include_deleted),
+        chronic_threshold: args.chronic_threshold,
+    }
+}
+
+/// A separator byte as [`parse_separator`] reads it back.
+fn separator_name(separator: u8) -> String {
+    match separator {
+        b'\t' => "tab".to_string(),
+        other => char::from(other).to_string(),
+    }
 }
 
 /// The thresholds saved in the data folder's `rollcall.toml`, so a report written here marks
@@ -112,6 +126,7 @@ fn saved_report_settings(data_dir: &Path) -> anyhow::Result<ReportSettings> {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    let params = export_params(&args);
     let filter = RecordFilter {
         from: args.from,
         to: args.to,
@@ -124,16 +139,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     filter.validate().map_err(anyhow::Error::msg)?;
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     let db = crate::existing_database(&data_dir)?;
-    let mut settings = saved_report_settings(&data_dir)?;
-    if let Some(threshold) = args.chronic_threshold {
-        settings.chronic_threshold = threshold;
-    }
+    let saved = saved_report_settings(&data_dir)?;
+    let request = ExportRequest::new(args.report.kind().as_str(), filter, &params, saved)
+        .map_err(anyhow::Error::msg)?;
     let conn = open_reader(&db).with_context(|| format!("could not open {}", db.display()))?;
-    let options = ExportOptions {
-        format: csv_format(args.excel, args.separator),
-        include_deleted: args.include_deleted,
-        settings,
-    };
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -142,7 +151,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::stdout().lock()),
     };
     // The CSV writer buffers (64 KiB), so the output needs no buffer of its own.
-    let rows = write_report(&conn, args.report.kind(), &filter, &options, out)?;
+    let rows = write_report(&conn, request.kind, &request.filter, &request.options, out)?;
     if let Some(path) = &args.output {
         eprintln!("Wrote {rows} rows to {}.", path.display());
     }

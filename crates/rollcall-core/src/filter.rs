@@ -7,6 +7,7 @@ use serde::Deserialize;
 use ts_rs::TS;
 
 use crate::model::Change;
+use crate::scope::Scope;
 
 /// Which records or changes to show. Dates are the attendance days (`YYYY-MM-DD`, both ends
 /// of a range included), not when Rollcall received them.
@@ -29,9 +30,20 @@ pub struct RecordFilter {
     pub student_period_id: Option<i64>,
     pub attendance_id: Option<i64>,
     pub tenant: Option<String>,
+    /// The tenants the reader may see, set by the store from the reader's [`Scope`], never
+    /// from a request.
+    #[serde(skip)]
+    pub scope: Scope,
 }
 
 impl RecordFilter {
+    /// This filter narrowed to `scope` (the store calls it before every filtered read).
+    pub fn within(&self, scope: &Scope) -> RecordFilter {
+        let mut narrowed = self.clone();
+        narrowed.scope = self.scope.intersect(scope);
+        narrowed
+    }
+
     /// Checks the dates; the error is a sentence for the person who gave them.
     pub fn validate(&self) -> Result<(), String> {
         for (what, date) in [
@@ -103,6 +115,15 @@ impl RecordFilter {
         if let Some(t) = &self.tenant {
             add("tenant", "=", t.clone().into());
         }
+        if let Some(tenants) = self.scope.tenant_list() {
+            if tenants.is_empty() {
+                conditions.push("0".to_string());
+            } else {
+                let marks = vec!["?"; tenants.len()].join(", ");
+                conditions.push(format!("{prefix}tenant IN ({marks})"));
+                params.extend(tenants.iter().map(|t| SqlValue::from(t.clone())));
+            }
+        }
         (conditions, params)
     }
 
@@ -136,12 +157,22 @@ impl RecordFilter {
                 .is_none_or(|v| c.student_period_id == v)
             && self.attendance_id.is_none_or(|v| c.attendance_id == v)
             && self.tenant.as_ref().is_none_or(|t| &c.tenant == t)
+            && self.scope.allows(&c.tenant)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filter_within_a_scope_never_sees_more_than_either() {
+        let north = Scope::tenants(["north"]);
+        assert_eq!(RecordFilter::default().within(&north).scope, north);
+        let asked = RecordFilter::default().within(&Scope::tenants(["north", "south"]));
+        assert_eq!(asked.within(&north).scope, north);
+        assert_eq!(asked.within(&Scope::all()).scope, asked.scope);
+    }
 
     #[test]
     fn dates_are_checked() {

@@ -9,12 +9,17 @@ pub mod export;
 pub mod filter;
 pub mod model;
 pub mod reports;
+pub mod scope;
 pub mod signature;
 pub mod store;
+pub mod store_error;
 
 pub use envelope::{AttendanceEventKind, AttendanceRecord, Envelope, EnvelopeError};
 pub use model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
+pub use scope::Scope;
 pub use signature::{KeyEncoding, SigningKey};
 
-/// Re-exported so that crates building on the store use the same SQLite binding.
+/// Re-exported for tests that look into the database file itself (other crates' tests and
+/// the end-to-end tests); production code outside this crate reaches storage through
+/// [`store::Store`] only.
 pub use rusqlite;

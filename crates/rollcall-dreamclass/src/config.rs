@@ -6,9 +6,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::recovery::DEFAULT_LOOKBACK_DAYS;
-
 pub const DEFAULT_BASE_URL: &str = "https://api.dreamclass.io/dreamclassapi/v1";
+
+/// Days before a gap checked by default. Teachers mostly correct the current week's attendance
+/// (a wrong mark noticed the next day, a note for last Tuesday handed in on Friday), so a gap
+/// also checks the 7 days before it: a full school week and a weekend, whichever weekday the
+/// gap began on. More would ask DreamClass for many unchanged days at every start.
+pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
 
 /// The most `recovery_lookback_days` accepted: a month. Older corrections are rare, and a
 /// "Check for missed changes" with chosen dates reaches them.

@@ -5,8 +5,6 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use rollcall_core::AttendanceRecord;
-
 /// Keys under which wrapped lists were seen or are likely.
 const LIST_KEYS: &[&str] = &[
     "data", "items", "results", "records", "rows", "list", "content", "values", "response",
@@ -168,21 +166,8 @@ pub struct ApiStatus {
     pub category_hint: Option<String>,
 }
 
-/// One student's enrolment in a school period.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiStudent {
-    pub student_period_id: i64,
-    pub student_id: Option<i64>,
-    pub name: Option<String>,
-    pub class_id: Option<i64>,
-}
-
-/// A class or a course: an id and a name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiNamed {
-    pub id: i64,
-    pub name: String,
-}
+/// One student's enrolment, and a class or a course, as the store keeps them.
+pub use rollcall_core::store::reference::{FetchedName as ApiNamed, FetchedStudent as ApiStudent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSchoolPeriod {
@@ -258,48 +243,9 @@ pub fn attendance_id(v: &Value) -> Option<i64> {
 }
 
 /// An attendance record as a list gives it. Fields a list may leave out are `None`: they are
-/// then taken from what Rollcall has stored, never guessed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiAttendance {
-    pub id: i64,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    pub kind: Option<String>,
-    pub class_id: Option<i64>,
-    pub course_id: Option<i64>,
-    pub status_id: i64,
-    pub student_period_id: i64,
-    pub comment: Option<String>,
-}
-
-impl ApiAttendance {
-    /// The record in the webhook's shape. Missing fields come from `stored` when Rollcall has
-    /// the record (the kind always does: a lesson record stays a lesson record), else from
-    /// `default_kind`, 0 ("none") and an empty comment.
-    pub fn to_record(
-        &self,
-        stored: Option<&AttendanceRecord>,
-        default_kind: &str,
-    ) -> AttendanceRecord {
-        AttendanceRecord {
-            id: self.id,
-            date: self.date.clone(),
-            kind: stored
-                .map(|s| s.kind.clone())
-                .or_else(|| self.kind.clone())
-                .unwrap_or_else(|| default_kind.to_string()),
-            class_id: self.class_id.or(stored.map(|s| s.class_id)).unwrap_or(0),
-            course_id: self.course_id.or(stored.map(|s| s.course_id)).unwrap_or(0),
-            status_id: self.status_id,
-            student_period_id: self.student_period_id,
-            comment: self
-                .comment
-                .clone()
-                .or_else(|| stored.map(|s| s.comment.clone()))
-                .unwrap_or_default(),
-        }
-    }
-}
+/// then taken from what Rollcall has stored, never guessed (see
+/// [`ApiAttendance::to_record`]).
+pub use rollcall_core::store::recovery::ListedAttendance as ApiAttendance;
 
 /// An attendance record from a list; `None` without an id, a date, a status or a student.
 pub fn attendance(v: &Value) -> Option<ApiAttendance> {

@@ -6,7 +6,8 @@
 //!   them in SQLite, records when Rollcall was listening, and after a gap asks DreamClass for
 //!   the attendance of the missed days ([`recovery`] explains which timestamp a recovered
 //!   version gets). Nothing here is on the webhook path.
-//! - [`load_reference`] reads the names on any connection, shaped as `GET /api/reference`.
+//! - The names, listening periods and gaps are kept by the store
+//!   (`rollcall_core::store::Store`); [`reference`] reads reference webhooks for it.
 //! - [`DreamClassClient`] is the API client; [`ApiConfig`] its settings; [`ApiError`] says
 //!   what went wrong in words for the office.
 //!
@@ -16,15 +17,12 @@
 //! # Usage
 //!
 //! ```no_run
-//! # async fn run(writer: rollcall_core::store::IngestWriter, data_dir: std::path::PathBuf)
+//! # async fn run(store: rollcall_core::store::SharedStore)
 //! # -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::Arc;
-//! use rollcall_core::store::{ReadPool, DATABASE_FILE};
 //! use rollcall_dreamclass::{ApiConfig, DreamClass, DreamClassOptions};
 //!
-//! let reads = Arc::new(ReadPool::new(&data_dir.join(DATABASE_FILE)));
 //! let config = ApiConfig { token: "…".into(), tenant: "my-school".into(), ..ApiConfig::default() };
-//! let dreamclass = DreamClass::start(config, writer.clone(), reads, DreamClassOptions::default()).await?;
+//! let dreamclass = DreamClass::start(config, store.clone(), DreamClassOptions::default()).await?;
 //!
 //! // SSE: `event: reference` whenever names change; the UI then re-fetches /api/reference.
 //! let mut names = dreamclass.subscribe_reference();
@@ -36,7 +34,7 @@
 //!     Ok(found) => println!("{}", found.message),
 //!     Err(e) => println!("{e}"),                            // a sentence for the user
 //! }
-//! dreamclass.shutdown().await; // before writer.shutdown(): records the end of listening
+//! dreamclass.shutdown().await; // before store.shutdown(): records the end of listening
 //! # let _ = reference; Ok(()) }
 //! ```
 
@@ -58,7 +56,7 @@ pub use config::{ApiConfig, ApiPaths};
 pub use error::ApiError;
 pub use recovery::{RecoveryOptions, RecoveryReport};
 pub use reference::{
-    apply_reference_webhook, is_reference_event, load_reference, webhook_data, Reference,
-    ReferenceName, ReferenceStatus, ReferenceStudent,
+    is_reference_event, reference_update, Reference, ReferenceName, ReferenceStatus,
+    ReferenceStudent,
 };
 pub use service::{ApiState, DreamClass, DreamClassOptions, ReferenceChanged};

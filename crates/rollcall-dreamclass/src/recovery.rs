@@ -25,29 +25,20 @@
 //! are the same.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-use rollcall_core::envelope::AttendanceEvent;
-use rollcall_core::store::ingest::apply_attendance_event;
-use rollcall_core::store::IngestWriter;
-use rollcall_core::{AttendanceEventKind, AttendanceRecord, Change, ChangeSource};
+use rollcall_core::store::recovery::ReconcileDay;
+use rollcall_core::store::Store;
 
 use crate::client::{AttendanceList, DreamClassClient};
 use crate::decode::ApiAttendance;
 use crate::error::ApiError;
 
-/// Days before a gap checked by default. Teachers mostly correct the current week's attendance
-/// (a wrong mark noticed the next day, a note for last Tuesday handed in on Friday), so a gap
-/// also checks the 7 days before it: a full school week and a weekend, whichever weekday the
-/// gap began on. More would ask DreamClass for many unchanged days at every start.
-pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
+pub use crate::config::DEFAULT_LOOKBACK_DAYS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryOptions {
@@ -166,28 +157,13 @@ impl RecoveryReport {
     }
 }
 
-/// The request id of a recovered version: the same content always gets the same id.
-pub fn recovered_request_id(record: &AttendanceRecord, deleted: bool) -> String {
-    let content = format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
-        record.date,
-        record.kind,
-        record.class_id,
-        record.course_id,
-        record.status_id,
-        record.student_period_id,
-        record.comment,
-        deleted
-    );
-    let hash = hex::encode(&Sha256::digest(content.as_bytes())[..8]);
-    format!("recovered:{}:{hash}", record.id)
-}
+pub use rollcall_core::store::recovery::recovered_request_id;
 
 /// Asks DreamClass for the attendance of `from..=to` and reconciles it with what is stored.
 /// Never fails as a whole: what went wrong is in the report's `errors`.
 pub async fn recover_days(
     client: &DreamClassClient,
-    writer: &IngestWriter,
+    store: &dyn Store,
     from: NaiveDate,
     to: NaiveDate,
     options: &RecoveryOptions,
@@ -236,19 +212,16 @@ pub async fn recover_days(
     report.notes.extend(fetched.notes.iter().cloned());
     report.retry_later = fetched.retry_later;
     report.records_seen = fetched.records.len();
-    let context = Arc::new(Context {
-        tenant,
-        version_ts: (fetched.observed_at - options.settle.as_millis() as i64).max(1),
-        lesson_kind: config.paths.lesson_kind.clone(),
-        listed_ids: fetched
-            .records
-            .keys()
-            .copied()
-            .chain(fetched.unreadable_ids)
-            .collect(),
-        delete_lessons: options.recover_deletions && fetched.complete[&AttendanceList::Lesson],
-        delete_daily: options.recover_deletions && fetched.complete[&AttendanceList::Daily],
-    });
+    let version_ts = (fetched.observed_at - options.settle.as_millis() as i64).max(1);
+    let lesson_kind = config.paths.lesson_kind.clone();
+    let listed_ids: HashSet<i64> = fetched
+        .records
+        .keys()
+        .copied()
+        .chain(fetched.unreadable_ids)
+        .collect();
+    let delete_lessons = options.recover_deletions && fetched.complete[&AttendanceList::Lesson];
+    let delete_daily = options.recover_deletions && fetched.complete[&AttendanceList::Daily];
     let mut by_date: BTreeMap<String, Vec<ApiAttendance>> = report
         .dates_checked
         .iter()
@@ -259,31 +232,33 @@ pub async fn recover_days(
     }
     // One transaction per day: a long gap never holds the writer (and webhooks) for long.
     for (date, records) in by_date {
-        let context = context.clone();
         let check_deletions = date.as_str() >= report.dates_checked[0].as_str()
             && date.as_str() <= report.dates_checked[report.dates_checked.len() - 1].as_str();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let result = writer
-            .transact(move |t, changes| {
-                let counts = reconcile_day(t, &context, &date, &records, check_deletions, changes)?;
-                let _ = tx.send(counts);
-                Ok(())
-            })
-            .await;
-        match (result, rx.try_recv()) {
-            (Ok(()), Ok(counts)) => {
+        let day = ReconcileDay {
+            tenant: tenant.clone(),
+            version_ts,
+            lesson_kind: lesson_kind.clone(),
+            listed_ids: listed_ids.clone(),
+            delete_lessons,
+            delete_daily,
+            date,
+            records,
+            check_deletions,
+        };
+        let result = store.reconcile_day(day).await;
+        match result {
+            Ok(counts) => {
                 report.created += counts.created;
                 report.updated += counts.updated;
                 report.deleted += counts.deleted;
                 report.unchanged += counts.unchanged;
                 report.kept_newer += counts.kept_newer;
             }
-            (Err(e), _) => {
+            Err(e) => {
                 report.errors.push(e.user_message().to_string());
                 report.retry_later = true;
                 break;
             }
-            (Ok(()), Err(_)) => {}
         }
     }
     report.recovered = report.created + report.updated + report.deleted;
@@ -375,159 +350,6 @@ async fn fetch(
     Ok(fetched)
 }
 
-struct Context {
-    tenant: String,
-    /// The event timestamp of every recovered version (see the module documentation).
-    version_ts: i64,
-    lesson_kind: String,
-    /// Every id the API listed (even unreadable ones), over all days checked: a record that
-    /// moved to another day is not a deleted one.
-    listed_ids: HashSet<i64>,
-    delete_lessons: bool,
-    delete_daily: bool,
-}
-
-#[derive(Debug, Default)]
-struct DayCounts {
-    created: usize,
-    updated: usize,
-    deleted: usize,
-    unchanged: usize,
-    kept_newer: usize,
-}
-
-struct Stored {
-    record: AttendanceRecord,
-    deleted: bool,
-    event_ts: i64,
-    request_id: String,
-}
-
-fn stored_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
-    Ok(Stored {
-        record: AttendanceRecord {
-            id: r.get(0)?,
-            date: r.get(1)?,
-            kind: r.get(2)?,
-            class_id: r.get(3)?,
-            course_id: r.get(4)?,
-            status_id: r.get(5)?,
-            student_period_id: r.get(6)?,
-            comment: r.get(7)?,
-        },
-        deleted: r.get(8)?,
-        event_ts: r.get(9)?,
-        request_id: r.get(10)?,
-    })
-}
-
-const STORED_COLUMNS: &str = "attendance_id, date, kind, class_id, course_id, status_id, \
-    student_period_id, comment, deleted, event_ts, request_id";
-
-fn reconcile_day(
-    tx: &Transaction<'_>,
-    cx: &Context,
-    date: &str,
-    records: &[ApiAttendance],
-    check_deletions: bool,
-    changes: &mut Vec<Change>,
-) -> rusqlite::Result<DayCounts> {
-    let mut counts = DayCounts::default();
-    let now = rollcall_core::model::now_ms();
-    for listed in records {
-        let stored: Option<Stored> = tx
-            .prepare_cached(&format!(
-                "SELECT {STORED_COLUMNS} FROM attendance WHERE tenant = ?1 AND attendance_id = ?2"
-            ))?
-            .query_row(params![cx.tenant, listed.id], stored_from_row)
-            .optional()?;
-        let live = stored.as_ref().filter(|s| !s.deleted);
-        // The client gives every listed record its list's kind when it has none.
-        let record = listed.to_record(live.map(|s| &s.record), &cx.lesson_kind);
-        if live.is_some_and(|s| s.record == record) {
-            counts.unchanged += 1;
-            continue;
-        }
-        let kind = if live.is_some() {
-            AttendanceEventKind::Updated
-        } else {
-            AttendanceEventKind::Created
-        };
-        match apply(tx, cx, stored.as_ref(), kind, record, now)? {
-            Some(change) => {
-                if kind == AttendanceEventKind::Created {
-                    counts.created += 1;
-                } else {
-                    counts.updated += 1;
-                }
-                changes.push(change);
-            }
-            None => counts.kept_newer += 1,
-        }
-    }
-    if check_deletions && (cx.delete_lessons || cx.delete_daily) {
-        let missing: Vec<Stored> = tx
-            .prepare_cached(&format!(
-                "SELECT {STORED_COLUMNS} FROM attendance
-                 WHERE date = ?1 AND tenant = ?2 AND deleted = 0"
-            ))?
-            .query_map(params![date, cx.tenant], stored_from_row)?
-            .filter(|s| match s {
-                Ok(s) => {
-                    let lesson = s.record.kind == cx.lesson_kind;
-                    !cx.listed_ids.contains(&s.record.id)
-                        && ((lesson && cx.delete_lessons) || (!lesson && cx.delete_daily))
-                }
-                Err(_) => true,
-            })
-            .collect::<rusqlite::Result<_>>()?;
-        for stored in missing {
-            let record = stored.record.clone();
-            match apply(
-                tx,
-                cx,
-                Some(&stored),
-                AttendanceEventKind::Deleted,
-                record,
-                now,
-            )? {
-                Some(change) => {
-                    counts.deleted += 1;
-                    changes.push(change);
-                }
-                None => counts.kept_newer += 1,
-            }
-        }
-    }
-    Ok(counts)
-}
-
-/// Applies one recovered version unless the stored one is newer (newest event wins).
-fn apply(
-    tx: &Transaction<'_>,
-    cx: &Context,
-    stored: Option<&Stored>,
-    kind: AttendanceEventKind,
-    record: AttendanceRecord,
-    now: i64,
-) -> rusqlite::Result<Option<Change>> {
-    let request_id = recovered_request_id(&record, kind == AttendanceEventKind::Deleted);
-    if stored.is_some_and(|s| {
-        (s.event_ts, s.request_id.as_str()) >= (cx.version_ts, request_id.as_str())
-    }) {
-        return Ok(None);
-    }
-    apply_attendance_event(
-        tx,
-        &cx.tenant,
-        &request_id,
-        cx.version_ts,
-        &AttendanceEvent { kind, record },
-        ChangeSource::Recovered,
-        now,
-    )
-}
-
 /// The days a gap covers (local dates, as the school writes them), plus up to
 /// `lookback_days` before them (see [`with_lookback`]).
 pub fn gap_days(
@@ -566,26 +388,6 @@ pub fn with_lookback(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_ids_follow_the_content() {
-        let r = AttendanceRecord {
-            id: 52,
-            date: "2025-06-19".into(),
-            kind: "SESSION".into(),
-            class_id: 34,
-            course_id: 40,
-            status_id: 5,
-            student_period_id: 4,
-            comment: String::new(),
-        };
-        let a = recovered_request_id(&r, false);
-        assert!(a.starts_with("recovered:52:"), "{a}");
-        assert_eq!(a, recovered_request_id(&r.clone(), false));
-        assert_ne!(a, recovered_request_id(&r, true));
-        let other = AttendanceRecord { status_id: 1, ..r };
-        assert_ne!(a, recovered_request_id(&other, false));
-    }
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -1,217 +1,15 @@
-//! The names behind the ids, kept in SQLite (`reference_*` tables, migration 2): written
-//! inside the writer's transactions, read on any connection.
+//! The names behind the ids, from the DreamClass side: which webhooks carry names, and what
+//! their `data` says, read into a typed [`ReferenceUpdate`] the store applies. The tables and
+//! their SQL are in `rollcall_core::store::reference`; its types are re-exported here.
 
-use std::collections::HashSet;
-
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
 use serde_json::Value;
-use ts_rs::TS;
 
-use crate::category::{guess_category, StatusCategory};
-use crate::decode::{self, ApiNamed, ApiStatus, ApiStudent};
+use crate::decode;
 
-/// The names the UI shows, exactly as `GET /api/reference` answers (docs/local-api.md).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct Reference {
-    pub statuses: Vec<ReferenceStatus>,
-    pub students: Vec<ReferenceStudent>,
-    pub classes: Vec<ReferenceName>,
-    pub courses: Vec<ReferenceName>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ReferenceStatus {
-    pub id: i64,
-    pub name: String,
-    /// The user's correction if any, else the guess from the name.
-    pub category: StatusCategory,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ReferenceStudent {
-    pub student_period_id: i64,
-    pub name: String,
-}
-
-/// A class or a course.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct ReferenceName {
-    pub id: i64,
-    pub name: String,
-}
-
-/// Every known name. Ids whose name is not known yet are left out; the UI shows the id.
-pub fn load_reference(conn: &Connection) -> rusqlite::Result<Reference> {
-    let statuses = conn
-        .prepare_cached(
-            "SELECT id, name, COALESCE(user_category, guessed_category)
-             FROM reference_statuses ORDER BY id",
-        )?
-        .query_map([], |r| {
-            let category: String = r.get(2)?;
-            Ok(ReferenceStatus {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                category: StatusCategory::parse(&category).unwrap_or(StatusCategory::Other),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let students = conn
-        .prepare_cached(
-            "SELECT student_period_id, name FROM reference_students
-             WHERE name IS NOT NULL ORDER BY student_period_id",
-        )?
-        .query_map([], |r| {
-            Ok(ReferenceStudent {
-                student_period_id: r.get(0)?,
-                name: r.get(1)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let named = |sql: &str| -> rusqlite::Result<Vec<ReferenceName>> {
-        conn.prepare_cached(sql)?
-            .query_map([], |r| {
-                Ok(ReferenceName {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            })?
-            .collect()
-    };
-    Ok(Reference {
-        statuses,
-        students,
-        classes: named(
-            "SELECT id, name FROM reference_classes WHERE name IS NOT NULL ORDER BY id",
-        )?,
-        courses: named("SELECT id, name FROM reference_courses ORDER BY id")?,
-    })
-}
-
-/// What one refresh read from the API. `None` for a part that could not be read: what is
-/// stored for it stays as it was.
-#[derive(Debug, Clone, Default)]
-pub struct FetchedReference {
-    pub statuses: Option<Vec<ApiStatus>>,
-    /// Per school period: its id and its students.
-    pub students: Vec<(i64, Vec<ApiStudent>)>,
-    pub classes: Vec<(i64, Vec<ApiNamed>)>,
-    pub courses: Option<Vec<ApiNamed>>,
-}
-
-/// Stores a refresh. Names the API no longer lists are kept: old attendance still refers to
-/// them. Returns whether anything the user sees changed.
-pub fn store_fetched(
-    tx: &Transaction<'_>,
-    fetched: &FetchedReference,
-    now: i64,
-) -> rusqlite::Result<bool> {
-    let mut changed = 0;
-    if let Some(statuses) = &fetched.statuses {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO reference_statuses (id, name, guessed_category, fetched_at)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                 guessed_category = excluded.guessed_category, fetched_at = excluded.fetched_at
-             WHERE name IS NOT excluded.name OR guessed_category IS NOT excluded.guessed_category",
-        )?;
-        for s in statuses {
-            let guess = guess_category(&s.name, s.category_hint.as_deref());
-            changed += stmt.execute(params![s.id, s.name, guess.as_str(), now])?;
-        }
-        tx.execute("UPDATE reference_statuses SET fetched_at = ?1", [now])?;
-    }
-    for (period_id, students) in &fetched.students {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO reference_students
-                 (student_period_id, student_id, name, class_id, school_period_id, active, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)
-             ON CONFLICT (student_period_id) DO UPDATE SET
-                 student_id = COALESCE(excluded.student_id, student_id),
-                 name = COALESCE(excluded.name, name),
-                 class_id = COALESCE(excluded.class_id, class_id),
-                 school_period_id = excluded.school_period_id,
-                 active = 1, fetched_at = excluded.fetched_at",
-        )?;
-        let mut before =
-            tx.prepare_cached("SELECT name FROM reference_students WHERE student_period_id = ?1")?;
-        for s in students {
-            let old: Option<Option<String>> = before
-                .query_row([s.student_period_id], |r| r.get(0))
-                .optional()?;
-            if s.name.is_some() && old.flatten() != s.name {
-                changed += 1;
-            }
-            stmt.execute(params![
-                s.student_period_id,
-                s.student_id,
-                s.name,
-                s.class_id,
-                period_id,
-                now
-            ])?;
-            if let Some(class_id) = s.class_id {
-                tx.prepare_cached(
-                    "INSERT INTO reference_student_classes (student_period_id, class_id, fetched_at)
-                     VALUES (?1, ?2, ?3)
-                     ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at",
-                )?
-                .execute(params![s.student_period_id, class_id, now])?;
-            }
-        }
-    }
-    for (period_id, classes) in &fetched.classes {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-             VALUES (?1, ?2, ?3, 1, ?4)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                 school_period_id = excluded.school_period_id, active = 1,
-                 fetched_at = excluded.fetched_at",
-        )?;
-        for c in classes {
-            changed += usize::from(name_differs(tx, "reference_classes", c)?);
-            stmt.execute(params![c.id, c.name, period_id, now])?;
-        }
-    }
-    if let Some(courses) = &fetched.courses {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO reference_courses (id, name, fetched_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
-        )?;
-        for c in courses {
-            changed += usize::from(name_differs(tx, "reference_courses", c)?);
-            stmt.execute(params![c.id, c.name, now])?;
-        }
-    }
-    Ok(changed > 0)
-}
-
-fn name_differs(tx: &Transaction<'_>, table: &str, item: &ApiNamed) -> rusqlite::Result<bool> {
-    let old: Option<Option<String>> = tx
-        .prepare_cached(&format!("SELECT name FROM {table} WHERE id = ?1"))?
-        .query_row([item.id], |r| r.get(0))
-        .optional()?;
-    Ok(old.flatten().as_deref() != Some(item.name.as_str()))
-}
-
-/// Sets the user's category for a status (`None` goes back to the guess). Returns whether
-/// the status exists.
-pub fn set_status_category(
-    tx: &Transaction<'_>,
-    status_id: i64,
-    category: Option<StatusCategory>,
-) -> rusqlite::Result<bool> {
-    let n = tx.execute(
-        "UPDATE reference_statuses SET user_category = ?2 WHERE id = ?1",
-        params![status_id, category.map(StatusCategory::as_str)],
-    )?;
-    Ok(n > 0)
-}
+pub use rollcall_core::store::reference::{
+    FetchedReference, KnownIds, NamedId, Reference, ReferenceName, ReferenceStatus,
+    ReferenceStudent, ReferenceUpdate, ReferenceWebhookEffect,
+};
 
 /// Whether Rollcall keeps anything from a webhook of this type (student enrolments, class
 /// assignments, classes). The server stores them as "ignored" deliveries either way.
@@ -221,196 +19,35 @@ pub fn is_reference_event(event_type: &str) -> bool {
         || event_type.starts_with("CLASS_")
 }
 
-/// The `data` object of a raw webhook body (the listener keeps the body; the validated
-/// envelope keeps `data` only for attendance types).
-pub fn webhook_data(raw_body: &[u8]) -> Option<Value> {
-    let mut body: Value = serde_json::from_slice(raw_body).ok()?;
-    match body.get_mut("data")?.take() {
-        data @ Value::Object(_) => Some(data),
-        _ => None,
-    }
-}
-
-/// What a reference webhook did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReferenceWebhookEffect {
-    /// A name the user sees changed.
-    pub names_changed: bool,
-    /// It named an id whose name Rollcall does not know yet: worth asking the API.
-    pub unknown_name: bool,
-}
-
-/// Applies a `STUDENT_PERIOD_*`, `STUDENT_CLASS_*` or `CLASS_*` webhook's `data` to the
-/// reference tables. Other types and unreadable data change nothing.
-pub fn apply_reference_webhook(
-    tx: &Transaction<'_>,
-    event_type: &str,
-    data: &Value,
-    now: i64,
-) -> rusqlite::Result<ReferenceWebhookEffect> {
-    let mut effect = ReferenceWebhookEffect::default();
-    let Some(o) = data.as_object() else {
-        return Ok(effect);
-    };
+/// What a `STUDENT_PERIOD_*`, `STUDENT_CLASS_*` or `CLASS_*` webhook's `data` says about
+/// names; `None` for other types and for data without the ids it needs.
+pub fn reference_update(event_type: &str, data: &Value) -> Option<ReferenceUpdate> {
+    let o = data.as_object()?;
     let deleted = event_type.ends_with("_DELETED");
     if event_type.starts_with("STUDENT_PERIOD_") {
-        let Some(id) = decode::int(o, &["id", "studentPeriodId"]) else {
-            return Ok(effect);
-        };
-        let active = !deleted && o.get("active").and_then(Value::as_bool).unwrap_or(true);
-        let name = decode::text(o, &["name", "fullName"]);
-        tx.prepare_cached(
-            "INSERT INTO reference_students (student_period_id, student_id, name, active, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (student_period_id) DO UPDATE SET
-                 student_id = COALESCE(excluded.student_id, student_id),
-                 name = COALESCE(excluded.name, name), active = excluded.active",
-        )?
-        .execute(params![
-            id,
-            decode::int(o, &["studentId"]),
-            name,
-            active,
-            now
-        ])?;
-        let known: Option<String> = tx
-            .query_row(
-                "SELECT name FROM reference_students WHERE student_period_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        effect.unknown_name = known.is_none() && !deleted;
-        effect.names_changed = name.is_some();
-    } else if event_type.starts_with("STUDENT_CLASS_") {
-        let (Some(spid), Some(class_id)) = (
-            decode::int(o, &["studentPeriodId", "periodStudentId"]),
-            decode::int(o, &["classId"]),
-        ) else {
-            return Ok(effect);
-        };
-        if deleted {
-            tx.execute(
-                "DELETE FROM reference_student_classes WHERE student_period_id = ?1 AND class_id = ?2",
-                params![spid, class_id],
-            )?;
-        } else {
-            tx.execute(
-                "INSERT INTO reference_student_classes (student_period_id, class_id, fetched_at)
-                 VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at",
-                params![spid, class_id, now],
-            )?;
-            tx.execute(
-                "UPDATE reference_students SET class_id = ?2 WHERE student_period_id = ?1",
-                params![spid, class_id],
-            )?;
-            effect.unknown_name = !known_id(tx, "reference_students", "student_period_id", spid)?
-                || !known_id(tx, "reference_classes", "id", class_id)?;
-        }
-    } else if event_type.starts_with("CLASS_") {
-        let Some(id) = decode::int(o, &["id", "classId"]) else {
-            return Ok(effect);
-        };
-        let name = decode::text(o, &["name", "title"]);
-        if let Some(name) = &name {
-            effect.names_changed = name_differs(
-                tx,
-                "reference_classes",
-                &ApiNamed {
-                    id,
-                    name: name.clone(),
-                },
-            )?;
-        }
-        // A deleted class keeps its name: old attendance still refers to it.
-        tx.prepare_cached(
-            "INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, name),
-                 school_period_id = COALESCE(excluded.school_period_id, school_period_id),
-                 active = excluded.active",
-        )?
-        .execute(params![
-            id,
-            name,
-            decode::int(o, &["schoolPeriodId", "periodId"]),
-            !deleted,
-            now
-        ])?;
-        effect.unknown_name =
-            name.is_none() && !deleted && !known_id(tx, "reference_classes", "id", id)?;
-    }
-    Ok(effect)
-}
-
-fn known_id(tx: &Transaction<'_>, table: &str, column: &str, id: i64) -> rusqlite::Result<bool> {
-    tx.query_row(
-        &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ?1 AND name IS NOT NULL)"),
-        [id],
-        |r| r.get(0),
-    )
-}
-
-/// The ids that have a name, to notice quickly when a change names one that has not.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KnownIds {
-    pub statuses: HashSet<i64>,
-    pub students: HashSet<i64>,
-    pub classes: HashSet<i64>,
-    pub courses: HashSet<i64>,
-}
-
-impl KnownIds {
-    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
-        let ids = |sql: &str| -> rusqlite::Result<HashSet<i64>> {
-            conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect()
-        };
-        Ok(Self {
-            statuses: ids("SELECT id FROM reference_statuses")?,
-            students: ids(
-                "SELECT student_period_id FROM reference_students WHERE name IS NOT NULL",
-            )?,
-            classes: ids("SELECT id FROM reference_classes WHERE name IS NOT NULL")?,
-            courses: ids("SELECT id FROM reference_courses")?,
+        Some(ReferenceUpdate::StudentPeriod {
+            id: decode::int(o, &["id", "studentPeriodId"])?,
+            student_id: decode::int(o, &["studentId"]),
+            name: decode::text(o, &["name", "fullName"]),
+            active: !deleted && o.get("active").and_then(Value::as_bool).unwrap_or(true),
+            deleted,
         })
+    } else if event_type.starts_with("STUDENT_CLASS_") {
+        Some(ReferenceUpdate::StudentClass {
+            student_period_id: decode::int(o, &["studentPeriodId", "periodStudentId"])?,
+            class_id: decode::int(o, &["classId"])?,
+            deleted,
+        })
+    } else if event_type.starts_with("CLASS_") {
+        Some(ReferenceUpdate::Class {
+            id: decode::int(o, &["id", "classId"])?,
+            name: decode::text(o, &["name", "title"]),
+            school_period_id: decode::int(o, &["schoolPeriodId", "periodId"]),
+            deleted,
+        })
+    } else {
+        None
     }
-
-    /// The ids a change names that have no name, as (table, id). Course 0 (daily
-    /// attendance) and class 0 stand for "none".
-    pub fn missing(&self, change: &rollcall_core::Change) -> Vec<(&'static str, i64)> {
-        let mut missing = Vec::new();
-        if let Some(s) = change.status_after.filter(|s| !self.statuses.contains(s)) {
-            missing.push(("status", s));
-        }
-        if !self.students.contains(&change.student_period_id) {
-            missing.push(("student", change.student_period_id));
-        }
-        if change.class_id != 0 && !self.classes.contains(&change.class_id) {
-            missing.push(("class", change.class_id));
-        }
-        if change.course_id != 0 && !self.courses.contains(&change.course_id) {
-            missing.push(("course", change.course_id));
-        }
-        missing
-    }
-}
-
-/// Whether stored attendance names any id without a name (checked at start and after the
-/// live feed fell behind).
-pub fn attendance_has_unknown_ids(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM attendance a WHERE
-             NOT EXISTS (SELECT 1 FROM reference_statuses s WHERE s.id = a.status_id)
-          OR NOT EXISTS (SELECT 1 FROM reference_students s
-                         WHERE s.student_period_id = a.student_period_id AND s.name IS NOT NULL)
-          OR (a.class_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_classes c
-                         WHERE c.id = a.class_id AND c.name IS NOT NULL))
-          OR (a.course_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_courses c
-                         WHERE c.id = a.course_id)))",
-        [],
-        |r| r.get(0),
-    )
 }
 
 #[cfg(test)]
@@ -418,118 +55,68 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        rollcall_core::store::schema::migrate(&mut conn).unwrap();
-        conn
-    }
-
-    fn status(id: i64, name: &str) -> ApiStatus {
-        ApiStatus {
-            id,
-            name: name.into(),
-            category_hint: None,
-        }
-    }
-
     #[test]
-    fn fetched_names_load_as_the_local_api_shows_them() {
-        let mut conn = db();
-        let tx = conn.transaction().unwrap();
-        let fetched = FetchedReference {
-            statuses: Some(vec![status(1, "Παρών"), status(2, "Late")]),
-            students: vec![(
-                7,
-                vec![ApiStudent {
-                    student_period_id: 4,
-                    student_id: Some(1004),
-                    name: Some("Eleni Georgiou".into()),
-                    class_id: Some(31),
-                }],
-            )],
-            classes: vec![(
-                7,
-                vec![ApiNamed {
-                    id: 31,
-                    name: "Year 7 A".into(),
-                }],
-            )],
-            courses: Some(vec![ApiNamed {
-                id: 40,
-                name: "Mathematics".into(),
-            }]),
-        };
-        assert!(store_fetched(&tx, &fetched, 100).unwrap());
-        assert!(
-            !store_fetched(&tx, &fetched, 200).unwrap(),
-            "same names: no change"
-        );
-        assert!(set_status_category(&tx, 2, Some(StatusCategory::Excused)).unwrap());
-        assert!(!set_status_category(&tx, 99, Some(StatusCategory::Late)).unwrap());
-        // A refresh keeps the user's correction.
-        assert!(!store_fetched(&tx, &fetched, 300).unwrap());
-        tx.commit().unwrap();
-        let json = serde_json::to_value(load_reference(&conn).unwrap()).unwrap();
+    fn reference_webhooks_are_read_into_updates() {
         assert_eq!(
-            json,
-            json!({
-                "statuses": [{"id": 1, "name": "Παρών", "category": "present"},
-                             {"id": 2, "name": "Late", "category": "excused"}],
-                "students": [{"studentPeriodId": 4, "name": "Eleni Georgiou"}],
-                "classes": [{"id": 31, "name": "Year 7 A"}],
-                "courses": [{"id": 40, "name": "Mathematics"}]
+            reference_update(
+                "STUDENT_PERIOD_CREATED",
+                &json!({"id": 12, "active": true, "studentId": 9, "addedAt": "2025-01-01"}),
+            ),
+            Some(ReferenceUpdate::StudentPeriod {
+                id: 12,
+                student_id: Some(9),
+                name: None,
+                active: true,
+                deleted: false
             })
         );
-    }
-
-    #[test]
-    fn reference_webhooks_update_the_same_tables() {
-        let mut conn = db();
-        let tx = conn.transaction().unwrap();
-        let e = apply_reference_webhook(
-            &tx,
-            "STUDENT_PERIOD_CREATED",
-            &json!({"id": 12, "active": true, "studentId": 9, "addedAt": "2025-01-01"}),
-            1,
-        )
-        .unwrap();
-        assert!(e.unknown_name, "a new enrolment has no name yet");
-        let e = apply_reference_webhook(
-            &tx,
-            "CLASS_UPDATED",
-            &json!({"id": 3, "name": "Year 9 C"}),
-            2,
-        )
-        .unwrap();
-        assert!(e.names_changed && !e.unknown_name);
-        let e = apply_reference_webhook(
-            &tx,
-            "STUDENT_CLASS_CREATED",
-            &json!({"classId": 3, "studentPeriodId": 12}),
-            3,
-        )
-        .unwrap();
-        assert!(e.unknown_name);
-        let class: i64 = tx
-            .query_row(
-                "SELECT class_id FROM reference_students WHERE student_period_id = 12",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(class, 3);
-        apply_reference_webhook(&tx, "CLASS_DELETED", &json!({"id": 3}), 4).unwrap();
-        apply_reference_webhook(&tx, "ATTENDANCE_CREATED", &json!({"id": 3}), 4).unwrap();
-        tx.commit().unwrap();
-        let r = load_reference(&conn).unwrap();
         assert_eq!(
-            r.classes,
-            vec![ReferenceName {
+            reference_update("CLASS_UPDATED", &json!({"id": 3, "name": "Year 9 C"})),
+            Some(ReferenceUpdate::Class {
                 id: 3,
-                name: "Year 9 C".into()
-            }]
+                name: Some("Year 9 C".into()),
+                school_period_id: None,
+                deleted: false
+            })
         );
-        assert!(r.students.is_empty());
+        assert_eq!(
+            reference_update(
+                "STUDENT_CLASS_CREATED",
+                &json!({"classId": 3, "studentPeriodId": 12})
+            ),
+            Some(ReferenceUpdate::StudentClass {
+                student_period_id: 12,
+                class_id: 3,
+                deleted: false
+            })
+        );
+        assert_eq!(
+            reference_update("CLASS_DELETED", &json!({"id": 3})),
+            Some(ReferenceUpdate::Class {
+                id: 3,
+                name: None,
+                school_period_id: None,
+                deleted: true
+            })
+        );
+        assert_eq!(
+            reference_update("STUDENT_PERIOD_DELETED", &json!({"id": 12, "active": true})),
+            Some(ReferenceUpdate::StudentPeriod {
+                id: 12,
+                student_id: None,
+                name: None,
+                active: false,
+                deleted: true
+            })
+        );
+        assert_eq!(
+            reference_update("ATTENDANCE_CREATED", &json!({"id": 3})),
+            None
+        );
+        assert_eq!(
+            reference_update("CLASS_UPDATED", &json!({"name": "no id"})),
+            None
+        );
         assert!(
             is_reference_event("STUDENT_PERIOD_DELETED")
                 && !is_reference_event("ATTENDANCE_CREATED")

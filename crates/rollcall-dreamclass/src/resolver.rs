@@ -1,11 +1,14 @@
 //! Reading the school's names from the API and storing them: one refresh. The background
 //! loop that decides when to refresh is in [`crate::service`].
 
-use rollcall_core::store::IngestWriter;
+use rollcall_core::store::reference::FetchedStatus;
+use rollcall_core::store::Store;
 
+use crate::category::guess_category;
 use crate::client::DreamClassClient;
+use crate::decode::ApiStatus;
 use crate::error::ApiError;
-use crate::reference::{store_fetched, FetchedReference};
+use crate::reference::FetchedReference;
 
 /// The most school periods whose students and classes one refresh reads.
 const MAX_PERIODS: usize = 4;
@@ -32,7 +35,7 @@ pub async fn fetch_reference(client: &DreamClassClient) -> (FetchedReference, Op
             }
         };
     }
-    fetched.statuses = attempt!(client.statuses());
+    fetched.statuses = attempt!(client.statuses()).map(|s| s.iter().map(guessed).collect());
     let today = chrono::Local::now().date_naive();
     let mut periods = attempt!(client.periods_for(today, today)).unwrap_or_default();
     periods.sort_by_key(|p| std::cmp::Reverse((p.current == Some(true), p.start, p.id)));
@@ -49,6 +52,15 @@ pub async fn fetch_reference(client: &DreamClassClient) -> (FetchedReference, Op
     (fetched, first_error)
 }
 
+/// A status with the category its name suggests (the user may correct it later).
+fn guessed(status: &ApiStatus) -> FetchedStatus {
+    FetchedStatus {
+        id: status.id,
+        name: status.name.clone(),
+        guessed_category: guess_category(&status.name, status.category_hint.as_deref()),
+    }
+}
+
 /// What one refresh did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshOutcome {
@@ -58,22 +70,13 @@ pub struct RefreshOutcome {
     pub error: Option<ApiError>,
 }
 
-/// Reads the names from the API and stores them through the writer.
+/// Reads the names from the API and stores them.
 pub async fn refresh(
     client: &DreamClassClient,
-    writer: &IngestWriter,
+    store: &dyn Store,
 ) -> Result<RefreshOutcome, rollcall_core::store::StoreError> {
     let (fetched, error) = fetch_reference(client).await;
     let now = rollcall_core::model::now_ms();
-    let (tx, rx) = std::sync::mpsc::channel();
-    writer
-        .transact(move |t, _| {
-            let _ = tx.send(store_fetched(t, &fetched, now)?);
-            Ok(())
-        })
-        .await?;
-    Ok(RefreshOutcome {
-        changed: rx.try_recv().unwrap_or(false),
-        error,
-    })
+    let changed = store.store_reference(fetched, now).await?;
+    Ok(RefreshOutcome { changed, error })
 }

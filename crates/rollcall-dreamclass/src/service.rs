@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use ts_rs::TS;
 
-use rollcall_core::store::{IngestWriter, ReadPool, StoreError};
+use rollcall_core::scope::Scope;
+use rollcall_core::store::{SharedStore, StoreError};
 
 use crate::category::StatusCategory;
 use crate::client::{ConnectionSummary, DreamClassClient};
@@ -21,7 +22,7 @@ use crate::config::ApiConfig;
 use crate::error::ApiError;
 use crate::listening::{self, ListeningPeriod};
 use crate::recovery::{self, RecoveryOptions, RecoveryReport};
-use crate::reference::{self, KnownIds, Reference};
+use crate::reference::{self, Reference};
 use crate::resolver;
 
 /// When and how often the background work runs.
@@ -86,8 +87,7 @@ pub struct DreamClass {
 
 struct Inner {
     client: watch::Sender<DreamClassClient>,
-    writer: IngestWriter,
-    reads: Arc<ReadPool>,
+    store: SharedStore,
     options: DreamClassOptions,
     reference_changed: broadcast::Sender<ReferenceChanged>,
     state: watch::Sender<ApiState>,
@@ -109,11 +109,10 @@ impl DreamClass {
     /// error: the app runs with ids and catches up when the API answers.
     pub async fn start(
         config: ApiConfig,
-        writer: IngestWriter,
-        reads: Arc<ReadPool>,
+        store: SharedStore,
         options: DreamClassOptions,
     ) -> Result<Self, StoreError> {
-        let (period, gap) = ListeningPeriod::begin(&writer).await?;
+        let (period, gap) = ListeningPeriod::begin(store.as_ref()).await?;
         if let Some(gap) = gap {
             tracing::info!(
                 from = gap.from_ms,
@@ -127,8 +126,7 @@ impl DreamClass {
         let this = Self {
             inner: Arc::new(Inner {
                 client,
-                writer,
-                reads,
+                store,
                 options,
                 reference_changed: broadcast::channel(64).0,
                 state: watch::channel(ApiState {
@@ -170,12 +168,7 @@ impl DreamClass {
 
     /// Every known name, as `GET /api/reference` answers.
     pub async fn reference(&self) -> Result<Reference, StoreError> {
-        let reads = self.inner.reads.clone();
-        // SQLite reads block; keep them off the async workers.
-        tokio::task::spawn_blocking(move || reads.with(reference::load_reference))
-            .await
-            .map_err(|_| StoreError::Closed)?
-            .map_err(StoreError::from)
+        self.inner.store.reference(&Scope::all()).await
     }
 
     /// Uses new API settings from now on (after the user saved Settings), and tries them at
@@ -206,15 +199,11 @@ impl DreamClass {
         status_id: i64,
         category: Option<StatusCategory>,
     ) -> Result<bool, StoreError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.inner
-            .writer
-            .transact(move |t, _| {
-                let _ = tx.send(reference::set_status_category(t, status_id, category)?);
-                Ok(())
-            })
+        let known = self
+            .inner
+            .store
+            .set_status_category(status_id, category)
             .await?;
-        let known = rx.try_recv().unwrap_or(false);
         if known {
             self.publish_reference_changed();
         }
@@ -231,22 +220,11 @@ impl DreamClass {
         if !reference::is_reference_event(event_type) {
             return Ok(());
         }
-        let event_type = event_type.to_string();
+        let Some(update) = reference::reference_update(event_type, &data) else {
+            return Ok(());
+        };
         let now = rollcall_core::model::now_ms();
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.inner
-            .writer
-            .transact(move |t, _| {
-                let _ = tx.send(reference::apply_reference_webhook(
-                    t,
-                    &event_type,
-                    &data,
-                    now,
-                )?);
-                Ok(())
-            })
-            .await?;
-        let effect = rx.try_recv().unwrap_or_default();
+        let effect = self.inner.store.apply_reference_update(update, now).await?;
         if effect.names_changed {
             self.publish_reference_changed();
         }
@@ -297,7 +275,7 @@ impl DreamClass {
         for task in tasks {
             let _ = task.await;
         }
-        if let Err(e) = self.inner.period.end(&self.inner.writer).await {
+        if let Err(e) = self.inner.period.end(self.inner.store.as_ref()).await {
             tracing::warn!(error = %e, "could not record the end of listening");
         }
     }
@@ -312,19 +290,8 @@ impl DreamClass {
         });
     }
 
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let reads = self.inner.reads.clone();
-        tokio::task::spawn_blocking(move || reads.with(f))
-            .await
-            .map_err(|_| StoreError::Closed)?
-            .map_err(StoreError::from)
-    }
-
     async fn pending_gaps(&self) -> Result<Vec<listening::Gap>, StoreError> {
-        self.read(listening::pending_gaps).await
+        self.inner.store.pending_gaps().await
     }
 
     async fn recover(&self, from: NaiveDate, to: NaiveDate, gap_ids: Vec<i64>) -> RecoveryReport {
@@ -332,7 +299,7 @@ impl DreamClass {
         let client = self.client();
         let report = recovery::recover_days(
             &client,
-            &self.inner.writer,
+            self.inner.store.as_ref(),
             from,
             to,
             &self.inner.options.recovery,
@@ -341,11 +308,7 @@ impl DreamClass {
         if !report.retry_later && !gap_ids.is_empty() {
             let now = rollcall_core::model::now_ms();
             let summary = report.message.clone();
-            let result = self
-                .inner
-                .writer
-                .transact(move |t, _| listening::mark_recovered(t, &gap_ids, now, &summary))
-                .await;
+            let result = self.inner.store.mark_recovered(gap_ids, now, summary).await;
             if let Err(e) = result {
                 tracing::warn!(error = %e, "could not mark gaps as recovered");
             }
@@ -386,8 +349,13 @@ impl DreamClass {
         let options = self.inner.options.clone();
         let mut stop = self.inner.stop.subscribe();
         // `None` once the writer has stopped: no more changes, the timer only.
-        let mut changes = Some(self.inner.writer.subscribe());
-        let mut known = self.read(KnownIds::load).await.unwrap_or_default();
+        let mut changes = Some(self.inner.store.subscribe());
+        let mut known = self
+            .inner
+            .store
+            .known_ids(&Scope::all())
+            .await
+            .unwrap_or_default();
         // Unknown ids already asked about; forgotten at each periodic refresh, so that an id
         // DreamClass does not know cannot cause a refresh per change.
         let mut asked: HashSet<(&'static str, i64)> = HashSet::new();
@@ -416,7 +384,9 @@ impl DreamClass {
                             any_new
                         }
                         Err(broadcast::error::RecvError::Lagged(_)) => self
-                            .read(reference::attendance_has_unknown_ids)
+                            .inner
+                            .store
+                            .attendance_has_unknown_ids(&Scope::all())
                             .await
                             .unwrap_or(false),
                         Err(broadcast::error::RecvError::Closed) => {
@@ -442,7 +412,7 @@ impl DreamClass {
             }
             last_attempt = Some(Instant::now());
             let attempt_at = rollcall_core::model::now_ms();
-            let outcome = resolver::refresh(&client, &self.inner.writer).await;
+            let outcome = resolver::refresh(&client, self.inner.store.as_ref()).await;
             let error = match outcome {
                 Ok(outcome) => {
                     if outcome.changed {
@@ -452,7 +422,7 @@ impl DreamClass {
                 }
                 Err(e) => Some((e.user_message().to_string(), "storage".to_string())),
             };
-            if let Ok(k) = self.read(KnownIds::load).await {
+            if let Ok(k) = self.inner.store.known_ids(&Scope::all()).await {
                 known = k;
             }
             self.inner.state.send_modify(|s| {
@@ -496,7 +466,7 @@ impl DreamClass {
             if self.pause(self.inner.options.heartbeat_every).await {
                 return;
             }
-            if let Err(e) = self.inner.period.heartbeat(&self.inner.writer).await {
+            if let Err(e) = self.inner.period.heartbeat(self.inner.store.as_ref()).await {
                 tracing::warn!(error = %e, "could not record that Rollcall is listening");
             }
         }

@@ -75,8 +75,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<rollcall_core::rusqlite::Error> for ApiError {
-    fn from(e: rollcall_core::rusqlite::Error) -> Self {
+impl From<rollcall_core::store::StoreError> for ApiError {
+    fn from(e: rollcall_core::store::StoreError) -> Self {
         Self::internal(e)
     }
 }

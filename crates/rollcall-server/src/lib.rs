@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use rollcall_core::model::now_ms;
 use rollcall_core::store::care::{CareError, DataDirLock};
-use rollcall_core::store::{IngestWriter, ReadPool, DATABASE_FILE};
+use rollcall_core::store::{SqliteStore, DATABASE_FILE};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -159,12 +159,13 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         other => StartError::DataDir(config.data_dir.clone(), std::io::Error::other(other)),
     })?;
     let db_path = config.data_dir.join(DATABASE_FILE);
-    let writer = {
+    let store = {
         let path = db_path.clone();
-        tokio::task::spawn_blocking(move || IngestWriter::start(&path))
+        tokio::task::spawn_blocking(move || SqliteStore::open(&path))
             .await
-            .expect("writer start does not panic")
+            .expect("opening the store does not panic")
             .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?
+            .shared()
     };
     let webhook_listener = TcpListener::bind(config.webhook_addr)
         .await
@@ -185,7 +186,6 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
     };
     let (stop, stopping) = watch::channel(false);
     let (notices, _) = broadcast::channel(64);
-    let reads = Arc::new(ReadPool::new(&db_path));
     let settings = SettingsStore::new(
         config.data_dir.clone(),
         config.settings.clone(),
@@ -205,15 +205,13 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
     config.dreamclass_options.recovery.lookback_days = in_force.dreamclass.recovery_lookback_days;
     let dreamclass = DreamClass::start(
         in_force.dreamclass.clone(),
-        writer.clone(),
-        reads.clone(),
+        store.clone(),
         config.dreamclass_options.clone(),
     )
     .await
     .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?;
     let state = AppState {
-        writer,
-        reads,
+        store,
         settings,
         limits: config.limits,
         info: Arc::new(info),
@@ -308,7 +306,7 @@ impl RunningServer {
     }
 
     /// Stops accepting, lets requests in flight finish (up to a grace period), commits
-    /// everything queued, and stops the writer.
+    /// everything queued, and stops the store.
     pub async fn shutdown(self) {
         self.state.tunnel.shutdown().await;
         let _ = self.stop.send(true);
@@ -321,6 +319,6 @@ impl RunningServer {
         }
         // Records the end of listening, so the next start knows the gap to recover.
         self.state.dreamclass.shutdown().await;
-        self.state.writer.shutdown_async().await;
+        self.state.store.shutdown().await;
     }
 }

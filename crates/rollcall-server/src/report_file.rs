@@ -10,10 +10,10 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use rollcall_core::reports::{self, ExportError};
-
-use crate::local::ExportRequest;
 use crate::state::AppState;
+use rollcall_core::reports::{ExportError, ExportRequest};
+use rollcall_core::store::{ExportProgress, ExportProgressUpdate};
+use rollcall_core::Scope;
 
 /// How far a save is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -53,14 +53,14 @@ impl SaveError {
 }
 
 /// Writes `request`'s report to `path`, telling `on_progress` how far it is (first with 0
-/// rows written, then every [`reports::PROGRESS_EVERY`] rows, and at the end); answering
-/// [`ControlFlow::Break`] cancels. Blocking: run it on a blocking thread. Uses one read
-/// connection and one snapshot, so webhooks keep being stored meanwhile.
-pub fn save_report(
+/// rows written, then every [`rollcall_core::reports::PROGRESS_EVERY`] rows, and at the end); answering
+/// [`ControlFlow::Break`] cancels. The store reads one snapshot on its own connection, so
+/// webhooks keep being stored meanwhile.
+pub async fn save_report(
     state: &AppState,
     request: &ExportRequest,
     path: &Path,
-    mut on_progress: impl FnMut(SaveProgress) -> ControlFlow<()>,
+    mut on_progress: impl FnMut(SaveProgress) -> ControlFlow<()> + Send + 'static,
 ) -> Result<SavedReport, SaveError> {
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -76,38 +76,25 @@ pub fn save_report(
         .suffix(".part")
         .tempfile_in(folder)
         .map_err(|e| write_error(&e))?;
-
-    let written = state.reads.with(|conn| {
-        // One snapshot for the count and the rows, so the bar ends exactly at its total.
-        let snapshot = conn.unchecked_transaction()?;
-        let total_rows = match reports::count_report_rows(
-            &snapshot,
-            request.kind,
-            &request.filter,
-            &request.options,
-        ) {
-            Ok(total) => total,
-            Err(e) => return Ok(Err(e)),
-        };
-        let mut progress = |rows_written| {
-            on_progress(SaveProgress {
-                rows_written,
-                total_rows,
-            })
-        };
-        if progress(0).is_break() {
-            return Ok(Err(ExportError::Cancelled));
-        }
-        Ok(request.write(&snapshot, part.as_file_mut(), &mut progress))
+    // The store writes through its own handle of the same open file.
+    let sink = part.as_file().try_clone().map_err(|e| write_error(&e))?;
+    let progress: ExportProgress = Box::new(move |p: ExportProgressUpdate| {
+        on_progress(SaveProgress {
+            rows_written: p.rows_written,
+            total_rows: p.total_rows,
+        })
     });
+    let written = state
+        .store
+        .export(&Scope::all(), request, Box::new(sink), Some(progress))
+        .await;
     let rows = match written {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(ExportError::Cancelled)) => return Err(SaveError::Cancelled),
-        Ok(Err(e)) => match e.io_error() {
+        Ok(rows) => rows,
+        Err(ExportError::Cancelled) => return Err(SaveError::Cancelled),
+        Err(e) => match e.io_error() {
             Some(io) => return Err(write_error(io)),
             None => return Err(SaveError::database(e)),
         },
-        Err(e) => return Err(SaveError::database(e)),
     };
     let file = part.as_file_mut();
     file.flush().map_err(|e| write_error(&e))?;

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use rollcall_core::model::now_ms;
-use rollcall_core::store::care::purge_deliveries_before;
 
 use crate::state::AppState;
 
@@ -20,15 +19,7 @@ pub async fn purge_now(state: &AppState) -> Result<usize, rollcall_core::store::
         return Ok(0);
     }
     let cutoff = now_ms() - i64::from(days) * DAY_MS;
-    let (tx, rx) = std::sync::mpsc::channel();
-    state
-        .writer
-        .transact(move |t, _| {
-            let _ = tx.send(purge_deliveries_before(t, cutoff)?);
-            Ok(())
-        })
-        .await?;
-    let purged = rx.try_recv().unwrap_or(0);
+    let purged = state.store.purge_deliveries_before(cutoff).await?;
     if purged > 0 {
         tracing::info!(
             purged,

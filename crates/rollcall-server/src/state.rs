@@ -6,11 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rollcall_core::reports::ReportSettings;
-use rollcall_core::rusqlite::Connection;
-use rollcall_core::store::{IngestWriter, ReadPool};
+use rollcall_core::store::SharedStore;
 use tokio::sync::{broadcast, watch};
 
-use crate::error::{ApiError, ApiResult};
 pub use crate::notice::Notice;
 use crate::settings::{SettingsStore, WebhookAuth};
 
@@ -58,8 +56,8 @@ impl ServerInfo {
 /// it (the desktop shell) uses the methods below.
 #[derive(Clone)]
 pub struct AppState {
-    pub(crate) writer: IngestWriter,
-    pub(crate) reads: Arc<ReadPool>,
+    /// Everything Rollcall keeps: attendance, the change log, deliveries, names.
+    pub(crate) store: SharedStore,
     /// The one owner of the settings: read it, subscribe to it, change it through it.
     pub(crate) settings: SettingsStore,
     pub(crate) limits: WebhookLimits,
@@ -76,18 +74,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Runs a read query on a pooled connection, off the async threads.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        query: impl FnOnce(&Connection) -> rollcall_core::rusqlite::Result<T> + Send + 'static,
-    ) -> ApiResult<T> {
-        let reads = self.reads.clone();
-        tokio::task::spawn_blocking(move || reads.with(query))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::from)
-    }
-
     /// Facts about this run: addresses, data folder, start time.
     pub fn info(&self) -> &ServerInfo {
         &self.info
@@ -103,9 +89,14 @@ impl AppState {
         &self.tunnel
     }
 
+    /// Everything Rollcall keeps, behind the store's trait.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
     /// Every committed attendance change, as it happens.
     pub fn subscribe_changes(&self) -> broadcast::Receiver<Arc<rollcall_core::Change>> {
-        self.writer.subscribe()
+        self.store.subscribe()
     }
 
     /// Messages for live subscribers other than attendance changes.
@@ -120,7 +111,7 @@ impl AppState {
 
     /// Whether the database is refusing writes (a full disk, a broken file).
     pub fn storage_failing(&self) -> bool {
-        self.writer.storage_failing()
+        self.store.health().storage_failing
     }
 
     /// Status ids the user wants a desktop notification for.

@@ -48,7 +48,7 @@ struct HealthBody {
 struct Accepted {}
 
 async fn health(State(state): State<AppState>) -> Response {
-    if state.writer.storage_failing() {
+    if state.store.health().storage_failing {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(HealthBody {
@@ -123,7 +123,7 @@ async fn receive_webhook(
                     reason = %refusal.error.message,
                     "webhook delivery rejected"
                 );
-                state.writer.log_rejected(RejectedDelivery {
+                state.store.log_rejected(RejectedDelivery {
                     received_at,
                     request_id: refusal.request_id,
                     status: status.as_u16(),
@@ -250,7 +250,7 @@ async fn handle(
         .take()
         .filter(|_| rollcall_dreamclass::is_reference_event(&event_type));
     let outcome = state
-        .writer
+        .store
         .deliver(VerifiedDelivery {
             received_at,
             raw_body: raw.to_vec(),

@@ -10,6 +10,7 @@ use super::summary::chronic_students;
 use super::tallies::records_sql;
 use super::ReportSettings;
 use crate::filter::RecordFilter;
+use crate::scope::Scope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -41,8 +42,19 @@ pub fn alerts(
     today: NaiveDate,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Vec<Alert>> {
-    let mut alerts = absences_today(conn, today, settings)?;
+    alerts_in(conn, &Scope::all(), today, settings)
+}
+
+/// [`alerts`] about the students of the schools `scope` allows.
+pub fn alerts_in(
+    conn: &Connection,
+    scope: &Scope,
+    today: NaiveDate,
+    settings: &ReportSettings,
+) -> rusqlite::Result<Vec<Alert>> {
+    let mut alerts = absences_today(conn, scope, today, settings)?;
     let term = RecordFilter {
+        scope: scope.clone(),
         from: Some(
             (today - chrono::Days::new(u64::from(settings.term_days.max(1)) - 1))
                 .format("%Y-%m-%d")
@@ -70,11 +82,13 @@ pub fn alerts(
 
 fn absences_today(
     conn: &Connection,
+    scope: &Scope,
     today: NaiveDate,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Vec<Alert>> {
     let day = today.format("%Y-%m-%d").to_string();
     let filter = RecordFilter {
+        scope: scope.clone(),
         from: Some(day.clone()),
         to: Some(day),
         ..Default::default()

@@ -23,6 +23,9 @@ pub enum ExportError {
     /// The [`Progress`] callback asked to stop (the person cancelled the export).
     #[error("the export was cancelled")]
     Cancelled,
+    /// The store could not run the export at all (shutting down, no read connection).
+    #[error("could not read the database: {0}")]
+    Store(#[from] crate::store_error::StoreError),
 }
 
 impl ExportError {
@@ -41,7 +44,7 @@ impl ExportError {
                 csv::ErrorKind::Io(e) => Some(e),
                 _ => None,
             },
-            Self::Database(_) | Self::Cancelled => None,
+            Self::Database(_) | Self::Cancelled | Self::Store(_) => None,
         }
     }
 }

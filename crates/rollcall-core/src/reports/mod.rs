@@ -25,6 +25,7 @@ mod attendance;
 mod changes;
 mod csv_output;
 mod limits;
+mod request;
 mod separator;
 mod settings;
 mod summary;
@@ -36,12 +37,13 @@ use std::ops::ControlFlow;
 use rusqlite::Connection;
 
 use crate::filter::RecordFilter;
-pub use alerts::{alerts, Alert, AlertKind};
+pub use alerts::{alerts, alerts_in, Alert, AlertKind};
 pub use csv_output::{
     format_rate, neutralise_formula, rate_number, CsvFormat, ExportError, Progress, PROGRESS_EVERY,
     RATE_DECIMALS, UTF8_BOM,
 };
 pub use limits::{ThresholdProblem, MAX_TERM_DAYS};
+pub use request::{ExportParams, ExportRequest, ExportRequestError};
 pub use separator::{excel_separator_for_locale, numeric_locale_from_env, parse_separator};
 pub use settings::ReportSettings;
 pub use summary::{summary, ChronicStudent, ClassRate, DayAbsences, Summary};

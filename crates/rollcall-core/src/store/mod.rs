@@ -1,59 +1,28 @@
-//! SQLite storage: one writer thread (group commit) and read-only connections for queries.
+//! Storage. [`api::Store`] is the contract (read it first); [`SqliteStore`] implements it
+//! with one writer thread (group commit) and read-only connections for queries. Each other
+//! module holds the SQL of one table or concern.
 
+pub mod api;
 pub mod care;
 pub mod connection;
 pub mod counters;
 pub mod ingest;
+pub mod listening;
 pub mod queries;
 pub mod read_pool;
+pub mod recovery;
+pub mod reference;
 pub mod schema;
+pub mod sqlite;
 pub mod writer;
 
+pub use api::{ExportProgress, ExportProgressUpdate, ExportSink, SharedStore, Store, StoreHealth};
 pub use connection::{open_reader, open_writer, DATABASE_FILE};
 pub use ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
+pub use listening::Gap;
+pub use queries::{BoardGroup, BoardGrouping};
 pub use read_pool::ReadPool;
+pub use sqlite::SqliteStore;
 pub use writer::IngestWriter;
 
-/// A storage failure. Its message is for the log; callers answer users without internals.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    #[error("the disk is full")]
-    DiskFull,
-    #[error("the database is locked by another program")]
-    Busy,
-    #[error("storage is shutting down")]
-    Closed,
-    #[error("storage failed: {0}")]
-    Unavailable(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode;
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DiskFull) => Self::DiskFull,
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
-            _ => Self::Unavailable(e.to_string()),
-        }
-    }
-}
-
-impl StoreError {
-    /// A sentence for the person at the computer, with what to do next.
-    pub fn user_message(&self) -> &'static str {
-        match self {
-            Self::DiskFull => {
-                "The computer's disk is full, so new attendance cannot be saved. Free some \
-                 space; Rollcall resumes by itself and DreamClass will send again."
-            }
-            Self::Busy => {
-                "Another program is holding Rollcall's database. Close other copies of Rollcall \
-                 or backup tools; Rollcall resumes by itself."
-            }
-            Self::Closed => "Rollcall is shutting down. DreamClass will send again later.",
-            Self::Unavailable(_) => {
-                "Rollcall could not save to its database. Check the disk, then restart Rollcall."
-            }
-        }
-    }
-}
+pub use crate::store_error::StoreError;

@@ -5,6 +5,7 @@ use rusqlite::{Connection, Row};
 use ts_rs::TS;
 
 use crate::filter::RecordFilter;
+use crate::scope::Scope;
 
 use crate::model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
 
@@ -90,6 +91,19 @@ pub fn last_change_seq(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
         r.get(0)
     })
+}
+
+/// [`last_change_seq`] among the changes `scope` allows.
+pub fn last_change_seq_in(conn: &Connection, scope: &Scope) -> rusqlite::Result<i64> {
+    if scope.tenant_list().is_none() {
+        return last_change_seq(conn);
+    }
+    let (conds, params) = RecordFilter::default().within(scope).conditions("", "");
+    let sql = format!(
+        "SELECT COALESCE(MAX(seq), 0) FROM changes {}",
+        where_clause(&conds, &[])
+    );
+    conn.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))
 }
 
 pub const ATTENDANCE_COLUMNS: &str = "tenant, attendance_id, date, kind, class_id, course_id, \
@@ -182,21 +196,33 @@ pub fn deliveries(
     before: Option<i64>,
     limit: usize,
 ) -> rusqlite::Result<Vec<DeliveryRow>> {
-    let mut stmt = conn.prepare_cached(
+    deliveries_in(conn, &Scope::all(), outcome, before, limit)
+}
+
+/// [`deliveries`] of the tenants `scope` allows (a delivery without a tenant, refused before
+/// its school was known, only in [`Scope::all`]).
+pub fn deliveries_in(
+    conn: &Connection,
+    scope: &Scope,
+    outcome: Option<DeliveryOutcome>,
+    before: Option<i64>,
+    limit: usize,
+) -> rusqlite::Result<Vec<DeliveryRow>> {
+    // Parameters in the order of the WHERE clause: the scope's, then the extra conditions'.
+    let (conds, mut params) = RecordFilter::default().within(scope).conditions("", "");
+    let outcome: SqlValue = outcome.map(|o| o.as_str().to_string()).into();
+    params.extend([outcome.clone(), outcome, before.unwrap_or(i64::MAX).into()]);
+    params.push((limit as i64).into());
+    let sql = format!(
         "SELECT seq, received_at, request_id, event_type, tenant, outcome, status, reason, body,
                 body_bytes
          FROM deliveries
-         WHERE (?1 IS NULL OR outcome = ?1) AND seq < ?2
-         ORDER BY seq DESC LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(
-        rusqlite::params![
-            outcome.map(DeliveryOutcome::as_str),
-            before.unwrap_or(i64::MAX),
-            limit as i64
-        ],
-        delivery_from_row,
-    )?;
+         {}
+         ORDER BY seq DESC LIMIT ?",
+        where_clause(&conds, &["(? IS NULL OR outcome = ?)", "seq < ?"])
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), delivery_from_row)?;
     rows.collect()
 }
 
@@ -244,16 +270,32 @@ pub fn board(
     date: &str,
     by: BoardGrouping,
 ) -> rusqlite::Result<Vec<BoardGroup>> {
+    board_in(conn, &Scope::all(), date, by)
+}
+
+/// [`board`] over the tenants `scope` allows.
+pub fn board_in(
+    conn: &Connection,
+    scope: &Scope,
+    date: &str,
+    by: BoardGrouping,
+) -> rusqlite::Result<Vec<BoardGroup>> {
     let column = match by {
         BoardGrouping::Class => "class_id",
         BoardGrouping::Course => "course_id",
     };
+    let day = RecordFilter {
+        date: Some(date.to_string()),
+        ..Default::default()
+    };
+    let (conds, params) = day.within(scope).conditions("", "status_id");
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {column}, status_id, COUNT(*), MAX(event_ts) FROM attendance
-         WHERE date = ?1 AND deleted = 0 GROUP BY {column}, status_id ORDER BY {column}"
+         {} GROUP BY {column}, status_id ORDER BY {column}",
+        where_clause(&conds, &["deleted = 0"])
     ))?;
     let mut groups: Vec<BoardGroup> = Vec::new();
-    let mut rows = stmt.query([date])?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     while let Some(r) = rows.next()? {
         let (id, status, count, last): (i64, i64, i64, i64) =
             (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);

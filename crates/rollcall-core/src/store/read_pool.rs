@@ -1,9 +1,11 @@
 //! A few read-only connections, reused between queries. Readers never block the writer (WAL).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+
+use super::StoreError;
 
 /// Connections kept open for reuse; more may be open at once under load.
 const KEEP: usize = 4;
@@ -36,5 +38,17 @@ impl ReadPool {
             idle.push(conn);
         }
         result
+    }
+
+    /// Runs `f` on a read connection off the async threads (SQLite reads block).
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::from)
     }
 }

@@ -4,6 +4,7 @@
 //! With `synchronous=FULL` each commit costs an fsync; batching lets many concurrent deliveries
 //! share one, which is what makes "answer 200 only when durable" affordable.
 
+use std::any::Any;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,7 +32,10 @@ pub const CAPPED_LOG_KEEP: i64 = 10_000;
 /// How many capped entries may be written between two prunes.
 const PRUNE_EVERY: u64 = 500;
 
-type Task = Box<dyn FnOnce(&Transaction<'_>, &mut Vec<Change>) -> rusqlite::Result<()> + Send>;
+/// A task's value travels back type-erased; [`IngestWriter::transact`] restores its type.
+type TaskValue = Box<dyn Any + Send>;
+type Task =
+    Box<dyn FnOnce(&Transaction<'_>, &mut Vec<Change>) -> rusqlite::Result<TaskValue> + Send>;
 
 enum Command {
     Deliver(
@@ -39,7 +43,7 @@ enum Command {
         oneshot::Sender<Result<IngestOutcome, StoreError>>,
     ),
     LogRejected(Box<RejectedDelivery>),
-    Task(Task, oneshot::Sender<Result<(), StoreError>>),
+    Task(Task, oneshot::Sender<Result<TaskValue, StoreError>>),
     Shutdown,
 }
 
@@ -112,17 +116,23 @@ impl IngestWriter {
         }
     }
 
-    /// Runs `task` in its own write transaction. Changes it pushes are broadcast after commit.
-    pub async fn transact(
+    /// Runs `task` in its own write transaction and returns its value once committed.
+    /// Changes it pushes are broadcast after commit.
+    pub async fn transact<T: Send + 'static>(
         &self,
-        task: impl FnOnce(&Transaction<'_>, &mut Vec<Change>) -> rusqlite::Result<()> + Send + 'static,
-    ) -> Result<(), StoreError> {
+        task: impl FnOnce(&Transaction<'_>, &mut Vec<Change>) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
+        let erased: Task =
+            Box::new(move |t, changes| task(t, changes).map(|value| Box::new(value) as TaskValue));
         self.queue
-            .send(Command::Task(Box::new(task), tx))
+            .send(Command::Task(erased, tx))
             .await
             .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        let value = rx.await.map_err(|_| StoreError::Closed)??;
+        Ok(*value
+            .downcast::<T>()
+            .expect("a task's value comes back as the type it was sent with"))
     }
 
     /// Every change committed from now on.
@@ -208,21 +218,22 @@ impl Worker {
         tracing::debug!("writer stopped");
     }
 
-    fn run_task(&mut self, task: Task) -> Result<(), StoreError> {
+    fn run_task(&mut self, task: Task) -> Result<TaskValue, StoreError> {
         let mut changes = Vec::new();
         let result = (|| {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            task(&tx, &mut changes)?;
-            tx.commit()
+            let value = task(&tx, &mut changes)?;
+            tx.commit()?;
+            Ok(value)
         })();
         match result {
-            Ok(()) => {
+            Ok(value) => {
                 for change in changes {
                     let _ = self.changes.send(Arc::new(change));
                 }
-                Ok(())
+                Ok(value)
             }
             Err(e) => Err(self.storage_error(e)),
         }

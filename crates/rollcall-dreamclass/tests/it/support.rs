@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rollcall_core::envelope::parse_body;
 use rollcall_core::store::{
-    IngestOutcome, IngestWriter, ReadPool, VerifiedDelivery, DATABASE_FILE,
+    IngestOutcome, IngestWriter, ReadPool, SqliteStore, VerifiedDelivery, DATABASE_FILE,
 };
 use rollcall_core::{AttendanceEventKind, AttendanceRecord, AttendanceRow, Change};
 use rollcall_dreamclass::{ApiConfig, DreamClass, DreamClassOptions, RecoveryOptions};
@@ -102,9 +102,8 @@ impl App {
         // As the server does with `[dreamclass]` from rollcall.toml.
         let mut options = fast_options();
         options.recovery.lookback_days = config.recovery_lookback_days;
-        let dreamclass = DreamClass::start(config, writer.clone(), reads.clone(), options)
-            .await
-            .unwrap();
+        let store = SqliteStore::new(writer.clone(), reads.clone()).shared();
+        let dreamclass = DreamClass::start(config, store, options).await.unwrap();
         Self {
             writer,
             reads,

@@ -8,8 +8,8 @@ use axum::Json;
 use rollcall_core::config::BasicAuth;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::now_ms;
-use rollcall_core::store::queries::{self, BoardGroup, BoardGrouping};
-use rollcall_core::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, KeyEncoding};
+use rollcall_core::store::{BoardGroup, BoardGrouping};
+use rollcall_core::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, KeyEncoding, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
@@ -62,15 +62,11 @@ pub struct Status {
 }
 
 pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
-    let (last_change_seq, last_delivery_at, counts) = state
-        .read(|conn| {
-            Ok((
-                queries::last_change_seq(conn)?,
-                queries::last_delivery_at(conn)?,
-                queries::delivery_counts(conn)?,
-            ))
-        })
-        .await?;
+    let store = &state.store;
+    let last_change_seq = store.last_change_seq(&Scope::all()).await?;
+    let last_delivery_at = store.last_delivery_at().await?;
+    let counts = store.delivery_counts().await?;
+    let health = store.health();
     let auth = state.webhook_auth();
     Ok(Json(Status {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -82,8 +78,8 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
         last_change_seq,
         last_delivery_at,
         delivery_counts: counts.into_iter().collect(),
-        storage_failing: state.writer.storage_failing(),
-        rejections_dropped: state.writer.rejections_dropped(),
+        storage_failing: health.storage_failing,
+        rejections_dropped: health.rejections_dropped,
         started_at: state.info.started_at,
         tunnel: state.tunnel.status(),
     }))
@@ -167,19 +163,25 @@ async fn list_changes(
     order: ChangeOrder,
 ) -> ApiResult<Json<ChangePage>> {
     let limit = paging.limit();
-    let (changes, last_seq) = state
-        .read(move |conn| {
-            let changes = match order {
-                ChangeOrder::After => {
-                    queries::changes_after(conn, paging.after.unwrap_or(0), limit, &filter)?
-                }
-                ChangeOrder::Latest => {
-                    queries::latest_changes(conn, paging.before, limit, &filter)?
-                }
-            };
-            Ok((changes, queries::last_change_seq(conn)?))
-        })
-        .await?;
+    let scope = Scope::all();
+    let changes = match order {
+        ChangeOrder::After => {
+            let after = paging.after.unwrap_or(0);
+            state
+                .store
+                .changes_after(&scope, after, limit, &filter)
+                .await?
+        }
+        ChangeOrder::Latest => {
+            let before = paging.before;
+            state
+                .store
+                .latest_changes(&scope, before, limit, &filter)
+                .await?
+        }
+    };
+    // lastSeq is the newest sequence overall, whatever the filters: where a stream starts.
+    let last_seq = state.store.last_change_seq(&scope).await?;
     Ok(Json(ChangePage { changes, last_seq }))
 }
 
@@ -191,7 +193,8 @@ pub async fn attendance(
     let include_deleted = paging.include_deleted.unwrap_or(false);
     let limit = paging.limit.unwrap_or(MAX_PAGE).clamp(1, 100_000);
     let records = state
-        .read(move |conn| queries::attendance(conn, &filter, include_deleted, limit))
+        .store
+        .attendance(&Scope::all(), &filter, include_deleted, limit)
         .await?;
     Ok(Json(AttendanceList { records }))
 }
@@ -201,7 +204,8 @@ pub async fn record_history(
     Path((tenant, attendance_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<RecordHistory>> {
     let changes = state
-        .read(move |conn| queries::record_history(conn, &tenant, attendance_id))
+        .store
+        .record_history(&Scope::all(), &tenant, attendance_id)
         .await?;
     if changes.is_empty() {
         return Err(ApiError::new(
@@ -233,7 +237,8 @@ pub async fn deliveries(
     };
     let (before, limit) = (paging.before, paging.limit().min(1000));
     let deliveries = state
-        .read(move |conn| queries::deliveries(conn, outcome, before, limit))
+        .store
+        .deliveries(&Scope::all(), outcome, before, limit)
         .await?;
     Ok(Json(DeliveryList { deliveries }))
 }
@@ -255,14 +260,14 @@ pub async fn board(
             "The date must be written YYYY-MM-DD.",
         ));
     }
-    let day = date.clone();
-    let (by_class, by_course) = state
-        .read(move |conn| {
-            Ok((
-                queries::board(conn, &day, BoardGrouping::Class)?,
-                queries::board(conn, &day, BoardGrouping::Course)?,
-            ))
-        })
+    let scope = Scope::all();
+    let by_class = state
+        .store
+        .board(&scope, &date, BoardGrouping::Class)
+        .await?;
+    let by_course = state
+        .store
+        .board(&scope, &date, BoardGrouping::Course)
         .await?;
     Ok(Json(Board {
         date,

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use rollcall_core::Scope;
 use rollcall_dreamclass::{
     ApiConfig, ConnectionSummary, DreamClassClient, RecoveryReport, Reference, StatusCategory,
 };
@@ -16,7 +17,7 @@ use crate::state::AppState;
 
 /// Names of statuses, students, classes and courses (lists are empty until known).
 pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Reference>> {
-    let reference = state.read(rollcall_dreamclass::load_reference).await?;
+    let reference = state.store.reference(&Scope::all()).await?;
     Ok(Json(reference))
 }
 

@@ -11,7 +11,8 @@ mod query;
 mod report_settings_api;
 mod reports_api;
 mod settings_answer;
-pub use reports_api::ExportRequest;
+pub use reports_api::{export_request, parse_export_request};
+pub use rollcall_core::reports::ExportRequest;
 mod stream;
 mod tunnel_api;
 

@@ -2,9 +2,10 @@
 //!
 //! The exports are written by the same code as `rollcall export`, so a file downloaded here
 //! and one written by the command are byte for byte the same for the same filters.
+//!
+//! [`ExportRequest`] (core) is the typed request; this module reads it from an address.
 
 use std::io::Write;
-use std::ops::ControlFlow;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -16,9 +17,9 @@ use axum::{Json, Router};
 use futures::StreamExt;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::{
-    self, parse_separator, CsvFormat, ExportOptions, Progress, ReportKind, ReportSettings,
+    self, ExportParams, ExportRequest, ExportRequestError, ReportSettings,
 };
-use rollcall_core::rusqlite::Connection;
+use rollcall_core::Scope;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use ts_rs::TS;
@@ -49,102 +50,39 @@ fn check_filter(filter: &RecordFilter) -> ApiResult<()> {
     filter.validate().map_err(ApiError::bad_request)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportQuery {
-    excel: Option<bool>,
-    /// The column separator the UI derived from the browser's locale; `,` when absent.
-    separator: Option<String>,
-    include_deleted: Option<bool>,
-    chronic_threshold: Option<f64>,
-}
-
-/// One export as its address asks for it: which report, which records, and how to write it.
-/// The download route and the desktop's "save to a file" read it the same way, so both give
-/// the same bytes for the same address.
-#[derive(Debug, Clone)]
-pub struct ExportRequest {
-    pub kind: ReportKind,
-    pub filter: RecordFilter,
-    pub options: ExportOptions,
-}
-
-impl ExportRequest {
-    fn new(
-        state: &AppState,
-        report: &str,
-        filter: RecordFilter,
-        query: ExportQuery,
-    ) -> ApiResult<Self> {
-        let kind = ReportKind::parse(report).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_report",
-                "There is no such report. Use attendance.csv, changes.csv, students.csv, \
-                 classes.csv or courses.csv.",
-            )
-        })?;
-        check_filter(&filter)?;
-        let separator = query
-            .separator
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(parse_separator)
-            .transpose()
-            .map_err(|e| ApiError::bad_request(format!("{e}.")))?;
-        let mut settings = report_settings(state);
-        if let Some(t) = query.chronic_threshold {
-            settings.chronic_threshold =
-                ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
+/// An export request from its parts, with the thresholds saved in Settings unless it chooses
+/// its own. The download route and the desktop's "save to a file" both build it here, so
+/// both give the same bytes for the same choices.
+pub fn export_request(
+    state: &AppState,
+    report: &str,
+    filter: RecordFilter,
+    params: &ExportParams,
+) -> ApiResult<ExportRequest> {
+    ExportRequest::new(report, filter, params, report_settings(state)).map_err(|e| match e {
+        ExportRequestError::UnknownReport => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_report", e.to_string())
         }
-        let options = ExportOptions {
-            format: CsvFormat::from_options(query.excel.unwrap_or(false), separator),
-            include_deleted: query.include_deleted.unwrap_or(false),
-            settings,
-        };
-        Ok(Self {
-            kind,
-            filter,
-            options,
-        })
-    }
+        ExportRequestError::BadValue(sentence) => ApiError::bad_request(sentence),
+    })
+}
 
-    /// Reads a request given as the report's name (`attendance`) and the query string of
-    /// its export address (`from=2026-11-01&classId=34&excel=true`).
-    pub fn parse(state: &AppState, report: &str, query: &str) -> ApiResult<Self> {
-        let uri: Uri = format!("/?{query}")
-            .parse()
-            .map_err(|_| ApiError::bad_request("The report's address is not valid."))?;
-        let wrong = |e: QueryRejection| {
-            ApiError::bad_request(format!("The address has a wrong value: {}", e.body_text()))
-        };
-        let Query(filter) = Query::<RecordFilter>::try_from_uri(&uri).map_err(wrong)?;
-        let Query(query) = Query::<ExportQuery>::try_from_uri(&uri).map_err(wrong)?;
-        Self::new(state, report, filter, query)
-    }
-
-    /// The file name the report is offered under, such as `rollcall-attendance-2026-11-02.csv`.
-    pub fn file_name(&self) -> String {
-        self.kind.file_name(&self.filter)
-    }
-
-    /// Writes the report to `out`, telling `progress` how far it is (see
-    /// [`reports::write_report_with_progress`]). Blocking.
-    pub fn write(
-        &self,
-        conn: &Connection,
-        out: impl Write,
-        progress: Progress<'_>,
-    ) -> Result<u64, reports::ExportError> {
-        reports::write_report_with_progress(
-            conn,
-            self.kind,
-            &self.filter,
-            &self.options,
-            out,
-            progress,
-        )
-    }
+/// Reads a request given as the report's name (`attendance`) and the query string of its
+/// export address (`from=2026-11-01&classId=34&excel=true`).
+pub fn parse_export_request(
+    state: &AppState,
+    report: &str,
+    query: &str,
+) -> ApiResult<ExportRequest> {
+    let uri: Uri = format!("/?{query}")
+        .parse()
+        .map_err(|_| ApiError::bad_request("The report's address is not valid."))?;
+    let wrong = |e: QueryRejection| {
+        ApiError::bad_request(format!("The address has a wrong value: {}", e.body_text()))
+    };
+    let Query(filter) = Query::<RecordFilter>::try_from_uri(&uri).map_err(wrong)?;
+    let Query(params) = Query::<ExportParams>::try_from_uri(&uri).map_err(wrong)?;
+    export_request(state, report, filter, &params)
 }
 
 /// `GET /api/export/{kind}.csv`: streams a report as it is read from the database.
@@ -152,37 +90,37 @@ pub async fn export(
     State(state): State<AppState>,
     Path(file): Path<String>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
-    ApiQuery(query): ApiQuery<ExportQuery>,
+    ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let report = file.strip_suffix(".csv").unwrap_or("");
-    let request = ExportRequest::new(&state, report, filter, query)?;
+    let request = export_request(&state, report, filter, &params)?;
     let file_name = request.file_name();
     let report = request.kind.as_str();
 
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
-    let reads = state.reads.clone();
-    // The export runs on a blocking thread with its own read connection (WAL: it never holds
-    // up the webhook writer) and waits for the client through the bounded channel, so a slow
+    let store = state.store.clone();
+    // The store writes the export on its own thread and read connection (it never holds up
+    // the webhook writer) and waits for the client through the bounded channel, so a slow
     // download slows the export instead of filling memory.
-    tokio::task::spawn_blocking(move || {
+    tokio::spawn(async move {
         let sink = ChannelWriter { tx: tx.clone() };
-        let result =
-            reads.with(|conn| Ok(request.write(conn, sink, &mut |_| ControlFlow::Continue(()))));
+        let result = store
+            .export(&Scope::all(), &request, Box::new(sink), None)
+            .await;
         let error = match result {
-            Ok(Ok(rows)) => {
+            Ok(rows) => {
                 tracing::debug!(report, rows, "export finished");
                 return;
             }
-            Ok(Err(e)) if e.is_broken_pipe() => {
+            Err(e) if e.is_broken_pipe() => {
                 tracing::debug!(report, "export cancelled by the client");
                 return;
             }
-            Ok(Err(e)) => e.to_string(),
             Err(e) => e.to_string(),
         };
         tracing::error!(report, %error, "export failed");
         // Ends the body with an error, so the download fails instead of looking complete.
-        let _ = tx.blocking_send(Err(std::io::Error::other(error)));
+        let _ = tx.send(Err(std::io::Error::other(error))).await;
     });
 
     // The first chunk holds at least the header row; a database error before it (a query
@@ -242,7 +180,8 @@ pub async fn summary(
             ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
     }
     let summary = state
-        .read(move |conn| reports::summary(conn, &filter, &settings))
+        .store
+        .summary(&Scope::all(), &filter, &settings)
         .await?;
     Ok(Json(summary))
 }
@@ -271,8 +210,6 @@ pub async fn alerts(
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
     let settings = report_settings(&state);
-    let alerts = state
-        .read(move |conn| reports::alerts(conn, today, &settings))
-        .await?;
+    let alerts = state.store.alerts(&Scope::all(), today, &settings).await?;
     Ok(Json(AlertList { alerts }))
 }

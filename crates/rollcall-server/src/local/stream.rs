@@ -13,8 +13,8 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use rollcall_core::filter::RecordFilter;
-use rollcall_core::store::queries;
 use rollcall_core::Change;
+use rollcall_core::Scope;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -101,7 +101,7 @@ enum Stop {
 }
 
 async fn feed(state: AppState, mut last: i64, tx: Sink) {
-    let mut changes = state.writer.subscribe();
+    let mut changes = state.store.subscribe();
     let mut notices = state.notices.subscribe();
     let mut stopping = state.stopping.clone();
     if catch_up(&state, &mut last, i64::MAX, &tx).await.is_err() {
@@ -162,9 +162,13 @@ async fn catch_up(state: &AppState, last: &mut i64, up_to: i64, tx: &Sink) -> Re
     loop {
         let after = *last;
         let page = state
-            .read(move |conn| {
-                queries::changes_after(conn, after, CATCH_UP_PAGE, &RecordFilter::default())
-            })
+            .store
+            .changes_after(
+                &Scope::all(),
+                after,
+                CATCH_UP_PAGE,
+                &RecordFilter::default(),
+            )
             .await
             .map_err(|_| Stop::ReadFailed)?;
         let full = page.len() == CATCH_UP_PAGE;

@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use rollcall_server::local::ExportRequest;
+use rollcall_server::local::parse_export_request;
 use rollcall_server::report_file::{save_report, SaveError, SaveProgress, SavedReport};
 
 use crate::support::*;
@@ -18,7 +18,7 @@ async fn busy_school() -> TestServer {
     s
 }
 
-/// Saves on a blocking thread, as the desktop does, recording every progress call.
+/// Saves as the desktop does, recording every progress call.
 async fn save(
     s: &TestServer,
     report: &str,
@@ -27,21 +27,19 @@ async fn save(
     cancel_after: Option<u64>,
 ) -> (Result<SavedReport, SaveError>, Vec<SaveProgress>) {
     let state = s.server.as_ref().unwrap().state().clone();
-    let request = ExportRequest::parse(&state, report, query).expect("a valid request");
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        let result = save_report(&state, &request, &path, |p| {
-            seen.push(p);
-            match cancel_after {
-                Some(n) if p.rows_written >= n => ControlFlow::Break(()),
-                _ => ControlFlow::Continue(()),
-            }
-        });
-        (result, seen)
+    let request = parse_export_request(&state, report, query).expect("a valid request");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let result = save_report(&state, &request, path, move |p| {
+        record.lock().unwrap().push(p);
+        match cancel_after {
+            Some(n) if p.rows_written >= n => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
     })
-    .await
-    .unwrap()
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    (result, seen)
 }
 
 async fn download(s: &TestServer, report: &str, query: &str) -> Vec<u8> {
@@ -157,7 +155,7 @@ async fn a_wrong_request_is_refused_with_a_sentence() {
     let s = TestServer::start().await;
     let state = s.server.as_ref().unwrap().state().clone();
     let refused = |report: &str, query: &str| {
-        ExportRequest::parse(&state, report, query)
+        parse_export_request(&state, report, query)
             .unwrap_err()
             .message
     };
@@ -168,6 +166,6 @@ async fn a_wrong_request_is_refused_with_a_sentence() {
     );
     assert!(refused("attendance", "classId=5A").starts_with("The address has a wrong value"));
     assert!(refused("students", "chronicThreshold=2").contains("between 0 and 1"));
-    let ok = ExportRequest::parse(&state, "classes", "from=2026-11-02&to=2026-11-02").unwrap();
+    let ok = parse_export_request(&state, "classes", "from=2026-11-02&to=2026-11-02").unwrap();
     assert_eq!(ok.file_name(), "rollcall-classes-2026-11-02.csv");
 }

@@ -69,14 +69,32 @@ export function exportHref(
   return `/api/export/${kind}.csv?${exportQuery(f, excel, locale)}`;
 }
 
+/** How an export is written (ExportParams in rollcall_core::reports). */
+export type ExportOptions = { excel: boolean; separator?: "," | ";" };
+
+/** The format of an export: for Excel the separator follows the user's locale. */
+export function exportOptions(excel: boolean, locale: string = browserLocale()): ExportOptions {
+  return excel ? { excel, separator: excelSeparatorFor(locale) } : { excel };
+}
+
+/** The filter as the server's RecordFilter reads it: only the values that are set. */
+export function exportFilter(f: ReportFilter): ReportFilter {
+  const out: ReportFilter = {};
+  for (const k of DATE_KEYS) if (f[k] !== undefined && f[k] !== "") out[k] = f[k]!;
+  for (const k of ID_KEYS) if (f[k] !== undefined) out[k] = f[k]!;
+  return out;
+}
+
 /**
  * The query string of an export: the filter and the format. The desktop's "Save" sends the
- * same string, so a saved file and a downloaded one are the same bytes.
+ * same filter and options as typed values, so a saved file and a downloaded one are the same
+ * bytes.
  */
 export function exportQuery(f: ReportFilter, excel: boolean, locale: string = browserLocale()): string {
   const q = new URLSearchParams(reportFilterToParams(f));
-  q.set("excel", excel ? "true" : "false");
-  if (excel) q.set("separator", excelSeparatorFor(locale));
+  const options = exportOptions(excel, locale);
+  q.set("excel", options.excel ? "true" : "false");
+  if (options.separator) q.set("separator", options.separator);
   return q.toString();
 }
 

@@ -4,6 +4,7 @@
 
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { ExportKind } from "../api/types";
+import { exportFilter, type ExportOptions, type ReportFilter } from "./reportQuery";
 
 /** What the app tells the page while it writes (ExportUpdate in exports.rs). */
 export type ExportUpdate =
@@ -89,10 +90,15 @@ export function savedText(rows: number, bytes: number, fileName: string): string
 }
 
 /** Asks where to save and writes the report there; `onUpdate` follows the writing. */
-export function saveReport(kind: ExportKind, query: string, onUpdate: (u: ExportUpdate) => void): Promise<ExportOutcome> {
+export function saveReport(
+  kind: ExportKind,
+  filter: ReportFilter,
+  options: ExportOptions,
+  onUpdate: (u: ExportUpdate) => void,
+): Promise<ExportOutcome> {
   const onProgress = new Channel<ExportUpdate>();
   onProgress.onmessage = onUpdate;
-  return invoke<ExportOutcome>("save_report", { report: kind, query, onProgress });
+  return invoke<ExportOutcome>("save_report", { report: kind, filter: exportFilter(filter), options, onProgress });
 }
 
 export function cancelExport(job: number): Promise<void> {

@@ -1,0 +1,264 @@
+//! [`Store`]: everything Rollcall keeps, behind one trait. This file is the whole contract;
+//! [`super::SqliteStore`] is the first implementation (one writer thread with group commit,
+//! read-only connections for queries) and a PostgreSQL one is meant to be the second.
+//!
+//! Rules every implementation keeps:
+//! - **Durable before answered.** A write method returns `Ok` only once its effect is
+//!   committed; [`Store::deliver`] is what the webhook's `200` waits for.
+//! - **Newest DreamClass timestamp wins** per attendance record, whichever way a version
+//!   arrives (webhook or recovery); equal timestamps are ordered by request id.
+//! - **One change log.** Every applied change gets the next sequence number and is
+//!   broadcast to [`Store::subscribe`]rs after commit, in sequence order.
+//! - **Reads are scoped.** Every read of school data takes a [`Scope`] and never returns a
+//!   row of a tenant it does not allow. [`Scope::all`] is what a single office uses.
+//! - **Exports stream.** [`Store::export`] writes row by row into the caller's writer from
+//!   one consistent snapshot; it never holds a whole report in memory.
+//!
+//! Errors are [`StoreError`]s: their `Display` is for the log, `user_message` for people.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use tokio::sync::broadcast;
+
+use super::ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
+use super::listening::Gap;
+use super::queries::{BoardGroup, BoardGrouping};
+use super::recovery::{DayCounts, ReconcileDay};
+use super::reference::{
+    FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
+};
+use super::StoreError;
+use crate::filter::RecordFilter;
+use crate::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
+use crate::reports::{Alert, ExportError, ExportRequest, ReportSettings, Summary};
+use crate::scope::Scope;
+
+/// A shared handle to the store, as servers and the desktop shell hold it.
+pub type SharedStore = Arc<dyn Store>;
+
+/// Where an export writes: any blocking writer the store may move to its own thread.
+pub type ExportSink = Box<dyn Write + Send>;
+
+/// Told how far a saved export is; answering [`ControlFlow::Break`] cancels it.
+pub type ExportProgress = Box<dyn FnMut(ExportProgressUpdate) -> ControlFlow<()> + Send>;
+
+/// How far an export with progress is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportProgressUpdate {
+    pub rows_written: u64,
+    /// The rows the export will write in all (counted in the same snapshot).
+    pub total_rows: u64,
+}
+
+/// How the store itself is doing, for the status line and the tray.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// The last commit failed (full disk, locked database); cleared by the next success.
+    pub storage_failing: bool,
+    /// Rejected-delivery log entries dropped because the store was saturated.
+    pub rejections_dropped: u64,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    // ----- Ingest -------------------------------------------------------------------
+
+    /// Stores a verified delivery and says what became of it (applied, superseded,
+    /// duplicate, ignored, conflict). Returns once the outcome is durable.
+    async fn deliver(&self, delivery: VerifiedDelivery) -> Result<IngestOutcome, StoreError>;
+
+    /// Logs a refused delivery without waiting. Under a flood it may be dropped (and
+    /// counted in [`StoreHealth::rejections_dropped`]) rather than slow valid deliveries.
+    fn log_rejected(&self, rejected: RejectedDelivery);
+
+    /// Every change committed from now on, in sequence order. A receiver that falls behind
+    /// gets `Lagged` and catches up with [`Store::changes_after`].
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Change>>;
+
+    /// Whether commits are failing, and what was dropped under load.
+    fn health(&self) -> StoreHealth;
+
+    /// Commits everything queued, then stops accepting writes (they answer
+    /// [`StoreError::Closed`]).
+    async fn shutdown(&self);
+
+    // ----- Reads of attendance and the change log -----------------------------------
+
+    /// Changes with a sequence number above `after` that match `filter`, oldest first, at
+    /// most `limit`: the live stream's catch-up and the feed's paging forward.
+    async fn changes_after(
+        &self,
+        scope: &Scope,
+        after: i64,
+        limit: usize,
+        filter: &RecordFilter,
+    ) -> Result<Vec<Change>, StoreError>;
+
+    /// The newest changes matching `filter` (sequence below `before`, if given), newest
+    /// first, at most `limit`: the feed's first screen and its scrolling back.
+    async fn latest_changes(
+        &self,
+        scope: &Scope,
+        before: Option<i64>,
+        limit: usize,
+        filter: &RecordFilter,
+    ) -> Result<Vec<Change>, StoreError>;
+
+    /// The highest sequence number among the changes `scope` allows (0 when none): where
+    /// a live stream starts.
+    async fn last_change_seq(&self, scope: &Scope) -> Result<i64, StoreError>;
+
+    /// Current attendance records matching `filter`, in register order, at most `limit`.
+    async fn attendance(
+        &self,
+        scope: &Scope,
+        filter: &RecordFilter,
+        include_deleted: bool,
+        limit: usize,
+    ) -> Result<Vec<AttendanceRow>, StoreError>;
+
+    /// Every change of one record, oldest first (its audit trail); empty when the record
+    /// is unknown or outside `scope`.
+    async fn record_history(
+        &self,
+        scope: &Scope,
+        tenant: &str,
+        attendance_id: i64,
+    ) -> Result<Vec<Change>, StoreError>;
+
+    /// Per class or course, the counts of current records by status on `date`.
+    async fn board(
+        &self,
+        scope: &Scope,
+        date: &str,
+        by: BoardGrouping,
+    ) -> Result<Vec<BoardGroup>, StoreError>;
+
+    // ----- The delivery log ---------------------------------------------------------
+
+    /// The delivery log, newest first, optionally of one outcome, below sequence `before`.
+    /// Deliveries refused before their school was known are shown only to
+    /// [`Scope::all`].
+    async fn deliveries(
+        &self,
+        scope: &Scope,
+        outcome: Option<DeliveryOutcome>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>, StoreError>;
+
+    /// How many deliveries of each outcome were ever received (running totals of this
+    /// installation: the log itself is capped and purged). Outcomes never seen are absent.
+    async fn delivery_counts(&self) -> Result<Vec<(DeliveryOutcome, i64)>, StoreError>;
+
+    /// When the newest delivery that was not rejected arrived, if any.
+    async fn last_delivery_at(&self) -> Result<Option<i64>, StoreError>;
+
+    // ----- Names behind the ids -----------------------------------------------------
+
+    /// Every known name, as `GET /api/reference` answers.
+    async fn reference(&self, scope: &Scope) -> Result<Reference, StoreError>;
+
+    /// The stored, non-blank names of `ids`; ids without one are left out.
+    async fn names_of(
+        &self,
+        scope: &Scope,
+        ids: Vec<NamedId>,
+    ) -> Result<HashMap<NamedId, String>, StoreError>;
+
+    /// The ids that have a name.
+    async fn known_ids(&self, scope: &Scope) -> Result<KnownIds, StoreError>;
+
+    /// Whether stored attendance names an id without a name.
+    async fn attendance_has_unknown_ids(&self, scope: &Scope) -> Result<bool, StoreError>;
+
+    /// Stores one refresh from the API; names no longer listed are kept. Returns whether a
+    /// name the user sees changed.
+    async fn store_reference(
+        &self,
+        fetched: FetchedReference,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets (or with `None` clears) the user's category for a status; it survives every
+    /// refresh. Returns whether the status is known.
+    async fn set_status_category(
+        &self,
+        status_id: i64,
+        category: Option<StatusCategory>,
+    ) -> Result<bool, StoreError>;
+
+    /// Applies what a reference webhook said.
+    async fn apply_reference_update(
+        &self,
+        update: ReferenceUpdate,
+        now: i64,
+    ) -> Result<ReferenceWebhookEffect, StoreError>;
+
+    // ----- Listening periods and recovery -------------------------------------------
+
+    /// Starts a listening period at `now`. If an earlier run left a heartbeat, the time
+    /// since is recorded as a pending gap. Returns the period's id and that gap.
+    async fn begin_listening(&self, now: i64) -> Result<(i64, Option<Gap>), StoreError>;
+
+    /// Records that period `period_id` is still listening at `now` (never moves back).
+    async fn heartbeat(&self, period_id: i64, now: i64) -> Result<(), StoreError>;
+
+    /// Ends period `period_id` at `now` (a clean shutdown).
+    async fn end_listening(&self, period_id: i64, now: i64) -> Result<(), StoreError>;
+
+    /// Gaps whose missed changes have not been asked for yet, oldest first.
+    async fn pending_gaps(&self) -> Result<Vec<Gap>, StoreError>;
+
+    /// Marks gaps as done, with the check's summary sentence.
+    async fn mark_recovered(
+        &self,
+        gap_ids: Vec<i64>,
+        now: i64,
+        summary: String,
+    ) -> Result<(), StoreError>;
+
+    /// Reconciles one day of listed attendance in one transaction; applied changes reach
+    /// subscribers marked as recovered.
+    async fn reconcile_day(&self, day: ReconcileDay) -> Result<DayCounts, StoreError>;
+
+    // ----- Care ---------------------------------------------------------------------
+
+    /// Deletes raw deliveries received before `cutoff_ms`; attendance, the change log and
+    /// request ids (duplicate detection) are kept. Returns how many were deleted.
+    async fn purge_deliveries_before(&self, cutoff_ms: i64) -> Result<usize, StoreError>;
+
+    // ----- Reports ------------------------------------------------------------------
+
+    /// Attendance rate by class, absences per day and chronic absence over `filter`.
+    async fn summary(
+        &self,
+        scope: &Scope,
+        filter: &RecordFilter,
+        settings: &ReportSettings,
+    ) -> Result<Summary, StoreError>;
+
+    /// The threshold alerts as of `today` (the office's local date).
+    async fn alerts(
+        &self,
+        scope: &Scope,
+        today: NaiveDate,
+        settings: &ReportSettings,
+    ) -> Result<Vec<Alert>, StoreError>;
+
+    /// Writes one report as CSV into `out`, row by row from one snapshot, and returns the
+    /// rows written (header not counted). With `progress`, the rows are counted first (in
+    /// the same snapshot) and `progress` is told how far it is; its `Break` cancels with
+    /// [`ExportError::Cancelled`]. A writer that fails ends the export with its error.
+    async fn export(
+        &self,
+        scope: &Scope,
+        request: &ExportRequest,
+        out: ExportSink,
+        progress: Option<ExportProgress>,
+    ) -> Result<u64, ExportError>;
+}

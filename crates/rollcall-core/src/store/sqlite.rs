@@ -1,0 +1,340 @@
+//! [`SqliteStore`]: the [`Store`] on one SQLite file. Writes go through the
+//! [`IngestWriter`] (one thread, group commit); reads run on the [`ReadPool`]'s read-only
+//! connections off the async threads (WAL: readers never hold up the writer).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use tokio::sync::broadcast;
+
+use super::api::{ExportProgress, ExportProgressUpdate, ExportSink, Store, StoreHealth};
+use super::ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
+use super::listening::{self, Gap};
+use super::queries::{self, BoardGroup, BoardGrouping};
+use super::recovery::{self, DayCounts, ReconcileDay};
+use super::reference::{
+    self, FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
+};
+use super::{care, IngestWriter, ReadPool, StoreError};
+use crate::filter::RecordFilter;
+use crate::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
+use crate::reports::{self, Alert, ExportError, ExportRequest, ReportSettings, Summary};
+use crate::scope::Scope;
+
+/// The SQLite store: the writer thread and a pool of read connections on one file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: IngestWriter,
+    reads: Arc<ReadPool>,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) the database at `path` and starts its writer.
+    /// Blocking: the migration may take a moment on a large file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let writer = IngestWriter::start(path)?;
+        Ok(Self::new(writer, Arc::new(ReadPool::new(path))))
+    }
+
+    /// A store on a writer and read pool already started on the same file.
+    pub fn new(writer: IngestWriter, reads: Arc<ReadPool>) -> Self {
+        Self { writer, reads }
+    }
+
+    /// This store as the shared handle the server and the shell hold.
+    pub fn shared(self) -> super::SharedStore {
+        Arc::new(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn deliver(&self, delivery: VerifiedDelivery) -> Result<IngestOutcome, StoreError> {
+        self.writer.deliver(delivery).await
+    }
+
+    fn log_rejected(&self, rejected: RejectedDelivery) {
+        self.writer.log_rejected(rejected);
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.writer.subscribe()
+    }
+
+    fn health(&self) -> StoreHealth {
+        StoreHealth {
+            storage_failing: self.writer.storage_failing(),
+            rejections_dropped: self.writer.rejections_dropped(),
+        }
+    }
+
+    async fn shutdown(&self) {
+        self.writer.shutdown_async().await;
+    }
+
+    async fn changes_after(
+        &self,
+        scope: &Scope,
+        after: i64,
+        limit: usize,
+        filter: &RecordFilter,
+    ) -> Result<Vec<Change>, StoreError> {
+        let filter = filter.within(scope);
+        self.reads
+            .read(move |c| queries::changes_after(c, after, limit, &filter))
+            .await
+    }
+
+    async fn latest_changes(
+        &self,
+        scope: &Scope,
+        before: Option<i64>,
+        limit: usize,
+        filter: &RecordFilter,
+    ) -> Result<Vec<Change>, StoreError> {
+        let filter = filter.within(scope);
+        self.reads
+            .read(move |c| queries::latest_changes(c, before, limit, &filter))
+            .await
+    }
+
+    async fn last_change_seq(&self, scope: &Scope) -> Result<i64, StoreError> {
+        let scope = scope.clone();
+        self.reads
+            .read(move |c| queries::last_change_seq_in(c, &scope))
+            .await
+    }
+
+    async fn attendance(
+        &self,
+        scope: &Scope,
+        filter: &RecordFilter,
+        include_deleted: bool,
+        limit: usize,
+    ) -> Result<Vec<AttendanceRow>, StoreError> {
+        let filter = filter.within(scope);
+        self.reads
+            .read(move |c| queries::attendance(c, &filter, include_deleted, limit))
+            .await
+    }
+
+    async fn record_history(
+        &self,
+        scope: &Scope,
+        tenant: &str,
+        attendance_id: i64,
+    ) -> Result<Vec<Change>, StoreError> {
+        if !scope.allows(tenant) {
+            return Ok(Vec::new());
+        }
+        let tenant = tenant.to_string();
+        self.reads
+            .read(move |c| queries::record_history(c, &tenant, attendance_id))
+            .await
+    }
+
+    async fn board(
+        &self,
+        scope: &Scope,
+        date: &str,
+        by: BoardGrouping,
+    ) -> Result<Vec<BoardGroup>, StoreError> {
+        let (scope, date) = (scope.clone(), date.to_string());
+        self.reads
+            .read(move |c| queries::board_in(c, &scope, &date, by))
+            .await
+    }
+
+    async fn deliveries(
+        &self,
+        scope: &Scope,
+        outcome: Option<DeliveryOutcome>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        let scope = scope.clone();
+        self.reads
+            .read(move |c| queries::deliveries_in(c, &scope, outcome, before, limit))
+            .await
+    }
+
+    async fn delivery_counts(&self) -> Result<Vec<(DeliveryOutcome, i64)>, StoreError> {
+        self.reads.read(queries::delivery_counts).await
+    }
+
+    async fn last_delivery_at(&self) -> Result<Option<i64>, StoreError> {
+        self.reads.read(queries::last_delivery_at).await
+    }
+
+    // The reference tables hold the names of the one school this file serves; a scope
+    // cannot narrow them further here.
+    async fn reference(&self, _scope: &Scope) -> Result<Reference, StoreError> {
+        self.reads.read(reference::load_reference).await
+    }
+
+    async fn names_of(
+        &self,
+        _scope: &Scope,
+        ids: Vec<NamedId>,
+    ) -> Result<HashMap<NamedId, String>, StoreError> {
+        self.reads.read(move |c| reference::names_of(c, &ids)).await
+    }
+
+    async fn known_ids(&self, _scope: &Scope) -> Result<KnownIds, StoreError> {
+        self.reads.read(KnownIds::load).await
+    }
+
+    async fn attendance_has_unknown_ids(&self, _scope: &Scope) -> Result<bool, StoreError> {
+        self.reads.read(reference::attendance_has_unknown_ids).await
+    }
+
+    async fn store_reference(
+        &self,
+        fetched: FetchedReference,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .transact(move |t, _| reference::store_fetched(t, &fetched, now))
+            .await
+    }
+
+    async fn set_status_category(
+        &self,
+        status_id: i64,
+        category: Option<StatusCategory>,
+    ) -> Result<bool, StoreError> {
+        self.writer
+            .transact(move |t, _| reference::set_status_category(t, status_id, category))
+            .await
+    }
+
+    async fn apply_reference_update(
+        &self,
+        update: ReferenceUpdate,
+        now: i64,
+    ) -> Result<ReferenceWebhookEffect, StoreError> {
+        self.writer
+            .transact(move |t, _| reference::apply_reference_update(t, &update, now))
+            .await
+    }
+
+    async fn begin_listening(&self, now: i64) -> Result<(i64, Option<Gap>), StoreError> {
+        self.writer
+            .transact(move |t, _| listening::begin(t, now))
+            .await
+    }
+
+    async fn heartbeat(&self, period_id: i64, now: i64) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t, _| listening::heartbeat(t, period_id, now))
+            .await
+    }
+
+    async fn end_listening(&self, period_id: i64, now: i64) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t, _| listening::end(t, period_id, now))
+            .await
+    }
+
+    async fn pending_gaps(&self) -> Result<Vec<Gap>, StoreError> {
+        self.reads.read(listening::pending_gaps).await
+    }
+
+    async fn mark_recovered(
+        &self,
+        gap_ids: Vec<i64>,
+        now: i64,
+        summary: String,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t, _| listening::mark_recovered(t, &gap_ids, now, &summary))
+            .await
+    }
+
+    async fn reconcile_day(&self, day: ReconcileDay) -> Result<DayCounts, StoreError> {
+        self.writer
+            .transact(move |t, changes| recovery::reconcile_day(t, &day, changes))
+            .await
+    }
+
+    async fn purge_deliveries_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
+        self.writer
+            .transact(move |t, _| care::purge_deliveries_before(t, cutoff_ms))
+            .await
+    }
+
+    async fn summary(
+        &self,
+        scope: &Scope,
+        filter: &RecordFilter,
+        settings: &ReportSettings,
+    ) -> Result<Summary, StoreError> {
+        let (filter, settings) = (filter.within(scope), *settings);
+        self.reads
+            .read(move |c| reports::summary(c, &filter, &settings))
+            .await
+    }
+
+    async fn alerts(
+        &self,
+        scope: &Scope,
+        today: NaiveDate,
+        settings: &ReportSettings,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let (scope, settings) = (scope.clone(), *settings);
+        self.reads
+            .read(move |c| reports::alerts_in(c, &scope, today, &settings))
+            .await
+    }
+
+    async fn export(
+        &self,
+        scope: &Scope,
+        request: &ExportRequest,
+        out: ExportSink,
+        progress: Option<ExportProgress>,
+    ) -> Result<u64, ExportError> {
+        let mut request = request.clone();
+        request.filter = request.filter.within(scope);
+        // The export holds its read connection (and one snapshot) for as long as the writer
+        // takes: a slow download slows the export instead of filling memory.
+        self.reads
+            .read(move |conn| Ok(export_on(conn, &request, out, progress)))
+            .await?
+    }
+}
+
+/// Writes `request` on one read connection, in one snapshot when progress is counted.
+fn export_on(
+    conn: &rusqlite::Connection,
+    request: &ExportRequest,
+    out: ExportSink,
+    progress: Option<ExportProgress>,
+) -> Result<u64, ExportError> {
+    let Some(mut progress) = progress else {
+        return reports::write_report(conn, request.kind, &request.filter, &request.options, out);
+    };
+    // One snapshot for the count and the rows, so the bar ends exactly at its total.
+    let snapshot = conn.unchecked_transaction()?;
+    let total_rows =
+        reports::count_report_rows(&snapshot, request.kind, &request.filter, &request.options)?;
+    let mut tell = |rows_written| {
+        progress(ExportProgressUpdate {
+            rows_written,
+            total_rows,
+        })
+    };
+    if tell(0).is_break() {
+        return Err(ExportError::Cancelled);
+    }
+    reports::write_report_with_progress(
+        &snapshot,
+        request.kind,
+        &request.filter,
+        &request.options,
+        out,
+        &mut tell,
+    )
+}

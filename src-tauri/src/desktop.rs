@@ -13,7 +13,7 @@ use crate::alerts;
 use crate::exports::{self, Exports};
 use crate::keyring_store::KeyringStore;
 use crate::notifications::{self, NotificationPause};
-use crate::tray::{self, Tray, TrayStatus};
+use crate::tray::{self, Tray, TrayActions, TrayStatus};
 
 pub const MAIN_WINDOW: &str = "main";
 
@@ -54,6 +54,18 @@ impl Desktop {
             .get()
             .map(|info| format!("http://{}", info.ui_addr))
     }
+}
+
+/// What the tray's menu does in this app.
+pub const TRAY_ACTIONS: TrayActions = TrayActions {
+    show_window,
+    quit,
+    webhook_url: |app| app.state::<Desktop>().info().map(ServerInfo::webhook_url),
+    pause_notifications: |app, paused| app.state::<Desktop>().pause.set(paused),
+};
+
+fn show_tray_status(app: &AppHandle, status: &TrayStatus) {
+    app.state::<Desktop>().tray.show(status);
 }
 
 /// Opens the main window on the bundled splash page; [`start`] moves it to the UI.
@@ -180,7 +192,11 @@ fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer) {
     let state = server.state().clone();
     app.state::<Exports>().server_started(state.clone());
     exports::grant_to_ui(app, &format!("http://{}", info.ui_addr), MAIN_WINDOW);
-    tauri::async_runtime::spawn(tray::watch_status(app.clone(), state.clone()));
+    tauri::async_runtime::spawn(tray::watch_status(
+        app.clone(),
+        state.clone(),
+        show_tray_status,
+    ));
     tauri::async_runtime::spawn(alerts::watch(
         app.clone(),
         state.clone(),

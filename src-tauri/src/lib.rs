@@ -48,7 +48,7 @@ pub fn run() {
             }
             logging::open_file(&data_dir());
             let handle = app.handle().clone();
-            let tray = tray::build(&handle)?;
+            let tray = tray::build(&handle, desktop::TRAY_ACTIONS)?;
             app.manage(desktop::Desktop::new(tray));
             desktop::create_window(&handle, !args.iter().any(|a| a == HIDDEN_FLAG))?;
             desktop::start(handle.clone());

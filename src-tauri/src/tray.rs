@@ -8,12 +8,10 @@ use rollcall_server::AppState;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Manager};
+use tauri::AppHandle;
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-
-use crate::desktop::{self, Desktop};
 
 const ICON: &[u8] = include_bytes!("../icons/tray.png");
 const ICON_PROBLEM: &[u8] = include_bytes!("../icons/tray-problem.png");
@@ -39,6 +37,17 @@ impl TrayStatus {
     }
 }
 
+/// What the tray's menu asks of the app. The desktop module provides them, so the tray knows
+/// nothing of the app's state and the two modules do not import each other.
+#[derive(Clone, Copy)]
+pub struct TrayActions {
+    pub show_window: fn(&AppHandle),
+    pub quit: fn(&AppHandle),
+    /// The webhook listener's URL, once the listener is up.
+    pub webhook_url: fn(&AppHandle) -> Option<String>,
+    pub pause_notifications: fn(&AppHandle, bool),
+}
+
 /// The tray and the menu items whose text changes.
 pub struct Tray {
     icon: TrayIcon,
@@ -49,7 +58,7 @@ pub struct Tray {
     shown: Mutex<Option<TrayStatus>>,
 }
 
-pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
+pub fn build(app: &AppHandle, actions: TrayActions) -> tauri::Result<Tray> {
     let listening = MenuItem::with_id(app, "listening", "Starting…", false, None::<&str>)?;
     let last_event = MenuItem::with_id(app, "last-event", "No events yet", false, None::<&str>)?;
     let problem = MenuItem::with_id(app, "problem", "No problems", false, None::<&str>)?;
@@ -99,15 +108,17 @@ pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
         .tooltip("Rollcall: starting…")
         .menu(&menu)
         .show_menu_on_left_click(false)
-        .on_menu_event(move |app, event| on_menu_event(app, &event, &pause, &start_at_login))
-        .on_tray_icon_event(|tray, event| {
+        .on_menu_event(move |app, event| {
+            on_menu_event(app, &event, actions, &pause, &start_at_login)
+        })
+        .on_tray_icon_event(move |tray, event| {
             if let TrayIconEvent::Click {
                 button: MouseButton::Left,
                 button_state: MouseButtonState::Up,
                 ..
             } = event
             {
-                desktop::show_window(tray.app_handle());
+                (actions.show_window)(tray.app_handle());
             }
         })
         .build(app)?;
@@ -124,21 +135,22 @@ pub fn build(app: &AppHandle) -> tauri::Result<Tray> {
 fn on_menu_event(
     app: &AppHandle,
     event: &MenuEvent,
+    actions: TrayActions,
     pause: &CheckMenuItem<tauri::Wry>,
     start_at_login: &CheckMenuItem<tauri::Wry>,
 ) {
     match event.id().as_ref() {
-        "open" => desktop::show_window(app),
+        "open" => (actions.show_window)(app),
         "copy-webhook-url" => {
-            if let Some(info) = app.state::<Desktop>().info() {
-                if let Err(e) = app.clipboard().write_text(info.webhook_url()) {
+            if let Some(url) = (actions.webhook_url)(app) {
+                if let Err(e) = app.clipboard().write_text(url) {
                     tracing::warn!(error = %e, "could not copy the webhook URL");
                 }
             }
         }
         "pause-notifications" => {
             let paused = pause.is_checked().unwrap_or(false);
-            app.state::<Desktop>().pause.set(paused);
+            (actions.pause_notifications)(app, paused);
             tracing::info!(paused, "notifications paused from the tray");
         }
         "start-at-login" => {
@@ -154,7 +166,7 @@ fn on_menu_event(
                 let _ = start_at_login.set_checked(launcher.is_enabled().unwrap_or(false));
             }
         }
-        "quit" => desktop::quit(app),
+        "quit" => (actions.quit)(app),
         _ => {}
     }
 }
@@ -227,17 +239,15 @@ fn describe_time(ms: i64) -> String {
     }
 }
 
-/// Keeps the tray up to date while the server runs.
-pub async fn watch_status(app: AppHandle, state: AppState) {
+/// Keeps the tray up to date while the server runs; `show` puts a status in the app's tray.
+pub async fn watch_status(app: AppHandle, state: AppState, show: fn(&AppHandle, &TrayStatus)) {
     let mut changes = state.subscribe_changes();
     let mut notices = state.subscribe_notices();
     let mut stopping = state.stopping();
     let mut tick = tokio::time::interval(REFRESH);
     let mut last_event_at = state.store().last_delivery_at().await.unwrap_or_default();
     loop {
-        app.state::<Desktop>()
-            .tray
-            .show(&status_of(&state, last_event_at));
+        show(&app, &status_of(&state, last_event_at));
         tokio::select! {
             received = changes.recv() => match received {
                 Ok(change) => {

@@ -66,7 +66,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
             || cause
-                .downcast_ref::<rollcall_core::export::ExportError>()
+                .downcast_ref::<rollcall_core::reports::ExportError>()
                 .is_some_and(|e| e.is_broken_pipe())
     })
 }

@@ -5,7 +5,6 @@
 
 pub mod config;
 pub mod envelope;
-pub mod export;
 pub mod filter;
 pub mod model;
 pub mod reports;

@@ -41,6 +41,8 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<super::settings_answer::Saved>();
     v.visit::<report_settings_api::ThresholdsSaved>();
     v.visit::<dreamclass_api::ConnectionSaved>();
+    v.visit::<dreamclass_api::DreamClassOverview>();
+    v.visit::<super::tunnel_api::TunnelView>();
     v.visit::<crate::error::ErrorBody>();
     // The feed, records and deliveries.
     v.visit::<api::ChangePage>();

@@ -9,9 +9,10 @@ use rollcall_dreamclass::{
     ApiConfig, ConnectionSummary, DreamClassClient, RecoveryReport, Reference, StatusCategory,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+
 use ts_rs::TS;
 
+use super::settings_answer::Saved;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -21,13 +22,20 @@ pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Referenc
     Ok(Json(reference))
 }
 
+/// `GET /api/dreamclass`: how the API connection is doing, and its settings.
+#[derive(Serialize, TS)]
+pub struct DreamClassOverview {
+    state: rollcall_dreamclass::ApiState,
+    settings: ConnectionView,
+}
+
 /// The connection's state and settings (the token is never sent back, only whether it is set).
-pub async fn overview(State(state): State<AppState>) -> Json<Value> {
+pub async fn overview(State(state): State<AppState>) -> Json<DreamClassOverview> {
     let settings = state.settings.with(|s| ConnectionView::from(&s.dreamclass));
-    Json(json!({
-        "state": state.dreamclass.state(),
-        "settings": settings,
-    }))
+    Json(DreamClassOverview {
+        state: state.dreamclass.state(),
+        settings,
+    })
 }
 
 /// The connection as the Settings screen shows it; the token only as "configured".
@@ -235,7 +243,7 @@ pub async fn set_status_category(
     State(state): State<AppState>,
     Path(status_id): Path<i64>,
     Json(form): Json<CategoryForm>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Saved>> {
     let known = state
         .dreamclass
         .set_status_category(status_id, form.category)
@@ -254,5 +262,5 @@ pub async fn set_status_category(
             "Rollcall does not know this status yet. Connect to DreamClass first.",
         ));
     }
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(Saved::OK))
 }

@@ -3,31 +3,63 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rollcall_tunnel::{BoreConfig, CloudflareConfig, NgrokConfig, TunnelConfig};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use rollcall_tunnel::{BoreConfig, CloudflareConfig, NgrokConfig, Reachability, TunnelConfig};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::settings_answer::Saved;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The settings the form shows; secrets only as "configured".
-pub async fn settings(State(state): State<AppState>) -> Json<Value> {
-    Json(match state.settings.with(|s| s.tunnel.clone()) {
-        TunnelConfig::None => json!({ "provider": "none" }),
-        TunnelConfig::Manual { public_url } => {
-            json!({ "provider": "manual", "publicUrl": public_url })
+/// `GET /api/settings/tunnel`: the settings the form shows; secrets only as "configured".
+#[derive(Serialize, TS)]
+#[serde(tag = "provider", rename_all = "camelCase")]
+#[ts(rename = "TunnelSettings")]
+pub enum TunnelView {
+    None,
+    #[serde(rename_all = "camelCase")]
+    Manual {
+        public_url: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Bore {
+        server: String,
+        port: Option<u16>,
+        secret_configured: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    Ngrok {
+        domain: Option<String>,
+        authtoken_configured: bool,
+    },
+    Cloudflare {
+        #[ts(type = "string | null")]
+        binary: Option<std::path::PathBuf>,
+    },
+}
+
+impl From<TunnelConfig> for TunnelView {
+    fn from(config: TunnelConfig) -> Self {
+        match config {
+            TunnelConfig::None => Self::None,
+            TunnelConfig::Manual { public_url } => Self::Manual { public_url },
+            TunnelConfig::Bore(b) => Self::Bore {
+                secret_configured: b.secret.as_deref().is_some_and(|s| !s.is_empty()),
+                server: b.server,
+                port: b.port,
+            },
+            TunnelConfig::Ngrok(n) => Self::Ngrok {
+                authtoken_configured: !n.authtoken.is_empty(),
+                domain: n.domain,
+            },
+            TunnelConfig::Cloudflare(c) => Self::Cloudflare { binary: c.binary },
         }
-        TunnelConfig::Bore(b) => json!({
-            "provider": "bore", "server": b.server, "port": b.port,
-            "secretConfigured": b.secret.as_deref().is_some_and(|s| !s.is_empty()),
-        }),
-        TunnelConfig::Ngrok(n) => json!({
-            "provider": "ngrok", "domain": n.domain,
-            "authtokenConfigured": !n.authtoken.is_empty(),
-        }),
-        TunnelConfig::Cloudflare(c) => json!({ "provider": "cloudflare", "binary": c.binary }),
-    })
+    }
+}
+
+/// The settings the form shows; secrets only as "configured".
+pub async fn settings(State(state): State<AppState>) -> Json<TunnelView> {
+    Json(state.settings.with(|s| TunnelView::from(s.tunnel.clone())))
 }
 
 #[derive(Deserialize)]
@@ -109,9 +141,9 @@ pub async fn save_settings(
 }
 
 /// "Check now": probes the public URL and answers with the result.
-pub async fn check_now(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn check_now(State(state): State<AppState>) -> ApiResult<Json<Reachability>> {
     match state.tunnel.check_now().await {
-        Some(reachability) => Ok(Json(serde_json::to_value(reachability).map_err(ApiError::internal)?)),
+        Some(reachability) => Ok(Json(reachability)),
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
             "no_tunnel",

@@ -4,13 +4,14 @@
 // Everything the server sends is generated from its Rust types into ./generated (regenerate
 // with `cargo run -p rollcall-server --bin gen-ts`; `cargo test` fails while they are stale)
 // and re-exported here. This file keeps only what is not generated yet: the bodies the UI
-// sends, the settings views the server still builds by hand, and the UI's own constants.
+// sends, and the UI's own constants.
 
 import type {
   ConnectionTest,
+  ConnectionView,
   DeliveryOutcome,
-  DreamClassState,
   TunnelProvider,
+  TunnelSettings as TunnelSettingsSent,
 } from "./generated";
 
 export type * from "./generated";
@@ -38,18 +39,7 @@ export type WebhookSettings = {
 };
 
 /** The saved connection; the token itself is never sent back. */
-export type DreamClassSettings = {
-  baseUrl: string;
-  tenant: string;
-  authHeader: string;
-  authPrefix: string;
-  tenantHeader: string;
-  schoolPeriodId: number | null;
-  tokenConfigured: boolean;
-};
-
-/** GET /api/dreamclass: how the API connection is doing, and its settings. */
-export type DreamClassOverview = { state: DreamClassState; settings: DreamClassSettings };
+export type DreamClassSettings = ConnectionView;
 
 /** PUT /api/settings/dreamclass and POST /api/dreamclass/test. An absent token keeps the saved one. */
 export type DreamClassSettingsBody = {
@@ -65,16 +55,16 @@ export type DreamClassSettingsBody = {
 /** POST /api/dreamclass/test. */
 export type DreamClassTestResult = ConnectionTest;
 
-/** GET /api/settings/tunnel: secrets are never sent back, only whether they are set. */
-export type TunnelSettings = {
-  provider: TunnelProvider;
-  publicUrl?: string | null;
-  server?: string | null;
-  port?: number | null;
-  secretConfigured?: boolean;
-  domain?: string | null;
-  authtokenConfigured?: boolean;
-  binary?: string | null;
+type KeysOfAny<T> = T extends unknown ? keyof T : never;
+type FieldOfAny<T, K extends PropertyKey> = T extends unknown ? (K extends keyof T ? T[K] : never) : never;
+
+/**
+ * GET /api/settings/tunnel, as the form reads it: the generated union of one shape per
+ * provider, flattened so every provider's fields can be read (absent for another provider).
+ * Built from the generated type, so a field renamed in Rust still breaks this build.
+ */
+export type TunnelSettings = { provider: TunnelProvider } & {
+  [K in Exclude<KeysOfAny<TunnelSettingsSent>, "provider">]?: FieldOfAny<TunnelSettingsSent, K>;
 };
 
 /** PUT /api/settings/tunnel. Absent secrets keep the saved ones. */

@@ -72,7 +72,7 @@ impl RecordFilter {
     /// SQL conditions on the table aliased `alias` (attendance or changes; `""` for an
     /// unaliased table) and their parameters. `status_column` is the column a status filter
     /// applies to.
-    pub(crate) fn conditions(
+    pub fn conditions(
         &self,
         alias: &str,
         status_column: &str,
@@ -117,7 +117,7 @@ impl RecordFilter {
         }
         if let Some(tenants) = self.scope.tenant_list() {
             if tenants.is_empty() {
-                conditions.push("0".to_string());
+                conditions.push("1 = 0".to_string());
             } else {
                 let marks = vec!["?"; tenants.len()].join(", ");
                 conditions.push(format!("{prefix}tenant IN ({marks})"));
@@ -127,11 +127,12 @@ impl RecordFilter {
         (conditions, params)
     }
 
-    /// [`conditions`](Self::conditions) joined with AND (`1` when there are none).
-    pub(crate) fn sql(&self, alias: &str, status_column: &str) -> (String, Vec<SqlValue>) {
+    /// [`conditions`](Self::conditions) joined with AND (`1 = 1` when there are none). The
+    /// text is the same for SQLite and PostgreSQL but for its `?` placeholders.
+    pub fn sql(&self, alias: &str, status_column: &str) -> (String, Vec<SqlValue>) {
         let (conditions, params) = self.conditions(alias, status_column);
         let sql = if conditions.is_empty() {
-            "1".to_string()
+            "1 = 1".to_string()
         } else {
             conditions.join(" AND ")
         };
@@ -217,6 +218,6 @@ mod tests {
             filter.conditions("", "status_id").0,
             ["date >= ?", "status_id = ?"]
         );
-        assert_eq!(RecordFilter::default().sql("a", "status_id").0, "1");
+        assert_eq!(RecordFilter::default().sql("a", "status_id").0, "1 = 1");
     }
 }

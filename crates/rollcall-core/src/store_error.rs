@@ -13,6 +13,9 @@ pub enum StoreError {
     Closed,
     #[error("storage failed: {0}")]
     Unavailable(String),
+    /// The database server (PostgreSQL) cannot be reached; the store reconnects by itself.
+    #[error("the database server cannot be reached: {0}")]
+    Disconnected(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -41,6 +44,11 @@ impl StoreError {
             Self::Closed => "Rollcall is shutting down. DreamClass will send again later.",
             Self::Unavailable(_) => {
                 "Rollcall could not save to its database. Check the disk, then restart Rollcall."
+            }
+            Self::Disconnected(_) => {
+                "Rollcall cannot reach its database server, so new attendance cannot be saved \
+                 and DreamClass is told to send again later. Ask your IT team to check the \
+                 database server; Rollcall reconnects by itself."
             }
         }
     }

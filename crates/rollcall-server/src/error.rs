@@ -77,7 +77,16 @@ impl IntoResponse for ApiError {
 
 impl From<rollcall_core::store::StoreError> for ApiError {
     fn from(e: rollcall_core::store::StoreError) -> Self {
-        Self::internal(e)
+        match e {
+            // A district server's database that went away: a passing state, not a bug, and
+            // the screens say so in a sentence.
+            rollcall_core::store::StoreError::Disconnected(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unreachable",
+                e.user_message(),
+            ),
+            e => Self::internal(e),
+        }
     }
 }
 

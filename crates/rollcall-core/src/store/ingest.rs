@@ -53,6 +53,18 @@ impl IngestOutcome {
         }
     }
 
+    /// Why the delivery changed nothing, as the delivery log says it.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Conflict => Some(
+                "This request id was already received with other content: possible replay or \
+                 forgery.",
+            ),
+            Self::Superseded => Some("A newer event for this attendance record is stored."),
+            _ => None,
+        }
+    }
+
     /// The HTTP status the listener answers for this outcome.
     pub fn http_status(&self) -> u16 {
         match self {
@@ -71,9 +83,8 @@ pub(crate) fn apply_delivery(
         .prepare_cached("SELECT content_sha256 FROM requests WHERE request_id = ?1")?
         .query_row([&envelope.request_id], |r| r.get(0))
         .optional()?;
-    let outcome = match seen {
-        Some(hash) if hash == delivery.content_sha256 => IngestOutcome::Duplicate,
-        Some(_) => IngestOutcome::Conflict,
+    let outcome = match repeated_request(seen.as_deref(), &delivery.content_sha256) {
+        Some(repeat) => repeat,
         None => {
             tx.prepare_cached(
                 "INSERT INTO requests (request_id, content_sha256, first_seen) VALUES (?1, ?2, ?3)",
@@ -100,13 +111,7 @@ pub(crate) fn apply_delivery(
             }
         }
     };
-    let reason = match outcome {
-        IngestOutcome::Conflict => Some(
-            "This request id was already received with other content: possible replay or forgery.",
-        ),
-        IngestOutcome::Superseded => Some("A newer event for this attendance record is stored."),
-        _ => None,
-    };
+    let reason = outcome.reason();
     insert_delivery_log(
         tx,
         &DeliveryLogEntry {
@@ -123,7 +128,18 @@ pub(crate) fn apply_delivery(
     Ok(outcome)
 }
 
-pub(crate) struct DeliveryLogEntry<'a> {
+/// What a request id seen before makes of a delivery: the same content is a duplicate
+/// (answered 200 again, applied once), other content a conflict. `None`: never seen.
+pub fn repeated_request(seen_sha256: Option<&str>, content_sha256: &str) -> Option<IngestOutcome> {
+    match seen_sha256 {
+        Some(hash) if hash == content_sha256 => Some(IngestOutcome::Duplicate),
+        Some(_) => Some(IngestOutcome::Conflict),
+        None => None,
+    }
+}
+
+/// One entry of the delivery log, as every backend writes it.
+pub struct DeliveryLogEntry<'a> {
     pub received_at: i64,
     pub request_id: Option<&'a str>,
     pub event_type: Option<&'a str>,
@@ -134,15 +150,37 @@ pub(crate) struct DeliveryLogEntry<'a> {
     pub body: &'a [u8],
 }
 
+impl<'a> DeliveryLogEntry<'a> {
+    /// The log entry of a refused delivery.
+    pub fn rejected(rejected: &'a RejectedDelivery) -> Self {
+        Self {
+            received_at: rejected.received_at,
+            request_id: rejected.request_id.as_deref(),
+            event_type: None,
+            tenant: None,
+            outcome: DeliveryOutcome::Rejected,
+            status: rejected.status,
+            reason: Some(&rejected.reason),
+            body: &rejected.body,
+        }
+    }
+
+    /// The body as kept: whole for applied deliveries, the first [`CAPPED_BODY_BYTES`] of
+    /// capped ones (rejected, conflict, duplicate).
+    pub fn kept_body(&self) -> &'a [u8] {
+        if self.outcome.is_capped() {
+            &self.body[..self.body.len().min(CAPPED_BODY_BYTES)]
+        } else {
+            self.body
+        }
+    }
+}
+
 pub(crate) fn insert_delivery_log(
     tx: &Transaction<'_>,
     entry: &DeliveryLogEntry<'_>,
 ) -> rusqlite::Result<()> {
-    let kept = if entry.outcome.is_capped() {
-        &entry.body[..entry.body.len().min(CAPPED_BODY_BYTES)]
-    } else {
-        entry.body
-    };
+    let kept = entry.kept_body();
     tx.prepare_cached(
         "INSERT INTO deliveries
              (received_at, request_id, event_type, tenant, outcome, status, reason, body, body_bytes)
@@ -166,27 +204,59 @@ pub(crate) fn log_rejected(
     tx: &Transaction<'_>,
     rejected: &RejectedDelivery,
 ) -> rusqlite::Result<()> {
-    insert_delivery_log(
-        tx,
-        &DeliveryLogEntry {
-            received_at: rejected.received_at,
-            request_id: rejected.request_id.as_deref(),
-            event_type: None,
-            tenant: None,
-            outcome: DeliveryOutcome::Rejected,
-            status: rejected.status,
-            reason: Some(&rejected.reason),
-            body: &rejected.body,
-        },
-    )
+    insert_delivery_log(tx, &DeliveryLogEntry::rejected(rejected))
 }
 
-struct StoredVersion {
+/// The stored version of a record, as the ordering rule sees it.
+pub struct StoredVersion {
+    pub event_ts: i64,
+    pub request_id: String,
+    pub status_id: i64,
+    pub comment: String,
+    pub deleted: bool,
+}
+
+impl StoredVersion {
+    /// Whether an event with this timestamp and request id is newer than the stored version
+    /// (the newest DreamClass timestamp wins; equal timestamps are ordered by request id).
+    pub fn is_replaced_by(&self, event_ts: i64, request_id: &str) -> bool {
+        (self.event_ts, self.request_id.as_str()) < (event_ts, request_id)
+    }
+}
+
+/// The change an event newer than `stored` makes: before is the stored version unless it is
+/// a tombstone, after is the event's unless it deletes. Its `seq` is 0 until it is stored.
+pub fn change_for(
+    tenant: &str,
+    request_id: &str,
     event_ts: i64,
-    request_id: String,
-    status_id: i64,
-    comment: String,
-    deleted: bool,
+    event: &AttendanceEvent,
+    source: ChangeSource,
+    recorded_at: i64,
+    stored: Option<StoredVersion>,
+) -> Change {
+    let record = &event.record;
+    let deleted = event.kind == AttendanceEventKind::Deleted;
+    let live_before = stored.filter(|s| !s.deleted);
+    Change {
+        seq: 0,
+        recorded_at,
+        source,
+        request_id: request_id.to_string(),
+        event_type: event.kind.event_type().to_string(),
+        event_ts,
+        tenant: tenant.to_string(),
+        attendance_id: record.id,
+        date: record.date.clone(),
+        kind: record.kind.clone(),
+        class_id: record.class_id,
+        course_id: record.course_id,
+        student_period_id: record.student_period_id,
+        status_before: live_before.as_ref().map(|s| s.status_id),
+        status_after: (!deleted).then_some(record.status_id),
+        comment_before: live_before.map(|s| s.comment),
+        comment_after: (!deleted).then(|| record.comment.clone()),
+    }
 }
 
 /// Applies one attendance event if it is newer than what is stored. Returns the change it
@@ -216,32 +286,22 @@ pub fn apply_attendance_event(
             })
         })
         .optional()?;
-    if let Some(stored) = &stored {
-        if (stored.event_ts, stored.request_id.as_str()) >= (event_ts, request_id) {
-            return Ok(None);
-        }
+    if stored
+        .as_ref()
+        .is_some_and(|s| !s.is_replaced_by(event_ts, request_id))
+    {
+        return Ok(None);
     }
     let deleted = event.kind == AttendanceEventKind::Deleted;
-    let live_before = stored.filter(|s| !s.deleted);
-    let mut change = Change {
-        seq: 0,
-        recorded_at,
-        source,
-        request_id: request_id.to_string(),
-        event_type: event.kind.event_type().to_string(),
+    let mut change = change_for(
+        tenant,
+        request_id,
         event_ts,
-        tenant: tenant.to_string(),
-        attendance_id: record.id,
-        date: record.date.clone(),
-        kind: record.kind.clone(),
-        class_id: record.class_id,
-        course_id: record.course_id,
-        student_period_id: record.student_period_id,
-        status_before: live_before.as_ref().map(|s| s.status_id),
-        status_after: (!deleted).then_some(record.status_id),
-        comment_before: live_before.map(|s| s.comment),
-        comment_after: (!deleted).then(|| record.comment.clone()),
-    };
+        event,
+        source,
+        recorded_at,
+        stored,
+    );
     tx.prepare_cached(
         "INSERT INTO changes
              (recorded_at, source, request_id, event_type, event_ts, tenant, attendance_id, date,

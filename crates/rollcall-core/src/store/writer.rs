@@ -22,15 +22,15 @@ use crate::model::Change;
 use crate::model::DeliveryOutcome;
 
 /// How many commands may wait for the writer before senders wait too.
-const QUEUE_CAPACITY: usize = 8192;
+pub const QUEUE_CAPACITY: usize = 8192;
 /// The most deliveries committed in one transaction.
-const MAX_BATCH: usize = 1024;
+pub const MAX_BATCH: usize = 1024;
 /// Capacity of the live change broadcast; a subscriber further behind reloads from the log.
 const BROADCAST_CAPACITY: usize = 4096;
 /// The capped part of the delivery log keeps at most this many entries.
 pub const CAPPED_LOG_KEEP: i64 = 10_000;
 /// How many capped entries may be written between two prunes.
-const PRUNE_EVERY: u64 = 500;
+pub const PRUNE_EVERY: u64 = 500;
 
 /// A task's value travels back type-erased; [`IngestWriter::transact`] restores its type.
 type TaskValue = Box<dyn Any + Send>;

@@ -1,0 +1,183 @@
+//! The PostgreSQL schema as an append-only list of migrations, tracked in `schema_version`.
+//!
+//! The tables mirror the SQLite schema (crates/rollcall-core/src/store/schema.rs) column for
+//! column, so that both backends answer the same queries with the same values. Integers are
+//! `BIGINT` (Rust's `i64`), and flags are `BIGINT` 0/1 as in SQLite, so the query text that
+//! compares them (`deleted = 0`) is shared.
+//!
+//! Every server that starts runs [`migrate`]: the whole upgrade is one transaction under an
+//! advisory lock, so two servers starting together never race (the second waits, then finds
+//! nothing to do). Never remove or edit a migration that has shipped; add a new entry.
+
+use postgres::Client;
+
+/// The advisory lock (`pg_advisory_xact_lock`) held while migrating.
+const MIGRATION_LOCK: i64 = 0x526f_6c6c_0001;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: everything the SQLite schema has at its version 2, plus the leases that let several
+    // servers run a background job once.
+    r#"
+    CREATE TABLE deliveries (
+        seq         BIGSERIAL PRIMARY KEY,
+        received_at BIGINT NOT NULL,
+        request_id  TEXT,
+        event_type  TEXT,
+        tenant      TEXT,
+        outcome     TEXT NOT NULL,
+        status      BIGINT NOT NULL,
+        reason      TEXT,
+        body        BYTEA,
+        body_bytes  BIGINT NOT NULL
+    );
+    CREATE INDEX deliveries_by_outcome ON deliveries(outcome, seq);
+    CREATE INDEX deliveries_by_request ON deliveries(request_id);
+    CREATE INDEX deliveries_by_received ON deliveries(received_at);
+
+    CREATE TABLE requests (
+        request_id     TEXT PRIMARY KEY,
+        content_sha256 TEXT NOT NULL,
+        first_seen     BIGINT NOT NULL
+    );
+
+    CREATE TABLE attendance (
+        tenant            TEXT NOT NULL,
+        attendance_id     BIGINT NOT NULL,
+        date              TEXT NOT NULL,
+        kind              TEXT NOT NULL,
+        class_id          BIGINT NOT NULL,
+        course_id         BIGINT NOT NULL,
+        status_id         BIGINT NOT NULL,
+        student_period_id BIGINT NOT NULL,
+        comment           TEXT NOT NULL,
+        deleted           BIGINT NOT NULL DEFAULT 0,
+        event_ts          BIGINT NOT NULL,
+        request_id        TEXT NOT NULL,
+        last_seq          BIGINT NOT NULL,
+        PRIMARY KEY (tenant, attendance_id)
+    );
+    CREATE INDEX attendance_by_date ON attendance(date, class_id, course_id);
+
+    -- `seq` comes from the sequence while the writer lock (crate::writer::WRITE_LOCK) is
+    -- held, so sequence order is commit order across every server.
+    CREATE TABLE changes (
+        seq               BIGSERIAL PRIMARY KEY,
+        recorded_at       BIGINT NOT NULL,
+        source            TEXT NOT NULL,
+        request_id        TEXT NOT NULL,
+        event_type        TEXT NOT NULL,
+        event_ts          BIGINT NOT NULL,
+        tenant            TEXT NOT NULL,
+        attendance_id     BIGINT NOT NULL,
+        date              TEXT NOT NULL,
+        kind              TEXT NOT NULL,
+        class_id          BIGINT NOT NULL,
+        course_id         BIGINT NOT NULL,
+        student_period_id BIGINT NOT NULL,
+        status_before     BIGINT,
+        status_after      BIGINT,
+        comment_before    TEXT,
+        comment_after     TEXT
+    );
+    CREATE INDEX changes_by_record ON changes(tenant, attendance_id, seq);
+    CREATE INDEX changes_by_date ON changes(date, seq);
+
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+    );
+
+    CREATE TABLE reference_statuses (
+        id               BIGINT PRIMARY KEY,
+        name             TEXT NOT NULL,
+        guessed_category TEXT NOT NULL,
+        user_category    TEXT,
+        fetched_at       BIGINT NOT NULL
+    );
+
+    CREATE TABLE reference_students (
+        student_period_id BIGINT PRIMARY KEY,
+        student_id        BIGINT,
+        name              TEXT,
+        class_id          BIGINT,
+        school_period_id  BIGINT,
+        active            BIGINT NOT NULL DEFAULT 1,
+        fetched_at        BIGINT NOT NULL
+    );
+
+    CREATE TABLE reference_student_classes (
+        student_period_id BIGINT NOT NULL,
+        class_id          BIGINT NOT NULL,
+        fetched_at        BIGINT NOT NULL,
+        PRIMARY KEY (student_period_id, class_id)
+    );
+
+    CREATE TABLE reference_classes (
+        id               BIGINT PRIMARY KEY,
+        name             TEXT,
+        school_period_id BIGINT,
+        active           BIGINT NOT NULL DEFAULT 1,
+        fetched_at       BIGINT NOT NULL
+    );
+
+    CREATE TABLE reference_courses (
+        id         BIGINT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        fetched_at BIGINT NOT NULL
+    );
+
+    CREATE TABLE listening_periods (
+        id             BIGSERIAL PRIMARY KEY,
+        started_at     BIGINT NOT NULL,
+        last_heartbeat BIGINT NOT NULL,
+        stopped_at     BIGINT
+    );
+
+    CREATE TABLE recovery_gaps (
+        id           BIGSERIAL PRIMARY KEY,
+        from_ms      BIGINT NOT NULL,
+        to_ms        BIGINT NOT NULL,
+        found_at     BIGINT NOT NULL,
+        recovered_at BIGINT,
+        report       TEXT
+    );
+    CREATE INDEX recovery_gaps_pending ON recovery_gaps(recovered_at, id);
+
+    CREATE TABLE leases (
+        job        TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    "#,
+];
+
+/// Brings the database to the newest schema, in one transaction under [`MIGRATION_LOCK`].
+/// Returns the version it found (0 for an empty database).
+pub fn migrate(client: &mut Client) -> Result<usize, postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+    let found = match tx.query_opt("SELECT version FROM schema_version", &[])? {
+        Some(row) => row.get::<_, i64>(0) as usize,
+        None => {
+            tx.execute("INSERT INTO schema_version (version) VALUES (0)", &[])?;
+            0
+        }
+    };
+    for sql in MIGRATIONS.iter().skip(found) {
+        tx.batch_execute(sql)?;
+    }
+    if found < MIGRATIONS.len() {
+        tx.execute(
+            "UPDATE schema_version SET version = $1",
+            &[&(MIGRATIONS.len() as i64)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(found)
+}
+
+/// The version [`migrate`] brings a database to.
+pub fn latest_version() -> usize {
+    MIGRATIONS.len()
+}

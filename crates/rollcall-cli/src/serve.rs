@@ -14,6 +14,14 @@ pub struct ServeArgs {
     /// --demo, a separate demo folder inside it].
     #[arg(long, env = "ROLLCALL_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// A district server's PostgreSQL database, e.g. postgres://rollcall@db.example.org/rollcall
+    /// (several `rollcall serve` may share it) [default: SQLite in the data folder].
+    #[arg(
+        long = "database",
+        env = "ROLLCALL_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
     /// The webhook listener (what a tunnel or port-forward exposes) [default: 127.0.0.1:8787].
     #[arg(long, env = "ROLLCALL_WEBHOOK_ADDR")]
     webhook_addr: Option<SocketAddr>,
@@ -84,6 +92,7 @@ impl ServeArgs {
     fn launch_options(&self) -> LaunchOptions {
         LaunchOptions {
             data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
             demo: self.demo,
             webhook_addr: self.webhook_addr,
             ui_addr: self.ui_addr,
@@ -112,6 +121,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server_config = options
         .resolve(&KeptSecrets::default())
         .map_err(anyhow::Error::msg)?;
+    let server_config_database = server_config
+        .database_url
+        .as_deref()
+        .map(rollcall_store_postgres::connect::redact);
     let in_force = server_config.overrides.apply(&server_config.settings);
     let key = in_force.webhook.secret.clone();
     let allow_unsigned = in_force.webhook.allow_unsigned;
@@ -131,6 +144,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     println!("  Open Rollcall: {}", info.ui_url());
     println!("  Data folder: {}", data_dir.display());
+    if let Some(url) = &server_config_database {
+        println!("  Database: {url}");
+    }
     if key.is_none() && !allow_unsigned {
         println!(
             "  No webhook secret is set, so every delivery is refused. Set the Secret in \

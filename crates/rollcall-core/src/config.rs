@@ -23,6 +23,9 @@ pub const DEFAULT_UI_ADDR: &str = "127.0.0.1:8788";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table> {
+    /// A district server's PostgreSQL database (`postgres://user@host/db`); without it,
+    /// Rollcall keeps its data in SQLite in the data folder. Read at start only.
+    pub database_url: Option<String>,
     pub webhook_addr: Option<SocketAddr>,
     pub ui_addr: Option<SocketAddr>,
     /// The Secret entered in DreamClass's Settings > Integrations.

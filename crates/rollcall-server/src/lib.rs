@@ -30,7 +30,8 @@ use std::time::Duration;
 
 use rollcall_core::model::now_ms;
 use rollcall_core::store::care::{CareError, DataDirLock};
-use rollcall_core::store::{SqliteStore, DATABASE_FILE};
+use rollcall_core::store::{SharedStore, SqliteStore, DATABASE_FILE};
+use rollcall_store_postgres::{DatabaseUrl, PostgresStore};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -50,6 +51,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
+    /// A PostgreSQL database shared with other servers; `None`: SQLite in `data_dir`.
+    pub database_url: Option<String>,
     pub webhook_addr: SocketAddr,
     pub ui_addr: SocketAddr,
     /// The settings as `rollcall.toml` and the secret store hold them.
@@ -74,6 +77,7 @@ impl ServerConfig {
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
+            database_url: None,
             webhook_addr: rollcall_core::config::DEFAULT_WEBHOOK_ADDR
                 .parse()
                 .expect("valid default"),
@@ -99,6 +103,10 @@ pub enum StartError {
     InUse(PathBuf),
     DataDir(PathBuf, std::io::Error),
     Database(PathBuf, String),
+    /// `--database` is not an address Rollcall can use (the error says why).
+    DatabaseUrl(String),
+    /// The PostgreSQL server (shown without password) could not be reached or migrated.
+    DatabaseServer(String, String),
     Bind(&'static str, SocketAddr, std::io::Error),
 }
 
@@ -125,6 +133,12 @@ impl std::fmt::Display for StartError {
                  full and that no other program holds the file.",
                 path.display()
             ),
+            Self::DatabaseUrl(e) => write!(f, "{e} Check --database or ROLLCALL_DATABASE_URL."),
+            Self::DatabaseServer(url, e) => write!(
+                f,
+                "Rollcall could not open its database at {url} ({e}). Check that the \
+                 database server is running and that the address, user and password are right."
+            ),
             Self::Bind(which, addr, e) if e.kind() == std::io::ErrorKind::AddrInUse => write!(
                 f,
                 "The {which} address {addr} is already in use: is Rollcall already running? \
@@ -149,6 +163,29 @@ pub struct RunningServer {
     _lock: DataDirLock,
 }
 
+/// The store `config` names: PostgreSQL at its `database_url`, else SQLite in the data
+/// folder.
+async fn open_store(config: &ServerConfig) -> Result<SharedStore, StartError> {
+    if let Some(url) = &config.database_url {
+        let url = DatabaseUrl::parse(url).map_err(|e| StartError::DatabaseUrl(e.to_string()))?;
+        let shown = url.shown().to_string();
+        let store = PostgresStore::open_async(url)
+            .await
+            .map_err(|e| StartError::DatabaseServer(shown.clone(), e.to_string()))?;
+        tracing::info!(database = %shown, "attendance is kept in PostgreSQL");
+        return Ok(store.shared());
+    }
+    let db_path = config.data_dir.join(DATABASE_FILE);
+    let path = db_path.clone();
+    Ok(
+        tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+            .await
+            .expect("opening the store does not panic")
+            .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?
+            .shared(),
+    )
+}
+
 /// Opens the database and starts both listeners.
 pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError> {
     std::fs::create_dir_all(&config.data_dir)
@@ -159,14 +196,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         other => StartError::DataDir(config.data_dir.clone(), std::io::Error::other(other)),
     })?;
     let db_path = config.data_dir.join(DATABASE_FILE);
-    let store = {
-        let path = db_path.clone();
-        tokio::task::spawn_blocking(move || SqliteStore::open(&path))
-            .await
-            .expect("opening the store does not panic")
-            .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?
-            .shared()
-    };
+    let store = open_store(&config).await?;
     let webhook_listener = TcpListener::bind(config.webhook_addr)
         .await
         .map_err(|e| StartError::Bind("webhook", config.webhook_addr, e))?;
@@ -182,6 +212,10 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
             .expect("bound socket has an address"),
         token: config.token.clone().unwrap_or_else(random_token),
         data_dir: config.data_dir.clone(),
+        database: config
+            .database_url
+            .as_deref()
+            .map(rollcall_store_postgres::connect::redact),
         started_at: now_ms(),
     };
     let (stop, stopping) = watch::channel(false);

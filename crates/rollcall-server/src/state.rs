@@ -39,6 +39,9 @@ pub struct ServerInfo {
     pub ui_addr: SocketAddr,
     pub token: String,
     pub data_dir: PathBuf,
+    /// The district server's PostgreSQL database, without its password; `None`: SQLite in
+    /// the data folder.
+    pub database: Option<String>,
     pub started_at: i64,
 }
 

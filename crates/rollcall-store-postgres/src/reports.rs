@@ -9,12 +9,26 @@ use rollcall_core::reports::{Alert, ExportError, ExportRequest, ReportSettings, 
 use rollcall_core::store::{ExportProgress, ExportSink};
 use rollcall_core::Scope;
 
-pub fn summary(c: &mut Client, f: &RecordFilter, s: &ReportSettings) -> Result<Summary, postgres::Error> {
+pub fn summary(
+    c: &mut Client,
+    f: &RecordFilter,
+    s: &ReportSettings,
+) -> Result<Summary, postgres::Error> {
     todo!("port")
 }
-pub fn alerts(c: &mut Client, scope: &Scope, today: NaiveDate, s: &ReportSettings) -> Result<Vec<Alert>, postgres::Error> {
+pub fn alerts(
+    c: &mut Client,
+    scope: &Scope,
+    today: NaiveDate,
+    s: &ReportSettings,
+) -> Result<Vec<Alert>, postgres::Error> {
     todo!("port")
 }
-pub fn export(c: &mut Client, r: &ExportRequest, out: ExportSink, p: Option<ExportProgress>) -> Result<u64, ExportError> {
+pub fn export(
+    c: &mut Client,
+    r: &ExportRequest,
+    out: ExportSink,
+    p: Option<ExportProgress>,
+) -> Result<u64, ExportError> {
     todo!("port")
 }

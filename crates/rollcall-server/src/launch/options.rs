@@ -25,6 +25,8 @@ use crate::ServerConfig;
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
     pub data_dir: Option<PathBuf>,
+    /// A district server's PostgreSQL database (`--database`, `ROLLCALL_DATABASE_URL`).
+    pub database_url: Option<String>,
     /// A simulated school day and a fake DreamClass, in a data folder of their own.
     pub demo: bool,
     pub webhook_addr: Option<SocketAddr>,
@@ -70,6 +72,7 @@ impl LaunchOptions {
             |name: &str| get(name).is_some_and(|v| !matches!(v.as_str(), "0" | "false" | "no"));
         Ok(Self {
             data_dir: get("ROLLCALL_DATA_DIR").map(PathBuf::from),
+            database_url: get("ROLLCALL_DATABASE_URL"),
             demo: flag("ROLLCALL_DEMO"),
             webhook_addr: address("ROLLCALL_WEBHOOK_ADDR")?,
             ui_addr: address("ROLLCALL_UI_ADDR")?,
@@ -122,6 +125,11 @@ impl LaunchOptions {
     ) -> Result<ServerConfig, String> {
         let (settings, overrides) = self.settings(file, kept)?;
         let mut server = ServerConfig::new(self.data_dir());
+        server.database_url = self
+            .database_url
+            .clone()
+            .or_else(|| file.database_url.clone())
+            .filter(|url| !url.trim().is_empty());
         server.webhook_addr = self
             .webhook_addr
             .or(file.webhook_addr)

@@ -8,7 +8,7 @@ use axum::Json;
 use rollcall_core::config::BasicAuth;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::now_ms;
-use rollcall_core::store::{BoardGroup, BoardGrouping};
+use rollcall_core::store::{BoardGroup, BoardGrouping, StoreError};
 use rollcall_core::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, KeyEncoding, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -55,6 +55,10 @@ pub struct Status {
     /// Running totals per outcome since the database was made; outcomes never seen are absent.
     delivery_counts: BTreeMap<DeliveryOutcome, i64>,
     storage_failing: bool,
+    /// The district server's database (without password); absent for SQLite.
+    database: Option<String>,
+    /// The database server cannot be reached just now (the counts above are then 0).
+    database_unreachable: bool,
     rejections_dropped: u64,
     started_at: i64,
     #[serde(flatten)]
@@ -63,9 +67,13 @@ pub struct Status {
 
 pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     let store = &state.store;
-    let last_change_seq = store.last_change_seq(&Scope::all()).await?;
-    let last_delivery_at = store.last_delivery_at().await?;
-    let counts = store.delivery_counts().await?;
+    // The status line must still answer when a district server's database is down: that is
+    // when it matters most.
+    let mut unreachable = false;
+    let last_change_seq =
+        unless_unreachable(store.last_change_seq(&Scope::all()).await, &mut unreachable)?;
+    let last_delivery_at = unless_unreachable(store.last_delivery_at().await, &mut unreachable)?;
+    let counts = unless_unreachable(store.delivery_counts().await, &mut unreachable)?;
     let health = store.health();
     let auth = state.webhook_auth();
     Ok(Json(Status {
@@ -78,11 +86,27 @@ pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
         last_change_seq,
         last_delivery_at,
         delivery_counts: counts.into_iter().collect(),
-        storage_failing: health.storage_failing,
+        storage_failing: health.storage_failing || unreachable,
+        database: state.info.database.clone(),
+        database_unreachable: unreachable,
         rejections_dropped: health.rejections_dropped,
         started_at: state.info.started_at,
         tunnel: state.tunnel.status(),
     }))
+}
+
+/// `result`, or the default when the database server cannot be reached (and says so).
+fn unless_unreachable<T: Default>(
+    result: Result<T, StoreError>,
+    unreachable: &mut bool,
+) -> Result<T, StoreError> {
+    match result {
+        Err(StoreError::Disconnected(_)) => {
+            *unreachable = true;
+            Ok(T::default())
+        }
+        other => other,
+    }
 }
 
 /// `GET /api/changes` and `/api/changes/latest`.

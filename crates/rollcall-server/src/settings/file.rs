@@ -30,6 +30,7 @@ pub fn read(data_dir: &Path) -> Result<SettingsFile, String> {
         .transpose()
         .map_err(|e| format!("The [tunnel] part of {CONFIG_FILE} has a mistake: {e}"))?;
     Ok(SettingsFile {
+        database_url: file.database_url,
         webhook_addr: file.webhook_addr,
         ui_addr: file.ui_addr,
         webhook_secret: file.webhook_secret,

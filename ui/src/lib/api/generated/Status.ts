@@ -15,7 +15,15 @@ webhookUrl: string, uiUrl: string, secretConfigured: boolean, basicAuthConfigure
 /**
  * Running totals per outcome since the database was made; outcomes never seen are absent.
  */
-deliveryCounts: { [key in DeliveryOutcome]?: number }, storageFailing: boolean, rejectionsDropped: number, startedAt: number, 
+deliveryCounts: { [key in DeliveryOutcome]?: number }, storageFailing: boolean, 
+/**
+ * The district server's database (without password); absent for SQLite.
+ */
+database: string | null, 
+/**
+ * The database server cannot be reached just now (the counts above are then 0).
+ */
+databaseUnreachable: boolean, rejectionsDropped: number, startedAt: number, 
 /**
  * `{"state":"off"}` when no tunnel is configured.
  */

@@ -25,6 +25,9 @@ use crate::recovery::{self, RecoveryOptions, RecoveryReport};
 use crate::reference::{self, Reference};
 use crate::resolver;
 
+/// How long a server asking DreamClass for missed changes keeps others from doing the same
+/// (a district server's several processes share one list of gaps).
+const RECOVERY_LEASE: Duration = Duration::from_secs(5 * 60);
 /// When and how often the background work runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DreamClassOptions {
@@ -410,6 +413,14 @@ impl DreamClass {
                 next_due = Instant::now() + options.refresh_every;
                 continue;
             }
+            if !self.lease("names", 2 * options.refresh_every).await {
+                // Another server sharing the database refreshes the names for everyone.
+                if let Ok(k) = self.inner.store.known_ids(&Scope::all()).await {
+                    known = k;
+                }
+                next_due = Instant::now() + options.refresh_every;
+                continue;
+            }
             last_attempt = Some(Instant::now());
             let attempt_at = rollcall_core::model::now_ms();
             let outcome = resolver::refresh(&client, self.inner.store.as_ref()).await;
@@ -461,6 +472,23 @@ impl DreamClass {
         next_due.min(earliest)
     }
 
+    /// Whether this server may run background job `job` now (see `Store::take_lease`); a
+    /// store that cannot answer counts as no, and the job is tried again later.
+    async fn lease(&self, job: &str, length: Duration) -> bool {
+        match self
+            .inner
+            .store
+            .take_lease(job, length.as_millis() as i64)
+            .await
+        {
+            Ok(ours) => ours,
+            Err(e) => {
+                tracing::warn!(error = %e, job, "could not check who runs a background job");
+                false
+            }
+        }
+    }
+
     async fn beat_heartbeat(self) {
         loop {
             if self.pause(self.inner.options.heartbeat_every).await {
@@ -490,6 +518,14 @@ impl DreamClass {
                 .send_modify(|s| s.pending_gaps = gaps.len());
             if gaps.is_empty() {
                 return;
+            }
+            if !self.lease("recovery", RECOVERY_LEASE).await {
+                // Another server sharing the database is asking DreamClass; look again
+                // once its lease would have run out.
+                if self.pause(RECOVERY_LEASE).await {
+                    return;
+                }
+                continue;
             }
             let options = &self.inner.options.recovery;
             let own_days: Vec<_> = gaps

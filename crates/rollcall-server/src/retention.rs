@@ -12,6 +12,17 @@ pub const DEFAULT_DAYS: u32 = crate::settings::DEFAULT_RETENTION_DAYS;
 const EVERY: Duration = Duration::from_secs(6 * 3600);
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
+/// Purges now unless another server sharing the database holds the retention lease (it
+/// purges for everyone).
+async fn purge_if_ours(state: &AppState) -> Result<usize, rollcall_core::store::StoreError> {
+    let lease_ms = 2 * EVERY.as_millis() as i64;
+    if !state.store.take_lease("retention", lease_ms).await? {
+        tracing::debug!("another server purges old deliveries");
+        return Ok(0);
+    }
+    purge_now(state).await
+}
+
 /// Purges once now (if a period is set) and returns how many deliveries were deleted.
 pub async fn purge_now(state: &AppState) -> Result<usize, rollcall_core::store::StoreError> {
     let days = state.settings.with(|s| s.delivery_retention_days);
@@ -34,7 +45,7 @@ pub fn spawn(state: AppState) {
     tokio::spawn(async move {
         let mut stopping = state.stopping.clone();
         loop {
-            if let Err(e) = purge_now(&state).await {
+            if let Err(e) = purge_if_ours(&state).await {
                 tracing::warn!(error = %e, "old deliveries could not be purged; trying later");
             }
             tokio::select! {

@@ -63,6 +63,9 @@ pub struct PostgresStore {
     pool: Arc<Pool>,
     changes: broadcast::Sender<Arc<Change>>,
     listener: Arc<Mutex<Option<Listener>>>,
+    /// Who holds this server's leases: host, process and a random part (a restarted
+    /// process is a new holder).
+    holder: String,
 }
 
 impl PostgresStore {
@@ -97,6 +100,7 @@ impl PostgresStore {
             pool: Arc::new(Pool::new(url.clone())),
             changes,
             listener: Arc::new(Mutex::new(Some(listener))),
+            holder: lease_holder(),
         })
     }
 
@@ -340,8 +344,8 @@ impl Store for PostgresStore {
             .map(|n| n as usize)
     }
 
-    async fn take_lease(&self, job: &str, holder: &str, for_ms: i64) -> Result<bool, StoreError> {
-        let (job, holder) = (job.to_string(), holder.to_string());
+    async fn take_lease(&self, job: &str, for_ms: i64) -> Result<bool, StoreError> {
+        let (job, holder) = (job.to_string(), self.holder.clone());
         let now = rollcall_core::model::now_ms();
         self.writer
             .transact(move |t| listening::take_lease(t, &job, &holder, now, for_ms))
@@ -385,4 +389,17 @@ impl Store for PostgresStore {
             .run(move |c| Ok(reports::export(c, &request, out, progress)))
             .await?
     }
+}
+
+fn lease_holder() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| "server".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{host}:{}:{nanos:08x}", std::process::id())
 }

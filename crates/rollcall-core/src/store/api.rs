@@ -232,13 +232,13 @@ pub trait Store: Send + Sync {
     /// request ids (duplicate detection) are kept. Returns how many were deleted.
     async fn purge_deliveries_before(&self, cutoff_ms: i64) -> Result<usize, StoreError>;
 
-    /// Takes (or renews) the lease on background job `job` (name refresh, recovery,
-    /// retention) for `holder` for `for_ms`, unless another holder's lease is running.
-    /// Returns whether `holder` may run the job now. Several servers share a PostgreSQL
-    /// store, so a job that must run once takes a lease first; a SQLite store has one
-    /// process (its data folder is locked), so it always may.
-    async fn take_lease(&self, job: &str, holder: &str, for_ms: i64) -> Result<bool, StoreError> {
-        let _ = (job, holder, for_ms);
+    /// Takes (or renews) this store's lease on background job `job` (name refresh,
+    /// recovery, retention) for `for_ms`, unless another server's lease is running. Returns
+    /// whether this server may run the job now. Several servers share a PostgreSQL store, so
+    /// a job that must run once takes a lease first and renews it each time it runs; a
+    /// SQLite store has one process (its data folder is locked), so it always may.
+    async fn take_lease(&self, job: &str, for_ms: i64) -> Result<bool, StoreError> {
+        let _ = (job, for_ms);
         Ok(true)
     }
 

@@ -28,6 +28,7 @@ use crate::resolver;
 /// How long a server asking DreamClass for missed changes keeps others from doing the same
 /// (a district server's several processes share one list of gaps).
 const RECOVERY_LEASE: Duration = Duration::from_secs(5 * 60);
+
 /// When and how often the background work runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DreamClassOptions {

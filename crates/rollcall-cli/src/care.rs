@@ -10,6 +10,13 @@ use rollcall_core::store::care;
 pub struct BackupArgs {
     #[arg(long, env = "ROLLCALL_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// A district server's database: refused with how to back it up instead.
+    #[arg(
+        long = "database",
+        env = "ROLLCALL_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
     /// The backup file to write (it must not exist yet).
     #[arg(short = 'o', long)]
     output: PathBuf,
@@ -25,6 +32,15 @@ pub struct RestoreArgs {
 
 /// A consistent copy of the database; safe while Rollcall runs.
 pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    if let Some(url) = &args.database_url {
+        anyhow::bail!(
+            "This Rollcall keeps its data in PostgreSQL ({}), which its own tools back up: \
+             run `pg_dump --format=custom --file=rollcall.dump <database>` (restore with \
+             `pg_restore`), or use the district's usual PostgreSQL backups. `rollcall backup` \
+             copies the SQLite database of a single office.",
+            rollcall_store_postgres::connect::redact(url)
+        );
+    }
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     let db = crate::existing_database(&data_dir)?;
     care::backup(&db, &args.output)?;

@@ -4,6 +4,7 @@
 mod care;
 mod export;
 mod fake_dreamclass;
+mod migrate;
 mod serve;
 mod simulate;
 
@@ -34,6 +35,8 @@ enum Command {
     Backup(care::BackupArgs),
     /// Put a backup in place of the database (quit Rollcall first).
     Restore(care::RestoreArgs),
+    /// Move a school's history from its data folder into a district server's PostgreSQL.
+    MigrateToPostgres(migrate::MigrateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +49,7 @@ fn main() -> std::process::ExitCode {
         Command::FakeDreamclass(args) => runtime().block_on(fake_dreamclass::run(args)),
         Command::Backup(args) => care::backup(args),
         Command::Restore(args) => care::restore(args),
+        Command::MigrateToPostgres(args) => migrate::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -28,6 +28,11 @@ struct Server {
 }
 
 async fn start_server(database: &str, data_dir: &Path) -> Server {
+    start(Some(database), data_dir).await
+}
+
+/// A server on `database`, or on SQLite in `data_dir` when `None`.
+async fn start(database: Option<&str>, data_dir: &Path) -> Server {
     std::fs::create_dir_all(data_dir).unwrap();
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -40,8 +45,12 @@ async fn start_server(database: &str, data_dir: &Path) -> Server {
             command.env_remove(name);
         }
     }
+    command.arg("serve");
+    if let Some(database) = database {
+        command.args(["--database", database]);
+    }
     let mut child = command
-        .args(["serve", "--database", database, "--data-dir"])
+        .arg("--data-dir")
         .arg(data_dir.join("data"))
         .args([
             "--webhook-addr",
@@ -467,4 +476,156 @@ async fn a_database_that_goes_away_gets_503_and_everything_catches_up() {
     let mut seen = Vec::new();
     on_a.collect(&acknowledged, &mut seen).await;
     assert_eq!(seen.len(), 130, "every change exactly once");
+}
+
+fn rollcall(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(args)
+        .env_remove("ROLLCALL_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn sql(database: &str, statement: &str) -> i64 {
+    let (database, statement) = (database.to_string(), statement.to_string());
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&database, postgres::NoTls).unwrap();
+        client
+            .query_opt(&statement, &[])
+            .unwrap()
+            .map_or(0, |r| r.get(0))
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_history_moves_into_postgres_resumably_and_verified() {
+    let (cluster, database) = start_cluster(Durability::Fast);
+    let dir = tempfile::tempdir().unwrap();
+    let school = dir.path().join("school");
+    // A school office's SQLite history: applied, duplicate and refused deliveries.
+    let mut office = start(None, &school).await;
+    let http = http();
+    let mut sent = BTreeSet::new();
+    for n in 0..300 {
+        let (request_id, body) = delivery(n);
+        assert_eq!(
+            post(&http, &office.webhook_url, body.clone())
+                .await
+                .unwrap()
+                .0,
+            200
+        );
+        if n % 10 == 0 {
+            assert_eq!(post(&http, &office.webhook_url, body).await.unwrap().0, 200);
+        }
+        sent.insert(request_id);
+    }
+    let (_, forged) = delivery(999);
+    let forged = String::from_utf8(forged)
+        .unwrap()
+        .replace("\"signature\":\"", "\"signature\":\"x");
+    assert_eq!(
+        post(&http, &office.webhook_url, forged.into_bytes())
+            .await
+            .unwrap()
+            .0,
+        401
+    );
+    let pid = office.child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    office.child.wait().await.unwrap();
+
+    let from = school.join("data");
+    let from = from.to_str().unwrap();
+    let first = rollcall(&[
+        "migrate-to-postgres",
+        "--from",
+        from,
+        "--database",
+        &database,
+    ]);
+    let out = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        first.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(out.contains("changes") && out.contains("300 rows"), "{out}");
+    assert_eq!(sql(&database, "SELECT COUNT(*) FROM requests"), 300);
+    assert_eq!(sql(&database, "SELECT COUNT(*) FROM deliveries"), 331);
+
+    // Interrupted half-way through the change log: the next run copies only the rest.
+    let removed = sql(
+        &database,
+        "WITH d AS (DELETE FROM changes WHERE seq > 120 RETURNING 1) SELECT COUNT(*) FROM d",
+    );
+    assert_eq!(removed, 180);
+    let again = rollcall(&[
+        "migrate-to-postgres",
+        "--from",
+        from,
+        "--database",
+        &database,
+    ]);
+    let out = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(out.contains("180 copied now"), "{out}");
+
+    // Another school's folder is refused: the database holds data that is not its own.
+    let other = dir.path().join("other");
+    let mut second = start(None, &other).await;
+    let (_, body) = delivery(5000);
+    assert_eq!(post(&http, &second.webhook_url, body).await.unwrap().0, 200);
+    let pid = second.child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    second.child.wait().await.unwrap();
+    let other_from = other.join("data");
+    let refused = rollcall(&[
+        "migrate-to-postgres",
+        "--from",
+        other_from.to_str().unwrap(),
+        "--database",
+        &database,
+    ]);
+    let err = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(!refused.status.success());
+    assert!(err.contains("--force"), "{err}");
+
+    // The district server serves the moved history, and new changes follow its seq.
+    let server = start_server(&database, &dir.path().join("district")).await;
+    let page: Value = http
+        .get(format!(
+            "{}/api/changes?after=0&limit=1000",
+            server.api_base
+        ))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let moved: BTreeSet<String> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["requestId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(moved, sent);
+    let (_, body) = delivery(301);
+    assert_eq!(post(&http, &server.webhook_url, body).await.unwrap().0, 200);
+    assert_eq!(sql(&database, "SELECT MAX(seq) FROM changes"), 301);
+    drop(cluster);
 }

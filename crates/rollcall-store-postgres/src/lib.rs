@@ -14,6 +14,7 @@
 
 pub mod cluster;
 pub mod connect;
+pub mod import;
 mod ingest;
 mod listener;
 mod listening;

@@ -49,6 +49,14 @@ pub struct ExportArgs {
     report: Report,
     #[arg(long, env = "ROLLCALL_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// A district server's PostgreSQL database to export from (the data folder then only
+    /// gives the saved report thresholds).
+    #[arg(
+        long = "database",
+        env = "ROLLCALL_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
     /// First day included, YYYY-MM-DD.
     #[arg(long, value_parser = parse_date)]
     from: Option<String>,
@@ -138,6 +146,15 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     filter.validate().map_err(anyhow::Error::msg)?;
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    if let Some(url) = &args.database_url {
+        let saved = match data_dir.join(config::CONFIG_FILE).exists() {
+            true => saved_report_settings(&data_dir)?,
+            false => ReportSettings::default(),
+        };
+        let request = ExportRequest::new(args.report.kind().as_str(), filter, &params, saved)
+            .map_err(anyhow::Error::msg)?;
+        return export_from_postgres(url, &request, args.output.as_deref());
+    }
     let db = crate::existing_database(&data_dir)?;
     let saved = saved_report_settings(&data_dir)?;
     let request = ExportRequest::new(args.report.kind().as_str(), filter, &params, saved)
@@ -153,6 +170,40 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     // The CSV writer buffers (64 KiB), so the output needs no buffer of its own.
     let rows = write_report(&conn, request.kind, &request.filter, &request.options, out)?;
     if let Some(path) = &args.output {
+        eprintln!("Wrote {rows} rows to {}.", path.display());
+    }
+    Ok(())
+}
+
+/// The same export from a district server's database, through the store.
+fn export_from_postgres(
+    url: &str,
+    request: &ExportRequest,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    use rollcall_core::store::Store;
+    let url = rollcall_store_postgres::DatabaseUrl::parse(url)?;
+    let store = rollcall_store_postgres::PostgresStore::open(&url)
+        .map_err(|e| anyhow::anyhow!("{} ({e})", e.user_message()))?;
+    let out: rollcall_core::store::ExportSink = match output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("could not create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let rows = runtime.block_on(async {
+        let rows = store
+            .export(&rollcall_core::Scope::all(), request, out, None)
+            .await;
+        store.shutdown().await;
+        rows
+    })?;
+    if let Some(path) = output {
         eprintln!("Wrote {rows} rows to {}.", path.display());
     }
     Ok(())

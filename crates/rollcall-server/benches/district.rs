@@ -202,7 +202,11 @@ async fn http_ingest(
     )
     .await;
     server.shutdown().await;
-    assert_eq!(report.ok(), deliveries.len(), "every delivery answered 200");
+    assert_eq!(
+        report.ok() as usize,
+        deliveries.len(),
+        "every delivery answered 200"
+    );
     report.ok() as f64 / report.elapsed.as_secs_f64()
 }
 

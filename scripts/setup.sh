@@ -10,10 +10,11 @@ ROLLCALL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libdbus-1-dev)
 # Tests: a virtual display, the desktop WebDriver, Chromium and its driver, sqlite3 for
-# comparisons, screenshots, and PostgreSQL's server and psql (the district server's tests
-# start throwaway clusters of their own: crates/rollcall-store-postgres/src/cluster.rs).
+# comparisons, screenshots, PostgreSQL's server and psql (the district server's tests
+# start throwaway clusters of their own: crates/rollcall-store-postgres/src/cluster.rs) and
+# openssl for their TLS certificates.
 TEST_PACKAGES=(xvfb xauth xdotool webkit2gtk-driver chromium chromium-driver sqlite3 imagemagick
-  postgresql)
+  postgresql openssl)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

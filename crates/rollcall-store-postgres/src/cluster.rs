@@ -35,6 +35,22 @@ static DATABASES: AtomicUsize = AtomicUsize::new(0);
 impl TestCluster {
     /// Starts a new cluster (or uses `ROLLCALL_TEST_DATABASE_URL`'s server).
     pub fn start(durability: Durability) -> Result<Self, String> {
+        Self::start_with(durability, false)
+    }
+
+    /// A new cluster that also accepts TLS, with a certificate for 127.0.0.1 and localhost
+    /// signed by a throwaway certificate authority ([`ca_file`](Self::ca_file)). Needs the
+    /// `openssl` program.
+    pub fn start_with_tls(durability: Durability) -> Result<Self, String> {
+        Self::start_with(durability, true)
+    }
+
+    /// The certificate authority a TLS cluster's certificate is signed by (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir().join("ca.crt")
+    }
+
+    fn start_with(durability: Durability, tls: bool) -> Result<Self, String> {
         if let Ok(url) = std::env::var("ROLLCALL_TEST_DATABASE_URL") {
             return Ok(Self {
                 dir: None,
@@ -87,12 +103,85 @@ impl TestCluster {
         if durability == Durability::Fast {
             settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }
+        if tls {
+            cluster.make_certificates(&data)?;
+            settings
+                .push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        }
         let conf = data.join("postgresql.conf");
         let mut text = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
         text.push_str(&settings);
         std::fs::write(&conf, text).map_err(|e| e.to_string())?;
         cluster.start_server()?;
         Ok(cluster)
+    }
+
+    /// A CA and a server certificate signed by it, the server's in the data folder.
+    fn make_certificates(&self, data: &Path) -> Result<(), String> {
+        let dir = self.dir();
+        let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Rollcall test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ])?;
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ])?;
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .map_err(|e| e.to_string())?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.crt",
+        ])?;
+        for file in ["server.crt", "server.key"] {
+            std::fs::copy(dir.join(file), data.join(file)).map_err(|e| e.to_string())?;
+        }
+        run(Command::new("chmod")
+            .arg("600")
+            .arg(data.join("server.key")))?;
+        if self.as_postgres {
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(data.join("server.crt"))
+                .arg(data.join("server.key")))?;
+        }
+        Ok(())
     }
 
     fn dir(&self) -> &Path {

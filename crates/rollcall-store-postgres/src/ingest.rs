@@ -1,99 +1,13 @@
-//! The ingest rules on PostgreSQL, inside the writer's transaction. The rules themselves
-//! (duplicates by request id pinned to the body hash, newest timestamp wins, tombstones, what
-//! a change records) are rollcall-core's (`store::ingest`); this file is their SQL.
+//! One attendance event applied on PostgreSQL (as recovery applies the versions it finds),
+//! and the writer's running totals and log pruning. Webhook batches go through
+//! [`crate::batch`]; the rules themselves are rollcall-core's (`store::ingest`).
 
 use rollcall_core::envelope::AttendanceEvent;
 use rollcall_core::model::{Change, ChangeSource};
-use rollcall_core::store::ingest::{change_for, repeated_request, DeliveryLogEntry, StoredVersion};
-use rollcall_core::store::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
+use rollcall_core::store::ingest::{change_for, StoredVersion};
 use rollcall_core::AttendanceEventKind;
 
 use crate::write_tx::WriteTx;
-
-pub fn apply_delivery(
-    tx: &mut WriteTx<'_>,
-    delivery: &VerifiedDelivery,
-) -> Result<IngestOutcome, postgres::Error> {
-    let envelope = &delivery.envelope;
-    let seen: Option<String> = tx
-        .query_opt(
-            "SELECT content_sha256 FROM requests WHERE request_id = $1",
-            &[&envelope.request_id],
-        )?
-        .map(|row| row.get(0));
-    let outcome = match repeated_request(seen.as_deref(), &delivery.content_sha256) {
-        Some(repeat) => repeat,
-        None => {
-            tx.execute(
-                "INSERT INTO requests (request_id, content_sha256, first_seen) VALUES ($1, $2, $3)",
-                &[
-                    &envelope.request_id,
-                    &delivery.content_sha256,
-                    &delivery.received_at,
-                ],
-            )?;
-            match &envelope.attendance {
-                None => IngestOutcome::Ignored,
-                Some(event) => match apply_attendance_event(
-                    tx,
-                    &envelope.tenant,
-                    &envelope.request_id,
-                    envelope.timestamp,
-                    event,
-                    ChangeSource::Webhook,
-                    delivery.received_at,
-                )? {
-                    Some(change) => IngestOutcome::Applied(Box::new(change)),
-                    None => IngestOutcome::Superseded,
-                },
-            }
-        }
-    };
-    insert_delivery_log(
-        tx,
-        &DeliveryLogEntry {
-            received_at: delivery.received_at,
-            request_id: Some(&envelope.request_id),
-            event_type: Some(&envelope.event_type),
-            tenant: Some(&envelope.tenant),
-            outcome: outcome.delivery_outcome(),
-            status: outcome.http_status(),
-            reason: outcome.reason(),
-            body: &delivery.raw_body,
-        },
-    )?;
-    Ok(outcome)
-}
-
-pub fn insert_delivery_log(
-    tx: &mut WriteTx<'_>,
-    entry: &DeliveryLogEntry<'_>,
-) -> Result<(), postgres::Error> {
-    tx.execute(
-        "INSERT INTO deliveries
-             (received_at, request_id, event_type, tenant, outcome, status, reason, body, body_bytes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            &entry.received_at,
-            &entry.request_id,
-            &entry.event_type,
-            &entry.tenant,
-            &entry.outcome.as_str(),
-            &i64::from(entry.status),
-            &entry.reason,
-            &entry.kept_body(),
-            &(entry.body.len() as i64),
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn log_rejected(
-    tx: &mut WriteTx<'_>,
-    rejected: &RejectedDelivery,
-) -> Result<(), postgres::Error> {
-    insert_delivery_log(tx, &DeliveryLogEntry::rejected(rejected))
-}
 
 /// Applies one attendance event if it is newer than what is stored. Returns the change it
 /// made, or `None` when a newer event already decided the record. The caller holds the
@@ -194,12 +108,20 @@ pub fn apply_attendance_event(
     Ok(Some(change))
 }
 
-/// Adds `by` to the running total `name`.
-pub fn add_counter(tx: &mut WriteTx<'_>, name: &str, by: i64) -> Result<(), postgres::Error> {
+/// Adds each `(name, by)` to its running total, in one statement.
+pub fn add_counters(
+    tx: &mut WriteTx<'_>,
+    counters: &[(String, i64)],
+) -> Result<(), postgres::Error> {
+    if counters.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = counters.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<i64> = counters.iter().map(|(_, v)| *v).collect();
     tx.execute(
-        "INSERT INTO counters (name, value) VALUES ($1, $2)
+        "INSERT INTO counters (name, value) SELECT * FROM UNNEST($1::text[], $2::bigint[])
          ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value",
-        &[&name, &by],
+        &[&names, &values],
     )?;
     Ok(())
 }

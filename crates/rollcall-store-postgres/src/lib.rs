@@ -12,6 +12,7 @@
 //! are rollcall-core's; this crate holds their PostgreSQL SQL. The store contract is tested
 //! by the same suite as SQLite's (tests/store_suite.rs).
 
+mod batch;
 pub mod cluster;
 pub mod connect;
 pub mod import;

@@ -27,9 +27,9 @@ use rollcall_core::store::writer::{CAPPED_LOG_KEEP, MAX_BATCH, PRUNE_EVERY, QUEU
 use rollcall_core::store::{IngestOutcome, RejectedDelivery, StoreError, VerifiedDelivery};
 
 use crate::connect::DatabaseUrl;
-use crate::ingest;
 use crate::pool::store_error;
 use crate::write_tx::{Statements, WriteTx};
+use crate::{batch, ingest};
 
 /// The advisory lock every write transaction holds to its commit.
 pub const WRITE_LOCK: i64 = 0x526f_6c6c_0002;
@@ -301,39 +301,37 @@ impl Worker {
         let mut tx = self.begin()?;
         let mut capped = rejected.len() as u64;
         let result = (|| {
-            let mut outcomes = Vec::new();
+            let deliveries: Vec<&VerifiedDelivery> = deliveries.collect();
+            let outcomes = batch::apply(&mut tx, &deliveries, rejected)?;
             let mut totals: BTreeMap<DeliveryOutcome, i64> = BTreeMap::new();
-            let mut last_accepted_at = None;
             let mut applied = false;
-            for delivery in deliveries {
-                let outcome = ingest::apply_delivery(&mut tx, delivery)?;
+            for outcome in &outcomes {
                 let kind = outcome.delivery_outcome();
                 if kind.is_capped() {
                     capped += 1;
                 }
                 applied |= matches!(outcome, IngestOutcome::Applied(_));
                 *totals.entry(kind).or_default() += 1;
-                last_accepted_at = last_accepted_at.max(Some(delivery.received_at));
-                outcomes.push(outcome);
             }
-            for r in rejected {
-                ingest::log_rejected(&mut tx, r)?;
-            }
+            let last_accepted_at = deliveries.iter().map(|d| d.received_at).max();
             if !rejected.is_empty() {
                 *totals.entry(DeliveryOutcome::Rejected).or_default() += rejected.len() as i64;
             }
-            for (outcome, n) in totals {
-                ingest::add_counter(&mut tx, &outcome_counter(outcome), n)?;
+            // Running totals, so the status screen never counts the whole log.
+            let mut counters: Vec<(String, i64)> = totals
+                .into_iter()
+                .map(|(outcome, n)| (outcome_counter(outcome), n))
+                .collect();
+            if capped > 0 {
+                counters.push(("capped_logged".into(), capped as i64));
             }
+            ingest::add_counters(&mut tx, &counters)?;
             if let Some(at) = last_accepted_at {
                 ingest::raise_counter(&mut tx, LAST_ACCEPTED_AT, at)?;
             }
             let prune = since_prune + capped >= PRUNE_EVERY;
             if prune {
                 ingest::prune_capped_log(&mut tx, CAPPED_LOG_KEEP)?;
-            }
-            if capped > 0 {
-                ingest::add_counter(&mut tx, "capped_logged", capped as i64)?;
             }
             if applied {
                 notify(&mut tx)?;

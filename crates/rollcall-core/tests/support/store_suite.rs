@@ -20,6 +20,7 @@ use rollcall_core::{AttendanceEventKind, AttendanceRecord, DeliveryOutcome, Scop
 pub async fn run_all(store: &dyn Store) {
     newest_timestamp_wins_and_deletions_are_tombstones(store).await;
     a_request_id_again_is_a_duplicate_or_a_conflict(store).await;
+    deliveries_arriving_together_decide_as_one_at_a_time(store).await;
     changes_come_after_a_sequence_in_order(store).await;
     names_round_trip(store).await;
     a_gap_runs_from_the_last_heartbeat_to_the_next_start(store).await;
@@ -191,6 +192,66 @@ pub async fn a_request_id_again_is_a_duplicate_or_a_conflict(store: &dyn Store) 
             "{outcome:?} counted: {counts:?}"
         );
     }
+}
+
+/// Deliveries queued together (one group commit) are decided in arrival order, exactly as
+/// one at a time: a repeat of a request id in the same batch is a duplicate or a conflict,
+/// and several versions of one record leave the newest.
+pub async fn deliveries_arriving_together_decide_as_one_at_a_time(store: &dyn Store) {
+    let t = "batch-school";
+    let v = |status| record(7, "2026-10-20", 9, status);
+    let first = delivery(t, "b-1", AttendanceEventKind::Created, &v(1), 100, now());
+    let again = first.clone();
+    let mut forged = delivery(t, "b-1", AttendanceEventKind::Created, &v(3), 100, now());
+    forged.content_sha256 = "something else".into();
+    let newer = delivery(t, "b-2", AttendanceEventKind::Updated, &v(2), 200, now());
+    let stale = delivery(t, "b-3", AttendanceEventKind::Updated, &v(4), 150, now());
+    let other = delivery(
+        t,
+        "b-4",
+        AttendanceEventKind::Created,
+        &record(8, "2026-10-20", 10, 1),
+        100,
+        now(),
+    );
+    let outcomes = futures::future::join_all(
+        [first, again, forged, newer, stale, other]
+            .into_iter()
+            .map(|d| store.deliver(d)),
+    )
+    .await;
+    let kinds: Vec<_> = outcomes
+        .into_iter()
+        .map(|o| o.unwrap().delivery_outcome())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            DeliveryOutcome::Applied,
+            DeliveryOutcome::Duplicate,
+            DeliveryOutcome::Conflict,
+            DeliveryOutcome::Applied,
+            DeliveryOutcome::Superseded,
+            DeliveryOutcome::Applied,
+        ]
+    );
+    let history = store.record_history(&Scope::all(), t, 7).await.unwrap();
+    let statuses: Vec<_> = history
+        .iter()
+        .map(|c| (c.status_before, c.status_after))
+        .collect();
+    assert_eq!(
+        statuses,
+        [(None, Some(1)), (Some(1), Some(2))],
+        "before/after chain"
+    );
+    assert!(history[0].seq < history[1].seq);
+    let rows = store
+        .attendance(&Scope::all(), &only(t, 7), false, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows[0].status_id, 2, "the newest version stays");
+    assert_eq!(rows[0].last_seq, history[1].seq);
 }
 
 pub async fn changes_come_after_a_sequence_in_order(store: &dyn Store) {

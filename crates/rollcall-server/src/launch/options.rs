@@ -373,6 +373,39 @@ mod tests {
     }
 
     #[test]
+    fn the_database_comes_from_the_flag_the_variable_or_the_file() {
+        let kept = KeptSecrets::default();
+        let none = LaunchOptions::default()
+            .resolve_with(&file(""), &kept)
+            .unwrap();
+        assert_eq!(none.database_url, None, "SQLite in the data folder");
+        let in_file = file("database_url = \"postgres://rollcall@db/district\"\n");
+        let from_file = LaunchOptions::default()
+            .resolve_with(&in_file, &kept)
+            .unwrap();
+        assert_eq!(
+            from_file.database_url.as_deref(),
+            Some("postgres://rollcall@db/district")
+        );
+        let variable = LaunchOptions::from_env(env(&[(
+            "ROLLCALL_DATABASE_URL",
+            "postgres://rollcall@other/district",
+        )]))
+        .unwrap();
+        let chosen = variable.resolve_with(&in_file, &kept).unwrap();
+        assert_eq!(
+            chosen.database_url.as_deref(),
+            Some("postgres://rollcall@other/district"),
+            "the variable wins over the file"
+        );
+        let blank = file("database_url = \" \"\n");
+        let blank = LaunchOptions::default()
+            .resolve_with(&blank, &kept)
+            .unwrap();
+        assert_eq!(blank.database_url, None, "a blank address means SQLite");
+    }
+
+    #[test]
     fn options_win_over_kept_secrets_and_kept_secrets_over_the_file() {
         let file = file(
             "webhook_secret = \"from-file\"\nbasic_auth = \"file:pw\"\nnotify_status_ids = [3]\n",

@@ -4,7 +4,10 @@
 //! `cargo bench -p rollcall-server --bench district [-- --events N --concurrency C --latency-seconds S]`
 //!
 //! 1. Store ingest, one commit per event vs group commit: the same `PostgresStore` with its
-//!    writer's batch capped at 1, then as shipped, fed by C concurrent deliverers.
+//!    writer's batch capped at 1, then as shipped, fed by C concurrent deliverers. Beside
+//!    them, the bare ceiling of committing each event on its own: 8 connections at once, each
+//!    inserting one delivery's body per transaction (PostgreSQL then shares WAL flushes
+//!    between connections by itself).
 //! 2. The same through HTTP: signed deliveries into a real listener with `database_url`.
 //! 3. Across servers: deliveries at a steady 200/s to server B, each timed until its change
 //!    arrives on server A's live stream (SSE), p50/p99.
@@ -56,7 +59,7 @@ fn options() -> Options {
 fn main() {
     let o = options();
     let cluster = TestCluster::start(Durability::Durable).expect("a PostgreSQL cluster starts");
-    let databases: Vec<String> = (0..4).map(|_| cluster.create_database().unwrap()).collect();
+    let databases: Vec<String> = (0..5).map(|_| cluster.create_database().unwrap()).collect();
     let key = SigningKey::new(SECRET, KeyEncoding::Text).unwrap();
     let deliveries = planned(o.events, 1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,9 +90,14 @@ fn main() {
         "postgres store, group commit ({} deliverers):         {grouped:>8.0} deliveries/s",
         o.concurrency
     );
+    let ceiling = bare_commits(&databases[4], &deliveries, &key, 8);
     println!(
-        "ratio group commit / one commit per event: {:.1}x (aim: at least 4x)",
-        grouped / single
+        "postgres bare ceiling, one INSERT per commit (8 connections):  {ceiling:>8.0} commits/s"
+    );
+    println!(
+        "ratio group commit / one commit per event: {:.1}x (aim: at least 4x); / bare ceiling: {:.1}x",
+        grouped / single,
+        grouped / ceiling
     );
 
     let http = runtime.block_on(http_ingest(&databases[2], &deliveries, &key, o.concurrency));
@@ -103,6 +111,48 @@ fn main() {
         "webhook to server B -> change on server A's live stream at 200 events/s: p50 {p50:.1} ms, p99 {p99:.1} ms ({n} events; aim: p99 < 50 ms)"
     );
     drop(cluster);
+}
+
+/// Each delivery's body inserted in its own transaction by `connections` clients at once.
+fn bare_commits(
+    database: &str,
+    deliveries: &[PlannedDelivery],
+    key: &SigningKey,
+    connections: usize,
+) -> f64 {
+    let bodies: Vec<Vec<u8>> = deliveries
+        .iter()
+        .map(|d| webhook_body(d, TENANT, Some(key)))
+        .collect();
+    let mut setup = postgres::Client::connect(database, postgres::NoTls).unwrap();
+    setup
+        .batch_execute(
+            "CREATE TABLE ceiling (seq BIGSERIAL PRIMARY KEY, received_at BIGINT, body BYTEA)",
+        )
+        .unwrap();
+    let queue = Arc::new(Mutex::new(bodies));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..connections)
+        .map(|_| {
+            let (queue, database) = (queue.clone(), database.to_string());
+            std::thread::spawn(move || {
+                let mut client = postgres::Client::connect(&database, postgres::NoTls).unwrap();
+                let insert = client
+                    .prepare("INSERT INTO ceiling (received_at, body) VALUES ($1, $2)")
+                    .unwrap();
+                loop {
+                    let Some(body) = queue.lock().unwrap().pop() else {
+                        return;
+                    };
+                    client.execute(&insert, &[&now_ms(), &body]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    deliveries.len() as f64 / start.elapsed().as_secs_f64()
 }
 
 fn planned(events: usize, seed: u64) -> Vec<PlannedDelivery> {

@@ -107,8 +107,9 @@ impl Follower {
         let mut client = self.url.connect_raw()?;
         client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
         tracing::debug!(high = self.high, "live feed listening");
+        let after = client.prepare(CHANGES_AFTER)?;
         // Whatever committed while we were away comes first.
-        self.catch_up(&mut client)?;
+        self.catch_up(&mut client, &after)?;
         while !self.stop.load(Ordering::Relaxed) {
             {
                 // A notification, or the safety poll's time, whichever comes first.
@@ -118,15 +119,18 @@ impl Follower {
                 let mut pending = notifications.iter();
                 while pending.next()?.is_some() {}
             }
-            self.catch_up(&mut client)?;
+            self.catch_up(&mut client, &after)?;
         }
         Ok(())
     }
 
-    fn catch_up(&mut self, client: &mut Client) -> Result<(), postgres::Error> {
-        let statement = client.prepare(CHANGES_AFTER)?;
+    fn catch_up(
+        &mut self,
+        client: &mut Client,
+        after: &postgres::Statement,
+    ) -> Result<(), postgres::Error> {
         loop {
-            let rows = client.query(&statement, &[&self.high, &PAGE])?;
+            let rows = client.query(after, &[&self.high, &PAGE])?;
             let n = rows.len() as i64;
             for row in rows {
                 let change = change_from_row(&row);

@@ -666,6 +666,33 @@ async fn a_small_school(store: &dyn Store) {
             "{outcome:?}"
         );
     }
+    // A record on a day of its own, created and then deleted.
+    let gone = AttendanceRecord {
+        id: 7007,
+        date: "2026-10-07".into(),
+        kind: "SESSION".into(),
+        class_id: 821,
+        course_id: 831,
+        status_id: 801,
+        student_period_id: 811,
+        comment: String::new(),
+    };
+    for (k, kind) in [
+        (7, AttendanceEventKind::Created),
+        (8, AttendanceEventKind::Deleted),
+    ] {
+        store
+            .deliver(delivery(
+                REPORTS_TENANT,
+                &format!("report-7007-{k}"),
+                kind,
+                &gone,
+                T0 + k * 60_000,
+                now(),
+            ))
+            .await
+            .unwrap();
+    }
 }
 
 /// One report's CSV, as the store writes it.
@@ -815,6 +842,43 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
             &format!("7006,2026-10-06,SESSION,822,,831,History,812,'=Bob,802,Absent,absent,,{}", t(6)),
         ])
     );
+    let deleted_day = RecordFilter {
+        tenant: Some(REPORTS_TENANT.into()),
+        date: Some("2026-10-07".into()),
+        ..Default::default()
+    };
+    let header = "attendance_id,date,type,class_id,class,course_id,course,student_period_id,\
+                  student,status_id,status,status_category,comment,last_event_at";
+    assert_eq!(
+        export_text(store, "attendance", &deleted_day).await,
+        crlf(&[header])
+    );
+    let with_deleted = ExportRequest::new(
+        "attendance",
+        deleted_day,
+        &ExportParams {
+            include_deleted: Some(true),
+            ..Default::default()
+        },
+        ReportSettings::default(),
+    )
+    .unwrap();
+    let out = SharedBuffer::default();
+    store
+        .export(&scope, &with_deleted, Box::new(out.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.text(),
+        crlf(&[
+            &format!("{header},deleted"),
+            &format!(
+                "7007,2026-10-07,SESSION,821,\"Year 8, B\",831,History,811,Ana Silva,801,Present,\
+                 present,,{},yes",
+                t(8)
+            ),
+        ])
+    );
     assert_eq!(
         export_text(store, "students", &range).await,
         crlf(&[
@@ -844,6 +908,35 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
             "2026-10-05,831,History,3,1,1,1,0,0,0.6667,0.3333",
             "2026-10-06,831,History,3,0,1,0,1,1,0.0000,0.6667",
         ])
+    );
+    // For Excel where the decimal mark is a comma: a byte-order mark, `;` and decimal commas.
+    let excel = ExportRequest::new(
+        "courses",
+        range.clone(),
+        &ExportParams {
+            excel: Some(true),
+            separator: Some(";".into()),
+            ..Default::default()
+        },
+        ReportSettings::default(),
+    )
+    .unwrap();
+    let out = SharedBuffer::default();
+    store
+        .export(&scope, &excel, Box::new(out.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.text(),
+        format!(
+            "\u{feff}{}",
+            crlf(&[
+                "date;course_id;course;sessions;present;absent;late;excused;other;\
+                 attendance_rate;absence_rate",
+                "2026-10-05;831;History;3;1;1;1;0;0;0,6667;0,3333",
+                "2026-10-06;831;History;3;0;1;0;1;1;0,0000;0,6667",
+            ])
+        )
     );
     // The change log: sequence numbers and the time recorded are the store's own; every
     // other cell is known.

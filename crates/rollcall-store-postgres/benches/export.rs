@@ -27,12 +27,14 @@ use rollcall_core::Scope;
 use rollcall_store_postgres::cluster::{Durability, TestCluster};
 use rollcall_store_postgres::{DatabaseUrl, PostgresStore};
 
-/// What `psql` copies: the same rows, columns and order as Rollcall's attendance export.
+/// What `psql` copies: the same rows, columns and order as Rollcall's attendance export
+/// (`\copy … csv` writes an empty text as `""`, so an empty comment is given as NULL).
 const PSQL_QUERY: &str = "SELECT a.attendance_id, a.date, a.kind AS type, a.class_id, \
      c.name AS class, a.course_id, co.name AS course, a.student_period_id, st.name AS student, \
      a.status_id, s.name AS status, CASE COALESCE(s.user_category, s.guessed_category) \
      WHEN 'present' THEN 'present' WHEN 'absent' THEN 'absent' WHEN 'late' THEN 'late' \
-     WHEN 'excused' THEN 'excused' ELSE 'other' END AS status_category, a.comment, \
+     WHEN 'excused' THEN 'excused' ELSE 'other' END AS status_category, \
+     NULLIF(a.comment, '') AS comment, \
      to_char(to_timestamp(a.event_ts / 1000.0) AT TIME ZONE 'UTC', \
      'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS last_event_at \
      FROM attendance a \
@@ -125,6 +127,20 @@ fn main() {
         assert!(status.success(), "psql failed");
     }
     let after_kb = vm_hwm_kb();
+    // The same content: psql ends lines with LF where Rollcall writes CRLF (RFC 4180).
+    let copied = Command::new("/usr/bin/psql")
+        .args(["-h", "127.0.0.1", "-p", &cluster.port().to_string()])
+        .args(["-U", "rollcall", "-d", &database, "-X", "-q", "-c"])
+        .arg(format!("\\copy ({PSQL_QUERY}) to stdout csv header"))
+        .output()
+        .expect("psql runs");
+    let lines = copied.stdout.iter().filter(|b| **b == b'\n').count() as u64;
+    println!(
+        "psql wrote {} bytes in {lines} lines; with CRLF line ends that is {} bytes, Rollcall {bytes}: {}",
+        copied.stdout.len(),
+        copied.stdout.len() as u64 + lines,
+        if copied.stdout.len() as u64 + lines == bytes { "the same size" } else { "DIFFERENT" }
+    );
     let best = |v: &[Duration]| v.iter().min().copied().unwrap_or_default();
     let list = |v: &[Duration]| {
         v.iter()

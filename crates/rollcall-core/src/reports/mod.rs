@@ -1,9 +1,14 @@
 //! Reports for the office: five CSV exports, the summary behind the charts, and threshold
 //! alerts. One query layer, used by `rollcall export` and by the local API, so both give the
-//! same bytes for the same filters.
+//! same bytes for the same filters — and by both stores: the SQL text here is written for
+//! SQLite and PostgreSQL alike (integer sums by `CASE`, sums of sums cast to `BIGINT`,
+//! `string_agg` over text, every selected column grouped by), and the CSV is written here by
+//! [`ReportWriter`] from rows each backend decodes through [`ReportRow`]. The SQLite
+//! functions below run them on a connection; rollcall-store-postgres runs the same queries.
 //!
-//! Exports are streamed: each row is written as SQLite yields it, so memory stays flat however
-//! many rows a term holds (aggregates are grouped by SQLite, which spills to disk when it must).
+//! Exports are streamed: each row is written as the database yields it, so memory stays flat
+//! however many rows a term holds (aggregates are grouped by the database, which spills to
+//! disk when it must).
 //!
 //! ## What the numbers mean
 //! - A **session** is one current (not deleted) attendance record: one student in one lesson

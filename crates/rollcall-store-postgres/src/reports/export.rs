@@ -14,19 +14,24 @@ use postgres::{Client, IsolationLevel, Transaction};
 use rollcall_core::reports::{self, ExportError, ExportRequest, ReportWriter};
 use rollcall_core::store::{ExportProgress, ExportProgressUpdate, ExportSink};
 
-use super::row::{database_error, PgRow};
+use super::row::PgRow;
+use crate::connect::DatabaseUrl;
 use crate::sql::{params, placeholders, refs};
 
 /// Rows fetched per round trip: large enough that round trips cost nothing next to
 /// decoding, small enough to keep memory flat (a few megabytes for the widest report).
 const BATCH_ROWS: i32 = 4096;
 
+/// Writes `request` into `out`. `url` names the database in errors (a server gone away is
+/// told apart from a failed query, as for every other read).
 pub fn export(
     c: &mut Client,
+    url: &DatabaseUrl,
     request: &ExportRequest,
     out: ExportSink,
     progress: Option<ExportProgress>,
 ) -> Result<u64, ExportError> {
+    let database_error = |e: &postgres::Error| ExportError::Store(crate::pool::store_error(url, e));
     let mut tx = c
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
@@ -34,9 +39,11 @@ pub fn export(
         .start()
         .map_err(|e| database_error(&e))?;
     let written = match progress {
-        None => write(&mut tx, request, out, &mut |_| ControlFlow::Continue(()))?,
+        None => write(&mut tx, &database_error, request, out, &mut |_| {
+            ControlFlow::Continue(())
+        })?,
         Some(mut progress) => {
-            let total_rows = count(&mut tx, request)?;
+            let total_rows = count(&mut tx, &database_error, request)?;
             let mut tell = |rows_written| {
                 progress(ExportProgressUpdate {
                     rows_written,
@@ -46,7 +53,7 @@ pub fn export(
             if tell(0).is_break() {
                 return Err(ExportError::Cancelled);
             }
-            write(&mut tx, request, out, &mut tell)?
+            write(&mut tx, &database_error, request, out, &mut tell)?
         }
     };
     // Read only: committing only ends the snapshot.
@@ -55,7 +62,11 @@ pub fn export(
 }
 
 /// How many rows the export writes, in the transaction's snapshot.
-fn count(tx: &mut Transaction<'_>, request: &ExportRequest) -> Result<u64, ExportError> {
+fn count(
+    tx: &mut Transaction<'_>,
+    database_error: &dyn Fn(&postgres::Error) -> ExportError,
+    request: &ExportRequest,
+) -> Result<u64, ExportError> {
     let (sql, values) = reports::count_query(request.kind, &request.filter, &request.options);
     let params = params(values);
     let rows: i64 = tx
@@ -67,6 +78,7 @@ fn count(tx: &mut Transaction<'_>, request: &ExportRequest) -> Result<u64, Expor
 
 fn write(
     tx: &mut Transaction<'_>,
+    database_error: &dyn Fn(&postgres::Error) -> ExportError,
     request: &ExportRequest,
     out: ExportSink,
     progress: reports::Progress<'_>,

@@ -56,12 +56,8 @@ impl ReportRow for PgRow<'_> {
         self.0.try_get(i)
     }
 
+    /// A row that cannot be decoded (the query and the decoder disagree on a type).
     fn export_error(e: postgres::Error) -> ExportError {
-        database_error(&e)
+        ExportError::Store(StoreError::Unavailable(crate::connect::describe(&e)))
     }
-}
-
-/// A failed read as an export's error.
-pub fn database_error(e: &postgres::Error) -> ExportError {
-    ExportError::Store(StoreError::Unavailable(crate::connect::describe(e)))
 }

@@ -72,7 +72,11 @@ impl RecordFilter {
     /// SQL conditions on the table aliased `alias` (attendance or changes; `""` for an
     /// unaliased table) and their parameters. `status_column` is the column a status filter
     /// applies to.
-    pub fn conditions(&self, alias: &str, status_column: &str) -> (Vec<String>, Vec<SqlValue>) {
+    pub fn conditions(
+        &self,
+        alias: &str,
+        status_column: &str,
+    ) -> (Vec<String>, Vec<SqlValue>) {
         let prefix = if alias.is_empty() {
             String::new()
         } else {

@@ -52,9 +52,7 @@ impl TestCluster {
             .map_err(|e| e.to_string())?;
         let as_postgres = running_as_root();
         if as_postgres {
-            run(Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(dir.path()))?;
+            run(Command::new("chown").args(["postgres:postgres"]).arg(dir.path()))?;
         }
         let data = dir.path().join("data");
         let cluster = Self {
@@ -96,10 +94,7 @@ impl TestCluster {
     }
 
     fn dir(&self) -> &Path {
-        self.dir
-            .as_ref()
-            .expect("a local cluster has a folder")
-            .path()
+        self.dir.as_ref().expect("a local cluster has a folder").path()
     }
 
     fn data(&self) -> PathBuf {
@@ -270,9 +265,6 @@ mod tests {
             super::replace_database("postgres://u@h:5/main?sslmode=require", "t1"),
             "postgres://u@h:5/t1?sslmode=require"
         );
-        assert_eq!(
-            super::replace_database("postgres://u@h", "t1"),
-            "postgres://u@h/t1"
-        );
+        assert_eq!(super::replace_database("postgres://u@h", "t1"), "postgres://u@h/t1");
     }
 }

@@ -56,12 +56,10 @@ impl DatabaseUrl {
         let shown = redact(url);
         // `sslrootcert` is ours to read (tokio-postgres does not know it).
         let (url, root_cert) = take_query_param(url, "sslrootcert");
-        let mut config: Config =
-            url.parse()
-                .map_err(|e: postgres::Error| UrlError::Unreadable {
-                    shown: shown.clone(),
-                    reason: e.to_string(),
-                })?;
+        let mut config: Config = url.parse().map_err(|e: postgres::Error| UrlError::Unreadable {
+            shown: shown.clone(),
+            reason: e.to_string(),
+        })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -69,9 +67,7 @@ impl DatabaseUrl {
             config.application_name("rollcall");
         }
         // Dead peers (a server that vanished without closing) are noticed within a minute.
-        config
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30));
+        config.keepalives(true).keepalives_idle(Duration::from_secs(30));
         let tls = tls_connector(root_cert.map(PathBuf::from))?;
         Ok(Self { config, tls, shown })
     }
@@ -192,10 +188,7 @@ mod tests {
             redact("postgres://rollcall:hunter2@db.example.org:5432/rollcall?sslmode=require"),
             "postgres://rollcall:…@db.example.org:5432/rollcall?sslmode=require"
         );
-        assert_eq!(
-            redact("postgres://rollcall@db/x"),
-            "postgres://rollcall@db/x"
-        );
+        assert_eq!(redact("postgres://rollcall@db/x"), "postgres://rollcall@db/x");
         let url = DatabaseUrl::parse("postgres://u:pw@localhost/x").unwrap();
         assert_eq!(format!("{url:?}"), "postgres://u:…@localhost/x");
     }
@@ -223,14 +216,8 @@ mod tests {
     #[test]
     fn our_own_parameters_are_taken_out() {
         assert_eq!(
-            take_query_param(
-                "postgres://h/x?sslmode=require&sslrootcert=/ca.pem",
-                "sslrootcert"
-            ),
-            (
-                "postgres://h/x?sslmode=require".into(),
-                Some("/ca.pem".into())
-            )
+            take_query_param("postgres://h/x?sslmode=require&sslrootcert=/ca.pem", "sslrootcert"),
+            ("postgres://h/x?sslmode=require".into(), Some("/ca.pem".into()))
         );
         assert_eq!(
             take_query_param("postgres://h/x?sslrootcert=/ca.pem", "sslrootcert"),

@@ -4,7 +4,9 @@
 
 use rollcall_core::envelope::AttendanceEvent;
 use rollcall_core::model::{Change, ChangeSource};
-use rollcall_core::store::ingest::{change_for, repeated_request, DeliveryLogEntry, StoredVersion};
+use rollcall_core::store::ingest::{
+    change_for, repeated_request, DeliveryLogEntry, StoredVersion,
+};
 use rollcall_core::store::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
 use rollcall_core::AttendanceEventKind;
 

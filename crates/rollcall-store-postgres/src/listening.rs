@@ -70,17 +70,18 @@ pub fn end(tx: &mut WriteTx<'_>, id: i64, now: i64) -> Result<(), postgres::Erro
 }
 
 pub fn pending_gaps(c: &mut postgres::Client) -> Result<Vec<Gap>, postgres::Error> {
-    Ok(c.query(
-        "SELECT id, from_ms, to_ms FROM recovery_gaps WHERE recovered_at IS NULL ORDER BY id",
-        &[],
-    )?
-    .iter()
-    .map(|r| Gap {
-        id: r.get(0),
-        from_ms: r.get(1),
-        to_ms: r.get(2),
-    })
-    .collect())
+    Ok(c
+        .query(
+            "SELECT id, from_ms, to_ms FROM recovery_gaps WHERE recovered_at IS NULL ORDER BY id",
+            &[],
+        )?
+        .iter()
+        .map(|r| Gap {
+            id: r.get(0),
+            from_ms: r.get(1),
+            to_ms: r.get(2),
+        })
+        .collect())
 }
 
 pub fn mark_recovered(
@@ -99,14 +100,8 @@ pub fn mark_recovered(
 }
 
 /// Deletes raw deliveries received before `cutoff_ms` (retention).
-pub fn purge_deliveries_before(
-    tx: &mut WriteTx<'_>,
-    cutoff_ms: i64,
-) -> Result<u64, postgres::Error> {
-    tx.execute(
-        "DELETE FROM deliveries WHERE received_at < $1",
-        &[&cutoff_ms],
-    )
+pub fn purge_deliveries_before(tx: &mut WriteTx<'_>, cutoff_ms: i64) -> Result<u64, postgres::Error> {
+    tx.execute("DELETE FROM deliveries WHERE received_at < $1", &[&cutoff_ms])
 }
 
 /// Takes (or renews) the lease on `job` for `holder` until `now + for_ms`, unless another

@@ -94,7 +94,9 @@ fn close_off_async_threads(clients: Vec<Client>) {
 pub fn store_error(url: &DatabaseUrl, e: &postgres::Error) -> StoreError {
     match e.as_db_error() {
         Some(db) if db.code() == &postgres::error::SqlState::DISK_FULL => StoreError::DiskFull,
-        Some(db) if db.code().code().starts_with("57P") || db.code().code().starts_with("08") => {
+        Some(db)
+            if db.code().code().starts_with("57P") || db.code().code().starts_with("08") =>
+        {
             // 57P01 admin shutdown, 57P03 cannot connect now (starting up), 08xxx connection.
             StoreError::Disconnected(format!("{}: {}", url.shown(), describe(e)))
         }
@@ -109,14 +111,7 @@ pub fn store_error(url: &DatabaseUrl, e: &postgres::Error) -> StoreError {
 fn is_connection_error(e: &postgres::Error) -> bool {
     let text = describe(e);
     // tokio-postgres gives no kind for I/O and timeouts; its messages are stable.
-    [
-        "error connecting",
-        "connection closed",
-        "timeout",
-        "I/O",
-        "broken pipe",
-        "reset",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
+    ["error connecting", "connection closed", "timeout", "I/O", "broken pipe", "reset"]
+        .iter()
+        .any(|needle| text.contains(needle))
 }

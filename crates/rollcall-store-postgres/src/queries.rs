@@ -97,14 +97,7 @@ pub fn latest_changes(
     limit: usize,
     filter: &RecordFilter,
 ) -> Result<Vec<Change>, postgres::Error> {
-    changes_where(
-        c,
-        filter,
-        "seq < ?",
-        before.unwrap_or(i64::MAX),
-        "DESC",
-        limit,
-    )
+    changes_where(c, filter, "seq < ?", before.unwrap_or(i64::MAX), "DESC", limit)
 }
 
 pub fn last_change_seq(c: &mut Client, scope: &Scope) -> Result<i64, postgres::Error> {
@@ -123,8 +116,7 @@ pub fn attendance(
     include_deleted: bool,
     limit: usize,
 ) -> Result<Vec<AttendanceRow>, postgres::Error> {
-    let (sql, mut values) =
-        rollcall_core::store::queries::attendance_query(filter, include_deleted);
+    let (sql, mut values) = rollcall_core::store::queries::attendance_query(filter, include_deleted);
     values.push((limit as i64).into());
     let sql = placeholders(&format!("{sql} LIMIT ?"));
     let params = params(values);
@@ -171,8 +163,7 @@ pub fn board(
     let params = params(values);
     let mut groups: Vec<BoardGroup> = Vec::new();
     for r in c.query(&sql, &refs(&params))? {
-        let (id, status, count, last): (i64, i64, i64, i64) =
-            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let (id, status, count, last): (i64, i64, i64, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
         if groups.last().is_none_or(|g| g.id != id) {
             groups.push(BoardGroup {
                 id,
@@ -254,9 +245,7 @@ pub fn last_delivery_at(c: &mut Client) -> Result<Option<i64>, postgres::Error> 
 }
 
 fn counter(c: &mut Client, name: &str) -> Result<i64, postgres::Error> {
-    Ok(
-        c.query_opt("SELECT value FROM counters WHERE name = $1", &[&name])?
-            .map(|r| r.get(0))
-            .unwrap_or(0),
-    )
+    Ok(c.query_opt("SELECT value FROM counters WHERE name = $1", &[&name])?
+        .map(|r| r.get(0))
+        .unwrap_or(0))
 }

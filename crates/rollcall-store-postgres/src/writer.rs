@@ -76,11 +76,7 @@ struct Shared {
 
 impl Writer {
     /// Starts the writer thread on `client` (already connected and migrated).
-    pub fn start(
-        url: DatabaseUrl,
-        client: Client,
-        options: WriterOptions,
-    ) -> Result<Self, StoreError> {
+    pub fn start(url: DatabaseUrl, client: Client, options: WriterOptions) -> Result<Self, StoreError> {
         let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         let shared = Arc::new(Shared {
             thread: Mutex::new(None),

@@ -387,8 +387,9 @@ impl Store for PostgresStore {
     ) -> Result<u64, ExportError> {
         let mut request = request.clone();
         request.filter = request.filter.within(scope);
+        let url = self.pool.url().clone();
         self.pool
-            .run(move |c| Ok(reports::export(c, &request, out, progress)))
+            .run(move |c| Ok(reports::export(c, &url, &request, out, progress)))
             .await?
     }
 }

@@ -6,9 +6,10 @@ use rusqlite::Connection;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::summary::chronic_students;
+use super::rows::ReportRow;
+use super::summary::{chronic_students, ChronicStudent};
 use super::tallies::records_sql;
-use super::ReportSettings;
+use super::{ReportQuery, ReportSettings};
 use crate::filter::RecordFilter;
 use crate::scope::Scope;
 
@@ -52,8 +53,24 @@ pub fn alerts_in(
     today: NaiveDate,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Vec<Alert>> {
-    let mut alerts = absences_today(conn, scope, today, settings)?;
-    let term = RecordFilter {
+    let (sql, params) = absences_today_query(scope, today, settings);
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut alerts = Vec::new();
+    while let Some(row) = rows.next()? {
+        alerts.push(absence_today_alert(row)?);
+    }
+    let term = term_filter(scope, today, settings);
+    for student in chronic_students(conn, &term, settings)? {
+        alerts.push(chronic_alert(student, settings));
+    }
+    Ok(alerts)
+}
+
+/// The range chronic absence is alerted over: the last [`ReportSettings::term_days`] days
+/// up to `today`.
+pub fn term_filter(scope: &Scope, today: NaiveDate, settings: &ReportSettings) -> RecordFilter {
+    RecordFilter {
         scope: scope.clone(),
         from: Some(
             (today - chrono::Days::new(u64::from(settings.term_days.max(1)) - 1))
@@ -62,30 +79,33 @@ pub fn alerts_in(
         ),
         to: Some(today.format("%Y-%m-%d").to_string()),
         ..Default::default()
-    };
-    for student in chronic_students(conn, &term, settings)? {
-        let who = display_name(student.name.as_deref(), student.student_period_id);
-        let percent = (student.absent * 200 + student.sessions) / (2 * student.sessions);
-        alerts.push(Alert {
-            at: student.last_absence_at.unwrap_or_default(),
-            kind: AlertKind::Chronic,
-            student_period_id: student.student_period_id,
-            message: format!(
-                "{who} has been absent in {percent}% of lessons over the last {} days ({} of {}).",
-                settings.term_days, student.absent, student.sessions
-            ),
-            name: student.name,
-        });
     }
-    Ok(alerts)
 }
 
-fn absences_today(
-    conn: &Connection,
+/// The chronic-absence alert about `student` (one of the summary's chronic students).
+pub fn chronic_alert(student: ChronicStudent, settings: &ReportSettings) -> Alert {
+    let who = display_name(student.name.as_deref(), student.student_period_id);
+    let percent = (student.absent * 200 + student.sessions) / (2 * student.sessions);
+    Alert {
+        at: student.last_absence_at.unwrap_or_default(),
+        kind: AlertKind::Chronic,
+        student_period_id: student.student_period_id,
+        message: format!(
+            "{who} has been absent in {percent}% of lessons over the last {} days ({} of {}).",
+            settings.term_days, student.absent, student.sessions
+        ),
+        name: student.name,
+    }
+}
+
+/// Students with at least [`ReportSettings::absences_per_day`] absences on `today`, most
+/// first: id, name, absences, the latest absence's time. The name is grouped by too (it
+/// depends on the id alone), as PostgreSQL asks.
+pub fn absences_today_query(
     scope: &Scope,
     today: NaiveDate,
     settings: &ReportSettings,
-) -> rusqlite::Result<Vec<Alert>> {
+) -> ReportQuery {
     let day = today.format("%Y-%m-%d").to_string();
     let filter = RecordFilter {
         scope: scope.clone(),
@@ -100,26 +120,27 @@ fn absences_today(
          FROM ({records}) r
          LEFT JOIN reference_students st ON st.student_period_id = r.student_period_id
          WHERE r.cat IN (1, 3)
-         GROUP BY r.student_period_id
+         GROUP BY r.student_period_id, st.name
          HAVING COUNT(*) >= ?
          ORDER BY COUNT(*) DESC, st.name IS NULL, st.name, r.student_period_id"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
-        let student_period_id: i64 = row.get(0)?;
-        let name: Option<String> = row.get(1)?;
-        let absences: i64 = row.get(2)?;
-        let who = display_name(name.as_deref(), student_period_id);
-        let lessons = if absences == 1 { "lesson" } else { "lessons" };
-        Ok(Alert {
-            at: row.get(3)?,
-            kind: AlertKind::AbsencesToday,
-            student_period_id,
-            name,
-            message: format!("{who} has been absent in {absences} {lessons} today."),
-        })
-    })?;
-    rows.collect()
+    (sql, params)
+}
+
+/// The alert of one row of [`absences_today_query`].
+pub fn absence_today_alert<R: ReportRow + ?Sized>(row: &R) -> Result<Alert, R::Error> {
+    let student_period_id = row.int(0)?;
+    let name = row.opt_text(1)?;
+    let absences = row.int(2)?;
+    let who = display_name(name.as_deref(), student_period_id);
+    let lessons = if absences == 1 { "lesson" } else { "lessons" };
+    Ok(Alert {
+        at: row.int(3)?,
+        kind: AlertKind::AbsencesToday,
+        student_period_id,
+        name,
+        message: format!("{who} has been absent in {absences} {lessons} today."),
+    })
 }
 
 fn display_name(name: Option<&str>, student_period_id: i64) -> String {

@@ -3,9 +3,8 @@
 
 use std::io::Write;
 
-use rusqlite::Connection;
-
-use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
+use super::csv_output::{CsvOut, ExportError};
+use super::rows::ReportRow;
 use super::{CATEGORY_CODE_SQL, CATEGORY_NAMES};
 use crate::filter::RecordFilter;
 
@@ -28,7 +27,10 @@ const HEADER: [&str; 14] = [
 
 /// Columns 0 to 10 are written as they are; then the category code, comment, event time and
 /// deleted flag.
-fn query(filter: &RecordFilter, include_deleted: bool) -> (String, Vec<rusqlite::types::Value>) {
+pub(super) fn query(
+    filter: &RecordFilter,
+    include_deleted: bool,
+) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("a", "status_id");
     let deleted = if include_deleted {
         ""
@@ -50,46 +52,41 @@ fn query(filter: &RecordFilter, include_deleted: bool) -> (String, Vec<rusqlite:
     (sql, params)
 }
 
-pub(super) fn write(
-    conn: &Connection,
-    filter: &RecordFilter,
-    include_deleted: bool,
-    format: CsvFormat,
-    out: impl Write,
-    progress: Progress<'_>,
-) -> Result<u64, ExportError> {
-    let mut csv = CsvOut::new(out, format, progress)?;
+/// The header row, with `deleted` when deleted records are included.
+pub(super) fn header(include_deleted: bool) -> Vec<&'static str> {
     let mut header = HEADER.to_vec();
     if include_deleted {
         header.push("deleted");
     }
-    csv.header(&header)?;
-    let (sql, params) = query(filter, include_deleted);
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(row) = rows.next()? {
-        for i in 0..=10 {
-            csv.value(row.get_ref(i)?)?;
-        }
-        let category: usize = row.get(11)?;
-        csv.trusted(CATEGORY_NAMES[category.min(4)])?;
-        csv.value(row.get_ref(12)?)?;
-        csv.time(row.get(13)?)?;
-        if include_deleted {
-            let deleted: bool = row.get(14)?;
-            csv.trusted(if deleted { "yes" } else { "no" })?;
-        }
-        csv.end_row()?;
-    }
-    csv.finish()
+    header
 }
 
-/// How many rows [`write`] writes for the same filter (in the same read transaction).
-pub(super) fn count(
-    conn: &Connection,
+/// Writes one row of [`query`].
+pub(super) fn write_row<R: ReportRow, W: Write>(
+    csv: &mut CsvOut<'_, W>,
+    row: &R,
+    include_deleted: bool,
+) -> Result<(), ExportError> {
+    let e = R::export_error;
+    for i in 0..=10 {
+        csv.value(row.cell(i).map_err(e)?)?;
+    }
+    let category = row.int(11).map_err(e)?;
+    csv.trusted(CATEGORY_NAMES[category.clamp(0, 4) as usize])?;
+    csv.value(row.cell(12).map_err(e)?)?;
+    csv.time(row.int(13).map_err(e)?)?;
+    if include_deleted {
+        let deleted = row.int(14).map_err(e)? != 0;
+        csv.trusted(if deleted { "yes" } else { "no" })?;
+    }
+    Ok(())
+}
+
+/// How many rows [`query`] gives for the same filter (in the same read transaction).
+pub(super) fn count_query(
     filter: &RecordFilter,
     include_deleted: bool,
-) -> rusqlite::Result<u64> {
+) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("a", "status_id");
     let deleted = if include_deleted {
         ""
@@ -97,5 +94,5 @@ pub(super) fn count(
         " AND a.deleted = 0"
     };
     let sql = format!("SELECT COUNT(*) FROM attendance a WHERE {conditions}{deleted}");
-    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
+    (sql, params)
 }

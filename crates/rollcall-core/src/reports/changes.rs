@@ -4,12 +4,11 @@
 
 use std::io::Write;
 
-use rusqlite::Connection;
-
-use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
+use super::csv_output::{CsvOut, ExportError};
+use super::rows::ReportRow;
 use crate::filter::RecordFilter;
 
-const HEADER: [&str; 21] = [
+pub(super) const HEADER: [&str; 21] = [
     "seq",
     "recorded_at",
     "source",
@@ -35,7 +34,7 @@ const HEADER: [&str; 21] = [
 
 /// Times (`recorded_at`, `event_time`) are columns 1 and 4; every other column is written as
 /// it is. A status filter matches the status after the change, as in the live feed.
-fn query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
+pub(super) fn query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("ch", "status_after");
     let sql = format!(
         "SELECT ch.seq, ch.recorded_at, ch.source, ch.event_type, ch.event_ts, ch.attendance_id,
@@ -54,33 +53,24 @@ fn query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     (sql, params)
 }
 
-pub(super) fn write(
-    conn: &Connection,
-    filter: &RecordFilter,
-    format: CsvFormat,
-    out: impl Write,
-    progress: Progress<'_>,
-) -> Result<u64, ExportError> {
-    let mut csv = CsvOut::new(out, format, progress)?;
-    csv.header(&HEADER)?;
-    let (sql, params) = query(filter);
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(row) = rows.next()? {
-        for i in 0..HEADER.len() {
-            match i {
-                1 | 4 => csv.time(row.get(i)?)?,
-                _ => csv.value(row.get_ref(i)?)?,
-            }
+/// Writes one row of [`query`].
+pub(super) fn write_row<R: ReportRow, W: Write>(
+    csv: &mut CsvOut<'_, W>,
+    row: &R,
+) -> Result<(), ExportError> {
+    let e = R::export_error;
+    for i in 0..HEADER.len() {
+        match i {
+            1 | 4 => csv.time(row.int(i).map_err(e)?)?,
+            _ => csv.value(row.cell(i).map_err(e)?)?,
         }
-        csv.end_row()?;
     }
-    csv.finish()
+    Ok(())
 }
 
-/// How many rows [`write`] writes for the same filter (in the same read transaction).
-pub(super) fn count(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<u64> {
+/// How many rows [`query`] gives for the same filter (in the same read transaction).
+pub(super) fn count_query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("ch", "status_after");
     let sql = format!("SELECT COUNT(*) FROM changes ch WHERE {conditions}");
-    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
+    (sql, params)
 }

@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::ops::ControlFlow;
 
+use super::rows::Cell;
+
 /// The byte-order mark Excel needs to read a CSV file as UTF-8 instead of the ANSI code page.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -201,14 +203,13 @@ impl<'p, W: Write> CsvOut<'p, W> {
         Ok(())
     }
 
-    /// A SQLite value as it is: NULL empty, integers in decimal, text neutralised.
-    pub fn value(&mut self, value: rusqlite::types::ValueRef<'_>) -> Result<(), ExportError> {
-        use rusqlite::types::ValueRef;
+    /// A database value as it is: NULL empty, integers in decimal, text neutralised.
+    pub fn value(&mut self, value: Cell<'_>) -> Result<(), ExportError> {
         match value {
-            ValueRef::Null => self.empty(),
-            ValueRef::Integer(i) => self.int(i),
-            ValueRef::Real(f) => self.trusted(&f.to_string()),
-            ValueRef::Text(t) | ValueRef::Blob(t) => self.text(t),
+            Cell::Null => self.empty(),
+            Cell::Int(i) => self.int(i),
+            Cell::Real(f) => self.trusted(&f.to_string()),
+            Cell::Text(t) => self.text(t),
         }
     }
 

@@ -1,9 +1,14 @@
 //! Reports for the office: five CSV exports, the summary behind the charts, and threshold
 //! alerts. One query layer, used by `rollcall export` and by the local API, so both give the
-//! same bytes for the same filters.
+//! same bytes for the same filters — and by both stores: the SQL text here is written for
+//! SQLite and PostgreSQL alike (integer sums by `CASE`, sums of sums cast to `BIGINT`,
+//! `string_agg` over text, every selected column grouped by), and the CSV is written here by
+//! [`ReportWriter`] from rows each backend decodes through [`ReportRow`]. The SQLite
+//! functions below run them on a connection; rollcall-store-postgres runs the same queries.
 //!
-//! Exports are streamed: each row is written as SQLite yields it, so memory stays flat however
-//! many rows a term holds (aggregates are grouped by SQLite, which spills to disk when it must).
+//! Exports are streamed: each row is written as the database yields it, so memory stays flat
+//! however many rows a term holds (aggregates are grouped by the database, which spills to
+//! disk when it must).
 //!
 //! ## What the numbers mean
 //! - A **session** is one current (not deleted) attendance record: one student in one lesson
@@ -26,6 +31,7 @@ mod changes;
 mod csv_output;
 mod limits;
 mod request;
+mod rows;
 mod separator;
 mod settings;
 mod summary;
@@ -37,18 +43,26 @@ use std::ops::ControlFlow;
 use rusqlite::Connection;
 
 use crate::filter::RecordFilter;
-pub use alerts::{alerts, alerts_in, Alert, AlertKind};
+pub use alerts::{
+    absence_today_alert, absences_today_query, alerts, alerts_in, chronic_alert, term_filter,
+    Alert, AlertKind,
+};
 pub use csv_output::{
     format_rate, neutralise_formula, rate_number, CsvFormat, ExportError, Progress, PROGRESS_EVERY,
     RATE_DECIMALS, UTF8_BOM,
 };
 pub use limits::{ThresholdProblem, MAX_TERM_DAYS};
 pub use request::{ExportParams, ExportRequest, ExportRequestError};
+pub use rows::{Cell, ReportRow};
 pub use separator::{excel_separator_for_locale, numeric_locale_from_env, parse_separator};
 pub use settings::ReportSettings;
-pub use summary::{summary, ChronicStudent, ClassRate, DayAbsences, Summary};
+pub use summary::{
+    by_class_query, by_day_query, chronic_query, chronic_student, class_rate, day_absences,
+    sort_chronic, summary, ChronicStudent, ClassRate, DayAbsences, Summary,
+};
 pub use tallies::Tally;
 
+use csv_output::CsvOut;
 use tallies::Grouping;
 
 /// The CSV exports.
@@ -118,6 +132,101 @@ pub struct ExportOptions {
     pub settings: ReportSettings,
 }
 
+/// A report query: SQL text both backends run (SQLite's `?` placeholders; PostgreSQL's
+/// store numbers them) and its parameters.
+pub type ReportQuery = (String, Vec<rusqlite::types::Value>);
+
+/// The query whose rows [`ReportWriter::row`] writes for `kind`, in the report's order.
+pub fn report_query(
+    kind: ReportKind,
+    filter: &RecordFilter,
+    options: &ExportOptions,
+) -> ReportQuery {
+    match kind {
+        ReportKind::Attendance => attendance::query(filter, options.include_deleted),
+        ReportKind::Changes => changes::query(filter),
+        ReportKind::Students => tallies::students_sql(filter),
+        ReportKind::Classes => tallies::per_day_query(Grouping::Class, filter),
+        ReportKind::Courses => tallies::per_day_query(Grouping::Course, filter),
+    }
+}
+
+/// A query of one row and one column: how many rows [`report_query`] gives for the same
+/// filter and options (the total of a progress bar; exact in the same read transaction).
+pub fn count_query(
+    kind: ReportKind,
+    filter: &RecordFilter,
+    options: &ExportOptions,
+) -> ReportQuery {
+    match kind {
+        ReportKind::Attendance => attendance::count_query(filter, options.include_deleted),
+        ReportKind::Changes => changes::count_query(filter),
+        ReportKind::Students => tallies::count_students_query(filter),
+        ReportKind::Classes => tallies::count_per_day_query(Grouping::Class, filter),
+        ReportKind::Courses => tallies::count_per_day_query(Grouping::Course, filter),
+    }
+}
+
+/// Writes one report as CSV: the header when started, then each row of [`report_query`] as
+/// the backend decodes it. Every backend writes through this, so the bytes are the same for
+/// the same data.
+pub struct ReportWriter<'p, W: Write> {
+    csv: CsvOut<'p, W>,
+    kind: ReportKind,
+    options: ExportOptions,
+}
+
+impl<'p, W: Write> ReportWriter<'p, W> {
+    /// Writes the byte-order mark (Excel) and the header row of `kind`.
+    pub fn start(
+        kind: ReportKind,
+        options: &ExportOptions,
+        out: W,
+        progress: Progress<'p>,
+    ) -> Result<Self, ExportError> {
+        let mut csv = CsvOut::new(out, options.format, progress)?;
+        match kind {
+            ReportKind::Attendance => csv.header(&attendance::header(options.include_deleted))?,
+            ReportKind::Changes => csv.header(&changes::HEADER)?,
+            ReportKind::Students => csv.header(&tallies::students_header())?,
+            ReportKind::Classes | ReportKind::Courses => {
+                let grouping = if kind == ReportKind::Classes {
+                    Grouping::Class
+                } else {
+                    Grouping::Course
+                };
+                let header = tallies::per_day_header(grouping);
+                let names: Vec<&str> = header.iter().map(String::as_str).collect();
+                csv.header(&names)?;
+            }
+        }
+        Ok(Self {
+            csv,
+            kind,
+            options: *options,
+        })
+    }
+
+    /// Writes one row of [`report_query`]; [`ExportError::Cancelled`] when progress said stop.
+    pub fn row<R: ReportRow>(&mut self, row: &R) -> Result<(), ExportError> {
+        let csv = &mut self.csv;
+        match self.kind {
+            ReportKind::Attendance => {
+                attendance::write_row(csv, row, self.options.include_deleted)?
+            }
+            ReportKind::Changes => changes::write_row(csv, row)?,
+            ReportKind::Students => tallies::write_student_row(csv, row, &self.options)?,
+            ReportKind::Classes | ReportKind::Courses => tallies::write_per_day_row(csv, row)?,
+        }
+        csv.end_row()
+    }
+
+    /// Flushes and returns the number of rows written (the header not counted).
+    pub fn finish(self) -> Result<u64, ExportError> {
+        self.csv.finish()
+    }
+}
+
 /// Writes one report as CSV to `out`, row by row. Returns the number of rows written (the
 /// header not counted). Run it on a read connection: it holds one read transaction for the
 /// whole export, so the file is one consistent snapshot while webhooks keep arriving.
@@ -144,20 +253,14 @@ pub fn write_report_with_progress(
     out: impl Write,
     progress: Progress<'_>,
 ) -> Result<u64, ExportError> {
-    let format = options.format;
-    match kind {
-        ReportKind::Attendance => {
-            attendance::write(conn, filter, options.include_deleted, format, out, progress)
-        }
-        ReportKind::Changes => changes::write(conn, filter, format, out, progress),
-        ReportKind::Students => tallies::write_students(conn, filter, options, out, progress),
-        ReportKind::Classes => {
-            tallies::write_per_day(conn, Grouping::Class, filter, format, out, progress)
-        }
-        ReportKind::Courses => {
-            tallies::write_per_day(conn, Grouping::Course, filter, format, out, progress)
-        }
+    let mut writer = ReportWriter::start(kind, options, out, progress)?;
+    let (sql, params) = report_query(kind, filter, options);
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        writer.row(row)?;
     }
+    writer.finish()
 }
 
 /// How many rows [`write_report`] would write for the same filter and options: the total of a
@@ -168,14 +271,9 @@ pub fn count_report_rows(
     filter: &RecordFilter,
     options: &ExportOptions,
 ) -> Result<u64, ExportError> {
-    let rows = match kind {
-        ReportKind::Attendance => attendance::count(conn, filter, options.include_deleted)?,
-        ReportKind::Changes => changes::count(conn, filter)?,
-        ReportKind::Students => tallies::count_students(conn, filter)?,
-        ReportKind::Classes => tallies::count_per_day(conn, Grouping::Class, filter)?,
-        ReportKind::Courses => tallies::count_per_day(conn, Grouping::Course, filter)?,
-    };
-    Ok(rows)
+    let (sql, params) = count_query(kind, filter, options);
+    let rows: i64 = conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))?;
+    Ok(rows as u64)
 }
 
 /// The status category of the status joined as `s` (a LEFT JOIN of `reference_statuses`), as

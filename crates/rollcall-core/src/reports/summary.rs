@@ -7,8 +7,9 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::csv_output::rate_number;
+use super::rows::ReportRow;
 use super::tallies::{records_sql, students_sql, Tally, COUNTS_SQL};
-use super::ReportSettings;
+use super::{ReportQuery, ReportSettings};
 use crate::filter::RecordFilter;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -64,59 +65,113 @@ pub struct ChronicStudent {
     pub last_absence_at: Option<i64>,
 }
 
+/// The summary over `filter`, read from SQLite (PostgreSQL's store runs the same queries
+/// and decoders).
 pub fn summary(
     conn: &Connection,
     filter: &RecordFilter,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Summary> {
     Ok(Summary {
-        by_class: by_class(conn, filter)?,
-        by_day: by_day(conn, filter)?,
+        by_class: collect(conn, by_class_query(filter), |row| class_rate(row))?,
+        by_day: collect(conn, by_day_query(filter), |row| day_absences(row))?,
         chronic: chronic_students(conn, filter, settings)?,
         threshold: settings.chronic_threshold,
     })
 }
 
-fn by_class(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<Vec<ClassRate>> {
+/// Every row of `query`, decoded by `decode`.
+fn collect<T>(
+    conn: &Connection,
+    (sql, params): ReportQuery,
+    decode: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut all = Vec::new();
+    while let Some(row) = rows.next()? {
+        all.push(decode(row)?);
+    }
+    Ok(all)
+}
+
+/// Per class over the range: id, name, then the six counts. The name is grouped by too (it
+/// depends on the id alone), as PostgreSQL asks.
+pub fn by_class_query(filter: &RecordFilter) -> ReportQuery {
     let (records, params) = records_sql(filter);
     let sql = format!(
         "SELECT r.class_id, g.name, {COUNTS_SQL}
          FROM ({records}) r LEFT JOIN reference_classes g ON g.id = r.class_id
-         GROUP BY r.class_id
+         GROUP BY r.class_id, g.name
          ORDER BY g.name IS NULL, g.name, r.class_id"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
-        let tally = Tally::from_row(row, 2)?;
-        Ok(ClassRate {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            sessions: tally.sessions,
-            present: tally.present,
-            absent: tally.absent,
-            late: tally.late,
-            excused: tally.excused,
-            rate: rate_number(tally.attended(), tally.sessions),
-        })
-    })?;
-    rows.collect()
+    (sql, params)
 }
 
-fn by_day(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<Vec<DayAbsences>> {
+/// One row of [`by_class_query`].
+pub fn class_rate<R: ReportRow + ?Sized>(row: &R) -> Result<ClassRate, R::Error> {
+    let tally = Tally::from_row(row, 2)?;
+    Ok(ClassRate {
+        id: row.int(0)?,
+        name: row.opt_text(1)?,
+        sessions: tally.sessions,
+        present: tally.present,
+        absent: tally.absent,
+        late: tally.late,
+        excused: tally.excused,
+        rate: rate_number(tally.attended(), tally.sessions),
+    })
+}
+
+/// Per day: the date, its absences and its sessions.
+pub fn by_day_query(filter: &RecordFilter) -> ReportQuery {
     let (records, params) = records_sql(filter);
     let sql = format!(
-        "SELECT r.date, SUM(cat IN (1, 3)), COUNT(*)
+        "SELECT r.date, SUM(CASE WHEN cat IN (1, 3) THEN 1 ELSE 0 END), COUNT(*)
          FROM ({records}) r GROUP BY r.date ORDER BY r.date"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
-        Ok(DayAbsences {
-            date: row.get(0)?,
-            absent: row.get(1)?,
-            sessions: row.get(2)?,
-        })
-    })?;
-    rows.collect()
+    (sql, params)
+}
+
+/// One row of [`by_day_query`].
+pub fn day_absences<R: ReportRow + ?Sized>(row: &R) -> Result<DayAbsences, R::Error> {
+    Ok(DayAbsences {
+        date: row.opt_text(0)?.unwrap_or_default(),
+        absent: row.int(1)?,
+        sessions: row.int(2)?,
+    })
+}
+
+/// Per student over the range (the students report's query): chronic absence is decided
+/// from its rows by [`chronic_student`].
+pub fn chronic_query(filter: &RecordFilter) -> ReportQuery {
+    students_sql(filter)
+}
+
+/// The student of one row of [`chronic_query`] when at or above the threshold.
+pub fn chronic_student<R: ReportRow + ?Sized>(
+    row: &R,
+    settings: &ReportSettings,
+) -> Result<Option<ChronicStudent>, R::Error> {
+    let tally = Tally::from_row(row, 4)?;
+    if !settings.is_chronic(tally.absences(), tally.sessions) {
+        return Ok(None);
+    }
+    Ok(Some(ChronicStudent {
+        student_period_id: row.int(0)?,
+        name: row.opt_text(1)?,
+        sessions: tally.sessions,
+        absent: tally.absences(),
+        rate: rate_number(tally.absences(), tally.sessions),
+        last_absence_at: row.opt_int(10)?,
+    }))
+}
+
+/// Highest rate first, compared exactly; the query's name order breaks ties (stable sort).
+pub fn sort_chronic(chronic: &mut [ChronicStudent]) {
+    chronic.sort_by(|a, b| {
+        (b.absent as i128 * a.sessions as i128).cmp(&(a.absent as i128 * b.sessions as i128))
+    });
 }
 
 /// Students whose absence rate over `filter`'s range is at or above the threshold.
@@ -125,26 +180,12 @@ pub(crate) fn chronic_students(
     filter: &RecordFilter,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Vec<ChronicStudent>> {
-    let (sql, params) = students_sql(filter);
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    let mut chronic = Vec::new();
-    while let Some(row) = rows.next()? {
-        let tally = Tally::from_row(row, 4)?;
-        if settings.is_chronic(tally.absences(), tally.sessions) {
-            chronic.push(ChronicStudent {
-                student_period_id: row.get(0)?,
-                name: row.get(1)?,
-                sessions: tally.sessions,
-                absent: tally.absences(),
-                rate: rate_number(tally.absences(), tally.sessions),
-                last_absence_at: row.get(10)?,
-            });
-        }
-    }
-    // Highest rate first, compared exactly; the query's name order breaks ties (stable sort).
-    chronic.sort_by(|a, b| {
-        (b.absent as i128 * a.sessions as i128).cmp(&(a.absent as i128 * b.sessions as i128))
-    });
+    let mut chronic: Vec<ChronicStudent> = collect(conn, chronic_query(filter), |row| {
+        chronic_student(row, settings)
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    sort_chronic(&mut chronic);
     Ok(chronic)
 }

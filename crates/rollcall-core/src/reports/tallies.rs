@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use rusqlite::{Connection, Row};
 use serde::Serialize;
 
-use super::csv_output::{CsvFormat, CsvOut, ExportError, Progress};
+use super::csv_output::{CsvOut, ExportError};
+use super::rows::ReportRow;
 use super::{ExportOptions, CATEGORY_CODE_SQL};
 use crate::filter::RecordFilter;
 
@@ -32,14 +32,14 @@ impl Tally {
     }
 
     /// Reads the six counts [`COUNTS_SQL`] selects, starting at column `first`.
-    pub(crate) fn from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Self> {
+    pub fn from_row<R: ReportRow + ?Sized>(row: &R, first: usize) -> Result<Self, R::Error> {
         Ok(Self {
-            sessions: row.get(first)?,
-            present: row.get(first + 1)?,
-            absent: row.get(first + 2)?,
-            late: row.get(first + 3)?,
-            excused: row.get(first + 4)?,
-            other: row.get(first + 5)?,
+            sessions: row.int(first)?,
+            present: row.int(first + 1)?,
+            absent: row.int(first + 2)?,
+            late: row.int(first + 3)?,
+            excused: row.int(first + 4)?,
+            other: row.int(first + 5)?,
         })
     }
 
@@ -84,8 +84,11 @@ pub(crate) fn records_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types
 }
 
 /// The six counts of [`Tally`] over rows of [`records_sql`] (which have a `cat` column).
-pub(crate) const COUNTS_SQL: &str =
-    "COUNT(*), SUM(cat = 0), SUM(cat = 1), SUM(cat = 2), SUM(cat = 3), SUM(cat = 4)";
+/// Written so that SQLite and PostgreSQL both count integers (no boolean sums).
+pub(crate) const COUNTS_SQL: &str = "COUNT(*), \
+     SUM(CASE WHEN cat = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN cat = 1 THEN 1 ELSE 0 END), \
+     SUM(CASE WHEN cat = 2 THEN 1 ELSE 0 END), SUM(CASE WHEN cat = 3 THEN 1 ELSE 0 END), \
+     SUM(CASE WHEN cat = 4 THEN 1 ELSE 0 END)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Grouping {
@@ -103,115 +106,119 @@ impl Grouping {
     }
 }
 
-/// How many rows [`write_per_day`] writes for the same filter: one per day and class (or
+/// How many rows [`per_day_query`] gives for the same filter: one per day and class (or
 /// course) with records.
-pub(super) fn count_per_day(
-    conn: &Connection,
+pub(super) fn count_per_day_query(
     grouping: Grouping,
     filter: &RecordFilter,
-) -> rusqlite::Result<u64> {
+) -> (String, Vec<rusqlite::types::Value>) {
     let (id_column, _, _) = grouping.columns();
     let (records, params) = records_sql(filter);
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM ({records}) r GROUP BY r.date, r.{id_column})"
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({records}) r GROUP BY r.date, r.{id_column}) days"
     );
-    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
+    (sql, params)
 }
 
-/// How many rows [`write_students`] writes for the same filter: one per student with records.
-pub(super) fn count_students(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<u64> {
+/// How many rows [`students_sql`] gives for the same filter: one per student with records.
+pub(super) fn count_students_query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (records, params) = records_sql(filter);
     let sql = format!("SELECT COUNT(DISTINCT r.student_period_id) FROM ({records}) r");
-    conn.query_row(&sql, rusqlite::params_from_iter(params), |row| row.get(0))
+    (sql, params)
 }
 
-pub(super) fn write_per_day(
-    conn: &Connection,
+/// The header of the per-day report of `grouping`.
+pub(super) fn per_day_header(grouping: Grouping) -> Vec<String> {
+    let (_, _, label) = grouping.columns();
+    let mut header = vec!["date".to_string(), format!("{label}_id"), label.to_string()];
+    header.extend(TALLY_HEADER.map(String::from));
+    header
+}
+
+/// Per day and class (or course): the date, the id, its name, then the six counts.
+pub(super) fn per_day_query(
     grouping: Grouping,
     filter: &RecordFilter,
-    format: CsvFormat,
-    out: impl Write,
-    progress: Progress<'_>,
-) -> Result<u64, ExportError> {
-    let (id_column, table, label) = grouping.columns();
-    let mut csv = CsvOut::new(out, format, progress)?;
-    let id_header = format!("{label}_id");
-    let mut header = vec!["date", id_header.as_str(), label];
-    header.extend(TALLY_HEADER);
-    csv.header(&header)?;
+) -> (String, Vec<rusqlite::types::Value>) {
+    let (id_column, table, _) = grouping.columns();
     let (records, params) = records_sql(filter);
+    // The name is grouped by too (it depends on the id alone): PostgreSQL asks for every
+    // column selected to be grouped.
     let sql = format!(
         "SELECT r.date, r.{id_column}, g.name, {COUNTS_SQL}
          FROM ({records}) r LEFT JOIN {table} g ON g.id = r.{id_column}
-         GROUP BY r.date, r.{id_column}
+         GROUP BY r.date, r.{id_column}, g.name
          ORDER BY r.date, r.{id_column}"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(row) = rows.next()? {
-        for i in 0..3 {
-            csv.value(row.get_ref(i)?)?;
-        }
-        Tally::from_row(row, 3)?.write(&mut csv)?;
-        csv.end_row()?;
+    (sql, params)
+}
+
+/// Writes one row of [`per_day_query`].
+pub(super) fn write_per_day_row<R: ReportRow, W: Write>(
+    csv: &mut CsvOut<'_, W>,
+    row: &R,
+) -> Result<(), ExportError> {
+    for i in 0..3 {
+        csv.value(row.cell(i).map_err(R::export_error)?)?;
     }
-    csv.finish()
+    Tally::from_row(row, 3).map_err(R::export_error)?.write(csv)
 }
 
 /// Per student: counts per (student, class) first, so the classes a student had lessons in
 /// can be listed in a fixed order, then summed per student. Sorted by name (unknown names
-/// last), then id.
+/// last), then id. The sums of sums are cast back to integers (PostgreSQL sums `BIGINT`s
+/// as `NUMERIC`), and the class list is built from text on both databases.
 pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (records, params) = records_sql(filter);
     let sql = format!(
         "WITH per_class AS (
              SELECT r.student_period_id AS sp, r.class_id, COUNT(*) AS n,
-                    SUM(cat = 0) AS present, SUM(cat = 1) AS absent, SUM(cat = 2) AS late,
-                    SUM(cat = 3) AS excused, SUM(cat = 4) AS other,
+                    SUM(CASE WHEN cat = 0 THEN 1 ELSE 0 END) AS present,
+                    SUM(CASE WHEN cat = 1 THEN 1 ELSE 0 END) AS absent,
+                    SUM(CASE WHEN cat = 2 THEN 1 ELSE 0 END) AS late,
+                    SUM(CASE WHEN cat = 3 THEN 1 ELSE 0 END) AS excused,
+                    SUM(CASE WHEN cat = 4 THEN 1 ELSE 0 END) AS other,
                     MAX(CASE WHEN cat IN (1, 3) THEN r.event_ts END) AS last_absence_at
              FROM ({records}) r
              GROUP BY r.student_period_id, r.class_id
          )
          SELECT p.sp, st.name,
-                group_concat(p.class_id, '; ' ORDER BY p.class_id),
-                group_concat(COALESCE(c.name, p.class_id), '; ' ORDER BY p.class_id),
-                SUM(p.n), SUM(p.present), SUM(p.absent), SUM(p.late), SUM(p.excused),
-                SUM(p.other), MAX(p.last_absence_at)
+                string_agg(CAST(p.class_id AS TEXT), '; ' ORDER BY p.class_id),
+                string_agg(COALESCE(c.name, CAST(p.class_id AS TEXT)), '; ' ORDER BY p.class_id),
+                CAST(SUM(p.n) AS BIGINT), CAST(SUM(p.present) AS BIGINT),
+                CAST(SUM(p.absent) AS BIGINT), CAST(SUM(p.late) AS BIGINT),
+                CAST(SUM(p.excused) AS BIGINT), CAST(SUM(p.other) AS BIGINT),
+                MAX(p.last_absence_at)
          FROM per_class p
          LEFT JOIN reference_students st ON st.student_period_id = p.sp
          LEFT JOIN reference_classes c ON c.id = p.class_id
-         GROUP BY p.sp
+         GROUP BY p.sp, st.name
          ORDER BY st.name IS NULL, st.name, p.sp"
     );
     (sql, params)
 }
 
-pub(super) fn write_students(
-    conn: &Connection,
-    filter: &RecordFilter,
-    options: &ExportOptions,
-    out: impl Write,
-    progress: Progress<'_>,
-) -> Result<u64, ExportError> {
-    let mut csv = CsvOut::new(out, options.format, progress)?;
+/// The header of the students report.
+pub(super) fn students_header() -> Vec<&'static str> {
     let mut header = vec!["student_period_id", "student", "class_ids", "classes"];
     header.extend(TALLY_HEADER);
     header.push("chronic_absence");
-    csv.header(&header)?;
-    let (sql, params) = students_sql(filter);
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(row) = rows.next()? {
-        for i in 0..4 {
-            csv.value(row.get_ref(i)?)?;
-        }
-        let tally = Tally::from_row(row, 4)?;
-        tally.write(&mut csv)?;
-        let chronic = options
-            .settings
-            .is_chronic(tally.absences(), tally.sessions);
-        csv.trusted(if chronic { "yes" } else { "no" })?;
-        csv.end_row()?;
+    header
+}
+
+/// Writes one row of [`students_sql`].
+pub(super) fn write_student_row<R: ReportRow, W: Write>(
+    csv: &mut CsvOut<'_, W>,
+    row: &R,
+    options: &ExportOptions,
+) -> Result<(), ExportError> {
+    for i in 0..4 {
+        csv.value(row.cell(i).map_err(R::export_error)?)?;
     }
-    csv.finish()
+    let tally = Tally::from_row(row, 4).map_err(R::export_error)?;
+    tally.write(csv)?;
+    let chronic = options
+        .settings
+        .is_chronic(tally.absences(), tally.sessions);
+    csv.trusted(if chronic { "yes" } else { "no" })
 }

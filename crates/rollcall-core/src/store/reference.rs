@@ -118,6 +118,52 @@ pub struct ReferenceWebhookEffect {
     pub unknown_name: bool,
 }
 
+impl ReferenceWebhookEffect {
+    /// After an enrolment webhook: a name given changes what the user sees; an enrolment
+    /// still without a name (and not deleted) is worth asking the API about.
+    pub fn of_student_period(named_after: bool, name_given: bool, deleted: bool) -> Self {
+        Self {
+            names_changed: name_given,
+            unknown_name: !named_after && !deleted,
+        }
+    }
+
+    /// After a student joined a class: either without a name is worth asking about.
+    pub fn of_student_class(student_named: bool, class_named: bool) -> Self {
+        Self {
+            names_changed: false,
+            unknown_name: !student_named || !class_named,
+        }
+    }
+
+    /// After a class webhook without a name for a class that has none: ask the API.
+    pub fn class_still_unnamed(name_given: bool, deleted: bool, class_named: bool) -> bool {
+        !name_given && !deleted && !class_named
+    }
+}
+
+/// The category a status is shown under, from the stored text (the user's correction or the
+/// guess); a category Rollcall does not know is "other".
+pub fn shown_category(stored: &str) -> StatusCategory {
+    StatusCategory::parse(stored).unwrap_or(StatusCategory::Other)
+}
+
+/// A stored name as the user sees it: a blank name is no name.
+pub fn shown_name(name: Option<String>) -> Option<String> {
+    name.filter(|n| !n.trim().is_empty())
+}
+
+/// Whether a refreshed student's name changes what the user sees: a refresh without a name
+/// keeps the stored one.
+pub fn student_renamed(stored: Option<&str>, fetched: Option<&str>) -> bool {
+    fetched.is_some() && stored != fetched
+}
+
+/// Whether a class's or course's name differs from the stored one (or there is none yet).
+pub fn renamed(stored: Option<&str>, fetched: &str) -> bool {
+    stored != Some(fetched)
+}
+
 /// An id to put a name to (desktop notifications).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NamedId {
@@ -137,7 +183,7 @@ pub fn load_reference(conn: &Connection) -> rusqlite::Result<Reference> {
             Ok(ReferenceStatus {
                 id: r.get(0)?,
                 name: r.get(1)?,
-                category: StatusCategory::parse(&category).unwrap_or(StatusCategory::Other),
+                category: shown_category(&category),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -186,7 +232,7 @@ pub fn names_of(conn: &Connection, ids: &[NamedId]) -> rusqlite::Result<HashMap<
             .query_row([n], |r| r.get(0))
             .optional()?
             .flatten();
-        if let Some(name) = name.filter(|n| !n.trim().is_empty()) {
+        if let Some(name) = shown_name(name) {
             names.insert(id, name);
         }
     }
@@ -232,9 +278,7 @@ pub fn store_fetched(
             let old: Option<Option<String>> = before
                 .query_row([s.student_period_id], |r| r.get(0))
                 .optional()?;
-            if s.name.is_some() && old.flatten() != s.name {
-                changed += 1;
-            }
+            changed += usize::from(student_renamed(old.flatten().as_deref(), s.name.as_deref()));
             stmt.execute(params![
                 s.student_period_id,
                 s.student_id,
@@ -284,7 +328,7 @@ fn name_differs(tx: &Transaction<'_>, table: &str, id: i64, name: &str) -> rusql
         .prepare_cached(&format!("SELECT name FROM {table} WHERE id = ?1"))?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    Ok(old.flatten().as_deref() != Some(name))
+    Ok(renamed(old.flatten().as_deref(), name))
 }
 
 /// Sets the user's category for a status (`None` goes back to the guess). Returns whether
@@ -332,8 +376,8 @@ pub fn apply_reference_update(
                 )
                 .optional()?
                 .flatten();
-            effect.unknown_name = known.is_none() && !deleted;
-            effect.names_changed = name.is_some();
+            effect =
+                ReferenceWebhookEffect::of_student_period(known.is_some(), name.is_some(), deleted);
         }
         ReferenceUpdate::StudentClass {
             student_period_id: spid,
@@ -355,9 +399,10 @@ pub fn apply_reference_update(
                     "UPDATE reference_students SET class_id = ?2 WHERE student_period_id = ?1",
                     params![spid, class_id],
                 )?;
-                effect.unknown_name =
-                    !known_id(tx, "reference_students", "student_period_id", spid)?
-                        || !known_id(tx, "reference_classes", "id", class_id)?;
+                effect = ReferenceWebhookEffect::of_student_class(
+                    known_id(tx, "reference_students", "student_period_id", spid)?,
+                    known_id(tx, "reference_classes", "id", class_id)?,
+                );
             }
         }
         ReferenceUpdate::Class {
@@ -378,8 +423,11 @@ pub fn apply_reference_update(
                      active = excluded.active",
             )?
             .execute(params![id, name, school_period_id, !deleted, now])?;
-            effect.unknown_name =
-                name.is_none() && !deleted && !known_id(tx, "reference_classes", "id", id)?;
+            effect.unknown_name = ReferenceWebhookEffect::class_still_unnamed(
+                name.is_some(),
+                deleted,
+                known_id(tx, "reference_classes", "id", id)?,
+            );
         }
     }
     Ok(effect)

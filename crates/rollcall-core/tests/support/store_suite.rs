@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 use rollcall_core::envelope::parse_body;
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::StatusCategory;
+use rollcall_core::reports::{AlertKind, ClassRate, DayAbsences};
 use rollcall_core::reports::{ExportParams, ExportRequest, ReportSettings};
 use rollcall_core::store::reference::{
-    FetchedName, FetchedReference, FetchedStatus, FetchedStudent, NamedId,
+    FetchedName, FetchedReference, FetchedStatus, FetchedStudent, NamedId, ReferenceUpdate,
+    ReferenceWebhookEffect,
 };
 use rollcall_core::store::{IngestOutcome, Store, VerifiedDelivery};
 use rollcall_core::{AttendanceEventKind, AttendanceRecord, DeliveryOutcome, Scope};
@@ -26,6 +28,8 @@ pub async fn run_all(store: &dyn Store) {
     a_gap_runs_from_the_last_heartbeat_to_the_next_start(store).await;
     retention_purges_old_deliveries_only(store).await;
     a_scope_hides_other_tenants(store).await;
+    reference_webhooks_change_the_names(store).await;
+    reports_give_the_same_numbers_and_bytes(store).await;
 }
 
 pub fn record(id: i64, date: &str, student_period_id: i64, status_id: i64) -> AttendanceRecord {
@@ -531,4 +535,519 @@ pub async fn a_scope_hides_other_tenants(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(rows, 2);
+}
+
+pub async fn reference_webhooks_change_the_names(store: &dyn Store) {
+    let all = Scope::all();
+    let enrolled = store
+        .apply_reference_update(
+            ReferenceUpdate::StudentPeriod {
+                id: 1201,
+                student_id: Some(2201),
+                name: None,
+                active: true,
+                deleted: false,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        enrolled,
+        ReferenceWebhookEffect {
+            names_changed: false,
+            unknown_name: true
+        },
+        "a new enrolment has no name yet"
+    );
+    let class = |name: Option<&str>, deleted| ReferenceUpdate::Class {
+        id: 1203,
+        name: name.map(String::from),
+        school_period_id: Some(7),
+        deleted,
+    };
+    let named = store
+        .apply_reference_update(class(Some("Year 9 C"), false), 2)
+        .await
+        .unwrap();
+    assert!(named.names_changed && !named.unknown_name);
+    let again = store
+        .apply_reference_update(class(Some("Year 9 C"), false), 3)
+        .await
+        .unwrap();
+    assert!(!again.names_changed, "the same name again is no change");
+    let joined = store
+        .apply_reference_update(
+            ReferenceUpdate::StudentClass {
+                student_period_id: 1201,
+                class_id: 1203,
+                deleted: false,
+            },
+            4,
+        )
+        .await
+        .unwrap();
+    assert!(joined.unknown_name, "the student still has no name");
+    let renamed = store
+        .apply_reference_update(
+            ReferenceUpdate::StudentPeriod {
+                id: 1201,
+                student_id: None,
+                name: Some("Nikos Pappas".into()),
+                active: true,
+                deleted: false,
+            },
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        renamed,
+        ReferenceWebhookEffect {
+            names_changed: true,
+            unknown_name: false
+        }
+    );
+    // A deleted class keeps its name: old attendance still refers to it.
+    store
+        .apply_reference_update(class(None, true), 6)
+        .await
+        .unwrap();
+    let unnamed = store
+        .apply_reference_update(
+            ReferenceUpdate::Class {
+                id: 1204,
+                name: None,
+                school_period_id: None,
+                deleted: false,
+            },
+            7,
+        )
+        .await
+        .unwrap();
+    assert!(unnamed.unknown_name);
+    let reference = store.reference(&all).await.unwrap();
+    assert!(reference
+        .classes
+        .iter()
+        .any(|c| c.id == 1203 && c.name == "Year 9 C"));
+    assert!(!reference.classes.iter().any(|c| c.id == 1204));
+    assert!(reference
+        .students
+        .iter()
+        .any(|s| s.student_period_id == 1201 && s.name == "Nikos Pappas"));
+    let known = store.known_ids(&all).await.unwrap();
+    assert!(known.students.contains(&1201) && known.classes.contains(&1203));
+    assert!(!known.classes.contains(&1204));
+    assert!(store.attendance_has_unknown_ids(&all).await.unwrap());
+}
+
+/// The reports' small known school: names with a comma and a formula-like start, a student
+/// and a class without a name, a status Rollcall has no name for.
+const REPORTS_TENANT: &str = "reports-school";
+const T0: i64 = 1_791_187_200_000; // 2026-10-05T08:00:00Z
+
+async fn a_small_school(store: &dyn Store) {
+    let names = FetchedReference {
+        statuses: Some(
+            [
+                (801, "Present", StatusCategory::Present),
+                (802, "Absent", StatusCategory::Absent),
+                (803, "Late", StatusCategory::Late),
+                (804, "Excused", StatusCategory::Excused),
+            ]
+            .into_iter()
+            .map(|(id, name, guessed_category)| FetchedStatus {
+                id,
+                name: name.into(),
+                guessed_category,
+            })
+            .collect(),
+        ),
+        students: vec![(
+            8,
+            [(811, Some("Ana Silva")), (812, Some("=Bob")), (813, None)]
+                .into_iter()
+                .map(|(student_period_id, name)| FetchedStudent {
+                    student_period_id,
+                    student_id: None,
+                    name: name.map(String::from),
+                    class_id: None,
+                })
+                .collect(),
+        )],
+        classes: vec![(
+            8,
+            vec![FetchedName {
+                id: 821,
+                name: "Year 8, B".into(),
+            }],
+        )],
+        courses: Some(vec![FetchedName {
+            id: 831,
+            name: "History".into(),
+        }]),
+    };
+    store.store_reference(names, 1).await.unwrap();
+    // (attendance id, date, class, student, status, comment)
+    let records = [
+        (7001, "2026-10-05", 821, 811, 801, ""),
+        (7002, "2026-10-05", 821, 812, 802, "-sick"),
+        (7003, "2026-10-05", 822, 811, 803, ""),
+        (7004, "2026-10-06", 821, 812, 804, ""),
+        (7005, "2026-10-06", 821, 813, 809, ""),
+        (7006, "2026-10-06", 822, 812, 802, ""),
+    ];
+    for (k, (id, date, class_id, student_period_id, status_id, comment)) in
+        records.into_iter().enumerate()
+    {
+        let record = AttendanceRecord {
+            id,
+            date: date.into(),
+            kind: "SESSION".into(),
+            class_id,
+            course_id: 831,
+            status_id,
+            student_period_id,
+            comment: comment.into(),
+        };
+        let outcome = store
+            .deliver(delivery(
+                REPORTS_TENANT,
+                &format!("report-{id}"),
+                AttendanceEventKind::Created,
+                &record,
+                T0 + (k as i64 + 1) * 60_000,
+                now(),
+            ))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, IngestOutcome::Applied { .. }),
+            "{outcome:?}"
+        );
+    }
+    // A record on a day of its own, created and then deleted.
+    let gone = AttendanceRecord {
+        id: 7007,
+        date: "2026-10-07".into(),
+        kind: "SESSION".into(),
+        class_id: 821,
+        course_id: 831,
+        status_id: 801,
+        student_period_id: 811,
+        comment: String::new(),
+    };
+    for (k, kind) in [
+        (7, AttendanceEventKind::Created),
+        (8, AttendanceEventKind::Deleted),
+    ] {
+        store
+            .deliver(delivery(
+                REPORTS_TENANT,
+                &format!("report-7007-{k}"),
+                kind,
+                &gone,
+                T0 + k * 60_000,
+                now(),
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+/// One report's CSV, as the store writes it.
+async fn export_text(store: &dyn Store, report: &str, filter: &RecordFilter) -> String {
+    let scope = Scope::tenants([REPORTS_TENANT]);
+    let request = ExportRequest::new(
+        report,
+        filter.clone(),
+        &ExportParams::default(),
+        ReportSettings::default(),
+    )
+    .unwrap();
+    let out = SharedBuffer::default();
+    let rows = store
+        .export(&scope, &request, Box::new(out.clone()), None)
+        .await
+        .unwrap();
+    let text = out.text();
+    assert_eq!(rows as usize + 1, text.matches("\r\n").count(), "{text}");
+    // With progress: the total is counted in the same snapshot and the bytes are the same.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let told = seen.clone();
+    let again = SharedBuffer::default();
+    let progress_rows = store
+        .export(
+            &scope,
+            &request,
+            Box::new(again.clone()),
+            Some(Box::new(move |p| {
+                told.lock().unwrap().push((p.rows_written, p.total_rows));
+                std::ops::ControlFlow::Continue(())
+            })),
+        )
+        .await
+        .unwrap();
+    assert_eq!((progress_rows, again.text()), (rows, text.clone()));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.first(), Some(&(0, rows)));
+    assert_eq!(seen.last(), Some(&(rows, rows)));
+    text
+}
+
+fn crlf(lines: &[&str]) -> String {
+    lines.iter().map(|l| format!("{l}\r\n")).collect()
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
+    a_small_school(store).await;
+    let scope = Scope::tenants([REPORTS_TENANT]);
+    let range = RecordFilter {
+        tenant: Some(REPORTS_TENANT.into()),
+        from: Some("2026-10-05".into()),
+        to: Some("2026-10-06".into()),
+        ..Default::default()
+    };
+    let settings = ReportSettings::default();
+
+    let summary = store.summary(&scope, &range, &settings).await.unwrap();
+    let class = |id, name: Option<&str>, counts: [i64; 5], rate| ClassRate {
+        id,
+        name: name.map(String::from),
+        sessions: counts[0],
+        present: counts[1],
+        absent: counts[2],
+        late: counts[3],
+        excused: counts[4],
+        rate,
+    };
+    assert_eq!(
+        summary.by_class,
+        [
+            class(821, Some("Year 8, B"), [4, 1, 1, 0, 1], 0.25),
+            class(822, None, [2, 0, 1, 1, 0], 0.5),
+        ]
+    );
+    let day = |date: &str, absent, sessions| DayAbsences {
+        date: date.into(),
+        absent,
+        sessions,
+    };
+    assert_eq!(
+        summary.by_day,
+        [day("2026-10-05", 1, 3), day("2026-10-06", 2, 3)]
+    );
+    let chronic: Vec<_> = summary
+        .chronic
+        .iter()
+        .map(|c| {
+            (
+                c.student_period_id,
+                c.name.as_deref(),
+                c.sessions,
+                c.absent,
+                c.rate,
+            )
+        })
+        .collect();
+    assert_eq!(chronic, [(812, Some("=Bob"), 3, 3, 1.0)]);
+
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 6).unwrap();
+    let alerts = store.alerts(&scope, today, &settings).await.unwrap();
+    let alerts: Vec<_> = alerts
+        .iter()
+        .map(|a| (a.kind, a.student_period_id, a.at, a.message.as_str()))
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            (
+                AlertKind::AbsencesToday,
+                812,
+                T0 + 360_000,
+                "=Bob has been absent in 2 lessons today."
+            ),
+            (
+                AlertKind::Chronic,
+                812,
+                T0 + 360_000,
+                "=Bob has been absent in 100% of lessons over the last 90 days (3 of 3)."
+            ),
+        ]
+    );
+    assert!(store
+        .alerts(&Scope::tenants(["another-school"]), today, &settings)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let t = |k: i64| iso(T0 + k * 60_000);
+    assert_eq!(
+        export_text(store, "attendance", &range).await,
+        crlf(&[
+            "attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,\
+             status_id,status,status_category,comment,last_event_at",
+            &format!("7001,2026-10-05,SESSION,821,\"Year 8, B\",831,History,811,Ana Silva,801,Present,present,,{}", t(1)),
+            &format!("7002,2026-10-05,SESSION,821,\"Year 8, B\",831,History,812,'=Bob,802,Absent,absent,'-sick,{}", t(2)),
+            &format!("7003,2026-10-05,SESSION,822,,831,History,811,Ana Silva,803,Late,late,,{}", t(3)),
+            &format!("7004,2026-10-06,SESSION,821,\"Year 8, B\",831,History,812,'=Bob,804,Excused,excused,,{}", t(4)),
+            &format!("7005,2026-10-06,SESSION,821,\"Year 8, B\",831,History,813,,809,,other,,{}", t(5)),
+            &format!("7006,2026-10-06,SESSION,822,,831,History,812,'=Bob,802,Absent,absent,,{}", t(6)),
+        ])
+    );
+    let deleted_day = RecordFilter {
+        tenant: Some(REPORTS_TENANT.into()),
+        date: Some("2026-10-07".into()),
+        ..Default::default()
+    };
+    let header = "attendance_id,date,type,class_id,class,course_id,course,student_period_id,\
+                  student,status_id,status,status_category,comment,last_event_at";
+    assert_eq!(
+        export_text(store, "attendance", &deleted_day).await,
+        crlf(&[header])
+    );
+    let with_deleted = ExportRequest::new(
+        "attendance",
+        deleted_day,
+        &ExportParams {
+            include_deleted: Some(true),
+            ..Default::default()
+        },
+        ReportSettings::default(),
+    )
+    .unwrap();
+    let out = SharedBuffer::default();
+    store
+        .export(&scope, &with_deleted, Box::new(out.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.text(),
+        crlf(&[
+            &format!("{header},deleted"),
+            &format!(
+                "7007,2026-10-07,SESSION,821,\"Year 8, B\",831,History,811,Ana Silva,801,Present,\
+                 present,,{},yes",
+                t(8)
+            ),
+        ])
+    );
+    assert_eq!(
+        export_text(store, "students", &range).await,
+        crlf(&[
+            "student_period_id,student,class_ids,classes,sessions,present,absent,late,excused,\
+             other,attendance_rate,absence_rate,chronic_absence",
+            "812,'=Bob,821; 822,\"Year 8, B; 822\",3,0,2,0,1,0,0.0000,1.0000,yes",
+            "811,Ana Silva,821; 822,\"Year 8, B; 822\",2,1,0,1,0,0,1.0000,0.0000,no",
+            "813,,821,\"Year 8, B\",1,0,0,0,0,1,0.0000,0.0000,no",
+        ])
+    );
+    assert_eq!(
+        export_text(store, "classes", &range).await,
+        crlf(&[
+            "date,class_id,class,sessions,present,absent,late,excused,other,attendance_rate,\
+             absence_rate",
+            "2026-10-05,821,\"Year 8, B\",2,1,1,0,0,0,0.5000,0.5000",
+            "2026-10-05,822,,1,0,0,1,0,0,1.0000,0.0000",
+            "2026-10-06,821,\"Year 8, B\",2,0,0,0,1,1,0.0000,0.5000",
+            "2026-10-06,822,,1,0,1,0,0,0,0.0000,1.0000",
+        ])
+    );
+    assert_eq!(
+        export_text(store, "courses", &range).await,
+        crlf(&[
+            "date,course_id,course,sessions,present,absent,late,excused,other,attendance_rate,\
+             absence_rate",
+            "2026-10-05,831,History,3,1,1,1,0,0,0.6667,0.3333",
+            "2026-10-06,831,History,3,0,1,0,1,1,0.0000,0.6667",
+        ])
+    );
+    // For Excel where the decimal mark is a comma: a byte-order mark, `;` and decimal commas.
+    let excel = ExportRequest::new(
+        "courses",
+        range.clone(),
+        &ExportParams {
+            excel: Some(true),
+            separator: Some(";".into()),
+            ..Default::default()
+        },
+        ReportSettings::default(),
+    )
+    .unwrap();
+    let out = SharedBuffer::default();
+    store
+        .export(&scope, &excel, Box::new(out.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.text(),
+        format!(
+            "\u{feff}{}",
+            crlf(&[
+                "date;course_id;course;sessions;present;absent;late;excused;other;\
+                 attendance_rate;absence_rate",
+                "2026-10-05;831;History;3;1;1;1;0;0;0,6667;0,3333",
+                "2026-10-06;831;History;3;0;1;0;1;1;0,0000;0,6667",
+            ])
+        )
+    );
+    // The change log: sequence numbers and the time recorded are the store's own; every
+    // other cell is known.
+    let changes = store.changes_after(&scope, 0, 100, &range).await.unwrap();
+    assert_eq!(changes.len(), 6);
+    let student = |id: i64| match id {
+        811 => "Ana Silva",
+        812 => "'=Bob",
+        _ => "",
+    };
+    let status = |id: i64| match id {
+        801 => "Present",
+        802 => "Absent",
+        803 => "Late",
+        804 => "Excused",
+        _ => "",
+    };
+    let mut expected = vec![
+        "seq,recorded_at,source,event_type,event_time,attendance_id,date,type,class_id,class,\
+         course_id,course,student_period_id,student,status_id_before,status_before,\
+         status_id_after,status_after,comment_before,comment_after,request_id"
+            .to_string(),
+    ];
+    for (k, c) in changes.iter().enumerate() {
+        let class = if c.class_id == 821 {
+            "\"Year 8, B\""
+        } else {
+            ""
+        };
+        let status_after = c.status_after.unwrap();
+        let comment = if c.attendance_id == 7002 {
+            "'-sick"
+        } else {
+            ""
+        };
+        expected.push(format!(
+            "{},{},webhook,ATTENDANCE_CREATED,{},{},{},SESSION,{},{class},831,History,{},{},,,\
+             {status_after},{},,{comment},{}",
+            c.seq,
+            iso(c.recorded_at),
+            t(k as i64 + 1),
+            c.attendance_id,
+            c.date,
+            c.class_id,
+            c.student_period_id,
+            student(c.student_period_id),
+            status(status_after),
+            request_uuid(&format!("report-{}", c.attendance_id)),
+        ));
+    }
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    assert_eq!(export_text(store, "changes", &range).await, crlf(&expected));
 }

@@ -1,0 +1,84 @@
+//! Reports and exports on PostgreSQL. The queries, the numbers' rules and the CSV writing
+//! are rollcall-core's (`reports`), shared with SQLite; this folder only runs the queries and
+//! hands core each row through [`row::PgRow`], so both backends give the same bytes.
+//!
+//! - [`summary`] and [`alerts`]: small lists, collected.
+//! - [`export`](export::export): streamed row by row into the caller's writer, from one
+//!   snapshot (see export.rs).
+
+mod export;
+mod row;
+
+use chrono::NaiveDate;
+use postgres::Client;
+use rollcall_core::filter::RecordFilter;
+use rollcall_core::reports::{self, Alert, ReportQuery, ReportSettings, Summary};
+use rollcall_core::Scope;
+
+use crate::sql::{params, placeholders, refs};
+
+pub use export::export;
+use row::PgRow;
+
+/// Every row of a core query, decoded by core's `decode`.
+fn collect<T>(
+    c: &mut Client,
+    (sql, values): ReportQuery,
+    decode: impl Fn(&PgRow<'_>) -> Result<T, postgres::Error>,
+) -> Result<Vec<T>, postgres::Error> {
+    let params = params(values);
+    c.query(&placeholders(&sql), &refs(&params))?
+        .iter()
+        .map(|row| decode(&PgRow(row)))
+        .collect()
+}
+
+pub fn summary(
+    c: &mut Client,
+    filter: &RecordFilter,
+    settings: &ReportSettings,
+) -> Result<Summary, postgres::Error> {
+    Ok(Summary {
+        by_class: collect(c, reports::by_class_query(filter), |r| {
+            reports::class_rate(r)
+        })?,
+        by_day: collect(c, reports::by_day_query(filter), |r| {
+            reports::day_absences(r)
+        })?,
+        chronic: chronic_students(c, filter, settings)?,
+        threshold: settings.chronic_threshold,
+    })
+}
+
+fn chronic_students(
+    c: &mut Client,
+    filter: &RecordFilter,
+    settings: &ReportSettings,
+) -> Result<Vec<reports::ChronicStudent>, postgres::Error> {
+    let mut chronic: Vec<_> = collect(c, reports::chronic_query(filter), |r| {
+        reports::chronic_student(r, settings)
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    reports::sort_chronic(&mut chronic);
+    Ok(chronic)
+}
+
+pub fn alerts(
+    c: &mut Client,
+    scope: &Scope,
+    today: NaiveDate,
+    settings: &ReportSettings,
+) -> Result<Vec<Alert>, postgres::Error> {
+    let mut alerts = collect(
+        c,
+        reports::absences_today_query(scope, today, settings),
+        |r| reports::absence_today_alert(r),
+    )?;
+    let term = reports::term_filter(scope, today, settings);
+    for student in chronic_students(c, &term, settings)? {
+        alerts.push(reports::chronic_alert(student, settings));
+    }
+    Ok(alerts)
+}

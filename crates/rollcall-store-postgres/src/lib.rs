@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
@@ -57,6 +57,8 @@ use writer::Writer;
 
 /// Capacity of the live change broadcast; a subscriber further behind reloads from the log.
 const BROADCAST_CAPACITY: usize = 4096;
+/// How long a write waits for the live feed to publish its change before answering anyway.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The PostgreSQL store: a writer thread, pooled read connections and the live feed.
 #[derive(Clone)]
@@ -65,6 +67,8 @@ pub struct PostgresStore {
     pool: Arc<Pool>,
     changes: broadcast::Sender<Arc<Change>>,
     listener: Arc<Mutex<Option<Listener>>>,
+    /// The newest seq the live feed has published to this server's subscribers.
+    published: watch::Receiver<i64>,
     /// Who holds this server's leases: host, process and a random part (a restarted
     /// process is a new holder).
     holder: String,
@@ -95,13 +99,15 @@ impl PostgresStore {
             .get(0);
         let writer = Writer::start(url.clone(), client, options)?;
         let (changes, _) = broadcast::channel(BROADCAST_CAPACITY);
-        let listener = Listener::start(url.clone(), high, changes.clone())
+        let (published_tx, published) = watch::channel(high);
+        let listener = Listener::start(url.clone(), high, changes.clone(), published_tx)
             .map_err(|e| StoreError::Unavailable(format!("could not start the live feed: {e}")))?;
         Ok(Self {
             writer,
             pool: Arc::new(Pool::new(url.clone())),
             changes,
             listener: Arc::new(Mutex::new(Some(listener))),
+            published,
             holder: lease_holder(),
         })
     }
@@ -111,6 +117,22 @@ impl PostgresStore {
         tokio::task::spawn_blocking(move || Self::open(&url))
             .await
             .map_err(|e| StoreError::Unavailable(format!("could not open the database: {e}")))?
+    }
+
+    /// Waits (briefly) until the live feed has published every change up to `seq`, so that a
+    /// write answers only once its changes have reached this server's subscribers, as on
+    /// SQLite: a subscriber that joins after a write never receives that write's change.
+    /// Bounded: a feed that lost the database catches up later, and the write is committed.
+    async fn published_through(&self, seq: i64) {
+        if seq <= 0 {
+            return;
+        }
+        let mut published = self.published.clone();
+        let _ = tokio::time::timeout(
+            PUBLISH_WAIT,
+            published.wait_for(|&published| published >= seq),
+        )
+        .await;
     }
 
     /// This store as the shared handle the server holds.
@@ -127,7 +149,11 @@ impl PostgresStore {
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn deliver(&self, delivery: VerifiedDelivery) -> Result<IngestOutcome, StoreError> {
-        self.writer.deliver(delivery).await
+        let outcome = self.writer.deliver(delivery).await?;
+        if let IngestOutcome::Applied(change) = &outcome {
+            self.published_through(change.seq).await;
+        }
+        Ok(outcome)
     }
 
     fn log_rejected(&self, rejected: RejectedDelivery) {
@@ -334,9 +360,13 @@ impl Store for PostgresStore {
     }
 
     async fn reconcile_day(&self, day: ReconcileDay) -> Result<DayCounts, StoreError> {
-        self.writer
+        let counts = self
+            .writer
             .transact(move |t| recovery::reconcile_day(t, &day))
-            .await
+            .await?;
+        self.published_through(self.writer.last_committed_seq())
+            .await;
+        Ok(counts)
     }
 
     async fn purge_deliveries_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use rollcall_core::model::Change;
 
@@ -45,12 +45,14 @@ impl Listener {
         url: DatabaseUrl,
         high: i64,
         changes: broadcast::Sender<Arc<Change>>,
+        published: watch::Sender<i64>,
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let mut follower = Follower {
             url,
             high,
             changes,
+            published,
             stop: stop.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -81,6 +83,8 @@ struct Follower {
     url: DatabaseUrl,
     high: i64,
     changes: broadcast::Sender<Arc<Change>>,
+    /// The newest seq published so far, for writers that answer once their change is out.
+    published: watch::Sender<i64>,
     stop: Arc<AtomicBool>,
 }
 
@@ -138,6 +142,11 @@ impl Follower {
                 // No subscriber is not an error: the change log is the source of truth.
                 let _ = self.changes.send(Arc::new(change));
             }
+            self.published.send_if_modified(|published| {
+                let moved = *published < self.high;
+                *published = self.high;
+                moved
+            });
             if n < PAGE {
                 return Ok(());
             }

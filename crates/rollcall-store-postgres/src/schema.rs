@@ -3,7 +3,9 @@
 //! The tables mirror the SQLite schema (crates/rollcall-core/src/store/schema.rs) column for
 //! column, so that both backends answer the same queries with the same values. Integers are
 //! `BIGINT` (Rust's `i64`), and flags are `BIGINT` 0/1 as in SQLite, so the query text that
-//! compares them (`deleted = 0`) is shared.
+//! compares them (`deleted = 0`) is shared. Text that is compared or sorted is `COLLATE "C"`
+//! (bytewise, as SQLite's BINARY), so names, tenants and dates sort the same on a district
+//! database whatever its locale, and both backends' reports list rows in the same order.
 //!
 //! Every server that starts runs [`migrate`]: the whole upgrade is one transaction under an
 //! advisory lock, so two servers starting together never race (the second waits, then finds
@@ -21,12 +23,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE deliveries (
         seq         BIGSERIAL PRIMARY KEY,
         received_at BIGINT NOT NULL,
-        request_id  TEXT,
-        event_type  TEXT,
-        tenant      TEXT,
-        outcome     TEXT NOT NULL,
+        request_id  TEXT COLLATE "C",
+        event_type  TEXT COLLATE "C",
+        tenant      TEXT COLLATE "C",
+        outcome     TEXT COLLATE "C" NOT NULL,
         status      BIGINT NOT NULL,
-        reason      TEXT,
+        reason      TEXT COLLATE "C",
         body        BYTEA,
         body_bytes  BIGINT NOT NULL
     );
@@ -35,24 +37,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_by_received ON deliveries(received_at);
 
     CREATE TABLE requests (
-        request_id     TEXT PRIMARY KEY,
-        content_sha256 TEXT NOT NULL,
+        request_id     TEXT COLLATE "C" PRIMARY KEY,
+        content_sha256 TEXT COLLATE "C" NOT NULL,
         first_seen     BIGINT NOT NULL
     );
 
     CREATE TABLE attendance (
-        tenant            TEXT NOT NULL,
+        tenant            TEXT COLLATE "C" NOT NULL,
         attendance_id     BIGINT NOT NULL,
-        date              TEXT NOT NULL,
-        kind              TEXT NOT NULL,
+        date              TEXT COLLATE "C" NOT NULL,
+        kind              TEXT COLLATE "C" NOT NULL,
         class_id          BIGINT NOT NULL,
         course_id         BIGINT NOT NULL,
         status_id         BIGINT NOT NULL,
         student_period_id BIGINT NOT NULL,
-        comment           TEXT NOT NULL,
+        comment           TEXT COLLATE "C" NOT NULL,
         deleted           BIGINT NOT NULL DEFAULT 0,
         event_ts          BIGINT NOT NULL,
-        request_id        TEXT NOT NULL,
+        request_id        TEXT COLLATE "C" NOT NULL,
         last_seq          BIGINT NOT NULL,
         PRIMARY KEY (tenant, attendance_id)
     );
@@ -63,14 +65,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE changes (
         seq               BIGSERIAL PRIMARY KEY,
         recorded_at       BIGINT NOT NULL,
-        source            TEXT NOT NULL,
-        request_id        TEXT NOT NULL,
-        event_type        TEXT NOT NULL,
+        source            TEXT COLLATE "C" NOT NULL,
+        request_id        TEXT COLLATE "C" NOT NULL,
+        event_type        TEXT COLLATE "C" NOT NULL,
         event_ts          BIGINT NOT NULL,
-        tenant            TEXT NOT NULL,
+        tenant            TEXT COLLATE "C" NOT NULL,
         attendance_id     BIGINT NOT NULL,
-        date              TEXT NOT NULL,
-        kind              TEXT NOT NULL,
+        date              TEXT COLLATE "C" NOT NULL,
+        kind              TEXT COLLATE "C" NOT NULL,
         class_id          BIGINT NOT NULL,
         course_id         BIGINT NOT NULL,
         student_period_id BIGINT NOT NULL,
@@ -83,22 +85,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX changes_by_date ON changes(date, seq);
 
     CREATE TABLE counters (
-        name  TEXT PRIMARY KEY,
+        name  TEXT COLLATE "C" PRIMARY KEY,
         value BIGINT NOT NULL
     );
 
     CREATE TABLE reference_statuses (
         id               BIGINT PRIMARY KEY,
-        name             TEXT NOT NULL,
-        guessed_category TEXT NOT NULL,
-        user_category    TEXT,
+        name             TEXT COLLATE "C" NOT NULL,
+        guessed_category TEXT COLLATE "C" NOT NULL,
+        user_category    TEXT COLLATE "C",
         fetched_at       BIGINT NOT NULL
     );
 
     CREATE TABLE reference_students (
         student_period_id BIGINT PRIMARY KEY,
         student_id        BIGINT,
-        name              TEXT,
+        name              TEXT COLLATE "C",
         class_id          BIGINT,
         school_period_id  BIGINT,
         active            BIGINT NOT NULL DEFAULT 1,
@@ -114,7 +116,7 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE TABLE reference_classes (
         id               BIGINT PRIMARY KEY,
-        name             TEXT,
+        name             TEXT COLLATE "C",
         school_period_id BIGINT,
         active           BIGINT NOT NULL DEFAULT 1,
         fetched_at       BIGINT NOT NULL
@@ -122,7 +124,7 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE TABLE reference_courses (
         id         BIGINT PRIMARY KEY,
-        name       TEXT NOT NULL,
+        name       TEXT COLLATE "C" NOT NULL,
         fetched_at BIGINT NOT NULL
     );
 
@@ -144,8 +146,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX recovery_gaps_pending ON recovery_gaps(recovered_at, id);
 
     CREATE TABLE leases (
-        job        TEXT PRIMARY KEY,
-        holder     TEXT NOT NULL,
+        job        TEXT COLLATE "C" PRIMARY KEY,
+        holder     TEXT COLLATE "C" NOT NULL,
         expires_at BIGINT NOT NULL
     );
     "#,

@@ -14,7 +14,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -72,6 +72,8 @@ struct Shared {
     thread: Mutex<Option<JoinHandle<()>>>,
     rejections_dropped: AtomicU64,
     storage_failing: AtomicBool,
+    /// The newest seq of a change this writer committed (0 before any).
+    last_committed_seq: AtomicI64,
 }
 
 impl Writer {
@@ -86,6 +88,7 @@ impl Writer {
             thread: Mutex::new(None),
             rejections_dropped: AtomicU64::new(0),
             storage_failing: AtomicBool::new(false),
+            last_committed_seq: AtomicI64::new(0),
         });
         let mut worker = Worker {
             url,
@@ -149,6 +152,12 @@ impl Writer {
 
     pub fn storage_failing(&self) -> bool {
         self.shared.storage_failing.load(Ordering::Relaxed)
+    }
+
+    /// The newest seq of a change this writer committed: what a write's caller waits to see
+    /// published before it answers (see `PostgresStore::published_through`).
+    pub fn last_committed_seq(&self) -> i64 {
+        self.shared.last_committed_seq.load(Ordering::Acquire)
     }
 
     /// Commits everything queued before this call, then stops the thread.
@@ -231,14 +240,24 @@ impl Worker {
         let result = self.begin().and_then(|mut tx| {
             let value = task(&mut tx)
                 .and_then(|value| {
-                    notify(&mut tx)?;
+                    let last = notify(&mut tx)?;
                     tx.commit()?;
-                    Ok(value)
+                    Ok((value, last))
                 })
                 .map_err(|e| store_error(&url, &e))?;
             Ok(value)
         });
+        let result = result.map(|(value, last)| {
+            self.committed_through(last);
+            value
+        });
         self.settle(result)
+    }
+
+    fn committed_through(&self, seq: i64) {
+        self.shared
+            .last_committed_seq
+            .fetch_max(seq, Ordering::AcqRel);
     }
 
     fn settle<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
@@ -333,23 +352,24 @@ impl Worker {
             if prune {
                 ingest::prune_capped_log(&mut tx, CAPPED_LOG_KEEP)?;
             }
-            if applied {
-                notify(&mut tx)?;
-            }
+            let last = if applied { notify(&mut tx)? } else { 0 };
             tx.commit()?;
-            Ok((outcomes, prune))
+            Ok((outcomes, prune, last))
         })();
-        let (outcomes, prune) = result.map_err(|e: postgres::Error| store_error(&url, &e))?;
+        let (outcomes, prune, last) = result.map_err(|e: postgres::Error| store_error(&url, &e))?;
+        self.committed_through(last);
         self.capped_since_prune = if prune { 0 } else { since_prune + capped };
         Ok(outcomes)
     }
 }
 
 /// Wakes every server's listener when this transaction commits.
-fn notify(tx: &mut WriteTx<'_>) -> Result<(), postgres::Error> {
-    tx.execute(
-        "SELECT pg_notify('rollcall_changes', COALESCE(MAX(seq), 0)::text) FROM changes",
+/// Returns the newest seq this transaction can see (its own changes included).
+fn notify(tx: &mut WriteTx<'_>) -> Result<i64, postgres::Error> {
+    let row = tx.query_one(
+        "SELECT pg_notify('rollcall_changes', last::text), last
+         FROM (SELECT COALESCE(MAX(seq), 0) AS last FROM changes) newest",
         &[],
     )?;
-    Ok(())
+    Ok(row.get(1))
 }

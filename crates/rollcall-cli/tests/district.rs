@@ -580,6 +580,30 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
     );
     assert!(out.contains("180 copied now"), "{out}");
 
+    // The same reports, byte for byte, from the school's folder and from PostgreSQL.
+    for report in ["attendance", "changes", "students", "classes", "courses"] {
+        let office = rollcall(&["export", report, "--data-dir", from]);
+        let district = rollcall(&[
+            "export",
+            report,
+            "--data-dir",
+            from,
+            "--database",
+            &database,
+        ]);
+        assert!(
+            office.status.success() && district.status.success(),
+            "{report}: {}",
+            String::from_utf8_lossy(&district.stderr)
+        );
+        assert!(office.stdout.len() > 100, "{report} has rows");
+        assert_eq!(
+            String::from_utf8_lossy(&office.stdout),
+            String::from_utf8_lossy(&district.stdout),
+            "{report}"
+        );
+    }
+
     // Another school's folder is refused: the database holds data that is not its own.
     let other = dir.path().join("other");
     let mut second = start(None, &other).await;

@@ -107,7 +107,8 @@ if $installer; then
   say "Windows: building the installer"
   makensis -V2 -DVERSION="$version" -DROLLCALL_EXE="$release/rollcall.exe" \
     -DDESKTOP_EXE="$release/rollcall-desktop.exe" -DWEBVIEW2_LOADER="$loader" \
-    -DUI_DIR="$ROLLCALL_ROOT/ui/dist" -DOUTFILE="$setup" scripts/windows/installer.nsi
+    -DUI_DIR="$ROLLCALL_ROOT/ui/dist" -DICON="$ROLLCALL_ROOT/src-tauri/icons/icon.ico" \
+    -DOUTFILE="$setup" scripts/windows/installer.nsi
   check_installer "$setup"
   echo "Installer: $setup ($(( $(stat -c %s "$setup") / 1048576 )) MB)"
 fi

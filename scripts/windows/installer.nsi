@@ -9,8 +9,12 @@
 ; - an uninstaller, listed in Settings > Apps, that keeps the data folder.
 ;
 ; Defined by windows.sh (-D): VERSION, ROLLCALL_EXE (the headless rollcall.exe), UI_DIR (the
-; built web UI), OUTFILE; optionally DESKTOP_EXE and WEBVIEW2_LOADER (the desktop app and the
-; WebView2Loader.dll a MinGW build loads at start), which then become the shortcut's target.
+; built web UI), ICON (src-tauri/icons/icon.ico), OUTFILE; optionally DESKTOP_EXE and
+; WEBVIEW2_LOADER (the desktop app and the WebView2Loader.dll a MinGW build loads at start),
+; which then become the shortcut's target.
+;
+; Under Wine the shortcut's AppUserModelID cannot be checked (Wine's IPropertyStore on shell
+; links is a stub); on Windows, PowerShell's `Get-StartApps Rollcall` shows it as AppID.
 
 Unicode true
 ; Rollcall is built for 64-bit Windows only, and so is its installer.
@@ -39,8 +43,8 @@ VIAddVersionKey "ProductVersion" "${VERSION}"
 VIAddVersionKey "FileVersion" "${VERSION}"
 VIAddVersionKey "LegalCopyright" "MIT licence"
 
-!define MUI_ICON "${__FILEDIR__}\..\..\src-tauri\icons\icon.ico"
-!define MUI_UNICON "${__FILEDIR__}\..\..\src-tauri\icons\icon.ico"
+!define MUI_ICON "${ICON}"
+!define MUI_UNICON "${ICON}"
 !insertmacro MUI_PAGE_DIRECTORY
 !insertmacro MUI_PAGE_INSTFILES
 !insertmacro MUI_UNPAGE_CONFIRM

@@ -63,3 +63,23 @@ ensure_ui_built() {
     (cd "$ui" && npm run build)
   fi
 }
+
+# ---- Windows (scripts/windows.sh) ----------------------------------------------------------
+# The Windows build is cross-compiled with MinGW-w64 and proved under Wine; sqlite3 and curl
+# read and feed it from the Linux side. NSIS (makensis) only for the installer.
+WINDOWS_PACKAGES=(gcc-mingw-w64-x86-64 wine64 sqlite3 curl)
+WINDOWS_TARGET=x86_64-pc-windows-gnu
+
+# Adds Rust's Windows target; returns 1 with a sentence when it cannot be fetched.
+ensure_windows_target() {
+  if ! command -v rustup >/dev/null 2>&1; then
+    echo "The Windows build is skipped: rustup is not installed, so the $WINDOWS_TARGET target cannot be added." >&2
+    return 1
+  fi
+  rustup target list --installed 2>/dev/null | grep -qx "$WINDOWS_TARGET" && return 0
+  say "Adding Rust's Windows target ($WINDOWS_TARGET)"
+  if ! rustup target add "$WINDOWS_TARGET"; then
+    echo "The Windows build is skipped: rustup could not fetch the $WINDOWS_TARGET target (no access to the Rust download server?)." >&2
+    return 1
+  fi
+}

@@ -23,7 +23,6 @@ use serde::Serialize;
 use tauri::ipc::{CapabilityBuilder, Channel};
 use tauri::{AppHandle, Manager, Runtime, State, WebviewWindow};
 use tauri_plugin_dialog::DialogExt as _;
-use tauri_plugin_opener::OpenerExt as _;
 
 /// The commands the local UI may call; each needs an `allow-…` permission (see build.rs).
 pub const COMMANDS: [&str; 3] = ["save_report", "cancel_export", "show_report_in_folder"];
@@ -198,7 +197,7 @@ pub fn show_report_in_folder(
     if !exports.saved.lock().expect("saved lock").contains(&path) {
         return Err("Rollcall only opens the folders of reports it saved.".into());
     }
-    app.opener().reveal_item_in_dir(&path).map_err(|e| {
+    crate::reveal::reveal_in_folder(&app, &path).map_err(|e| {
         tracing::warn!(error = %e, "could not open the file manager");
         format!(
             "Rollcall could not open the folder. The report is saved at {}.",

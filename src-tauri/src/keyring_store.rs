@@ -66,11 +66,80 @@ impl SecretStore for KeyringStore {
         self.write(name, value)
             .map_err(|e| format!("the system keyring refused the secret: {e}"))
     }
+
+    fn check(&self, name: &str, value: &str) -> Result<(), String> {
+        if cfg!(windows) {
+            fits_credential_manager(name, value)
+        } else {
+            // The Secret Service and the macOS Keychain have no size limit a DreamClass
+            // token or a tunnel secret comes near.
+            Ok(())
+        }
+    }
+}
+
+/// Windows' Credential Manager keeps a secret in at most 2,560 bytes
+/// (`CRED_MAX_CREDENTIAL_BLOB_SIZE`), and the keyring crate stores text there as UTF-16: two
+/// bytes a character, four for a character outside the Basic Multilingual Plane.
+const CREDENTIAL_MANAGER_BYTES: usize = 2560;
+
+/// A sentence when `value` is too long for Windows' Credential Manager. Refusing it beats the
+/// alternative: the keyring would refuse it at save time and it would go to the settings file.
+fn fits_credential_manager(name: &str, value: &str) -> Result<(), String> {
+    let bytes = value.encode_utf16().count() * 2;
+    if bytes <= CREDENTIAL_MANAGER_BYTES {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is {} characters long, and Windows Credential Manager, where Rollcall keeps \
+         secrets, holds at most {}. Check that only the {} was pasted, without anything \
+         around it. Nothing was saved.",
+        secret_label(name),
+        value.chars().count(),
+        CREDENTIAL_MANAGER_BYTES / 2,
+        secret_noun(name),
+    ))
+}
+
+fn secret_label(name: &str) -> &'static str {
+    match name {
+        secret_names::WEBHOOK_SECRET => "The webhook Secret",
+        secret_names::BASIC_AUTH => "The webhook username and password",
+        secret_names::DREAMCLASS_TOKEN => "The DreamClass API token",
+        secret_names::NGROK_AUTHTOKEN => "The ngrok authtoken",
+        secret_names::BORE_SECRET => "The bore server's secret",
+        _ => "This secret",
+    }
+}
+
+fn secret_noun(name: &str) -> &'static str {
+    match name {
+        secret_names::WEBHOOK_SECRET => "Secret",
+        secret_names::BASIC_AUTH => "username and password",
+        secret_names::DREAMCLASS_TOKEN | secret_names::NGROK_AUTHTOKEN => "token",
+        _ => "secret",
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_too_long_for_credential_manager_is_refused_with_a_sentence() {
+        let token = secret_names::DREAMCLASS_TOKEN;
+        assert!(fits_credential_manager(token, &"a".repeat(1280)).is_ok());
+        let err = fits_credential_manager(token, &"a".repeat(1281)).unwrap_err();
+        assert_eq!(
+            err,
+            "The DreamClass API token is 1281 characters long, and Windows Credential Manager, \
+             where Rollcall keeps secrets, holds at most 1280. Check that only the token was \
+             pasted, without anything around it. Nothing was saved."
+        );
+        // Characters outside the Basic Multilingual Plane take two UTF-16 units.
+        assert!(fits_credential_manager(token, &"\u{1F600}".repeat(640)).is_ok());
+        assert!(fits_credential_manager(token, &"\u{1F600}".repeat(641)).is_err());
+    }
 
     /// Runs only where a keyring answers (a desktop session); elsewhere says so and passes, as
     /// the app itself then falls back to the settings file.

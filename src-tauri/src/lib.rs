@@ -9,6 +9,7 @@ mod exports;
 mod keyring_store;
 mod logging;
 mod notifications;
+mod reveal;
 mod tray;
 
 use tauri::{Manager, RunEvent, WindowEvent};

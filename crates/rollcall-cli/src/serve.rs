@@ -184,7 +184,28 @@ async fn wait_for_stop_signal() {
             _ = term.recv() => {}
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        // Ctrl-C and Ctrl-Break in the console; closing the console window, logging off and
+        // shutting down. For the last three Windows ends the process about five seconds
+        // after telling it (tokio holds the notification until then), which is enough to
+        // commit and answer what has arrived.
+        use tokio::signal::windows::{ctrl_break, ctrl_close, ctrl_logoff, ctrl_shutdown};
+        let (mut close, mut logoff, mut shutdown, mut brk) = (
+            ctrl_close().expect("console close handler installs"),
+            ctrl_logoff().expect("logoff handler installs"),
+            ctrl_shutdown().expect("shutdown handler installs"),
+            ctrl_break().expect("Ctrl-Break handler installs"),
+        );
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = close.recv() => {}
+            _ = logoff.recv() => {}
+            _ = shutdown.recv() => {}
+            _ = brk.recv() => {}
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = tokio::signal::ctrl_c().await;
     }

@@ -5,6 +5,9 @@
 //! `ROLLCALL_CRASH_ROUNDS` sets the number of kills (3 by default; the full run is
 //! `ROLLCALL_CRASH_ROUNDS=25 cargo test -p rollcall-cli --test crash -- --nocapture`),
 //! `ROLLCALL_CRASH_SEED` replays a run (the seed is printed).
+//!
+//! Unix only: it kills the program with `kill -KILL`.
+#![cfg(unix)]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;

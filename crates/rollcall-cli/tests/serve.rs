@@ -1,5 +1,9 @@
 //! The `rollcall` binary as a user runs it: `serve --demo` shows data with names, SIGTERM
 //! stops it cleanly, and `export` reads what it stored.
+//!
+//! Unix only: it stops the program with SIGTERM. On Windows the Ctrl-C stop is proved under
+//! Wine by scripts/windows.sh.
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -139,11 +139,26 @@ impl FileConfig {
     }
 }
 
-/// The platform's data directory for Rollcall (for example `~/.local/share/rollcall`).
+/// The platform's data directory for Rollcall: `~/.local/share/rollcall` on Linux,
+/// `~/Library/Application Support/rollcall` on macOS, `%LOCALAPPDATA%\rollcall` on Windows.
 pub fn default_data_dir() -> PathBuf {
-    dirs::data_dir()
+    platform_data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("rollcall")
+}
+
+/// On Windows the local (not the roaming) application data: school PCs often have roaming
+/// profiles or folder redirection, which copy or serve the roaming folder over the network at
+/// logon and logoff, and a SQLite database with its write-ahead log must stay on a local disk
+/// (a copied half-written pair is a corrupt database; a network share breaks its locking).
+#[cfg(windows)]
+fn platform_data_dir() -> Option<PathBuf> {
+    dirs::data_local_dir()
+}
+
+#[cfg(not(windows))]
+fn platform_data_dir() -> Option<PathBuf> {
+    dirs::data_dir()
 }
 
 /// HTTP Basic credentials DreamClass sends with every request, when configured.
@@ -205,6 +220,24 @@ impl BasicAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_data_folder_is_the_platforms_own() {
+        let dir = default_data_dir();
+        assert_eq!(dir.file_name().unwrap(), "rollcall");
+        #[cfg(not(windows))]
+        assert_eq!(Some(dir.parent().unwrap()), dirs::data_dir().as_deref());
+        // Local, never Roaming (`scripts/windows.sh` also checks where `serve` puts it under
+        // Wine).
+        #[cfg(windows)]
+        {
+            assert_eq!(
+                Some(dir.parent().unwrap()),
+                dirs::data_local_dir().as_deref()
+            );
+            assert_ne!(dirs::data_local_dir(), dirs::data_dir());
+        }
+    }
 
     #[test]
     fn missing_file_is_defaults_and_unknown_keys_are_refused() {

@@ -230,6 +230,45 @@ mod tests {
         }
     }
 
+    /// Windows only (run under Wine by `scripts/windows.sh`): a program holding
+    /// `rollcall.toml` open without sharing it (an editor, a virus scanner) makes the rename
+    /// fail at first; the write waits for it and then succeeds.
+    #[cfg(windows)]
+    #[test]
+    fn a_file_held_by_another_program_is_replaced_once_it_lets_go() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        write_atomically(dir.path(), "rollcall.toml", "old = 1\n").unwrap();
+        let held = std::fs::OpenOptions::new()
+            .read(true)
+            .share_mode(0)
+            .open(dir.path().join("rollcall.toml"))
+            .unwrap();
+        let rename_refused = std::fs::rename(
+            {
+                std::fs::write(dir.path().join("probe"), "x").unwrap();
+                dir.path().join("probe")
+            },
+            dir.path().join("rollcall.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            held_by_another_program(&rename_refused),
+            "{rename_refused:?}"
+        );
+        let letting_go = std::thread::spawn(move || {
+            std::thread::sleep(RENAME_FIRST_WAIT * 3);
+            drop(held);
+        });
+        write_atomically(dir.path(), "rollcall.toml", "new = 2\n").unwrap();
+        letting_go.join().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("rollcall.toml")).unwrap(),
+            "new = 2\n"
+        );
+        assert!(!dir.path().join("rollcall.toml.tmp").exists());
+    }
+
     #[test]
     fn a_settings_round_trip_keeps_a_short_file() {
         let mut file = SettingsFile::default();

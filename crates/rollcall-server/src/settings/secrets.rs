@@ -6,13 +6,20 @@ use std::collections::BTreeMap;
 
 use rollcall_tunnel::TunnelConfig;
 
-use super::SettingsFile;
+use super::file::write_into;
+use super::{Settings, SettingsFile};
 
 /// Keeps secrets somewhere safer than the settings file, such as the operating system's
 /// keyring (the desktop app provides one). Secrets are named by [`secret_names`].
 pub trait SecretStore: Send + Sync {
     /// Saves, or with `None` removes, one secret. Blocking: called off the async threads.
     fn save(&self, name: &str, value: Option<&str>) -> Result<(), String>;
+
+    /// Whether this store can keep `value` at all (Windows' Credential Manager has a size
+    /// limit), checked before anything is saved; a sentence for the user saying why not.
+    fn check(&self, _name: &str, _value: &str) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The names of the secrets a [`SecretStore`] keeps.
@@ -106,6 +113,27 @@ pub const SECRETS: [Secret; 5] = [
         },
     },
 ];
+
+/// Refuses, with the store's sentence, a change that gives a secret a value `store` cannot
+/// keep. Without this, such a secret would quietly go to the settings file instead.
+pub(super) fn check_changed(
+    store: &dyn SecretStore,
+    old: &Settings,
+    new: &Settings,
+) -> Result<(), String> {
+    let (mut old_file, mut new_file) = (SettingsFile::default(), SettingsFile::default());
+    write_into(old, &mut old_file);
+    write_into(new, &mut new_file);
+    for secret in &SECRETS {
+        let value = (secret.get)(&new_file);
+        if let Some(value) = value.as_deref() {
+            if Some(value) != (secret.get)(&old_file).as_deref() {
+                store.check(secret.name, value)?;
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Saves one changed secret in `store`. Returns whether it is kept there (then the settings
 /// file must not hold it); on a store failure it goes to the file instead, with a warning,

@@ -10,7 +10,7 @@ use rollcall_core::config::CONFIG_FILE;
 use tokio::sync::{watch, Mutex};
 
 use super::file::write_into;
-use super::secrets::keep;
+use super::secrets::{check_changed, keep};
 use super::{write_atomically, Overrides, SecretStore, Settings, SettingsFile, SECRETS};
 
 /// Why a change was not made. Nothing was saved or published in every case.
@@ -122,6 +122,9 @@ impl SettingsStore {
             .map_err(SettingsError::SetAtStart)?;
         after.validate().map_err(SettingsError::Invalid)?;
         let to_save = overrides.without(&after, &saved.settings);
+        if let Some(store) = self.inner.secret_store.as_deref() {
+            check_changed(store, &saved.settings, &to_save).map_err(SettingsError::Invalid)?;
+        }
         let job = SaveJob {
             data_dir: self.inner.data_dir.clone(),
             secret_store: self.inner.secret_store.clone(),
@@ -328,6 +331,62 @@ mod tests {
             .await
             .unwrap();
         assert!(file_of(dir.path()).contains("webhook_secret = \"hush\""));
+    }
+
+    /// A keyring that keeps secrets of at most 8 characters, as Windows' Credential Manager
+    /// keeps at most 1,280.
+    #[derive(Default)]
+    struct SmallKeyring(Keyring);
+
+    impl SecretStore for SmallKeyring {
+        fn save(&self, name: &str, value: Option<&str>) -> Result<(), String> {
+            self.0.save(name, value)
+        }
+        fn check(&self, _name: &str, value: &str) -> Result<(), String> {
+            if value.chars().count() > 8 {
+                return Err("That secret is too long for this keyring.".into());
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_secret_the_keyring_cannot_keep_is_refused_and_nothing_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = Arc::new(SmallKeyring::default());
+        let store = SettingsStore::new(
+            dir.path().into(),
+            Settings::default(),
+            Overrides::default(),
+            Some(keyring.clone()),
+        );
+        let changes = store.subscribe();
+        let err = store
+            .update(|s| {
+                s.webhook.secret = Some("short".into());
+                s.dreamclass.token = "a-token-far-too-long".into();
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SettingsError::Invalid(_)), "{err:?}");
+        assert_eq!(err.to_string(), "That secret is too long for this keyring.");
+        assert!(keyring.0 .0.lock().unwrap().is_empty(), "nothing was kept");
+        assert!(!dir.path().join(CONFIG_FILE).exists(), "nothing was saved");
+        assert!(!changes.has_changed().unwrap(), "nothing was published");
+
+        // A secret that fits goes through.
+        store
+            .update(|s| {
+                s.webhook.secret = Some("short".into());
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            keyring.0 .0.lock().unwrap()[secret_names::WEBHOOK_SECRET],
+            "short"
+        );
     }
 
     #[tokio::test]

@@ -12,6 +12,8 @@ mod report_file;
 mod report_settings;
 mod reports;
 mod settings;
+// A tmpfs mounted to fill the disk, `mount` and `id`: Linux tooling.
+#[cfg(target_os = "linux")]
 mod storage_faults;
 mod stream;
 mod support;

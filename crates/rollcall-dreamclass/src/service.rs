@@ -97,6 +97,10 @@ struct Inner {
     refresh_soon: Notify,
     /// One check for missed changes at a time.
     recovery_lock: tokio::sync::Mutex<()>,
+    /// Days a check could only decide from content, to be checked again when due.
+    recheck: Mutex<Option<Recheck>>,
+    /// Wakes the recovery loop: a re-check was asked for.
+    recheck_wanted: Notify,
     period: ListeningPeriod,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -137,6 +141,8 @@ impl DreamClass {
                 refresh_now: Notify::new(),
                 refresh_soon: Notify::new(),
                 recovery_lock: tokio::sync::Mutex::new(()),
+                recheck: Mutex::new(None),
+                recheck_wanted: Notify::new(),
                 period,
                 stop,
                 tasks: Mutex::new(Vec::new()),
@@ -145,7 +151,7 @@ impl DreamClass {
         let tasks = vec![
             tokio::spawn(this.clone().resolve_names()),
             tokio::spawn(this.clone().beat_heartbeat()),
-            tokio::spawn(this.clone().recover_gaps()),
+            tokio::spawn(this.clone().recover_in_background()),
         ];
         *this.inner.tasks.lock().expect("task list lock") = tasks;
         Ok(this)
@@ -302,10 +308,17 @@ impl DreamClass {
             self.inner.store.as_ref(),
             from,
             to,
+            self.inner.period.started_at,
             &self.inner.options.recovery,
         )
         .await;
-        if !report.retry_later && !gap_ids.is_empty() {
+        if report.check_again {
+            let due = Instant::now() + self.inner.options.recovery.recheck_after;
+            self.want_recheck(Recheck { from, to, due });
+        }
+        // A gap is done only when a check needed no decision by content: until the re-check,
+        // Rollcall agrees with DreamClass's list but cannot be sure the list was up to date.
+        if !report.retry_later && !report.check_again && !gap_ids.is_empty() {
             let now = rollcall_core::model::now_ms();
             let summary = report.message.clone();
             let result = self.inner.store.mark_recovered(gap_ids, now, summary).await;
@@ -472,12 +485,33 @@ impl DreamClass {
         }
     }
 
-    /// Asks DreamClass for what was missed in pending gaps until it has been asked in full:
-    /// an unreachable API is tried again with growing waits, new settings at once.
-    async fn recover_gaps(self) {
+    /// Asks for the days `recheck` names to be checked again when it is due (merged with a
+    /// re-check already waiting: its days too, at the later time).
+    fn want_recheck(&self, recheck: Recheck) {
+        let mut wanted = self.inner.recheck.lock().expect("recheck lock");
+        *wanted = Some(match *wanted {
+            Some(w) => Recheck {
+                from: w.from.min(recheck.from),
+                to: w.to.max(recheck.to),
+                due: w.due.max(recheck.due),
+            },
+            None => recheck,
+        });
+        drop(wanted);
+        self.inner.recheck_wanted.notify_one();
+    }
+
+    /// The recovery loop: asks DreamClass for what was missed in pending gaps until it has
+    /// been asked in full (an unreachable API is tried again with growing waits, new settings
+    /// at once), and checks days again when a check could only decide from content.
+    async fn recover_in_background(self) {
         let mut client_changed = self.inner.client.subscribe();
+        let mut stop = self.inner.stop.subscribe();
         let mut failures = 0u32;
         loop {
+            if *stop.borrow() {
+                return;
+            }
             let gaps = match self.pending_gaps().await {
                 Ok(g) => g,
                 Err(e) => {
@@ -488,34 +522,64 @@ impl DreamClass {
             self.inner
                 .state
                 .send_modify(|s| s.pending_gaps = gaps.len());
-            if gaps.is_empty() {
-                return;
+            let waiting = *self.inner.recheck.lock().expect("recheck lock");
+            match waiting {
+                // Wait until DreamClass's list has settled (or a new re-check moves the time).
+                Some(r) if r.due > Instant::now() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(r.due) => {}
+                        _ = self.inner.recheck_wanted.notified() => {}
+                        _ = stop.changed() => return,
+                    }
+                    continue;
+                }
+                // Nothing to check until a check leaves days to check again.
+                None if gaps.is_empty() => {
+                    tokio::select! {
+                        _ = self.inner.recheck_wanted.notified() => {}
+                        _ = stop.changed() => return,
+                    }
+                    continue;
+                }
+                _ => {}
             }
+            let recheck = self.inner.recheck.lock().expect("recheck lock").take();
             let options = &self.inner.options.recovery;
-            let own_days: Vec<_> = gaps
+            let mut own_days: Vec<_> = gaps
                 .iter()
                 .map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0, options.max_days))
                 .collect();
+            if !own_days.is_empty() {
+                // The days before the gaps too, within the cap on days per check.
+                let from = own_days.iter().map(|d| d.0).min().expect("a gap");
+                let to = own_days.iter().map(|d| d.1).max().expect("a gap");
+                own_days = vec![(
+                    recovery::with_lookback(from, to, options.lookback_days, options.max_days),
+                    to,
+                )];
+            }
+            own_days.extend(recheck.map(|r| (r.from, r.to)));
             let from = own_days.iter().map(|d| d.0).min();
             let to = own_days.iter().map(|d| d.1).max();
             let (Some(from), Some(to)) = (from, to) else {
-                return;
+                continue;
             };
-            // The days before the gaps too, within the cap on days per check.
-            let from = recovery::with_lookback(from, to, options.lookback_days, options.max_days);
             let report = self
                 .recover(from, to, gaps.iter().map(|g| g.id).collect())
                 .await;
             if !report.retry_later {
-                // Done: new gaps only appear when Rollcall starts.
-                return;
+                failures = 0;
+                continue;
+            }
+            if let Some(r) = recheck {
+                // Not done: the re-check is tried again with the gaps, after the wait below.
+                self.want_recheck(Recheck {
+                    due: Instant::now(),
+                    ..r
+                });
             }
             failures += 1;
             let wait = self.backoff(failures);
-            let mut stop = self.inner.stop.subscribe();
-            if *stop.borrow() {
-                return;
-            }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = client_changed.changed() => { failures = 0; }
@@ -523,6 +587,14 @@ impl DreamClass {
             }
         }
     }
+}
+
+/// Days to check again, and from when.
+#[derive(Debug, Clone, Copy)]
+struct Recheck {
+    from: NaiveDate,
+    to: NaiveDate,
+    due: Instant,
 }
 
 /// The next change, or never once the feed is gone.

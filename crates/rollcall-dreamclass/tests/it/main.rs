@@ -5,4 +5,5 @@ mod connection;
 mod names;
 mod rate_cap;
 mod recovery;
+mod short_stop;
 mod support;

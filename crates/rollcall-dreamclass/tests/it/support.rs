@@ -98,9 +98,17 @@ impl App {
     }
 
     pub async fn start_with_writer(dir: &Path, config: ApiConfig, writer: IngestWriter) -> Self {
+        Self::start_with_options(dir, config, writer, fast_options()).await
+    }
+
+    pub async fn start_with_options(
+        dir: &Path,
+        config: ApiConfig,
+        writer: IngestWriter,
+        mut options: DreamClassOptions,
+    ) -> Self {
         let reads = Arc::new(ReadPool::new(&dir.join(DATABASE_FILE)));
         // As the server does with `[dreamclass]` from rollcall.toml.
-        let mut options = fast_options();
         options.recovery.lookback_days = config.recovery_lookback_days;
         let store = SqliteStore::new(writer.clone(), reads.clone()).shared();
         let dreamclass = DreamClass::start(config, store, options).await.unwrap();

@@ -63,7 +63,7 @@ pub fn alerts_in(
         to: Some(today.format("%Y-%m-%d").to_string()),
         ..Default::default()
     };
-    for student in chronic_students(conn, &term, settings)? {
+    for student in chronic_students(conn, &term, settings)?.chronic {
         let who = display_name(student.name.as_deref(), student.student_period_id);
         let percent = (student.absent * 200 + student.sessions) / (2 * student.sessions);
         alerts.push(Alert {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::csv_output::rate_number;
+use super::settings::ChronicVerdict;
 use super::tallies::{records_sql, students_sql, Tally, COUNTS_SQL};
 use super::ReportSettings;
 use crate::filter::RecordFilter;
@@ -20,6 +21,12 @@ pub struct Summary {
     pub chronic: Vec<ChronicStudent>,
     /// The chronic-absence threshold the list was made with.
     pub threshold: f64,
+    /// Students left out of `chronic` whatever their rate, because their records cover fewer
+    /// than `min_days` different days of the range: too early to tell.
+    pub too_early: i64,
+    /// The days with records a student needs before being judged
+    /// ([`ReportSettings::chronic_min_days`]).
+    pub min_days: u32,
 }
 
 /// One class over the whole range. Sorted by name (unknown names last), then id.
@@ -69,11 +76,14 @@ pub fn summary(
     filter: &RecordFilter,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Summary> {
+    let judged = chronic_students(conn, filter, settings)?;
     Ok(Summary {
         by_class: by_class(conn, filter)?,
         by_day: by_day(conn, filter)?,
-        chronic: chronic_students(conn, filter, settings)?,
+        chronic: judged.chronic,
         threshold: settings.chronic_threshold,
+        too_early: judged.too_early,
+        min_days: settings.chronic_min_days,
     })
 }
 
@@ -119,19 +129,33 @@ fn by_day(conn: &Connection, filter: &RecordFilter) -> rusqlite::Result<Vec<DayA
     rows.collect()
 }
 
-/// Students whose absence rate over `filter`'s range is at or above the threshold.
+/// The students of a range, judged for chronic absence.
+pub(crate) struct Judged {
+    /// At or above the threshold, with enough days of records.
+    pub chronic: Vec<ChronicStudent>,
+    /// With too few days of records to be judged.
+    pub too_early: i64,
+}
+
+/// Students whose absence rate over `filter`'s range is at or above the threshold, among those
+/// with at least [`ReportSettings::chronic_min_days`] days of records; and how many have fewer.
 pub(crate) fn chronic_students(
     conn: &Connection,
     filter: &RecordFilter,
     settings: &ReportSettings,
-) -> rusqlite::Result<Vec<ChronicStudent>> {
+) -> rusqlite::Result<Judged> {
     let (sql, params) = students_sql(filter);
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     let mut chronic = Vec::new();
+    let mut too_early = 0;
     while let Some(row) = rows.next()? {
         let tally = Tally::from_row(row, 4)?;
-        if settings.is_chronic(tally.absences(), tally.sessions) {
+        let days: i64 = row.get(11)?;
+        let verdict = settings.chronic_verdict(tally.absences(), tally.sessions, days);
+        if verdict == ChronicVerdict::TooEarly {
+            too_early += 1;
+        } else if verdict == ChronicVerdict::Chronic {
             chronic.push(ChronicStudent {
                 student_period_id: row.get(0)?,
                 name: row.get(1)?,
@@ -146,5 +170,5 @@ pub(crate) fn chronic_students(
     chronic.sort_by(|a, b| {
         (b.absent as i128 * a.sessions as i128).cmp(&(a.absent as i128 * b.sessions as i128))
     });
-    Ok(chronic)
+    Ok(Judged { chronic, too_early })
 }

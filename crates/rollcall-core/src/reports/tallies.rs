@@ -159,25 +159,33 @@ pub(super) fn write_per_day(
 }
 
 /// Per student: counts per (student, class) first, so the classes a student had lessons in
-/// can be listed in a fixed order, then summed per student. Sorted by name (unknown names
-/// last), then id.
+/// can be listed in a fixed order, then summed per student; and the number of different days
+/// the student has records on (column 11, for "too early to tell"). Sorted by name (unknown
+/// names last), then id.
 pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (records, params) = records_sql(filter);
     let sql = format!(
-        "WITH per_class AS (
+        "WITH r AS ({records}),
+         per_class AS (
              SELECT r.student_period_id AS sp, r.class_id, COUNT(*) AS n,
                     SUM(cat = 0) AS present, SUM(cat = 1) AS absent, SUM(cat = 2) AS late,
                     SUM(cat = 3) AS excused, SUM(cat = 4) AS other,
                     MAX(CASE WHEN cat IN (1, 3) THEN r.event_ts END) AS last_absence_at
-             FROM ({records}) r
+             FROM r
              GROUP BY r.student_period_id, r.class_id
+         ),
+         per_student_days AS (
+             SELECT r.student_period_id AS sp, COUNT(DISTINCT r.date) AS days
+             FROM r
+             GROUP BY r.student_period_id
          )
          SELECT p.sp, st.name,
                 group_concat(p.class_id, '; ' ORDER BY p.class_id),
                 group_concat(COALESCE(c.name, p.class_id), '; ' ORDER BY p.class_id),
                 SUM(p.n), SUM(p.present), SUM(p.absent), SUM(p.late), SUM(p.excused),
-                SUM(p.other), MAX(p.last_absence_at)
+                SUM(p.other), MAX(p.last_absence_at), MAX(d.days)
          FROM per_class p
+         JOIN per_student_days d ON d.sp = p.sp
          LEFT JOIN reference_students st ON st.student_period_id = p.sp
          LEFT JOIN reference_classes c ON c.id = p.class_id
          GROUP BY p.sp
@@ -207,10 +215,11 @@ pub(super) fn write_students(
         }
         let tally = Tally::from_row(row, 4)?;
         tally.write(&mut csv)?;
-        let chronic = options
+        let days: i64 = row.get(11)?;
+        let verdict = options
             .settings
-            .is_chronic(tally.absences(), tally.sessions);
-        csv.trusted(if chronic { "yes" } else { "no" })?;
+            .chronic_verdict(tally.absences(), tally.sessions, days);
+        csv.trusted(verdict.as_csv())?;
         csv.end_row()?;
     }
     csv.finish()

@@ -1,6 +1,7 @@
 //! [`DreamClass`]: what the server runs next to the webhook listener. It resolves names in the
 //! background, records when Rollcall was listening, and recovers missed changes after a gap
-//! and on demand. None of it is ever on the webhook path.
+//! (a stop, or the computer sleeping: see [`crate::wake`]) and on demand. None of it is ever
+//! on the webhook path.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ use crate::listening::{self, ListeningPeriod};
 use crate::recovery::{self, RecoveryOptions, RecoveryReport};
 use crate::reference::{self, Reference};
 use crate::resolver;
+use crate::wake::WakeDetector;
 
 /// When and how often the background work runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +39,39 @@ pub struct DreamClassOptions {
     pub unknown_id_cooldown: Duration,
     /// How often the listening period's heartbeat is written.
     pub heartbeat_every: Duration,
+    /// How far the wall clock must run ahead of the timers between two heartbeats to count as
+    /// the computer having slept (then missed changes are asked for at once).
+    pub sleep_threshold: Duration,
+    /// The wall clock listening periods are written with (tests move it ahead).
+    pub wall_clock: WallClock,
     pub recovery: RecoveryOptions,
+}
+
+/// A wall clock in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock(pub fn() -> i64);
+
+impl Default for WallClock {
+    fn default() -> Self {
+        Self(rollcall_core::model::now_ms)
+    }
+}
+
+impl PartialEq for WallClock {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for WallClock {}
+
+/// Sent when the computer woke up from sleep: the server checks the public address at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WokeUp {
+    /// About how long it slept.
+    pub slept: Duration,
+    /// When it woke, by the wall clock (milliseconds).
+    pub at: i64,
 }
 
 impl Default for DreamClassOptions {
@@ -48,6 +82,8 @@ impl Default for DreamClassOptions {
             retry_max: Duration::from_secs(300),
             unknown_id_cooldown: Duration::from_secs(30),
             heartbeat_every: Duration::from_secs(15),
+            sleep_threshold: Duration::from_secs(60),
+            wall_clock: WallClock::default(),
             recovery: RecoveryOptions::default(),
         }
     }
@@ -101,7 +137,9 @@ struct Inner {
     recheck: Mutex<Option<Recheck>>,
     /// Wakes the recovery loop: a re-check was asked for.
     recheck_wanted: Notify,
-    period: ListeningPeriod,
+    /// This run's listening period; a new one begins after the computer slept.
+    period: Mutex<ListeningPeriod>,
+    woke_up: broadcast::Sender<WokeUp>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -116,7 +154,8 @@ impl DreamClass {
         store: SharedStore,
         options: DreamClassOptions,
     ) -> Result<Self, StoreError> {
-        let (period, gap) = ListeningPeriod::begin(store.as_ref()).await?;
+        let (period, gap) =
+            ListeningPeriod::begin(store.as_ref(), (options.wall_clock.0)()).await?;
         if let Some(gap) = gap {
             tracing::info!(
                 from = gap.from_ms,
@@ -143,7 +182,8 @@ impl DreamClass {
                 recovery_lock: tokio::sync::Mutex::new(()),
                 recheck: Mutex::new(None),
                 recheck_wanted: Notify::new(),
-                period,
+                period: Mutex::new(period),
+                woke_up: broadcast::channel(8).0,
                 stop,
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -160,6 +200,12 @@ impl DreamClass {
     /// Notifications that names changed (for the SSE `event: reference`).
     pub fn subscribe_reference(&self) -> broadcast::Receiver<ReferenceChanged> {
         self.inner.reference_changed.subscribe()
+    }
+
+    /// Told each time the computer wakes up from sleep (missed changes are already being
+    /// asked for; the public address is for the subscriber to check).
+    pub fn subscribe_wake(&self) -> broadcast::Receiver<WokeUp> {
+        self.inner.woke_up.subscribe()
     }
 
     /// The connection's state now.
@@ -281,7 +327,9 @@ impl DreamClass {
         for task in tasks {
             let _ = task.await;
         }
-        if let Err(e) = self.inner.period.end(self.inner.store.as_ref()).await {
+        let period = *self.inner.period.lock().expect("period lock");
+        let now = (self.inner.options.wall_clock.0)();
+        if let Err(e) = period.end(self.inner.store.as_ref(), now).await {
             tracing::warn!(error = %e, "could not record the end of listening");
         }
     }
@@ -303,18 +351,24 @@ impl DreamClass {
     async fn recover(&self, from: NaiveDate, to: NaiveDate, gap_ids: Vec<i64>) -> RecoveryReport {
         let _one_at_a_time = self.inner.recovery_lock.lock().await;
         let client = self.client();
+        let listening_since = self.inner.period.lock().expect("period lock").started_at;
         let report = recovery::recover_days(
             &client,
             self.inner.store.as_ref(),
             from,
             to,
-            self.inner.period.started_at,
+            listening_since,
             &self.inner.options.recovery,
         )
         .await;
         if report.check_again {
             let due = Instant::now() + self.inner.options.recovery.recheck_after;
-            self.want_recheck(Recheck { from, to, due });
+            self.want_recheck(Recheck {
+                from,
+                to,
+                due,
+                gap_ids: gap_ids.clone(),
+            });
         }
         // A gap is done only when a check needed no decision by content: until the re-check,
         // Rollcall agrees with DreamClass's list but cannot be sure the list was up to date.
@@ -474,26 +528,55 @@ impl DreamClass {
         next_due.min(earliest)
     }
 
+    /// Beats the heartbeat; when the wall clock ran ahead of the timers (the computer slept),
+    /// begins a new listening period instead, so that the sleep is a gap, asked for at once.
     async fn beat_heartbeat(self) {
+        let clock = self.inner.options.wall_clock.0;
+        let mut wake =
+            WakeDetector::new(self.inner.options.sleep_threshold, clock(), Instant::now());
         loop {
             if self.pause(self.inner.options.heartbeat_every).await {
                 return;
             }
-            if let Err(e) = self.inner.period.heartbeat(self.inner.store.as_ref()).await {
+            let now = clock();
+            if let Some(slept) = wake.observe(now, Instant::now()) {
+                self.woke_up(now, slept).await;
+                continue;
+            }
+            let period = *self.inner.period.lock().expect("period lock");
+            if let Err(e) = period.heartbeat(self.inner.store.as_ref(), now).await {
                 tracing::warn!(error = %e, "could not record that Rollcall is listening");
             }
         }
+    }
+
+    /// After a sleep: the time since the last heartbeat becomes a gap (a new listening period
+    /// begins), the recovery loop is woken to ask for it, and subscribers are told.
+    async fn woke_up(&self, now: i64, slept: Duration) {
+        tracing::info!(
+            slept_s = slept.as_secs(),
+            "the computer slept; missed changes will be asked for now"
+        );
+        match ListeningPeriod::begin(self.inner.store.as_ref(), now).await {
+            Ok((period, _gap)) => {
+                *self.inner.period.lock().expect("period lock") = period;
+                self.inner.recheck_wanted.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record the sleep as a gap"),
+        }
+        let _ = self.inner.woke_up.send(WokeUp { slept, at: now });
     }
 
     /// Asks for the days `recheck` names to be checked again when it is due (merged with a
     /// re-check already waiting: its days too, at the later time).
     fn want_recheck(&self, recheck: Recheck) {
         let mut wanted = self.inner.recheck.lock().expect("recheck lock");
-        *wanted = Some(match *wanted {
+        *wanted = Some(match wanted.take() {
             Some(w) => Recheck {
                 from: w.from.min(recheck.from),
                 to: w.to.max(recheck.to),
                 due: w.due.max(recheck.due),
+                gap_ids: w.gap_ids.into_iter().chain(recheck.gap_ids).collect(),
             },
             None => recheck,
         });
@@ -522,10 +605,14 @@ impl DreamClass {
             self.inner
                 .state
                 .send_modify(|s| s.pending_gaps = gaps.len());
-            let waiting = *self.inner.recheck.lock().expect("recheck lock");
+            let waiting = self.inner.recheck.lock().expect("recheck lock").clone();
+            // Gaps no check has looked at yet (a sleep just now) are checked at once.
+            let new_gaps = gaps
+                .iter()
+                .any(|g| waiting.as_ref().is_none_or(|r| !r.gap_ids.contains(&g.id)));
             match waiting {
                 // Wait until DreamClass's list has settled (or a new re-check moves the time).
-                Some(r) if r.due > Instant::now() => {
+                Some(r) if r.due > Instant::now() && !new_gaps => {
                     tokio::select! {
                         _ = tokio::time::sleep_until(r.due) => {}
                         _ = self.inner.recheck_wanted.notified() => {}
@@ -558,7 +645,7 @@ impl DreamClass {
                     to,
                 )];
             }
-            own_days.extend(recheck.map(|r| (r.from, r.to)));
+            own_days.extend(recheck.as_ref().map(|r| (r.from, r.to)));
             let from = own_days.iter().map(|d| d.0).min();
             let to = own_days.iter().map(|d| d.1).max();
             let (Some(from), Some(to)) = (from, to) else {
@@ -589,12 +676,13 @@ impl DreamClass {
     }
 }
 
-/// Days to check again, and from when.
-#[derive(Debug, Clone, Copy)]
+/// Days to check again, from when, and the gaps left pending for it.
+#[derive(Debug, Clone)]
 struct Recheck {
     from: NaiveDate,
     to: NaiveDate,
     due: Instant,
+    gap_ids: Vec<i64>,
 }
 
 /// The next change, or never once the feed is gone.

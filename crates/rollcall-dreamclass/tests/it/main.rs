@@ -7,3 +7,4 @@ mod rate_cap;
 mod recovery;
 mod short_stop;
 mod support;
+mod waking;

@@ -80,6 +80,8 @@ pub fn fast_options() -> DreamClassOptions {
         retry_max: Duration::from_millis(400),
         unknown_id_cooldown: Duration::from_millis(100),
         heartbeat_every: Duration::from_millis(100),
+        sleep_threshold: Duration::from_secs(60),
+        wall_clock: rollcall_dreamclass::WallClock::default(),
         recovery: RecoveryOptions::default(),
     }
 }

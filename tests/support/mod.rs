@@ -1,6 +1,8 @@
 //! What the end-to-end tests share: a headless display and session bus of their own, the
-//! WebDriver server, the built binaries, and the artifacts they leave under `target/`.
+//! WebDriver server, the built binaries, the accessibility checker (axe-core), and the
+//! artifacts they leave under `target/`.
 
+pub mod axe;
 pub mod browser;
 pub mod desktop;
 pub mod headless;

@@ -126,6 +126,8 @@ describe("Check for missed changes", () => {
       deleted: 0,
       unchanged: 37,
       keptNewer: 0,
+      decidedByContent: 0,
+      checkAgain: false,
       errors: [],
       notes: ["Only the last 14 days were checked."],
       message: "3 missed changes recovered on 2 days.",

@@ -78,4 +78,17 @@ describe("report thresholds", () => {
       "miss 12.5% of lessons or more count as chronically absent (alerts look at the last 1 day), and 1 absence in one day raises an alert.",
     );
   });
+
+  it("keeps the days before judging chronic absence when the server has them", () => {
+    const saved = { chronicThreshold: 0.1, absencesPerDay: 2, termDays: 90, chronicMinDays: 10 };
+    const form = thresholdsToForm(saved);
+    expect(form.minDays).toBe("10");
+    expect(checkThresholdsForm(form)).toEqual({ ok: true, thresholds: saved });
+    expect(checkThresholdsForm({ ...form, minDays: "0" })).toEqual({
+      ok: false,
+      problems: { minDays: "Enter the number of school days as a whole number, from 1 to 366." },
+    });
+    expect(checkThresholdsForm({ ...form, minDays: "ten" }).ok).toBe(false);
+    expect(thresholdsSavedMessage(saved)).toContain("Before 10 school days with records, a student is shown as too early to tell.");
+  });
 });

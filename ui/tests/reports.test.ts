@@ -14,7 +14,7 @@ import {
   reportFilterToParams,
   summaryParams,
 } from "../src/lib/reports/reportQuery";
-import { formatPercent, shapeSummary } from "../src/lib/reports/summary";
+import { formatPercent, shapeSummary, tooEarlyText } from "../src/lib/reports/summary";
 import { alertKindLabel, badgeText, sortAlerts, unseenCount } from "../src/lib/reports/alerts";
 import { parseRoute, routeHash } from "../src/lib/routing/routes";
 
@@ -149,6 +149,8 @@ describe("summary shaping", () => {
       { studentPeriodId: 5, name: "", sessions: 30, absent: 9, rate: 0.3 },
     ],
     threshold: 0.1,
+    tooEarly: 0,
+    minDays: 10,
   };
 
   it("orders classes as people read them and marks those below the threshold", () => {
@@ -180,7 +182,15 @@ describe("summary shaping", () => {
     expect(s.totals.absent).toBe(21);
     expect(s.totals.rate).toBeCloseTo((0.85 * 100 + 0.97 * 200) / 300);
     expect(s.empty).toBe(false);
-    expect(shapeSummary({ byClass: [], byDay: [], chronic: [], threshold: 0.1 })).toMatchObject({ empty: true, totals: { rate: null } });
+    expect(shapeSummary({ byClass: [], byDay: [], chronic: [], threshold: 0.1, tooEarly: 0, minDays: 10 })).toMatchObject({ empty: true, totals: { rate: null } });
+  });
+
+  it("says how many students it is too early to tell about", () => {
+    const s = shapeSummary({ ...summary, chronic: [], tooEarly: 132, minDays: 10 });
+    expect([s.tooEarly, s.minDays, s.chronic.length]).toEqual([132, 10, 0]);
+    expect(tooEarlyText(132, 10)).toBe("132 students: fewer than 10 school days with records in this range, so they are not flagged yet.");
+    expect(tooEarlyText(1, 1)).toBe("1 student: fewer than 1 school day with records in this range, so this student is not flagged yet.");
+    expect(shapeSummary(summary).tooEarly).toBe(0);
   });
 
   it("writes percentages with one decimal at most, clamped", () => {

@@ -62,6 +62,8 @@ pub struct ReportThresholds {
     pub absences_per_day: Option<u32>,
     /// The length of the "current term", in days up to today.
     pub term_days: Option<u32>,
+    /// Days with records a student needs before chronic absence is judged.
+    pub chronic_min_days: Option<u32>,
 }
 
 impl ReportThresholds {
@@ -73,6 +75,7 @@ impl ReportThresholds {
             chronic_threshold: self.chronic_threshold.unwrap_or(defaults.chronic_threshold),
             absences_per_day: self.absences_per_day.unwrap_or(defaults.absences_per_day),
             term_days: self.term_days.unwrap_or(defaults.term_days),
+            chronic_min_days: self.chronic_min_days.unwrap_or(defaults.chronic_min_days),
         };
         settings.check().map_err(|problem| {
             ConfigError::Invalid(format!(
@@ -86,12 +89,13 @@ impl ReportThresholds {
         Ok(settings)
     }
 
-    /// All three thresholds, as saved from the settings screen.
+    /// Every threshold, as saved from the settings screen.
     pub fn from_settings(settings: &ReportSettings) -> Self {
         Self {
             chronic_threshold: Some(settings.chronic_threshold),
             absences_per_day: Some(settings.absences_per_day),
             term_days: Some(settings.term_days),
+            chronic_min_days: Some(settings.chronic_min_days),
         }
     }
 }
@@ -100,7 +104,9 @@ impl ReportThresholds {
 fn problem_value(problem: &ThresholdProblem) -> String {
     match *problem {
         ThresholdProblem::ChronicThreshold(t) => t.to_string(),
-        ThresholdProblem::AbsencesPerDay(n) | ThresholdProblem::TermDays(n) => n.to_string(),
+        ThresholdProblem::AbsencesPerDay(n)
+        | ThresholdProblem::TermDays(n)
+        | ThresholdProblem::ChronicMinDays(n) => n.to_string(),
     }
 }
 
@@ -276,6 +282,7 @@ mod tests {
                 chronic_threshold: 0.2,
                 absences_per_day: defaults.absences_per_day,
                 term_days: 120,
+                chronic_min_days: defaults.chronic_min_days,
             }
         );
         // What the settings screen saves reads back the same.

@@ -38,7 +38,24 @@ impl School {
     }
 
     fn export(&self, kind: ReportKind, filter: &RecordFilter) -> String {
-        self.export_with(kind, filter, &ExportOptions::default())
+        self.export_with(kind, filter, &options())
+    }
+}
+
+/// The thresholds these tests were written for. The dataset spans three days, so its students
+/// are judged from their first day of records; the minimum of days has its own test below.
+fn judged_from_the_first_day() -> ReportSettings {
+    ReportSettings {
+        chronic_min_days: 1,
+        ..ReportSettings::default()
+    }
+}
+
+/// Export options with [`judged_from_the_first_day`].
+fn options() -> ExportOptions {
+    ExportOptions {
+        settings: judged_from_the_first_day(),
+        ..Default::default()
     }
 }
 
@@ -124,7 +141,7 @@ async fn excel_with_semicolons_has_a_byte_order_mark_and_decimal_commas() {
     let school = school().await;
     let excel = ExportOptions {
         format: CsvFormat::excel(b';'),
-        ..Default::default()
+        ..options()
     };
     assert_eq!(
         school.export_with(ReportKind::Students, &all(), &excel),
@@ -242,7 +259,7 @@ async fn chronic_threshold_is_inclusive_and_configurable() {
     let options = ExportOptions {
         settings: ReportSettings {
             chronic_threshold: 0.5,
-            ..Default::default()
+            ..judged_from_the_first_day()
         },
         ..Default::default()
     };
@@ -274,7 +291,7 @@ async fn summary_matches_hand_counts() {
         to: Some("2026-11-04".into()),
         ..all()
     };
-    let s = summary(&school.conn, &range, &ReportSettings::default()).unwrap();
+    let s = summary(&school.conn, &range, &judged_from_the_first_day()).unwrap();
     let json = serde_json::to_value(&s).unwrap();
     assert_eq!(
         json,
@@ -299,6 +316,8 @@ async fn summary_matches_hand_counts() {
                 {"studentPeriodId": 5, "name": "O'Brien, Seán", "sessions": 4, "absent": 1, "rate": 0.25},
             ],
             "threshold": 0.1,
+            "tooEarly": 0,
+            "minDays": 1,
         })
     );
 
@@ -306,7 +325,7 @@ async fn summary_matches_hand_counts() {
         class_id: Some(34),
         ..range
     };
-    let s = summary(&school.conn, &class_34, &ReportSettings::default()).unwrap();
+    let s = summary(&school.conn, &class_34, &judged_from_the_first_day()).unwrap();
     assert_eq!(s.by_class.len(), 1);
     let days: Vec<(&str, i64, i64)> = s
         .by_day
@@ -332,7 +351,7 @@ async fn summary_matches_hand_counts() {
 #[tokio::test]
 async fn alerts_for_absences_today_and_chronic_absence() {
     let school = school().await;
-    let settings = ReportSettings::default();
+    let settings = judged_from_the_first_day();
     let found = alerts(&school.conn, day("2026-11-02"), &settings).unwrap();
     let summary: Vec<(AlertKind, i64, i64, &str)> = found
         .iter()
@@ -364,6 +383,7 @@ async fn alerts_for_absences_today_and_chronic_absence() {
         absences_per_day: 3,
         term_days: 1,
         chronic_threshold: 0.6,
+        chronic_min_days: 1,
     };
     let found = alerts(&school.conn, day("2026-11-03"), &strict).unwrap();
     let ids: Vec<i64> = found.iter().map(|a| a.student_period_id).collect();
@@ -447,4 +467,89 @@ async fn row_counts_for_progress_equal_the_rows_written() {
         let rows = count_report_rows(&school.conn, kind, &all(), &ExportOptions::default());
         assert!(rows.unwrap() > 0, "{kind:?}");
     }
+}
+
+#[tokio::test]
+async fn chronic_absence_waits_for_enough_days_with_records() {
+    let school = school().await;
+    let flags = |settings: ReportSettings| {
+        let options = ExportOptions {
+            settings,
+            ..Default::default()
+        };
+        school
+            .export_with(ReportKind::Students, &all(), &options)
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let id = l.split(',').next().unwrap().to_string();
+                (id, l.rsplit(',').next().unwrap().to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    // By default 10 days are needed: three days of data are too early for everyone.
+    let defaults = ReportSettings::default();
+    let early = "too early to tell";
+    assert_eq!(
+        flags(defaults),
+        pairs(&[
+            ("7", early),
+            ("4", early),
+            ("5", early),
+            ("6", early),
+            ("8", early),
+            ("9", early)
+        ])
+    );
+    let s = summary(&school.conn, &all(), &defaults).unwrap();
+    assert!(s.chronic.is_empty(), "{s:?}");
+    assert_eq!((s.too_early, s.min_days), (6, 10));
+    let found = alerts(&school.conn, day("2026-11-04"), &defaults).unwrap();
+    assert!(
+        found.iter().all(|a| a.kind != AlertKind::Chronic),
+        "{found:?}"
+    );
+
+    // Two days: students 4 and 5 (three days) and 6 (two days) are judged. Student 7 has a
+    // record on one day and a deleted one on another: one day, too early.
+    let two_days = ReportSettings {
+        chronic_min_days: 2,
+        ..defaults
+    };
+    assert_eq!(
+        flags(two_days),
+        pairs(&[
+            ("7", early),
+            ("4", "yes"),
+            ("5", "yes"),
+            ("6", "yes"),
+            ("8", early),
+            ("9", early)
+        ])
+    );
+    let s = summary(&school.conn, &all(), &two_days).unwrap();
+    let judged: Vec<i64> = s.chronic.iter().map(|c| c.student_period_id).collect();
+    assert_eq!(judged, [4, 6, 5]);
+    assert_eq!(s.too_early, 3);
+    // Several records on one day count as one day: student 4 has five records on three days.
+    let three_days = ReportSettings {
+        chronic_min_days: 3,
+        ..defaults
+    };
+    let s = summary(&school.conn, &all(), &three_days).unwrap();
+    let judged: Vec<i64> = s.chronic.iter().map(|c| c.student_period_id).collect();
+    assert_eq!((judged, s.too_early), (vec![4, 5], 4));
+    let four_days = ReportSettings {
+        chronic_min_days: 4,
+        ..defaults
+    };
+    assert_eq!(
+        summary(&school.conn, &all(), &four_days).unwrap().too_early,
+        6
+    );
 }

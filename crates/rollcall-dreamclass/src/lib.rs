@@ -49,6 +49,7 @@ pub mod recovery;
 pub mod reference;
 pub mod resolver;
 pub mod service;
+pub mod wake;
 
 pub use category::{guess_category, StatusCategory};
 pub use client::{ConnectionSummary, DreamClassClient};
@@ -59,4 +60,4 @@ pub use reference::{
     is_reference_event, reference_update, Reference, ReferenceName, ReferenceStatus,
     ReferenceStudent,
 };
-pub use service::{ApiState, DreamClass, DreamClassOptions, ReferenceChanged};
+pub use service::{ApiState, DreamClass, DreamClassOptions, ReferenceChanged, WallClock, WokeUp};

@@ -14,9 +14,8 @@ pub struct ListeningPeriod {
 }
 
 impl ListeningPeriod {
-    /// Begins a period now; returns it and the gap before it, if any.
-    pub async fn begin(store: &dyn Store) -> Result<(Self, Option<Gap>), StoreError> {
-        let now = rollcall_core::model::now_ms();
+    /// Begins a period at `now` (ms since the epoch); returns it and the gap before it, if any.
+    pub async fn begin(store: &dyn Store, now: i64) -> Result<(Self, Option<Gap>), StoreError> {
         let (id, gap) = store.begin_listening(now).await?;
         Ok((
             Self {
@@ -28,16 +27,12 @@ impl ListeningPeriod {
     }
 
     /// Call every few seconds while listening: the last beat is where the next gap starts.
-    pub async fn heartbeat(&self, store: &dyn Store) -> Result<(), StoreError> {
-        store
-            .heartbeat(self.id, rollcall_core::model::now_ms())
-            .await
+    pub async fn heartbeat(&self, store: &dyn Store, now: i64) -> Result<(), StoreError> {
+        store.heartbeat(self.id, now).await
     }
 
     /// Call at shutdown, before the store stops.
-    pub async fn end(&self, store: &dyn Store) -> Result<(), StoreError> {
-        store
-            .end_listening(self.id, rollcall_core::model::now_ms())
-            .await
+    pub async fn end(&self, store: &dyn Store, now: i64) -> Result<(), StoreError> {
+        store.end_listening(self.id, now).await
     }
 }

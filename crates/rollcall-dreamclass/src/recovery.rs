@@ -13,9 +13,16 @@
 //!   included in it: a late or retried delivery of such a webhook is rightly superseded.
 //! - A webhook stamped later than the answer beats the recovered version, so a teacher's next
 //!   change applies normally.
-//! - A webhook received shortly before the check (within the margin) is never overwritten
-//!   by the API's answer, which may lag behind what DreamClass has just sent. Such records
-//!   are counted as "kept"; the next check looks at them again.
+//! - Within the margin the timestamps cannot tell which is newer, so the content decides
+//!   (`rollcall_core::store::recovery`): a webhook received since Rollcall started listening
+//!   again is kept (the API's answer may lag behind what DreamClass has just sent, and any
+//!   later change comes by webhook too), counted as "kept". A version held from before the
+//!   restart (a webhook received a second before Rollcall stopped) is replaced by the API's,
+//!   because nothing received since explains the difference: a teacher may have corrected it
+//!   while Rollcall was stopped. That decision is only as good as the API's answer, so the
+//!   same days are checked again after [`RecoveryOptions::recheck_after`] (when the margin
+//!   has passed and the timestamps decide), and a gap is marked done only by a check that
+//!   needed no such decision.
 //! - Both timestamps come from DreamClass's clock, so a wrong clock on the office PC cannot
 //!   make a recovered version beat a later webhook.
 //!
@@ -54,6 +61,9 @@ pub struct RecoveryOptions {
     /// Whether records the API no longer lists become deletions. Only ever concluded from
     /// complete lists.
     pub recover_deletions: bool,
+    /// How long after a check that had to decide from content the same days are checked
+    /// again: longer than `settle`, so that by then the timestamps decide.
+    pub recheck_after: Duration,
 }
 
 impl Default for RecoveryOptions {
@@ -63,6 +73,7 @@ impl Default for RecoveryOptions {
             max_days: 62,
             lookback_days: DEFAULT_LOOKBACK_DAYS,
             recover_deletions: true,
+            recheck_after: Duration::from_secs(135),
         }
     }
 }
@@ -82,8 +93,14 @@ pub struct RecoveryReport {
     pub deleted: usize,
     /// Records already stored as DreamClass lists them.
     pub unchanged: usize,
-    /// Records where Rollcall keeps a newer version received by webhook.
+    /// Records where Rollcall keeps a newer version received by webhook since it started.
     pub kept_newer: usize,
+    /// Of `recovered`: changes where DreamClass's list was taken over a version Rollcall
+    /// received just before it stopped, because the times could not tell which is newer.
+    pub decided_by_content: usize,
+    /// Whether Rollcall will check these days again by itself (after a decision by content),
+    /// so the gaps they cover stay pending until then.
+    pub check_again: bool,
     /// What went wrong, in words for the user. Empty when the check was complete.
     pub errors: Vec<String>,
     /// Things worth knowing that are not errors (e.g. a long gap checked only in part).
@@ -102,7 +119,8 @@ impl RecoveryReport {
         self.errors.is_empty()
     }
 
-    fn finish(mut self) -> Self {
+    fn finish(mut self, recheck_after: Duration) -> Self {
+        self.check_again = self.decided_by_content > 0 && self.errors.is_empty();
         let days = match self.dates_checked.as_slice() {
             [] => "no day".to_string(),
             [one] => one.clone(),
@@ -110,8 +128,9 @@ impl RecoveryReport {
         };
         let mut message = if self.recovered == 0 {
             format!(
-                "Checked {days} with DreamClass: nothing was missed ({} records).",
-                self.records_seen
+                "Checked {days} with DreamClass: nothing was missed ({} record{}).",
+                self.records_seen,
+                if self.records_seen == 1 { "" } else { "s" }
             )
         } else {
             format!(
@@ -124,9 +143,26 @@ impl RecoveryReport {
                 self.deleted
             )
         };
+        if self.decided_by_content > 0 {
+            let one = self.decided_by_content == 1;
+            message.push_str(&format!(
+                " {} of them replaced {} received just before Rollcall stopped: DreamClass's \
+                 list differs from {}, so DreamClass's version was taken.",
+                self.decided_by_content,
+                if one { "a change" } else { "changes" },
+                if one { "it" } else { "them" },
+            ));
+            if self.check_again {
+                message.push_str(&format!(
+                    " Rollcall will check these days again in {} to be sure.",
+                    in_words(recheck_after)
+                ));
+            }
+        }
         if self.kept_newer > 0 {
             message.push_str(&format!(
-                " {} record{} kept as received, newer than DreamClass's list.",
+                " {} record{} kept as received since Rollcall started, newer than DreamClass's \
+                 list.",
                 self.kept_newer,
                 if self.kept_newer == 1 {
                     " was"
@@ -157,17 +193,31 @@ impl RecoveryReport {
     }
 }
 
+/// A wait in words: "45 seconds", "about 2 minutes".
+fn in_words(wait: Duration) -> String {
+    let secs = wait.as_secs();
+    match secs {
+        0..=1 => "a moment".to_string(),
+        2..=89 => format!("{secs} seconds"),
+        _ => format!("about {} minutes", (secs + 30) / 60),
+    }
+}
+
 pub use rollcall_core::store::recovery::recovered_request_id;
 
 /// Asks DreamClass for the attendance of `from..=to` and reconciles it with what is stored.
-/// Never fails as a whole: what went wrong is in the report's `errors`.
+/// `listening_since` is when this run began listening (this computer's clock): webhooks
+/// received since are what DreamClass's list may lag behind. Never fails as a whole: what
+/// went wrong is in the report's `errors`.
 pub async fn recover_days(
     client: &DreamClassClient,
     store: &dyn Store,
     from: NaiveDate,
     to: NaiveDate,
+    listening_since: i64,
     options: &RecoveryOptions,
 ) -> RecoveryReport {
+    let recheck_after = options.recheck_after;
     let mut report = RecoveryReport::default();
     let (from, to) = (from.min(to), from.max(to));
     let max_days = i64::from(options.max_days.max(1));
@@ -190,7 +240,7 @@ pub async fn recover_days(
     if !config.is_configured() {
         report.errors.push(ApiError::NotConfigured.to_string());
         report.retry_later = true;
-        return report.finish();
+        return report.finish(recheck_after);
     }
     if tenant.is_empty() {
         report.errors.push(
@@ -198,14 +248,14 @@ pub async fn recover_days(
                 .into(),
         );
         report.retry_later = true;
-        return report.finish();
+        return report.finish(recheck_after);
     }
     let fetched = match fetch(client, from, to).await {
         Ok(f) => f,
         Err(e) => {
             report.errors.push(e.to_string());
             report.retry_later = true;
-            return report.finish();
+            return report.finish(recheck_after);
         }
     };
     report.errors.extend(fetched.errors.iter().cloned());
@@ -244,6 +294,7 @@ pub async fn recover_days(
             date,
             records,
             check_deletions,
+            listening_since,
         };
         let result = store.reconcile_day(day).await;
         match result {
@@ -253,6 +304,7 @@ pub async fn recover_days(
                 report.deleted += counts.deleted;
                 report.unchanged += counts.unchanged;
                 report.kept_newer += counts.kept_newer;
+                report.decided_by_content += counts.decided_by_content;
             }
             Err(e) => {
                 report.errors.push(e.user_message().to_string());
@@ -262,7 +314,7 @@ pub async fn recover_days(
         }
     }
     report.recovered = report.created + report.updated + report.deleted;
-    report.finish()
+    report.finish(recheck_after)
 }
 
 struct Fetched {
@@ -473,11 +525,39 @@ mod tests {
             recovered: 2,
             ..Default::default()
         }
-        .finish();
+        .finish(Duration::from_secs(135));
         assert_eq!(
             r.message,
             "Checked 2025-06-18 to 2025-06-19 with DreamClass: recovered 2 missed changes \
              (1 new, 1 changed, 0 deleted), marked as recovered."
         );
+        let unsure = RecoveryReport {
+            dates_checked: vec!["2025-06-19".into()],
+            records_seen: 3,
+            updated: 2,
+            recovered: 2,
+            decided_by_content: 2,
+            ..Default::default()
+        }
+        .finish(Duration::from_secs(135));
+        assert!(unsure.check_again);
+        assert_eq!(
+            unsure.message,
+            "Checked 2025-06-19 with DreamClass: recovered 2 missed changes (0 new, 2 changed, \
+             0 deleted), marked as recovered. 2 of them replaced changes received just before \
+             Rollcall stopped: DreamClass's list differs from them, so DreamClass's version was \
+             taken. Rollcall will check these days again in about 2 minutes to be sure."
+        );
+        let one = RecoveryReport {
+            dates_checked: vec!["2025-06-19".into()],
+            records_seen: 1,
+            ..Default::default()
+        }
+        .finish(Duration::from_secs(45));
+        assert_eq!(
+            one.message,
+            "Checked 2025-06-19 with DreamClass: nothing was missed (1 record)."
+        );
+        assert_eq!(in_words(Duration::from_secs(45)), "45 seconds");
     }
 }

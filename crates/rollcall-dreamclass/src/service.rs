@@ -1,6 +1,7 @@
 //! [`DreamClass`]: what the server runs next to the webhook listener. It resolves names in the
 //! background, records when Rollcall was listening, and recovers missed changes after a gap
-//! and on demand. None of it is ever on the webhook path.
+//! (a stop, or the computer sleeping: see [`crate::wake`]) and on demand. None of it is ever
+//! on the webhook path.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ use crate::listening::{self, ListeningPeriod};
 use crate::recovery::{self, RecoveryOptions, RecoveryReport};
 use crate::reference::{self, Reference};
 use crate::resolver;
+use crate::wake::WakeDetector;
 
 /// How long a server asking DreamClass for missed changes keeps others from doing the same
 /// (a district server's several processes share one list of gaps).
@@ -41,7 +43,39 @@ pub struct DreamClassOptions {
     pub unknown_id_cooldown: Duration,
     /// How often the listening period's heartbeat is written.
     pub heartbeat_every: Duration,
+    /// How far the wall clock must run ahead of the timers between two heartbeats to count as
+    /// the computer having slept (then missed changes are asked for at once).
+    pub sleep_threshold: Duration,
+    /// The wall clock listening periods are written with (tests move it ahead).
+    pub wall_clock: WallClock,
     pub recovery: RecoveryOptions,
+}
+
+/// A wall clock in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock(pub fn() -> i64);
+
+impl Default for WallClock {
+    fn default() -> Self {
+        Self(rollcall_core::model::now_ms)
+    }
+}
+
+impl PartialEq for WallClock {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for WallClock {}
+
+/// Sent when the computer woke up from sleep: the server checks the public address at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WokeUp {
+    /// About how long it slept.
+    pub slept: Duration,
+    /// When it woke, by the wall clock (milliseconds).
+    pub at: i64,
 }
 
 impl Default for DreamClassOptions {
@@ -52,6 +86,8 @@ impl Default for DreamClassOptions {
             retry_max: Duration::from_secs(300),
             unknown_id_cooldown: Duration::from_secs(30),
             heartbeat_every: Duration::from_secs(15),
+            sleep_threshold: Duration::from_secs(60),
+            wall_clock: WallClock::default(),
             recovery: RecoveryOptions::default(),
         }
     }
@@ -101,7 +137,13 @@ struct Inner {
     refresh_soon: Notify,
     /// One check for missed changes at a time.
     recovery_lock: tokio::sync::Mutex<()>,
-    period: ListeningPeriod,
+    /// Days a check could only decide from content, to be checked again when due.
+    recheck: Mutex<Option<Recheck>>,
+    /// Wakes the recovery loop: a re-check was asked for.
+    recheck_wanted: Notify,
+    /// This run's listening period; a new one begins after the computer slept.
+    period: Mutex<ListeningPeriod>,
+    woke_up: broadcast::Sender<WokeUp>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -116,7 +158,8 @@ impl DreamClass {
         store: SharedStore,
         options: DreamClassOptions,
     ) -> Result<Self, StoreError> {
-        let (period, gap) = ListeningPeriod::begin(store.as_ref()).await?;
+        let (period, gap) =
+            ListeningPeriod::begin(store.as_ref(), (options.wall_clock.0)()).await?;
         if let Some(gap) = gap {
             tracing::info!(
                 from = gap.from_ms,
@@ -141,7 +184,10 @@ impl DreamClass {
                 refresh_now: Notify::new(),
                 refresh_soon: Notify::new(),
                 recovery_lock: tokio::sync::Mutex::new(()),
-                period,
+                recheck: Mutex::new(None),
+                recheck_wanted: Notify::new(),
+                period: Mutex::new(period),
+                woke_up: broadcast::channel(8).0,
                 stop,
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -149,7 +195,7 @@ impl DreamClass {
         let tasks = vec![
             tokio::spawn(this.clone().resolve_names()),
             tokio::spawn(this.clone().beat_heartbeat()),
-            tokio::spawn(this.clone().recover_gaps()),
+            tokio::spawn(this.clone().recover_in_background()),
         ];
         *this.inner.tasks.lock().expect("task list lock") = tasks;
         Ok(this)
@@ -158,6 +204,12 @@ impl DreamClass {
     /// Notifications that names changed (for the SSE `event: reference`).
     pub fn subscribe_reference(&self) -> broadcast::Receiver<ReferenceChanged> {
         self.inner.reference_changed.subscribe()
+    }
+
+    /// Told each time the computer wakes up from sleep (missed changes are already being
+    /// asked for; the public address is for the subscriber to check).
+    pub fn subscribe_wake(&self) -> broadcast::Receiver<WokeUp> {
+        self.inner.woke_up.subscribe()
     }
 
     /// The connection's state now.
@@ -279,7 +331,9 @@ impl DreamClass {
         for task in tasks {
             let _ = task.await;
         }
-        if let Err(e) = self.inner.period.end(self.inner.store.as_ref()).await {
+        let period = *self.inner.period.lock().expect("period lock");
+        let now = (self.inner.options.wall_clock.0)();
+        if let Err(e) = period.end(self.inner.store.as_ref(), now).await {
             tracing::warn!(error = %e, "could not record the end of listening");
         }
     }
@@ -301,15 +355,28 @@ impl DreamClass {
     async fn recover(&self, from: NaiveDate, to: NaiveDate, gap_ids: Vec<i64>) -> RecoveryReport {
         let _one_at_a_time = self.inner.recovery_lock.lock().await;
         let client = self.client();
+        let listening_since = self.inner.period.lock().expect("period lock").started_at;
         let report = recovery::recover_days(
             &client,
             self.inner.store.as_ref(),
             from,
             to,
+            listening_since,
             &self.inner.options.recovery,
         )
         .await;
-        if !report.retry_later && !gap_ids.is_empty() {
+        if report.check_again {
+            let due = Instant::now() + self.inner.options.recovery.recheck_after;
+            self.want_recheck(Recheck {
+                from,
+                to,
+                due,
+                gap_ids: gap_ids.clone(),
+            });
+        }
+        // A gap is done only when a check needed no decision by content: until the re-check,
+        // Rollcall agrees with DreamClass's list but cannot be sure the list was up to date.
+        if !report.retry_later && !report.check_again && !gap_ids.is_empty() {
             let now = rollcall_core::model::now_ms();
             let summary = report.message.clone();
             let result = self.inner.store.mark_recovered(gap_ids, now, summary).await;
@@ -490,23 +557,73 @@ impl DreamClass {
         }
     }
 
+    /// Beats the heartbeat; when the wall clock ran ahead of the timers (the computer slept),
+    /// begins a new listening period instead, so that the sleep is a gap, asked for at once.
     async fn beat_heartbeat(self) {
+        let clock = self.inner.options.wall_clock.0;
+        let mut wake =
+            WakeDetector::new(self.inner.options.sleep_threshold, clock(), Instant::now());
         loop {
             if self.pause(self.inner.options.heartbeat_every).await {
                 return;
             }
-            if let Err(e) = self.inner.period.heartbeat(self.inner.store.as_ref()).await {
+            let now = clock();
+            if let Some(slept) = wake.observe(now, Instant::now()) {
+                self.woke_up(now, slept).await;
+                continue;
+            }
+            let period = *self.inner.period.lock().expect("period lock");
+            if let Err(e) = period.heartbeat(self.inner.store.as_ref(), now).await {
                 tracing::warn!(error = %e, "could not record that Rollcall is listening");
             }
         }
     }
 
-    /// Asks DreamClass for what was missed in pending gaps until it has been asked in full:
-    /// an unreachable API is tried again with growing waits, new settings at once.
-    async fn recover_gaps(self) {
+    /// After a sleep: the time since the last heartbeat becomes a gap (a new listening period
+    /// begins), the recovery loop is woken to ask for it, and subscribers are told.
+    async fn woke_up(&self, now: i64, slept: Duration) {
+        tracing::info!(
+            slept_s = slept.as_secs(),
+            "the computer slept; missed changes will be asked for now"
+        );
+        match ListeningPeriod::begin(self.inner.store.as_ref(), now).await {
+            Ok((period, _gap)) => {
+                *self.inner.period.lock().expect("period lock") = period;
+                self.inner.recheck_wanted.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record the sleep as a gap"),
+        }
+        let _ = self.inner.woke_up.send(WokeUp { slept, at: now });
+    }
+
+    /// Asks for the days `recheck` names to be checked again when it is due (merged with a
+    /// re-check already waiting: its days too, at the later time).
+    fn want_recheck(&self, recheck: Recheck) {
+        let mut wanted = self.inner.recheck.lock().expect("recheck lock");
+        *wanted = Some(match wanted.take() {
+            Some(w) => Recheck {
+                from: w.from.min(recheck.from),
+                to: w.to.max(recheck.to),
+                due: w.due.max(recheck.due),
+                gap_ids: w.gap_ids.into_iter().chain(recheck.gap_ids).collect(),
+            },
+            None => recheck,
+        });
+        drop(wanted);
+        self.inner.recheck_wanted.notify_one();
+    }
+
+    /// The recovery loop: asks DreamClass for what was missed in pending gaps until it has
+    /// been asked in full (an unreachable API is tried again with growing waits, new settings
+    /// at once), and checks days again when a check could only decide from content.
+    async fn recover_in_background(self) {
         let mut client_changed = self.inner.client.subscribe();
+        let mut stop = self.inner.stop.subscribe();
         let mut failures = 0u32;
         loop {
+            if *stop.borrow() {
+                return;
+            }
             let gaps = match self.pending_gaps().await {
                 Ok(g) => g,
                 Err(e) => {
@@ -517,8 +634,30 @@ impl DreamClass {
             self.inner
                 .state
                 .send_modify(|s| s.pending_gaps = gaps.len());
-            if gaps.is_empty() {
-                return;
+            let waiting = self.inner.recheck.lock().expect("recheck lock").clone();
+            // Gaps no check has looked at yet (a sleep just now) are checked at once.
+            let new_gaps = gaps
+                .iter()
+                .any(|g| waiting.as_ref().is_none_or(|r| !r.gap_ids.contains(&g.id)));
+            match waiting {
+                // Wait until DreamClass's list has settled (or a new re-check moves the time).
+                Some(r) if r.due > Instant::now() && !new_gaps => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(r.due) => {}
+                        _ = self.inner.recheck_wanted.notified() => {}
+                        _ = stop.changed() => return,
+                    }
+                    continue;
+                }
+                // Nothing to check until a check leaves days to check again.
+                None if gaps.is_empty() => {
+                    tokio::select! {
+                        _ = self.inner.recheck_wanted.notified() => {}
+                        _ = stop.changed() => return,
+                    }
+                    continue;
+                }
+                _ => {}
             }
             if !self.lease("recovery", RECOVERY_LEASE).await {
                 // Another server sharing the database is asking DreamClass; look again
@@ -528,31 +667,43 @@ impl DreamClass {
                 }
                 continue;
             }
+            let recheck = self.inner.recheck.lock().expect("recheck lock").take();
             let options = &self.inner.options.recovery;
-            let own_days: Vec<_> = gaps
+            let mut own_days: Vec<_> = gaps
                 .iter()
                 .map(|g| recovery::gap_days(g.from_ms, g.to_ms, 0, options.max_days))
                 .collect();
+            if !own_days.is_empty() {
+                // The days before the gaps too, within the cap on days per check.
+                let from = own_days.iter().map(|d| d.0).min().expect("a gap");
+                let to = own_days.iter().map(|d| d.1).max().expect("a gap");
+                own_days = vec![(
+                    recovery::with_lookback(from, to, options.lookback_days, options.max_days),
+                    to,
+                )];
+            }
+            own_days.extend(recheck.as_ref().map(|r| (r.from, r.to)));
             let from = own_days.iter().map(|d| d.0).min();
             let to = own_days.iter().map(|d| d.1).max();
             let (Some(from), Some(to)) = (from, to) else {
-                return;
+                continue;
             };
-            // The days before the gaps too, within the cap on days per check.
-            let from = recovery::with_lookback(from, to, options.lookback_days, options.max_days);
             let report = self
                 .recover(from, to, gaps.iter().map(|g| g.id).collect())
                 .await;
             if !report.retry_later {
-                // Done: new gaps only appear when Rollcall starts.
-                return;
+                failures = 0;
+                continue;
+            }
+            if let Some(r) = recheck {
+                // Not done: the re-check is tried again with the gaps, after the wait below.
+                self.want_recheck(Recheck {
+                    due: Instant::now(),
+                    ..r
+                });
             }
             failures += 1;
             let wait = self.backoff(failures);
-            let mut stop = self.inner.stop.subscribe();
-            if *stop.borrow() {
-                return;
-            }
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = client_changed.changed() => { failures = 0; }
@@ -560,6 +711,15 @@ impl DreamClass {
             }
         }
     }
+}
+
+/// Days to check again, from when, and the gaps left pending for it.
+#[derive(Debug, Clone)]
+struct Recheck {
+    from: NaiveDate,
+    to: NaiveDate,
+    due: Instant,
+    gap_ids: Vec<i64>,
 }
 
 /// The next change, or never once the feed is gone.

@@ -259,6 +259,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         tunnel,
     };
     forward_reference_changes(&state);
+    check_the_tunnel_on_waking(&state);
     retention::spawn(state.clone());
     // The tunnel forwards to the webhook socket only; the local API's socket is never given
     // to it.
@@ -319,6 +320,27 @@ fn forward_reference_changes(state: &AppState) {
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
             }
+        }
+    });
+}
+
+/// The computer woke from sleep → the public address is checked at once, not at the next
+/// periodic probe (the DreamClass side already asks for the changes missed meanwhile).
+fn check_the_tunnel_on_waking(state: &AppState) {
+    let mut woke = state.dreamclass.subscribe_wake();
+    let tunnel = state.tunnel.clone();
+    let mut stopping = state.stopping.clone();
+    tokio::spawn(async move {
+        loop {
+            let received = tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => return,
+                received = woke.recv() => received,
+            };
+            if let Err(broadcast::error::RecvError::Closed) = received {
+                return;
+            }
+            let reachability = tunnel.check_now().await;
+            tracing::info!(?reachability, "checked the public address after waking");
         }
     });
 }

@@ -3,6 +3,10 @@
 //! tenant headers, and can be steered: attendance changed the way teachers change it (with no
 //! webhook sent), downtime, a revoked token, and a request count.
 //!
+//! Its clock can be moved ahead ([`FakeDreamClass::advance_clock`]): every API answer's
+//! `Date` header and [`FakeDreamClass::now_ms`] follow it, so tests can play a stop of
+//! minutes by DreamClass's clock without waiting for it.
+//!
 //! Its answers deliberately vary in shape (bare lists, `{"data": ...}`, `{"items": ...}`,
 //! extra fields) so that the client's tolerance is exercised by every test.
 //!
@@ -22,8 +26,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -60,6 +65,10 @@ struct FakeState {
     token_revoked: AtomicBool,
     requests: AtomicU64,
     by_path: Mutex<BTreeMap<String, u64>>,
+    /// How far DreamClass's clock is ahead of this computer's, in milliseconds.
+    clock_ahead_ms: AtomicI64,
+    /// attendance id → (an earlier version the lists still show, for how many more lists).
+    stale: Mutex<HashMap<i64, (AttendanceRecord, u32)>>,
 }
 
 impl FakeDreamClass {
@@ -76,6 +85,8 @@ impl FakeDreamClass {
                 token_revoked: AtomicBool::new(false),
                 requests: AtomicU64::new(0),
                 by_path: Mutex::new(BTreeMap::new()),
+                clock_ahead_ms: AtomicI64::new(0),
+                stale: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -173,6 +184,32 @@ impl FakeDreamClass {
         self.inner.by_path.lock().expect("fake lock").clear();
     }
 
+    /// DreamClass's clock now, in milliseconds since the epoch: what its answers' `Date`
+    /// header says and what its webhooks would be stamped with.
+    pub fn now_ms(&self) -> i64 {
+        let local = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        local + self.inner.clock_ahead_ms.load(Ordering::SeqCst)
+    }
+
+    /// The next `lists` attendance lists that include `stale`'s id show `stale` instead of
+    /// the current record: a DreamClass whose lists lag behind the webhooks it sent.
+    pub fn show_stale_version(&self, stale: AttendanceRecord, lists: u32) {
+        self.inner
+            .stale
+            .lock()
+            .expect("fake lock")
+            .insert(stale.id, (stale, lists));
+    }
+
+    /// Moves DreamClass's clock ahead by `by`, as if that much time had passed.
+    pub fn advance_clock(&self, by: Duration) {
+        self.inner
+            .clock_ahead_ms
+            .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+
     fn records(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, AttendanceRecord>> {
         self.inner.attendance.lock().expect("fake lock")
     }
@@ -258,7 +295,19 @@ async fn guard(
             "Access to this tenant is not allowed",
         );
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // DreamClass's own clock, as HTTP writes it (whole seconds); hyper keeps a Date header
+    // that is already set.
+    let date = chrono::DateTime::from_timestamp_millis(fake.now_ms())
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&date) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
 }
 
 /// `None` for the demo school's period, else the 404 DreamClass answers.
@@ -371,13 +420,21 @@ fn attendance_list(
     if let Some(r) = unknown_period(fake, period) {
         return r;
     }
+    let mut stale = fake.inner.stale.lock().expect("fake lock");
     let data: Vec<Value> = fake
         .records()
         .values()
         .filter(|r| (r.kind == "SESSION") == lessons)
         .filter(|r| r.date.as_str() >= from.as_str() && r.date.as_str() <= to.as_str())
         .map(|r| {
-            let mut v = serde_json::to_value(r).expect("a record serialises");
+            let shown = match stale.get_mut(&r.id) {
+                Some((old, lists)) if *lists > 0 => {
+                    *lists -= 1;
+                    old.clone()
+                }
+                _ => r.clone(),
+            };
+            let mut v = serde_json::to_value(&shown).expect("a record serialises");
             v["teacherId"] = json!(7);
             v
         })

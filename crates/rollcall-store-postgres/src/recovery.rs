@@ -5,8 +5,9 @@
 
 use rollcall_core::envelope::{AttendanceEvent, AttendanceRecord};
 use rollcall_core::model::{AttendanceRow, ChangeSource};
-use rollcall_core::store::ingest::StoredVersion;
-use rollcall_core::store::recovery::{recovered_request_id, DayCounts, ReconcileDay};
+use rollcall_core::store::recovery::{
+    is_webhook_since, recovered_request_id, recovered_version_ts, DayCounts, ReconcileDay,
+};
 use rollcall_core::AttendanceEventKind;
 
 use crate::ingest::apply_attendance_event;
@@ -56,14 +57,16 @@ pub fn reconcile_day(
         } else {
             AttendanceEventKind::Created
         };
-        if apply(tx, day, stored.as_ref(), kind, record, now)? {
-            if kind == AttendanceEventKind::Created {
-                counts.created += 1;
-            } else {
-                counts.updated += 1;
+        match apply(tx, day, stored.as_ref(), kind, record, now)? {
+            Some(by_content) => {
+                if kind == AttendanceEventKind::Created {
+                    counts.created += 1;
+                } else {
+                    counts.updated += 1;
+                }
+                counts.decided_by_content += usize::from(by_content);
             }
-        } else {
-            counts.kept_newer += 1;
+            None => counts.kept_newer += 1,
         }
     }
     if day.check_deletions && (day.delete_lessons || day.delete_daily) {
@@ -79,7 +82,7 @@ pub fn reconcile_day(
             .collect();
         for stored in missing {
             let record = record_of(&stored);
-            if apply(
+            match apply(
                 tx,
                 day,
                 Some(&stored),
@@ -87,16 +90,19 @@ pub fn reconcile_day(
                 record,
                 now,
             )? {
-                counts.deleted += 1;
-            } else {
-                counts.kept_newer += 1;
+                Some(by_content) => {
+                    counts.deleted += 1;
+                    counts.decided_by_content += usize::from(by_content);
+                }
+                None => counts.kept_newer += 1,
             }
         }
     }
     Ok(counts)
 }
 
-/// Applies one recovered version unless the stored one is newer; true when applied.
+/// Applies one recovered version by core's rule (`recovered_version_ts`); `Some(by_content)`
+/// when applied, `None` when the stored version stays.
 fn apply(
     tx: &mut WriteTx<'_>,
     day: &ReconcileDay,
@@ -104,29 +110,32 @@ fn apply(
     kind: AttendanceEventKind,
     record: AttendanceRecord,
     now: i64,
-) -> Result<bool, postgres::Error> {
+) -> Result<Option<bool>, postgres::Error> {
     let request_id = recovered_request_id(&record, kind == AttendanceEventKind::Deleted);
-    let version = stored.map(|s| StoredVersion {
-        event_ts: s.event_ts,
-        request_id: s.request_id.clone(),
-        status_id: s.status_id,
-        comment: s.comment.clone(),
-        deleted: s.deleted,
-    });
-    if version
-        .as_ref()
-        .is_some_and(|s| !s.is_replaced_by(day.version_ts, &request_id))
-    {
-        return Ok(false);
-    }
-    Ok(apply_attendance_event(
+    let decided = recovered_version_ts(
+        stored.map(|s| (s.event_ts, s.request_id.as_str())),
+        day.version_ts,
+        &request_id,
+        || {
+            let last_seq = stored.expect("asked only about a stored version").last_seq;
+            let origin = tx.query_opt(
+                "SELECT source, recorded_at FROM changes WHERE seq = $1",
+                &[&last_seq],
+            )?;
+            Ok(origin.is_some_and(|r| is_webhook_since(r.get(0), r.get(1), day.listening_since)))
+        },
+    )?;
+    let Some((event_ts, by_content)) = decided else {
+        return Ok(None);
+    };
+    let change = apply_attendance_event(
         tx,
         &day.tenant,
         &request_id,
-        day.version_ts,
+        event_ts,
         &AttendanceEvent { kind, record },
         ChangeSource::Recovered,
         now,
-    )?
-    .is_some())
+    )?;
+    Ok(change.map(|_| by_content))
 }

@@ -61,7 +61,7 @@ pub fn alerts_in(
         alerts.push(absence_today_alert(row)?);
     }
     let term = term_filter(scope, today, settings);
-    for student in chronic_students(conn, &term, settings)? {
+    for student in chronic_students(conn, &term, settings)?.chronic {
         alerts.push(chronic_alert(student, settings));
     }
     Ok(alerts)

@@ -14,6 +14,7 @@ pub enum ThresholdProblem {
     ChronicThreshold(f64),
     AbsencesPerDay(u32),
     TermDays(u32),
+    ChronicMinDays(u32),
 }
 
 impl ThresholdProblem {
@@ -23,6 +24,7 @@ impl ThresholdProblem {
             Self::ChronicThreshold(_) => "chronic_threshold",
             Self::AbsencesPerDay(_) => "absences_per_day",
             Self::TermDays(_) => "term_days",
+            Self::ChronicMinDays(_) => "chronic_min_days",
         }
     }
 
@@ -41,6 +43,10 @@ impl ThresholdProblem {
             Self::TermDays(days) => format!(
                 "A term of {days} days is not possible: choose between 1 and {MAX_TERM_DAYS} days."
             ),
+            Self::ChronicMinDays(days) => format!(
+                "Judging chronic absence after {days} days of records is not possible: choose \
+                 between 1 and {MAX_TERM_DAYS} days (10 is the usual choice)."
+            ),
         }
     }
 
@@ -51,6 +57,9 @@ impl ThresholdProblem {
             Self::AbsencesPerDay(_) => "a whole number of 1 or more, such as 2".into(),
             Self::TermDays(_) => {
                 format!("a whole number of days from 1 to {MAX_TERM_DAYS}, such as 90")
+            }
+            Self::ChronicMinDays(_) => {
+                format!("a whole number of days from 1 to {MAX_TERM_DAYS}, such as 10")
             }
         }
     }

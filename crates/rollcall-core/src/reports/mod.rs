@@ -21,7 +21,15 @@
 //! - **Attendance rate** = (present + late) / sessions. **Absence rate** = (absent + excused)
 //!   / sessions. "Absences" everywhere means absent + excused.
 //! - A student is **chronically absent** when the absence rate is at or above the threshold
-//!   (default 0.10, see [`ReportSettings`]).
+//!   (default 0.10, see [`ReportSettings`]), once there is enough data to say so.
+//! - **Too early to tell**: a student is only judged once their records cover at least
+//!   `chronic_min_days` (default 10) different dates of the range looked at (the report's
+//!   filter, or the alert's term). A date counts when the student has at least one current
+//!   record on it, whatever its status, kind, class or course; dates without any record of
+//!   that student (weekends, holidays, days DreamClass sent nothing) do not count. Below the
+//!   minimum, the student is neither listed as chronically absent nor alerted on, whatever
+//!   the rate; the summary counts them in `tooEarly` and the students export writes
+//!   `too early to tell` in `chronic_absence`.
 //! - Rates are decimals with [`RATE_DECIMALS`] (4) places, rounded half up from the exact
 //!   counts: `0.9167` is 91.67%.
 
@@ -55,10 +63,10 @@ pub use limits::{ThresholdProblem, MAX_TERM_DAYS};
 pub use request::{ExportParams, ExportRequest, ExportRequestError};
 pub use rows::{Cell, ReportRow};
 pub use separator::{excel_separator_for_locale, numeric_locale_from_env, parse_separator};
-pub use settings::ReportSettings;
+pub use settings::{ChronicVerdict, ReportSettings};
 pub use summary::{
     by_class_query, by_day_query, chronic_query, chronic_student, class_rate, day_absences,
-    sort_chronic, summary, ChronicStudent, ClassRate, DayAbsences, Summary,
+    sort_chronic, summary, ChronicStudent, ClassRate, DayAbsences, Judged, Summary,
 };
 pub use tallies::Tally;
 

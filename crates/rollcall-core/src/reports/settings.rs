@@ -15,6 +15,10 @@ pub struct ReportSettings {
     pub absences_per_day: u32,
     /// The "current term" for chronic-absence alerts: this many days up to today.
     pub term_days: u32,
+    /// A student is only judged for chronic absence once their records cover at least this
+    /// many different days of the range; before that it is "too early to tell" (see
+    /// "what the numbers mean" in [`crate::reports`]).
+    pub chronic_min_days: u32,
 }
 
 impl Default for ReportSettings {
@@ -23,6 +27,7 @@ impl Default for ReportSettings {
             chronic_threshold: 0.10,
             absences_per_day: 2,
             term_days: 90,
+            chronic_min_days: 10,
         }
     }
 }
@@ -38,6 +43,9 @@ impl ReportSettings {
         }
         if !(1..=MAX_TERM_DAYS).contains(&self.term_days) {
             return Err(ThresholdProblem::TermDays(self.term_days));
+        }
+        if !(1..=MAX_TERM_DAYS).contains(&self.chronic_min_days) {
+            return Err(ThresholdProblem::ChronicMinDays(self.chronic_min_days));
         }
         Ok(())
     }
@@ -63,6 +71,19 @@ impl ReportSettings {
         }
     }
 
+    /// What can be said of a student with `absences` out of `sessions` over `days` different
+    /// days with records: too early before [`chronic_min_days`](Self::chronic_min_days),
+    /// otherwise whether the threshold is reached.
+    pub fn chronic_verdict(&self, absences: i64, sessions: i64, days: i64) -> ChronicVerdict {
+        if days < i64::from(self.chronic_min_days) {
+            ChronicVerdict::TooEarly
+        } else if self.is_chronic(absences, sessions) {
+            ChronicVerdict::Chronic
+        } else {
+            ChronicVerdict::NotChronic
+        }
+    }
+
     /// Whether `absences` out of `sessions` reach the chronic threshold. Compared on whole
     /// numbers (the threshold in millionths), so 3 of 30 at 0.1 is chronic, exactly.
     pub fn is_chronic(&self, absences: i64, sessions: i64) -> bool {
@@ -71,9 +92,40 @@ impl ReportSettings {
     }
 }
 
+/// Whether a student is chronically absent, or whether it is too early to tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChronicVerdict {
+    Chronic,
+    NotChronic,
+    /// Fewer days with records than [`ReportSettings::chronic_min_days`].
+    TooEarly,
+}
+
+impl ChronicVerdict {
+    /// The students export's `chronic_absence` value.
+    pub fn as_csv(self) -> &'static str {
+        match self {
+            Self::Chronic => "yes",
+            Self::NotChronic => "no",
+            Self::TooEarly => "too early to tell",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_few_days_are_too_early_to_tell() {
+        let s = ReportSettings::default();
+        assert_eq!(s.chronic_min_days, 10);
+        assert_eq!(s.chronic_verdict(5, 5, 9), ChronicVerdict::TooEarly);
+        assert_eq!(s.chronic_verdict(0, 5, 9), ChronicVerdict::TooEarly);
+        assert_eq!(s.chronic_verdict(5, 50, 10), ChronicVerdict::Chronic);
+        assert_eq!(s.chronic_verdict(4, 50, 10), ChronicVerdict::NotChronic);
+        assert_eq!(ChronicVerdict::TooEarly.as_csv(), "too early to tell");
+    }
 
     #[test]
     fn chronic_is_at_or_above_the_threshold() {
@@ -98,6 +150,7 @@ mod tests {
             chronic_threshold: 1.0,
             absences_per_day: 1,
             term_days: MAX_TERM_DAYS,
+            chronic_min_days: MAX_TERM_DAYS,
         };
         assert_eq!(edges.check(), Ok(()));
         let cases = [
@@ -139,6 +192,13 @@ mod tests {
                     ..ok
                 },
                 ThresholdProblem::TermDays(367),
+            ),
+            (
+                ReportSettings {
+                    chronic_min_days: 0,
+                    ..ok
+                },
+                ThresholdProblem::ChronicMinDays(0),
             ),
         ];
         for (settings, expected) in cases {

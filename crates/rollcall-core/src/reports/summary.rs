@@ -8,6 +8,7 @@ use ts_rs::TS;
 
 use super::csv_output::rate_number;
 use super::rows::ReportRow;
+use super::settings::ChronicVerdict;
 use super::tallies::{records_sql, students_sql, Tally, COUNTS_SQL};
 use super::{ReportQuery, ReportSettings};
 use crate::filter::RecordFilter;
@@ -21,6 +22,12 @@ pub struct Summary {
     pub chronic: Vec<ChronicStudent>,
     /// The chronic-absence threshold the list was made with.
     pub threshold: f64,
+    /// Students left out of `chronic` whatever their rate, because their records cover fewer
+    /// than `min_days` different days of the range: too early to tell.
+    pub too_early: i64,
+    /// The days with records a student needs before being judged
+    /// ([`ReportSettings::chronic_min_days`]).
+    pub min_days: u32,
 }
 
 /// One class over the whole range. Sorted by name (unknown names last), then id.
@@ -72,11 +79,14 @@ pub fn summary(
     filter: &RecordFilter,
     settings: &ReportSettings,
 ) -> rusqlite::Result<Summary> {
+    let judged = chronic_students(conn, filter, settings)?;
     Ok(Summary {
         by_class: collect(conn, by_class_query(filter), |row| class_rate(row))?,
         by_day: collect(conn, by_day_query(filter), |row| day_absences(row))?,
-        chronic: chronic_students(conn, filter, settings)?,
+        chronic: judged.chronic,
         threshold: settings.chronic_threshold,
+        too_early: judged.too_early,
+        min_days: settings.chronic_min_days,
     })
 }
 
@@ -148,23 +158,27 @@ pub fn chronic_query(filter: &RecordFilter) -> ReportQuery {
     students_sql(filter)
 }
 
-/// The student of one row of [`chronic_query`] when at or above the threshold.
+/// The verdict on the student of one row of [`chronic_query`], with the student when chronic
+/// (too early before [`ReportSettings::chronic_min_days`] days with records, column 11).
 pub fn chronic_student<R: ReportRow + ?Sized>(
     row: &R,
     settings: &ReportSettings,
-) -> Result<Option<ChronicStudent>, R::Error> {
+) -> Result<(ChronicVerdict, Option<ChronicStudent>), R::Error> {
     let tally = Tally::from_row(row, 4)?;
-    if !settings.is_chronic(tally.absences(), tally.sessions) {
-        return Ok(None);
+    let days = row.int(11)?;
+    let verdict = settings.chronic_verdict(tally.absences(), tally.sessions, days);
+    if verdict != ChronicVerdict::Chronic {
+        return Ok((verdict, None));
     }
-    Ok(Some(ChronicStudent {
+    let student = ChronicStudent {
         student_period_id: row.int(0)?,
         name: row.opt_text(1)?,
         sessions: tally.sessions,
         absent: tally.absences(),
         rate: rate_number(tally.absences(), tally.sessions),
         last_absence_at: row.opt_int(10)?,
-    }))
+    };
+    Ok((verdict, Some(student)))
 }
 
 /// Highest rate first, compared exactly; the query's name order breaks ties (stable sort).
@@ -174,18 +188,38 @@ pub fn sort_chronic(chronic: &mut [ChronicStudent]) {
     });
 }
 
-/// Students whose absence rate over `filter`'s range is at or above the threshold.
+/// The students of a range, judged for chronic absence (both stores build it from the rows
+/// of [`chronic_query`] decoded by [`chronic_student`]).
+pub struct Judged {
+    /// At or above the threshold, with enough days of records, highest rate first.
+    pub chronic: Vec<ChronicStudent>,
+    /// With too few days of records to be judged.
+    pub too_early: i64,
+}
+
+impl Judged {
+    /// The verdicts of a range's students, in the query's order.
+    pub fn of(verdicts: Vec<(ChronicVerdict, Option<ChronicStudent>)>) -> Self {
+        let too_early = verdicts
+            .iter()
+            .filter(|(v, _)| *v == ChronicVerdict::TooEarly)
+            .count() as i64;
+        let mut chronic: Vec<ChronicStudent> =
+            verdicts.into_iter().filter_map(|(_, s)| s).collect();
+        sort_chronic(&mut chronic);
+        Self { chronic, too_early }
+    }
+}
+
+/// Students whose absence rate over `filter`'s range is at or above the threshold, among those
+/// with at least [`ReportSettings::chronic_min_days`] days of records; and how many have fewer.
 pub(crate) fn chronic_students(
     conn: &Connection,
     filter: &RecordFilter,
     settings: &ReportSettings,
-) -> rusqlite::Result<Vec<ChronicStudent>> {
-    let mut chronic: Vec<ChronicStudent> = collect(conn, chronic_query(filter), |row| {
+) -> rusqlite::Result<Judged> {
+    let judged = collect(conn, chronic_query(filter), |row| {
         chronic_student(row, settings)
-    })?
-    .into_iter()
-    .flatten()
-    .collect();
-    sort_chronic(&mut chronic);
-    Ok(chronic)
+    })?;
+    Ok(Judged::of(judged))
 }

@@ -165,13 +165,15 @@ pub(super) fn write_per_day_row<R: ReportRow, W: Write>(
 }
 
 /// Per student: counts per (student, class) first, so the classes a student had lessons in
-/// can be listed in a fixed order, then summed per student. Sorted by name (unknown names
-/// last), then id. The sums of sums are cast back to integers (PostgreSQL sums `BIGINT`s
-/// as `NUMERIC`), and the class list is built from text on both databases.
+/// can be listed in a fixed order, then summed per student; and the number of different days
+/// the student has records on (column 11, for "too early to tell"). Sorted by name (unknown
+/// names last), then id. The sums of sums are cast back to integers (PostgreSQL sums
+/// `BIGINT`s as `NUMERIC`), and the class list is built from text on both databases.
 pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (records, params) = records_sql(filter);
     let sql = format!(
-        "WITH per_class AS (
+        "WITH r AS ({records}),
+         per_class AS (
              SELECT r.student_period_id AS sp, r.class_id, COUNT(*) AS n,
                     SUM(CASE WHEN cat = 0 THEN 1 ELSE 0 END) AS present,
                     SUM(CASE WHEN cat = 1 THEN 1 ELSE 0 END) AS absent,
@@ -179,8 +181,13 @@ pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::type
                     SUM(CASE WHEN cat = 3 THEN 1 ELSE 0 END) AS excused,
                     SUM(CASE WHEN cat = 4 THEN 1 ELSE 0 END) AS other,
                     MAX(CASE WHEN cat IN (1, 3) THEN r.event_ts END) AS last_absence_at
-             FROM ({records}) r
+             FROM r
              GROUP BY r.student_period_id, r.class_id
+         ),
+         per_student_days AS (
+             SELECT r.student_period_id AS sp, COUNT(DISTINCT r.date) AS days
+             FROM r
+             GROUP BY r.student_period_id
          )
          SELECT p.sp, st.name,
                 string_agg(CAST(p.class_id AS TEXT), '; ' ORDER BY p.class_id),
@@ -188,8 +195,9 @@ pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::type
                 CAST(SUM(p.n) AS BIGINT), CAST(SUM(p.present) AS BIGINT),
                 CAST(SUM(p.absent) AS BIGINT), CAST(SUM(p.late) AS BIGINT),
                 CAST(SUM(p.excused) AS BIGINT), CAST(SUM(p.other) AS BIGINT),
-                MAX(p.last_absence_at)
+                MAX(p.last_absence_at), MAX(d.days)
          FROM per_class p
+         JOIN per_student_days d ON d.sp = p.sp
          LEFT JOIN reference_students st ON st.student_period_id = p.sp
          LEFT JOIN reference_classes c ON c.id = p.class_id
          GROUP BY p.sp, st.name
@@ -217,8 +225,9 @@ pub(super) fn write_student_row<R: ReportRow, W: Write>(
     }
     let tally = Tally::from_row(row, 4).map_err(R::export_error)?;
     tally.write(csv)?;
-    let chronic = options
+    let days = row.int(11).map_err(R::export_error)?;
+    let verdict = options
         .settings
-        .is_chronic(tally.absences(), tally.sessions);
-    csv.trusted(if chronic { "yes" } else { "no" })
+        .chronic_verdict(tally.absences(), tally.sessions, days);
+    csv.trusted(verdict.as_csv())
 }

@@ -223,7 +223,18 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Reconciles one day of listed attendance in one transaction; applied changes reach
-    /// subscribers marked as recovered.
+    /// subscribers marked as recovered. Per listed record whose content differs from the
+    /// stored one (and per stored record missing from complete lists, when deletions are
+    /// allowed):
+    /// - stored version older than (`version_ts`, recovered request id): the listed version
+    ///   is applied at `version_ts` (created / updated / deleted);
+    /// - otherwise, when the stored version's change is a webhook recorded at or after
+    ///   `day.listening_since`: kept (`kept_newer`);
+    /// - otherwise (a webhook recorded before that, or an earlier recovered version): the
+    ///   listed version is applied at the stored `event_ts + 1`, counted in created /
+    ///   updated / deleted and in `decided_by_content`.
+    ///
+    /// See `super::recovery` for why; an implementation must decide exactly so.
     async fn reconcile_day(&self, day: ReconcileDay) -> Result<DayCounts, StoreError>;
 
     // ----- Care ---------------------------------------------------------------------

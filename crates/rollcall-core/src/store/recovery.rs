@@ -4,6 +4,17 @@
 //!
 //! Invariant: the newest DreamClass timestamp wins, as for webhooks; a record listed as it is
 //! stored is left alone, so reconciling twice applies each change once.
+//!
+//! Where the timestamps cannot order a listed version against the stored one (the stored
+//! version is dated at or after [`ReconcileDay::version_ts`], e.g. a webhook received a second
+//! before Rollcall stopped), the content decides:
+//! - the stored version came from a webhook received since [`ReconcileDay::listening_since`]
+//!   (Rollcall was listening, so any later change comes by webhook too): it is kept and counted
+//!   in [`DayCounts::kept_newer`];
+//! - otherwise nothing Rollcall received since it started again explains the difference, so
+//!   the listed version is taken, dated one millisecond after the version it replaces (a later
+//!   webhook still wins), and counted in [`DayCounts::decided_by_content`] as well as in
+//!   created/updated/deleted. The caller checks again once DreamClass's list has settled.
 
 use std::collections::HashSet;
 
@@ -77,6 +88,11 @@ pub struct ReconcileDay {
     pub records: Vec<ListedAttendance>,
     /// Whether this day is inside the checked range (deletions are only concluded there).
     pub check_deletions: bool,
+    /// When Rollcall started listening this run, by this computer's clock (ms since the
+    /// epoch). A stored version from a webhook received at or after it is never replaced by a
+    /// listed version the timestamps cannot order; one received before it (or a recovered
+    /// one) is (see the module documentation).
+    pub listening_since: i64,
 }
 
 /// What reconciling one day did.
@@ -86,7 +102,13 @@ pub struct DayCounts {
     pub updated: usize,
     pub deleted: usize,
     pub unchanged: usize,
+    /// Stored versions kept because a webhook received since `listening_since` holds them
+    /// and the timestamps do not show the list to be newer.
     pub kept_newer: usize,
+    /// Of created + updated + deleted: listed versions taken although the timestamps could not
+    /// order them against the stored one (see the module documentation). Non-zero means the
+    /// caller should check these days again later.
+    pub decided_by_content: usize,
 }
 
 /// The request id of a recovered version: the same content always gets the same id.
@@ -111,6 +133,7 @@ struct Stored {
     deleted: bool,
     event_ts: i64,
     request_id: String,
+    last_seq: i64,
 }
 
 impl From<AttendanceRow> for Stored {
@@ -129,6 +152,7 @@ impl From<AttendanceRow> for Stored {
             deleted: row.deleted,
             event_ts: row.event_ts,
             request_id: row.request_id,
+            last_seq: row.last_seq,
         }
     }
 }
@@ -166,15 +190,16 @@ pub fn reconcile_day(
             AttendanceEventKind::Created
         };
         match apply(tx, day, stored.as_ref(), kind, record, now)? {
-            Some(change) => {
+            Applied::Change(change, by_content) => {
                 if kind == AttendanceEventKind::Created {
                     counts.created += 1;
                 } else {
                     counts.updated += 1;
                 }
-                changes.push(change);
+                counts.decided_by_content += usize::from(by_content);
+                changes.push(*change);
             }
-            None => counts.kept_newer += 1,
+            Applied::Kept => counts.kept_newer += 1,
         }
     }
     if day.check_deletions && (day.delete_lessons || day.delete_daily) {
@@ -203,18 +228,28 @@ pub fn reconcile_day(
                 record,
                 now,
             )? {
-                Some(change) => {
+                Applied::Change(change, by_content) => {
                     counts.deleted += 1;
-                    changes.push(change);
+                    counts.decided_by_content += usize::from(by_content);
+                    changes.push(*change);
                 }
-                None => counts.kept_newer += 1,
+                Applied::Kept => counts.kept_newer += 1,
             }
         }
     }
     Ok(counts)
 }
 
-/// Applies one recovered version unless the stored one is newer (newest event wins).
+/// What became of one listed version.
+enum Applied {
+    /// It was applied; `true` when the content decided (the timestamps could not).
+    Change(Box<Change>, bool),
+    /// The stored version stays.
+    Kept,
+}
+
+/// Applies one recovered version: at the check's timestamp when that is newer than the
+/// stored version, else by content unless a webhook received this run holds the record.
 fn apply(
     tx: &Transaction<'_>,
     day: &ReconcileDay,
@@ -222,22 +257,75 @@ fn apply(
     kind: AttendanceEventKind,
     record: AttendanceRecord,
     now: i64,
-) -> rusqlite::Result<Option<Change>> {
+) -> rusqlite::Result<Applied> {
     let request_id = recovered_request_id(&record, kind == AttendanceEventKind::Deleted);
-    if stored.is_some_and(|s| {
-        (s.event_ts, s.request_id.as_str()) >= (day.version_ts, request_id.as_str())
-    }) {
-        return Ok(None);
-    }
-    apply_attendance_event(
+    let Some((event_ts, by_content)) = recovered_version_ts(
+        stored.map(|s| (s.event_ts, s.request_id.as_str())),
+        day.version_ts,
+        &request_id,
+        || {
+            received_this_run(
+                tx,
+                stored.expect("asked only about a stored version"),
+                day.listening_since,
+            )
+        },
+    )?
+    else {
+        return Ok(Applied::Kept);
+    };
+    let change = apply_attendance_event(
         tx,
         &day.tenant,
         &request_id,
-        day.version_ts,
+        event_ts,
         &AttendanceEvent { kind, record },
         ChangeSource::Recovered,
         now,
-    )
+    )?;
+    Ok(match change {
+        Some(change) => Applied::Change(Box::new(change), by_content),
+        None => Applied::Kept,
+    })
+}
+
+/// The rule every store applies to one listed version (see the module documentation): the
+/// timestamp to apply it at and whether the content decided, or `None` to keep the stored
+/// version. `stored` is the stored version's (`event_ts`, request id); `received_this_run`
+/// says whether it came from a webhook received since listening began (asked only when the
+/// timestamps cannot decide).
+pub fn recovered_version_ts<E>(
+    stored: Option<(i64, &str)>,
+    version_ts: i64,
+    request_id: &str,
+    received_this_run: impl FnOnce() -> Result<bool, E>,
+) -> Result<Option<(i64, bool)>, E> {
+    match stored {
+        Some((event_ts, stored_id)) if (event_ts, stored_id) >= (version_ts, request_id) => {
+            if received_this_run()? {
+                return Ok(None);
+            }
+            // Just after the version it replaces: a later webhook still beats it.
+            Ok(Some((event_ts.saturating_add(1), true)))
+        }
+        _ => Ok(Some((version_ts, false))),
+    }
+}
+
+/// Whether the change that wrote a stored version (its source and when it was recorded) was
+/// a webhook received at or after `since`.
+pub fn is_webhook_since(source: &str, recorded_at: i64, since: i64) -> bool {
+    source == ChangeSource::Webhook.as_str() && recorded_at >= since
+}
+
+/// Whether the stored version came from a webhook received at or after `since`: the change
+/// that wrote it says where it came from and when it was recorded.
+fn received_this_run(tx: &Transaction<'_>, stored: &Stored, since: i64) -> rusqlite::Result<bool> {
+    let origin: Option<(String, i64)> = tx
+        .prepare_cached("SELECT source, recorded_at FROM changes WHERE seq = ?1")?
+        .query_row([stored.last_seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(origin.is_some_and(|(source, recorded_at)| is_webhook_since(&source, recorded_at, since)))
 }
 
 #[cfg(test)]

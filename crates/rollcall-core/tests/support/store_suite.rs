@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     changes_come_after_a_sequence_in_order(store).await;
     names_round_trip(store).await;
     a_gap_runs_from_the_last_heartbeat_to_the_next_start(store).await;
+    reconciling_decides_by_content_only_where_timestamps_cannot(store).await;
     retention_purges_old_deliveries_only(store).await;
     a_scope_hides_other_tenants(store).await;
     reference_webhooks_change_the_names(store).await;
@@ -397,6 +398,112 @@ pub async fn a_gap_runs_from_the_last_heartbeat_to_the_next_start(store: &dyn St
         .await
         .unwrap();
     assert!(!store.pending_gaps().await.unwrap().contains(&gap));
+}
+
+/// `reconcile_day`'s rules: timestamps first; where they cannot order the listed version
+/// against the stored one, a webhook received since `listening_since` is kept and anything
+/// else gives way to the list, dated just after it (see the trait's documentation).
+pub async fn reconciling_decides_by_content_only_where_timestamps_cannot(store: &dyn Store) {
+    use rollcall_core::store::recovery::{DayCounts, ListedAttendance, ReconcileDay};
+    use rollcall_core::ChangeSource;
+    let (t, all, date) = ("reconcile-school", Scope::all(), "2026-11-09");
+    let restart = 50_000;
+    // (id, webhook timestamp, received at): before or after Rollcall started again.
+    let stored = [
+        (1, 10_000, 40_000), // just before the stop, listed otherwise: the list wins
+        (2, 10_000, 60_000), // since the restart, listed otherwise: kept
+        (3, 5_000, 40_000),  // older than the list: the list wins by its timestamp
+        (4, 10_000, 40_000), // listed as stored: unchanged
+        (5, 10_000, 40_000), // just before the stop, no longer listed: deleted
+        (6, 10_000, 60_000), // since the restart, not listed yet: kept
+    ];
+    for (id, ts, received) in stored {
+        let outcome = store
+            .deliver(delivery(
+                t,
+                &format!("r-{id}"),
+                AttendanceEventKind::Created,
+                &record(id, date, 10 + id, 1),
+                ts,
+                received,
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(outcome, IngestOutcome::Applied(_)), "{outcome:?}");
+    }
+    let listed = |id: i64, status_id: i64| ListedAttendance {
+        id,
+        date: date.into(),
+        kind: Some("SESSION".into()),
+        class_id: Some(34),
+        course_id: Some(40),
+        status_id,
+        student_period_id: 10 + id,
+        comment: Some(String::new()),
+    };
+    let day = ReconcileDay {
+        tenant: t.into(),
+        version_ts: 9_000,
+        lesson_kind: "SESSION".into(),
+        listed_ids: [1, 2, 3, 4].into_iter().collect(),
+        delete_lessons: true,
+        delete_daily: false,
+        date: date.into(),
+        records: vec![listed(1, 3), listed(2, 3), listed(3, 3), listed(4, 1)],
+        check_deletions: true,
+        listening_since: restart,
+    };
+    let counts = store.reconcile_day(day).await.unwrap();
+    assert_eq!(
+        counts,
+        DayCounts {
+            created: 0,
+            updated: 2,
+            deleted: 1,
+            unchanged: 1,
+            kept_newer: 2,
+            decided_by_content: 2,
+        }
+    );
+    let tenant_only = RecordFilter {
+        tenant: Some(t.into()),
+        ..Default::default()
+    };
+    let rows: std::collections::HashMap<i64, _> = store
+        .attendance(&all, &tenant_only, true, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.attendance_id, r))
+        .collect();
+    let row = |id: i64| &rows[&id];
+    let one = row(1);
+    assert_eq!((one.status_id, one.event_ts), (3, 10_001), "{one:?}");
+    assert!(one.request_id.starts_with("recovered:"));
+    assert_eq!((row(2).status_id, row(2).event_ts), (1, 10_000));
+    assert_eq!((row(3).status_id, row(3).event_ts), (3, 9_000));
+    assert_eq!(row(4).event_ts, 10_000);
+    let five = row(5);
+    assert!(five.deleted && five.event_ts == 10_001, "{five:?}");
+    assert!(!row(6).deleted);
+    let history = store.record_history(&all, t, 1).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.source, ChangeSource::Recovered);
+    assert_eq!((last.status_before, last.status_after), (Some(1), Some(3)));
+
+    // A webhook stamped after the version it replaced still wins.
+    let later = store
+        .deliver(delivery(
+            t,
+            "r-1-later",
+            AttendanceEventKind::Updated,
+            &record(1, date, 11, 2),
+            10_500,
+            now(),
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(later, IngestOutcome::Applied(_)), "{later:?}");
 }
 
 pub async fn retention_purges_old_deliveries_only(store: &dyn Store) {

@@ -5,4 +5,6 @@ mod connection;
 mod names;
 mod rate_cap;
 mod recovery;
+mod short_stop;
 mod support;
+mod waking;

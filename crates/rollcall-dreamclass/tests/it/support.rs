@@ -80,6 +80,8 @@ pub fn fast_options() -> DreamClassOptions {
         retry_max: Duration::from_millis(400),
         unknown_id_cooldown: Duration::from_millis(100),
         heartbeat_every: Duration::from_millis(100),
+        sleep_threshold: Duration::from_secs(60),
+        wall_clock: rollcall_dreamclass::WallClock::default(),
         recovery: RecoveryOptions::default(),
     }
 }
@@ -98,9 +100,17 @@ impl App {
     }
 
     pub async fn start_with_writer(dir: &Path, config: ApiConfig, writer: IngestWriter) -> Self {
+        Self::start_with_options(dir, config, writer, fast_options()).await
+    }
+
+    pub async fn start_with_options(
+        dir: &Path,
+        config: ApiConfig,
+        writer: IngestWriter,
+        mut options: DreamClassOptions,
+    ) -> Self {
         let reads = Arc::new(ReadPool::new(&dir.join(DATABASE_FILE)));
         // As the server does with `[dreamclass]` from rollcall.toml.
-        let mut options = fast_options();
         options.recovery.lookback_days = config.recovery_lookback_days;
         let store = SqliteStore::new(writer.clone(), reads.clone()).shared();
         let dreamclass = DreamClass::start(config, store, options).await.unwrap();

@@ -11,8 +11,9 @@ use ts_rs::TS;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The thresholds as the API shows and takes them. All three are required when saving, so a
-/// save never leaves one half-changed.
+/// The thresholds as the API shows and takes them. The first three are required when saving,
+/// so a save never leaves one half-changed; `chronicMinDays`, added later, keeps its saved
+/// value when a caller leaves it out (the API always shows it).
 #[derive(Debug, Serialize, Deserialize, TS)]
 #[ts(rename = "ReportThresholds")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,6 +22,11 @@ pub struct ThresholdsBody {
     chronic_threshold: f64,
     absences_per_day: u32,
     term_days: u32,
+    /// Days with records a student needs before chronic absence is judged ("too early to
+    /// tell" before that).
+    #[serde(default)]
+    #[ts(optional)]
+    chronic_min_days: Option<u32>,
 }
 
 impl From<ReportSettings> for ThresholdsBody {
@@ -29,16 +35,19 @@ impl From<ReportSettings> for ThresholdsBody {
             chronic_threshold: s.chronic_threshold,
             absences_per_day: s.absences_per_day,
             term_days: s.term_days,
+            chronic_min_days: Some(s.chronic_min_days),
         }
     }
 }
 
-impl From<ThresholdsBody> for ReportSettings {
-    fn from(b: ThresholdsBody) -> Self {
-        Self {
-            chronic_threshold: b.chronic_threshold,
-            absences_per_day: b.absences_per_day,
-            term_days: b.term_days,
+impl ThresholdsBody {
+    /// The settings this body asks for, `current`'s minimum of days where it names none.
+    fn into_settings(self, current: &ReportSettings) -> ReportSettings {
+        ReportSettings {
+            chronic_threshold: self.chronic_threshold,
+            absences_per_day: self.absences_per_day,
+            term_days: self.term_days,
+            chronic_min_days: self.chronic_min_days.unwrap_or(current.chronic_min_days),
         }
     }
 }
@@ -72,7 +81,7 @@ pub async fn save(
     let saved = state
         .settings
         .update(move |s| {
-            s.reports = ReportSettings::from(body);
+            s.reports = body.into_settings(&s.reports);
             Ok(())
         })
         .await?;

@@ -31,9 +31,16 @@ async fn school_in(dir: tempfile::TempDir) -> TestServer {
     TestServer::start_in(dir, config).await
 }
 
+/// The dataset's school, its students judged from their first day of records (the dataset
+/// spans three days; the minimum itself is tested in rollcall-core and below).
 async fn school() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     dataset::build(dir.path()).await;
+    std::fs::write(
+        dir.path().join(CONFIG_FILE),
+        "[reports]\nchronic_min_days = 1\n",
+    )
+    .unwrap();
     school_in(dir).await
 }
 
@@ -85,14 +92,15 @@ async fn saved_thresholds_are_used_at_once_and_kept_after_a_restart() {
     let s = school().await;
     assert_eq!(
         s.api("/api/settings/reports").await,
-        json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90})
+        json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 1})
     );
     // With the defaults: four chronic students, and María absent twice on the 2nd.
     assert_eq!(chronic_ids(&s.api(SUMMARY).await), [7, 4, 6, 5]);
     let before = kinds(&s.api(ALERTS).await);
     assert!(before.contains(&("absences_today".into(), 4)), "{before:?}");
 
-    let chosen = json!({"chronicThreshold": 0.6, "absencesPerDay": 3, "termDays": 30});
+    let chosen =
+        json!({"chronicThreshold": 0.6, "absencesPerDay": 3, "termDays": 30, "chronicMinDays": 1});
     let (status, body) = put(&s, &chosen).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"ok": true, "settings": chosen}));
@@ -134,6 +142,7 @@ async fn saved_thresholds_are_used_at_once_and_kept_after_a_restart() {
             include_deleted: false,
             settings: ReportSettings {
                 chronic_threshold: threshold,
+                chronic_min_days: 1,
                 ..Default::default()
             },
         };
@@ -162,7 +171,8 @@ async fn saved_thresholds_are_used_at_once_and_kept_after_a_restart() {
 #[tokio::test]
 async fn wrong_thresholds_are_refused_with_a_sentence_and_nothing_is_saved() {
     let s = school().await;
-    let good = json!({"chronicThreshold": 0.2, "absencesPerDay": 2, "termDays": 90});
+    let good =
+        json!({"chronicThreshold": 0.2, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 1});
     assert_eq!(put(&s, &good).await.0, 200);
     let saved = config_text(&s);
 
@@ -190,6 +200,10 @@ async fn wrong_thresholds_are_refused_with_a_sentence_and_nothing_is_saved() {
         (
             json!({"chronicThreshold": 0.1, "absencesPerDay": 2.5, "termDays": 90}),
             "whole numbers",
+        ),
+        (
+            json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 0}),
+            "after 0 days of records is not possible",
         ),
         (
             json!({"chronicThreshold": 0.1, "absencesPerDay": 2}),
@@ -229,6 +243,52 @@ async fn saving_thresholds_keeps_the_other_settings() {
             chronic_threshold: 0.25,
             absences_per_day: 4,
             term_days: 120,
+            chronic_min_days: ReportSettings::default().chronic_min_days,
         }
     );
+}
+
+#[tokio::test]
+async fn the_days_before_judging_chronic_absence_are_a_saved_setting() {
+    // A fresh school: the default of 10 days, so three days of data are too early to tell.
+    let dir = tempfile::tempdir().unwrap();
+    dataset::build(dir.path()).await;
+    let s = school_in(dir).await;
+    assert_eq!(s.api("/api/settings/reports").await["chronicMinDays"], 10);
+    let summary = s.api(SUMMARY).await;
+    assert_eq!(chronic_ids(&summary), Vec::<i64>::new());
+    assert_eq!(
+        (summary["tooEarly"].as_i64(), summary["minDays"].as_i64()),
+        (Some(6), Some(10))
+    );
+    assert!(kinds(&s.api(ALERTS).await)
+        .iter()
+        .all(|(kind, _)| kind != "chronic"));
+    let export = s
+        .get("/api/export/students.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        export
+            .lines()
+            .skip(1)
+            .all(|l| l.ends_with(",too early to tell")),
+        "{export}"
+    );
+
+    // Two days: the students with records on two days or more are judged, and it is saved.
+    let two =
+        json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 2});
+    let (status, body) = put(&s, &two).await;
+    assert_eq!((status, &body["settings"]), (200, &two), "{body}");
+    assert!(
+        config_text(&s).contains("chronic_min_days = 2"),
+        "{}",
+        config_text(&s)
+    );
+    let summary = s.api(SUMMARY).await;
+    assert_eq!(chronic_ids(&summary), [4, 6, 5]);
+    assert_eq!(summary["tooEarly"], 3);
 }

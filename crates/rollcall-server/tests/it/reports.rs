@@ -5,7 +5,7 @@
 mod dataset;
 
 use rollcall_core::filter::RecordFilter;
-use rollcall_core::reports::{write_report, CsvFormat, ExportOptions, ReportKind};
+use rollcall_core::reports::{write_report, CsvFormat, ExportOptions, ReportKind, ReportSettings};
 use rollcall_core::store::{open_reader, open_writer};
 use serde_json::{json, Value};
 
@@ -14,8 +14,18 @@ use crate::support::*;
 async fn school() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     dataset::build(dir.path()).await;
-    let config = signed_config(dir.path());
+    let mut config = signed_config(dir.path());
+    // The dataset spans three days: its students are judged from their first day of records,
+    // as the shared expected CSV was written (the minimum is tested in rollcall-core).
+    config.settings.reports = judged_from_the_first_day();
     TestServer::start_in(dir, config).await
+}
+
+fn judged_from_the_first_day() -> ReportSettings {
+    ReportSettings {
+        chronic_min_days: 1,
+        ..ReportSettings::default()
+    }
 }
 
 struct Download {
@@ -128,6 +138,7 @@ async fn every_report_with_filters_matches_the_library_byte_for_byte() {
                 assert_eq!(d.status, 200, "{path}");
                 let options = ExportOptions {
                     format,
+                    settings: judged_from_the_first_day(),
                     ..Default::default()
                 };
                 let expected = library_bytes(&s, kind, filter, &options);
@@ -272,6 +283,8 @@ async fn summary_has_the_shape_the_ui_draws_with_hand_counted_numbers() {
                 {"studentPeriodId": 5, "name": "O'Brien, Seán", "sessions": 4, "absent": 1, "rate": 0.25},
             ],
             "threshold": 0.1,
+            "tooEarly": 0,
+            "minDays": 1,
         })
     );
     // One course on one day: 3 and 4 (class 34, course 41) on the 2nd.

@@ -38,6 +38,7 @@ pub fn summary(
     filter: &RecordFilter,
     settings: &ReportSettings,
 ) -> Result<Summary, postgres::Error> {
+    let judged = chronic_students(c, filter, settings)?;
     Ok(Summary {
         by_class: collect(c, reports::by_class_query(filter), |r| {
             reports::class_rate(r)
@@ -45,8 +46,10 @@ pub fn summary(
         by_day: collect(c, reports::by_day_query(filter), |r| {
             reports::day_absences(r)
         })?,
-        chronic: chronic_students(c, filter, settings)?,
+        chronic: judged.chronic,
         threshold: settings.chronic_threshold,
+        too_early: judged.too_early,
+        min_days: settings.chronic_min_days,
     })
 }
 
@@ -54,15 +57,11 @@ fn chronic_students(
     c: &mut Client,
     filter: &RecordFilter,
     settings: &ReportSettings,
-) -> Result<Vec<reports::ChronicStudent>, postgres::Error> {
-    let mut chronic: Vec<_> = collect(c, reports::chronic_query(filter), |r| {
+) -> Result<reports::Judged, postgres::Error> {
+    let verdicts = collect(c, reports::chronic_query(filter), |r| {
         reports::chronic_student(r, settings)
-    })?
-    .into_iter()
-    .flatten()
-    .collect();
-    reports::sort_chronic(&mut chronic);
-    Ok(chronic)
+    })?;
+    Ok(reports::Judged::of(verdicts))
 }
 
 pub fn alerts(
@@ -77,7 +76,7 @@ pub fn alerts(
         |r| reports::absence_today_alert(r),
     )?;
     let term = reports::term_filter(scope, today, settings);
-    for student in chronic_students(c, &term, settings)? {
+    for student in chronic_students(c, &term, settings)?.chronic {
         alerts.push(reports::chronic_alert(student, settings));
     }
     Ok(alerts)

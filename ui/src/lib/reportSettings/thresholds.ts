@@ -7,8 +7,11 @@ import type { ReportThresholds } from "../api/types";
 
 export const MAX_TERM_DAYS = 366;
 
-/** The form's fields, as typed. */
-export type ThresholdsForm = { percent: string; absencesPerDay: string; termDays: string };
+/**
+ * The form's fields, as typed. `minDays` (days with records before chronic absence is judged)
+ * is absent when the server did not send it, and then not sent back.
+ */
+export type ThresholdsForm = { percent: string; absencesPerDay: string; termDays: string; minDays?: string };
 
 export type ThresholdsField = keyof ThresholdsForm;
 
@@ -43,11 +46,13 @@ function wholeNumber(text: string): number | null {
 
 /** The fields filled in from saved thresholds. */
 export function thresholdsToForm(t: ReportThresholds): ThresholdsForm {
-  return {
+  const form: ThresholdsForm = {
     percent: shareToPercentText(t.chronicThreshold),
     absencesPerDay: String(t.absencesPerDay),
     termDays: String(t.termDays),
   };
+  if (t.chronicMinDays !== undefined) form.minDays = String(t.chronicMinDays);
+  return form;
 }
 
 /** The form checked field by field: the thresholds to save, or a sentence per wrong field. */
@@ -62,10 +67,16 @@ export function checkThresholdsForm(form: ThresholdsForm): ThresholdsCheck {
   if (days === null || days < 1 || days > MAX_TERM_DAYS) {
     problems.termDays = `Enter the term length as a whole number of days, from 1 to ${MAX_TERM_DAYS}.`;
   }
-  if (Object.keys(problems).length > 0 || share === null || absences === null || days === null) {
+  const minDays = form.minDays === undefined ? undefined : wholeNumber(form.minDays);
+  if (minDays === null || (minDays !== undefined && (minDays < 1 || minDays > MAX_TERM_DAYS))) {
+    problems.minDays = `Enter the number of school days as a whole number, from 1 to ${MAX_TERM_DAYS}.`;
+  }
+  if (Object.keys(problems).length > 0 || share === null || absences === null || days === null || minDays === null) {
     return { ok: false, problems };
   }
-  return { ok: true, thresholds: { chronicThreshold: share, absencesPerDay: absences, termDays: days } };
+  const thresholds: ReportThresholds = { chronicThreshold: share, absencesPerDay: absences, termDays: days };
+  if (minDays !== undefined) thresholds.chronicMinDays = minDays;
+  return { ok: true, thresholds };
 }
 
 /** The confirmation after saving: what the thresholds now mean, in a sentence. */
@@ -75,6 +86,9 @@ export function thresholdsSavedMessage(t: ReportThresholds): string {
   return (
     `Saved. Students who miss ${shareToPercentText(t.chronicThreshold)}% of lessons or more count as chronically ` +
     `absent (alerts look at the last ${days}), and ${absences} in one day raise${t.absencesPerDay === 1 ? "s" : ""} an alert. ` +
+    (t.chronicMinDays === undefined
+      ? ""
+      : `Before ${t.chronicMinDays} school day${t.chronicMinDays === 1 ? "" : "s"} with records, a student is shown as too early to tell. `) +
     "Reports and alerts use this from now on."
   );
 }

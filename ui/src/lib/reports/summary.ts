@@ -13,6 +13,9 @@ export type ShapedSummary = {
   chronic: ChronicRow[];
   threshold: number;
   thresholdPercent: string;
+  /** Students not judged yet: fewer than `minDays` days with records in the range. */
+  tooEarly: number;
+  minDays: number;
   totals: { sessions: number; absent: number; rate: number | null };
   empty: boolean;
 };
@@ -54,7 +57,19 @@ export function shapeSummary(s: ReportSummary): ShapedSummary {
     chronic,
     threshold,
     thresholdPercent: formatPercent(threshold),
+    tooEarly: s.tooEarly ?? 0,
+    minDays: s.minDays ?? 0,
     totals: { sessions, absent, rate: sessions > 0 ? attended / sessions : null },
     empty: classes.length === 0 && days.length === 0 && chronic.length === 0,
   };
+}
+
+/**
+ * After "Too early to tell for": how many students are not judged yet and why, e.g.
+ * "3 students: fewer than 10 school days with records in this range, so they are not flagged yet."
+ */
+export function tooEarlyText(students: number, minDays: number): string {
+  const who = students === 1 ? "1 student" : `${students.toLocaleString("en-GB")} students`;
+  const days = minDays === 1 ? "1 school day" : `${minDays} school days`;
+  return `${who}: fewer than ${days} with records in this range, so ${students === 1 ? "this student is" : "they are"} not flagged yet.`;
 }

@@ -21,9 +21,19 @@ recovered: number, created: number, updated: number, deleted: number,
  */
 unchanged: number, 
 /**
- * Records where Rollcall keeps a newer version received by webhook.
+ * Records where Rollcall keeps a newer version received by webhook since it started.
  */
 keptNewer: number, 
+/**
+ * Of `recovered`: changes where DreamClass's list was taken over a version Rollcall
+ * received just before it stopped, because the times could not tell which is newer.
+ */
+decidedByContent: number, 
+/**
+ * Whether Rollcall will check these days again by itself (after a decision by content),
+ * so the gaps they cover stay pending until then.
+ */
+checkAgain: boolean, 
 /**
  * What went wrong, in words for the user. Empty when the check was complete.
  */

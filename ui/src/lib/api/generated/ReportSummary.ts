@@ -7,4 +7,14 @@ export type ReportSummary = { byClass: Array<ClassRate>, byDay: Array<DayAbsence
 /**
  * The chronic-absence threshold the list was made with.
  */
-threshold: number, };
+threshold: number, 
+/**
+ * Students left out of `chronic` whatever their rate, because their records cover fewer
+ * than `min_days` different days of the range: too early to tell.
+ */
+tooEarly: number, 
+/**
+ * The days with records a student needs before being judged
+ * ([`ReportSettings::chronic_min_days`]).
+ */
+minDays: number, };

@@ -99,6 +99,18 @@ async fn start(database: Option<&str>, data_dir: &Path) -> Server {
     }
 }
 
+/// Stops `server` as an office does (SIGTERM: everything received is saved first).
+async fn stop(mut server: Server) {
+    let pid = server.child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = server.child.wait().await.unwrap();
+    assert!(status.success(), "{status}");
+}
+
 /// One signed delivery creating attendance record `n + 1` (each makes exactly one change;
 /// DreamClass numbers records from 1).
 fn delivery(n: i64) -> (String, Vec<u8>) {
@@ -505,7 +517,7 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
     let dir = tempfile::tempdir().unwrap();
     let school = dir.path().join("school");
     // A school office's SQLite history: applied, duplicate and refused deliveries.
-    let mut office = start(None, &school).await;
+    let office = start(None, &school).await;
     let http = http();
     let mut sent = BTreeSet::new();
     for n in 0..300 {
@@ -533,12 +545,7 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
             .0,
         401
     );
-    let pid = office.child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    office.child.wait().await.unwrap();
+    stop(office).await;
 
     let from = school.join("data");
     let from = from.to_str().unwrap();
@@ -606,15 +613,10 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
 
     // Another school's folder is refused: the database holds data that is not its own.
     let other = dir.path().join("other");
-    let mut second = start(None, &other).await;
+    let second = start(None, &other).await;
     let (_, body) = delivery(5000);
     assert_eq!(post(&http, &second.webhook_url, body).await.unwrap().0, 200);
-    let pid = second.child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    second.child.wait().await.unwrap();
+    stop(second).await;
     let other_from = other.join("data");
     let refused = rollcall(&[
         "migrate-to-postgres",

@@ -9,17 +9,19 @@
 //! Unix only: it kills the program with `kill -KILL`.
 #![cfg(unix)]
 
+// This test needs only the webhook side of the shared harness.
+#[allow(dead_code)]
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rollcall_core::rusqlite::{self, Connection};
 use rollcall_core::{AttendanceRecord, KeyEncoding, SigningKey};
 use rollcall_simulator::{webhook_body, DemoSchool, PlanOptions, PlannedDelivery, DEMO_TENANT};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use support::Served;
 
 const SECRET: &str = "crash-test-secret";
 /// Deliveries offered per round; a kill usually comes before they are all sent.
@@ -42,61 +44,8 @@ impl Rng {
     }
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-async fn start_server(data_dir: &Path) -> Server {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(data_dir.join("serve.log"))
-        .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rollcall"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ROLLCALL_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
-        .args(["serve", "--data-dir"])
-        .arg(data_dir.join("data"))
-        .args([
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--ui-addr",
-            "127.0.0.1:0",
-            "--secret",
-            SECRET,
-            "--tunnel",
-            "none",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("rollcall starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some((_, url)) = line.split_once("Webhook URL for DreamClass") {
-                let url = url.split_once(": ").unwrap().1.trim().to_string();
-                return url;
-            }
-        }
-        panic!(
-            "rollcall stopped before listening; see {}",
-            data_dir.join("serve.log").display()
-        )
-    })
-    .await
-    .expect("rollcall listens within 60 s");
-    // Keep reading so the program never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, url }
+async fn start_server(data_dir: &Path) -> Served {
+    support::serve(data_dir, &["--secret", SECRET, "--tunnel", "none"]).await
 }
 
 /// What the clients learned: ids answered 200, and ids whose fate is unknown (no answer).
@@ -233,7 +182,7 @@ async fn killed_at_random_moments_loses_nothing_acknowledged() {
         this_round.extend(pending.drain(..PER_ROUND.min(pending.len())));
         let queue = Arc::new(Mutex::new(this_round));
         let sending = tokio::spawn(send(
-            server.url.clone(),
+            server.webhook_url.clone(),
             plan.clone(),
             queue.clone(),
             tally.clone(),
@@ -267,29 +216,19 @@ async fn killed_at_random_moments_loses_nothing_acknowledged() {
     }
 
     // A last run sends everything left, then stops cleanly.
-    let mut server = start_server(dir.path()).await;
+    let server = start_server(dir.path()).await;
     let mut last: VecDeque<usize> = tally.lock().unwrap().unanswered.drain(..).collect();
     last.extend(pending.drain(..));
     let queue = Arc::new(Mutex::new(last));
     send(
-        server.url.clone(),
+        server.webhook_url.clone(),
         plan.clone(),
         queue.clone(),
         tally.clone(),
     )
     .await;
     assert!(tally.lock().unwrap().unanswered.is_empty());
-    let pid = server.child.id().unwrap();
-    let stopped = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
-    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
-        .await
-        .expect("rollcall stops within 30 s of SIGTERM")
-        .unwrap();
-    assert!(status.success(), "{status}");
+    support::stop(server).await;
 
     let acknowledged = tally.lock().unwrap().acknowledged.clone();
     let all_ids: BTreeSet<String> = plan.iter().map(|d| d.request_id.clone()).collect();

@@ -3,10 +3,15 @@
 //! change, in `seq` order, exactly once; a server killed with SIGKILL loses nothing it
 //! acknowledged; a database that restarts is answered with 503s (never 200 without a commit)
 //! and everything catches up by itself.
+//!
+//! Unix only: it stops servers with SIGTERM and starts PostgreSQL with its Debian programs.
+
+#![cfg(unix)]
+
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,101 +19,22 @@ use rollcall_core::{AttendanceEventKind, AttendanceRecord, KeyEncoding, SigningK
 use rollcall_simulator::envelope_body;
 use rollcall_store_postgres::cluster::{Durability, TestCluster};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use support::Served;
 
 const SECRET: &str = "district-test-secret";
 const TENANT: &str = "north-high";
 
-struct Server {
-    child: Child,
-    webhook_url: String,
-    api_base: String,
-    token: String,
-}
-
-async fn start_server(database: &str, data_dir: &Path) -> Server {
+async fn start_server(database: &str, data_dir: &Path) -> Served {
     start(Some(database), data_dir).await
 }
 
 /// A server on `database`, or on SQLite in `data_dir` when `None`.
-async fn start(database: Option<&str>, data_dir: &Path) -> Server {
-    std::fs::create_dir_all(data_dir).unwrap();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(data_dir.join("serve.log"))
-        .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rollcall"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ROLLCALL_") {
-            command.env_remove(name);
-        }
-    }
-    command.arg("serve");
+async fn start(database: Option<&str>, data_dir: &Path) -> Served {
+    let mut args = vec!["--secret", SECRET, "--tunnel", "none"];
     if let Some(database) = database {
-        command.args(["--database", database]);
+        args.extend(["--database", database]);
     }
-    let mut child = command
-        .arg("--data-dir")
-        .arg(data_dir.join("data"))
-        .args([
-            "--webhook-addr",
-            "127.0.0.1:0",
-            "--ui-addr",
-            "127.0.0.1:0",
-            "--secret",
-            SECRET,
-            "--tunnel",
-            "none",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("rollcall starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (webhook_url, ui_url) = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut webhook = None;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some((_, url)) = line.split_once("Webhook URL for DreamClass") {
-                webhook = Some(url.split_once(": ").unwrap().1.trim().to_string());
-            }
-            if let Some(url) = line.trim().strip_prefix("Open Rollcall: ") {
-                return (
-                    webhook.expect("the webhook URL comes first"),
-                    url.to_string(),
-                );
-            }
-        }
-        panic!(
-            "rollcall stopped before listening: {}",
-            std::fs::read_to_string(data_dir.join("serve.log")).unwrap_or_default()
-        )
-    })
-    .await
-    .expect("rollcall listens within 60 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server {
-        child,
-        webhook_url,
-        api_base: ui_url.split("/?").next().unwrap().to_string(),
-        token: ui_url.split("token=").nth(1).unwrap().to_string(),
-    }
-}
-
-/// Stops `server` as an office does (SIGTERM: everything received is saved first).
-async fn stop(mut server: Server) {
-    let pid = server.child.id().unwrap().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = server.child.wait().await.unwrap();
-    assert!(status.success(), "{status}");
+    support::serve(data_dir, &args).await
 }
 
 /// One signed delivery creating attendance record `n + 1` (each makes exactly one change;
@@ -170,7 +96,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn new(server: &Server, last_id: Option<i64>) -> Self {
+    fn new(server: &Served, last_id: Option<i64>) -> Self {
         Self {
             http: reqwest::Client::new(),
             url: format!("{}/api/stream", server.api_base),
@@ -545,7 +471,7 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
             .0,
         401
     );
-    stop(office).await;
+    support::stop(office).await;
 
     let from = school.join("data");
     let from = from.to_str().unwrap();
@@ -616,7 +542,7 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
     let second = start(None, &other).await;
     let (_, body) = delivery(5000);
     assert_eq!(post(&http, &second.webhook_url, body).await.unwrap().0, 200);
-    stop(second).await;
+    support::stop(second).await;
     let other_from = other.join("data");
     let refused = rollcall(&[
         "migrate-to-postgres",

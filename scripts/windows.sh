@@ -271,11 +271,16 @@ status=$(api /api/status)
 stop_serve windows-restart
 
 # 7. The exports: byte for byte the Linux build's. In the change log only `recorded_at`, the
-#    time each computer received a delivery, may differ.
-"$wine" "$win_exe" export attendance --output 'C:\attendance.csv' 2> "$work/export.err" \
-  || fail "rollcall.exe could not export attendance."
-"$wine" "$win_exe" export changes --output 'C:\changes.csv' 2>> "$work/export.err" \
-  || fail "rollcall.exe could not export the change log."
+#    time each computer received a delivery, may differ. Wine's own processes of the stopped
+#    server wind down after it exits; the exports start once they have (wineserver -w).
+/usr/lib/wine/wineserver -w
+rc=0
+"$wine" "$win_exe" export attendance --output 'C:\attendance.csv' > "$work/export.out" 2> "$work/export.err" \
+  || rc=$?
+[ $rc -eq 0 ] || fail "rollcall.exe could not export attendance (exit code $rc)."
+"$wine" "$win_exe" export changes --output 'C:\changes.csv' >> "$work/export.out" 2>> "$work/export.err" \
+  || rc=$?
+[ $rc -eq 0 ] || fail "rollcall.exe could not export the change log (exit code $rc)."
 cp "$WINEPREFIX/drive_c/attendance.csv" "$work/windows-attendance.csv"
 cp "$WINEPREFIX/drive_c/changes.csv" "$work/windows-changes.csv"
 rows=$(( $(wc -l < "$work/linux-attendance.csv") - 1 ))

@@ -51,6 +51,18 @@ ensure_tauri_driver() {
   export PATH="$HOME/.cargo/bin:$PATH"
 }
 
+# The daily digest's tests send to a real SMTP server: Python's aiosmtpd (from PyPI), started
+# by crates/rollcall-server/tests/it/smtp_sink.py. Installed for this user; quick when present.
+ensure_aiosmtpd() {
+  local python
+  python=$(command -v python3) || { ensure_packages python3 python3-pip; python=$(command -v python3); }
+  "$python" -c 'import aiosmtpd' 2>/dev/null && return 0
+  say "Installing aiosmtpd (the digest tests' SMTP server)"
+  "$python" -m pip --version >/dev/null 2>&1 || ensure_packages python3-pip
+  "$python" -m pip install --user --quiet aiosmtpd 2>/dev/null ||
+    "$python" -m pip install --user --quiet --break-system-packages aiosmtpd
+}
+
 # The web UI's packages (exactly as locked) and its build in ui/dist, when out of date.
 ensure_ui_built() {
   local ui="$ROLLCALL_ROOT/ui"

@@ -22,7 +22,7 @@ pub const DEFAULT_UI_ADDR: &str = "127.0.0.1:8788";
 /// tables, the default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table> {
+pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table, Digest = toml::Table> {
     /// A district server's PostgreSQL database (`postgres://user@host/db`); without it,
     /// Rollcall keeps its data in SQLite in the data folder. Read at start only.
     pub database_url: Option<String>,
@@ -49,6 +49,9 @@ pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table> {
     pub last_shown_public_url: Option<String>,
     /// The thresholds of reports and alerts (`[reports]`); missing ones are the defaults.
     pub reports: Option<ReportThresholds>,
+    /// The daily e-mail digest (`[digest]`: recipients, send time, SMTP server), read by the
+    /// server, which sends it.
+    pub digest: Option<Digest>,
 }
 
 /// `[reports]` in `rollcall.toml`: the school's thresholds for chronic absence and alerts.
@@ -110,7 +113,7 @@ fn problem_value(problem: &ThresholdProblem) -> String {
     }
 }
 
-impl<D, T> FileConfig<D, T> {
+impl<D, T, G> FileConfig<D, T, G> {
     /// The report and alert thresholds this file chooses (the defaults without `[reports]`).
     pub fn report_settings(&self) -> Result<ReportSettings, ConfigError> {
         self.reports.unwrap_or_default().settings()

@@ -10,6 +10,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod digest;
 pub mod error;
 pub mod launch;
 pub mod limits;
@@ -257,10 +258,12 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
             .expect("an HTTP client builds"),
         dreamclass,
         tunnel,
+        digest: Arc::default(),
     };
     forward_reference_changes(&state);
     check_the_tunnel_on_waking(&state);
     retention::spawn(state.clone());
+    digest::spawn(state.clone());
     // The tunnel forwards to the webhook socket only; the local API's socket is never given
     // to it.
     state.tunnel.restart(in_force.tunnel.clone()).await;

@@ -74,6 +74,8 @@ pub struct AppState {
     pub(crate) dreamclass: rollcall_dreamclass::DreamClass,
     /// The tunnel that gives the webhook listener a public URL.
     pub(crate) tunnel: Arc<crate::tunnel::TunnelService>,
+    /// The daily e-mail digest's tries of today.
+    pub(crate) digest: Arc<crate::digest::DigestService>,
 }
 
 impl AppState {
@@ -90,6 +92,12 @@ impl AppState {
     /// The tunnel giving the webhook listener a public address.
     pub fn tunnel(&self) -> &crate::tunnel::TunnelService {
         &self.tunnel
+    }
+
+    /// The daily e-mail digest's status, as the Settings card shows it.
+    pub fn digest_status(&self) -> crate::digest::DigestStatus {
+        self.digest
+            .status(&self.settings.with(|s| s.digest.clone()))
     }
 
     /// Everything Rollcall keeps, behind the store's trait.

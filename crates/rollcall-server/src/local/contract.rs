@@ -32,7 +32,9 @@ pub fn bindings_dir() -> PathBuf {
 /// Every type the UI receives, as the routes of docs/local-api.md answer them. The types
 /// they contain (`Change` inside `ChangePage`, ...) are found by ts-rs and need no line here.
 fn visit_roots(v: &mut impl TypeVisitor) {
-    use super::{api, care_api, dreamclass_api, report_settings_api, reports_api, stream};
+    use super::{
+        api, care_api, digest_api, dreamclass_api, report_settings_api, reports_api, stream,
+    };
     // Status and settings.
     v.visit::<api::Status>();
     v.visit::<api::Settings>();
@@ -63,6 +65,10 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<rollcall_core::reports::Summary>();
     v.visit::<reports_api::AlertList>();
     v.visit::<care_api::RetentionSaved>();
+    // The daily e-mail digest.
+    v.visit::<digest_api::DigestSettingsView>();
+    v.visit::<digest_api::DigestForm>();
+    v.visit::<digest_api::TestAnswer>();
     // The live stream.
     v.visit::<stream::StreamEvent<'static>>();
 }

@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod care_api;
 pub mod contract;
+mod digest_api;
 mod dreamclass_api;
 pub mod guard;
 mod query;
@@ -58,6 +59,11 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             put(api::set_notification_settings),
         )
         .route("/settings/retention", put(care_api::set_retention))
+        .route(
+            "/settings/digest",
+            get(digest_api::get).put(digest_api::save),
+        )
+        .route("/digest/test", post(digest_api::send_test))
         .route(
             "/settings/reports",
             get(report_settings_api::get).put(report_settings_api::save),

@@ -10,10 +10,10 @@ use rollcall_dreamclass::ApiConfig;
 use rollcall_tunnel::TunnelConfig;
 use serde::Deserialize;
 
-use super::{Settings, WebhookSettings, DEFAULT_RETENTION_DAYS};
+use super::{DigestSettings, Settings, WebhookSettings, DEFAULT_RETENTION_DAYS};
 
-/// `rollcall.toml` with its `[dreamclass]` and `[tunnel]` parts typed.
-pub type SettingsFile = FileConfig<ApiConfig, TunnelConfig>;
+/// `rollcall.toml` with its `[dreamclass]`, `[tunnel]` and `[digest]` parts typed.
+pub type SettingsFile = FileConfig<ApiConfig, TunnelConfig, DigestSettings>;
 
 /// Reads `rollcall.toml` from `data_dir` (a missing file is all defaults). A mistake in the
 /// `[dreamclass]` or `[tunnel]` part is a sentence naming that part.
@@ -29,6 +29,11 @@ pub fn read(data_dir: &Path) -> Result<SettingsFile, String> {
         .map(|table| TunnelConfig::deserialize(toml::Value::Table(table)))
         .transpose()
         .map_err(|e| format!("The [tunnel] part of {CONFIG_FILE} has a mistake: {e}"))?;
+    let digest = file
+        .digest
+        .map(|table| DigestSettings::deserialize(toml::Value::Table(table)))
+        .transpose()
+        .map_err(|e| format!("The [digest] part of {CONFIG_FILE} has a mistake: {e}"))?;
     Ok(SettingsFile {
         database_url: file.database_url,
         webhook_addr: file.webhook_addr,
@@ -43,6 +48,7 @@ pub fn read(data_dir: &Path) -> Result<SettingsFile, String> {
         delivery_retention_days: file.delivery_retention_days,
         last_shown_public_url: file.last_shown_public_url,
         reports: file.reports,
+        digest,
     })
 }
 
@@ -70,6 +76,7 @@ pub fn settings_from(file: &SettingsFile) -> Result<Settings, String> {
         dreamclass: file.dreamclass.clone().unwrap_or_default(),
         tunnel: file.tunnel.clone().unwrap_or_default(),
         last_shown_public_url: file.last_shown_public_url.clone(),
+        digest: file.digest.clone().unwrap_or_default(),
     })
 }
 
@@ -121,6 +128,11 @@ pub(super) fn write_into(settings: &Settings, file: &mut SettingsFile) {
         TunnelConfig::None,
     );
     file.last_shown_public_url = settings.last_shown_public_url.clone();
+    put(
+        &mut file.digest,
+        settings.digest.clone(),
+        DigestSettings::default(),
+    );
 }
 
 /// How often a rename refused because another program holds the file is tried, and the

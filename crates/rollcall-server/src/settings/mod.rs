@@ -6,6 +6,7 @@
 //! meet a secret that does not make a signing key or a tunnel that cannot start for a reason
 //! the form could have caught.
 
+mod digest;
 mod file;
 mod overrides;
 mod secrets;
@@ -17,6 +18,7 @@ use rollcall_core::{KeyEncoding, SigningKey};
 use rollcall_dreamclass::ApiConfig;
 use rollcall_tunnel::TunnelConfig;
 
+pub use digest::{DigestSettings, SmtpSettings, TlsMode, DEFAULT_SEND_AT};
 pub use file::{read as read_file, settings_from, write_atomically, SettingsFile};
 pub use overrides::{Field, Override, Overrides};
 pub use secrets::{secret_names, KeptSecrets, SecretStore, SECRETS};
@@ -44,6 +46,8 @@ pub struct Settings {
     pub tunnel: TunnelConfig,
     /// The public URL the user last entered in DreamClass (to notice when it changes).
     pub last_shown_public_url: Option<String>,
+    /// The daily e-mail digest (the SMTP password included; never sent to the UI).
+    pub digest: DigestSettings,
 }
 
 impl Default for Settings {
@@ -56,6 +60,7 @@ impl Default for Settings {
             dreamclass: ApiConfig::default(),
             tunnel: TunnelConfig::None,
             last_shown_public_url: None,
+            digest: DigestSettings::default(),
         }
     }
 }
@@ -71,6 +76,7 @@ impl Settings {
         }
         self.reports.check().map_err(|problem| problem.sentence())?;
         self.tunnel.validate().map_err(|e| e.to_string())?;
+        self.digest.check()?;
         Ok(())
     }
 }

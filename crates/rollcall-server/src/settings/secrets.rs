@@ -32,12 +32,15 @@ pub mod secret_names {
     pub const DREAMCLASS_TOKEN: &str = "dreamclass-token";
     pub const NGROK_AUTHTOKEN: &str = "ngrok-authtoken";
     pub const BORE_SECRET: &str = "bore-secret";
-    pub const ALL: [&str; 5] = [
+    /// The password of the mail server the daily digest is sent through.
+    pub const DIGEST_SMTP_PASSWORD: &str = "digest-smtp-password";
+    pub const ALL: [&str; 6] = [
         WEBHOOK_SECRET,
         BASIC_AUTH,
         DREAMCLASS_TOKEN,
         NGROK_AUTHTOKEN,
         BORE_SECRET,
+        DIGEST_SMTP_PASSWORD,
     ];
 }
 
@@ -63,7 +66,7 @@ pub struct Secret {
 }
 
 /// Every secret setting. A setting not listed here is written to `rollcall.toml` as it is.
-pub const SECRETS: [Secret; 5] = [
+pub const SECRETS: [Secret; 6] = [
     Secret {
         name: secret_names::WEBHOOK_SECRET,
         get: |f| f.webhook_secret.clone(),
@@ -109,6 +112,20 @@ pub const SECRETS: [Secret; 5] = [
         set: |f, v| {
             if let Some(TunnelConfig::Bore(b)) = &mut f.tunnel {
                 b.secret = v;
+            }
+        },
+    },
+    Secret {
+        name: secret_names::DIGEST_SMTP_PASSWORD,
+        get: |f| {
+            f.digest
+                .as_ref()
+                .and_then(|d| d.smtp.password.clone())
+                .filter(|p| !p.is_empty())
+        },
+        set: |f, v| {
+            if let Some(d) = &mut f.digest {
+                d.smtp.password = v;
             }
         },
     },

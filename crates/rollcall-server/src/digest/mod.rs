@@ -152,6 +152,19 @@ pub async fn run_schedule_once(state: &AppState, now: DateTime<Local>) -> Schedu
     if settings.send_time().is_none_or(|at| now.time() < at) {
         return ScheduleOutcome::NotYet;
     }
+    let filter = RecordFilter {
+        date: Some(day.clone()),
+        ..Default::default()
+    };
+    match state
+        .store
+        .attendance(&Scope::all(), &filter, false, 1)
+        .await
+    {
+        Ok(rows) if rows.is_empty() => return ScheduleOutcome::NoAttendance,
+        Ok(_) => {}
+        Err(e) => return failed(state, &settings, now, store_failure(&e)),
+    }
     {
         let mut tries = state.digest.tries.lock().expect("digest tries");
         let same_settings = tries
@@ -172,19 +185,6 @@ pub async fn run_schedule_once(state: &AppState, now: DateTime<Local>) -> Schedu
         if tries.next_try.is_some_and(|t| now < t) {
             return ScheduleOutcome::Waiting;
         }
-    }
-    let filter = RecordFilter {
-        date: Some(day.clone()),
-        ..Default::default()
-    };
-    match state
-        .store
-        .attendance(&Scope::all(), &filter, false, 1)
-        .await
-    {
-        Ok(rows) if rows.is_empty() => return ScheduleOutcome::NoAttendance,
-        Ok(_) => {}
-        Err(e) => return failed(state, &settings, now, store_failure(&e)),
     }
     match state.store.take_lease(LEASE_JOB, SENDING_LEASE_MS).await {
         Ok(true) => {}

@@ -2,6 +2,7 @@
 
 mod care;
 mod contract;
+mod digest;
 mod dreamclass;
 mod durability;
 mod hostile;

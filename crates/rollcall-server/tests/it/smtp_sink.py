@@ -60,7 +60,8 @@ def main():
                         "subject": str(msg["subject"]),
                         "text": plain.get_content() if plain else None,
                         "html": html.get_content() if html else None,
-                        "tls": session.ssl is not None,
+                        "tls": session.ssl is not None
+                        or server.transport.get_extra_info("ssl_object") is not None,
                     }
                 ),
                 flush=True,
@@ -83,7 +84,8 @@ def main():
             options.update(
                 authenticator=authenticator,
                 auth_required=True,
-                auth_require_tls=args.mode != "none",
+                # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS connection is one too.
+                auth_require_tls=args.mode == "starttls",
             )
         return SMTP(Handler(), hostname="localhost", **options)
 

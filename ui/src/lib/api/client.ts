@@ -12,6 +12,9 @@ import type {
   RecoveryReport,
   ReportSummary,
   ReportThresholds,
+  DigestForm,
+  DigestSettingsView,
+  DigestTestAnswer,
   StatusCategory,
   TunnelSettings,
   TunnelSettingsBody,
@@ -119,6 +122,20 @@ export class Api {
   /** Saves the thresholds; reports and alerts use them at once. */
   saveReportThresholds(thresholds: ReportThresholds): Promise<{ ok: boolean; settings: ReportThresholds }> {
     return this.request("PUT", "/api/settings/reports", thresholds);
+  }
+
+  /** The daily e-mail digest: its settings (no password) and status. */
+  digestSettings(): Promise<DigestSettingsView> {
+    return this.request("GET", "/api/settings/digest");
+  }
+
+  saveDigestSettings(body: DigestForm): Promise<DigestSettingsView> {
+    return this.request("PUT", "/api/settings/digest", body);
+  }
+
+  /** "Send a test digest now" with the form as typed (not saved): a sentence either way. */
+  testDigest(body: DigestForm): Promise<DigestTestAnswer> {
+    return this.request("POST", "/api/digest/test", body);
   }
 
   /** Statuses that raise a desktop notification. */

@@ -108,6 +108,7 @@ fn secret_label(name: &str) -> &'static str {
         secret_names::DREAMCLASS_TOKEN => "The DreamClass API token",
         secret_names::NGROK_AUTHTOKEN => "The ngrok authtoken",
         secret_names::BORE_SECRET => "The bore server's secret",
+        secret_names::DIGEST_SMTP_PASSWORD => "The e-mail digest's mail server password",
         _ => "This secret",
     }
 }
@@ -117,6 +118,7 @@ fn secret_noun(name: &str) -> &'static str {
         secret_names::WEBHOOK_SECRET => "Secret",
         secret_names::BASIC_AUTH => "username and password",
         secret_names::DREAMCLASS_TOKEN | secret_names::NGROK_AUTHTOKEN => "token",
+        secret_names::DIGEST_SMTP_PASSWORD => "password",
         _ => "secret",
     }
 }

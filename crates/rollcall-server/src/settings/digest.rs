@@ -271,7 +271,8 @@ mod tests {
     fn mistakes_are_sentences() {
         assert_eq!(ready().check(), Ok(()));
         assert_eq!(DigestSettings::default().check(), Ok(()), "off and empty");
-        let cases: [(fn(&mut DigestSettings), &str); 7] = [
+        type Case = (fn(&mut DigestSettings), &'static str);
+        let cases: [Case; 7] = [
             (|d| d.send_at = "4pm".into(), "24-hour clock"),
             (
                 |d| d.recipients = vec!["office".into()],

@@ -503,3 +503,56 @@ async fn digest_settings_are_checked_saved_and_the_password_never_shown() {
     assert_eq!(view["hasPassword"], true, "{view}");
     s.stop().await;
 }
+
+/// A server of a district (PostgreSQL shared with another), its digest on, sending to `port`.
+async fn district_server(database: &str, port: u16) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(CONFIG_FILE),
+        format!(
+            "database_url = \"{database}\"\n\n[digest]\nenabled = true\n\
+             recipients = [\"office@district.example.org\"]\n\n[digest.smtp]\n\
+             host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+             from = \"rollcall@district.example.org\"\n"
+        ),
+    )
+    .unwrap();
+    started_in(dir).await
+}
+
+#[tokio::test]
+async fn one_server_of_a_district_sends_the_day_s_digest() {
+    use rollcall_store_postgres::cluster::{Durability, TestCluster};
+    // The cluster's own calls block (its client has a runtime of its own).
+    let (cluster, database) = tokio::task::spawn_blocking(|| {
+        let cluster = TestCluster::start(Durability::Fast).expect("a PostgreSQL cluster starts");
+        let database = cluster.create_database().unwrap();
+        (cluster, database)
+    })
+    .await
+    .unwrap();
+    let mut sink = SmtpSink::start(&[]).await;
+    let a = district_server(&database, sink.port).await;
+    let b = district_server(&database, sink.port).await;
+    let (status, body) = a.post(&created(1, 2)).await;
+    assert_eq!(status, 200, "{body}");
+    // The record is of 19 June 2025 (support::record).
+    let four_pm = local(2025, 6, 19, 16, 0);
+    assert_eq!(schedule(&a, four_pm).await, ScheduleOutcome::Sent);
+    assert_eq!(
+        sink.next_message().await["to"],
+        json!(["office@district.example.org"])
+    );
+    // B's own settings file does not know the day was sent; the lease does.
+    assert_eq!(schedule(&b, four_pm).await, ScheduleOutcome::AnotherServer);
+    assert_eq!(
+        schedule(&b, four_pm + chrono::Duration::hours(3)).await,
+        ScheduleOutcome::AnotherServer
+    );
+    assert_eq!(schedule(&a, four_pm).await, ScheduleOutcome::AlreadySent);
+    a.stop().await;
+    b.stop().await;
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .unwrap();
+}

@@ -440,6 +440,21 @@ async fn starttls_and_tls_trust_the_configured_authority_and_a_wrong_password_is
     assert_eq!(sent["ok"], true, "{sent}");
     assert_eq!(implicit.next_message().await["tls"], true);
 
+    // A server without STARTTLS is not sent to in the clear.
+    let plain = SmtpSink::start(&[]).await;
+    let mut without_login = form(plain.port, "starttls", "", Some(&ca));
+    without_login["username"] = json!("");
+    let refused = test_send(&s, &without_login).await;
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(
+        refused["message"],
+        format!(
+            "The mail server localhost does not offer STARTTLS on port {}. If it expects \
+             encryption from the start, choose TLS (usually port 465).",
+            plain.port
+        )
+    );
+
     // A test send saves nothing.
     let view = s.api("/api/settings/digest").await;
     assert_eq!(view["smtpHost"], "", "{view}");

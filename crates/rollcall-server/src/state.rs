@@ -74,6 +74,8 @@ pub struct AppState {
     pub(crate) dreamclass: rollcall_dreamclass::DreamClass,
     /// The tunnel that gives the webhook listener a public URL.
     pub(crate) tunnel: Arc<crate::tunnel::TunnelService>,
+    /// The office's local time (the lesson cutoff is compared with it).
+    pub(crate) clock: crate::lesson_cutoff::LocalClock,
 }
 
 impl AppState {
@@ -103,6 +105,10 @@ impl AppState {
     }
 
     /// Messages for live subscribers other than attendance changes.
+    pub fn clock(&self) -> &crate::lesson_cutoff::LocalClock {
+        &self.clock
+    }
+
     pub fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }

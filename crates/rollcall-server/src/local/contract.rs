@@ -62,6 +62,7 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     // Reports and data care.
     v.visit::<rollcall_core::reports::Summary>();
     v.visit::<reports_api::AlertList>();
+    v.visit::<reports_api::NotTakenView>();
     v.visit::<care_api::RetentionSaved>();
     // The live stream.
     v.visit::<stream::StreamEvent<'static>>();

@@ -113,19 +113,18 @@ pub fn absent_days_alerts(
     {
         let first = &student[0];
         // Today without a record of the student yet does not end the run.
-        let mut expected = if first.latest == today && first.rank != 1 {
+        let start: i64 = if first.latest == today && first.rank != 1 {
             2
         } else {
             1
         };
-        let mut run: Vec<&StudentDay> = Vec::new();
-        for day in student {
-            if day.rank != expected || !day.absent {
-                break;
-            }
-            run.push(day);
-            expected += 1;
-        }
+        // The student's days from the start, while each is the next school day and absent.
+        let run: Vec<&StudentDay> = student
+            .iter()
+            .zip(start..)
+            .take_while(|(day, expected)| day.rank == *expected && day.absent)
+            .map(|(day, _)| day)
+            .collect();
         if run.len() < settings.absent_days_in_row as usize {
             continue;
         }
@@ -147,7 +146,7 @@ pub fn absent_days_alerts(
             },
         ));
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(run, _)| std::cmp::Reverse(*run));
     found.into_iter().map(|(_, alert)| alert).collect()
 }
 

@@ -2,7 +2,8 @@
 //! student crossing the chronic-absence threshold (the same alerts the Reports view lists).
 //!
 //! Each alert is notified once: today's absences once per student and day, chronic absence
-//! once per crossing (a student who drops below and crosses again is notified again). What
+//! once per crossing (a student who drops below and crosses again is notified again), absent
+//! days in a row once per run. What
 //! was already true when the app started is not notified; the Reports view lists it.
 //!
 //! The thresholds are the ones saved in Settings, read at every check. When they change, what
@@ -36,6 +37,7 @@ pub struct AlertMemory {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum AlertKey {
     AbsencesToday,
+    AbsentDaysInRow,
     Chronic,
 }
 
@@ -62,11 +64,18 @@ impl AlertMemory {
             ),
             // A crossing is remembered while it lasts, whatever the day.
             AlertKind::Chronic => (AlertKey::Chronic, a.student_period_id, String::new()),
+            // So is a run of absent days: told when it reaches the threshold, not each day.
+            AlertKind::AbsentDaysInRow => (
+                AlertKey::AbsentDaysInRow,
+                a.student_period_id,
+                String::new(),
+            ),
         };
         let now: BTreeSet<_> = current.iter().map(key).collect();
-        // Forget chronic students who dropped below the threshold, so a new crossing counts.
+        // Forget chronic students who dropped below the threshold, and runs that ended, so a
+        // new crossing or a new run counts.
         self.seen
-            .retain(|k| k.0 != AlertKey::Chronic || now.contains(k));
+            .retain(|k| k.0 == AlertKey::AbsencesToday || now.contains(k));
         let fresh: Vec<Alert> = current
             .into_iter()
             .filter(|a| !self.seen.contains(&key(a)))

@@ -202,6 +202,11 @@ fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer) {
         state.clone(),
         desktop.pause.clone(),
     ));
+    tauri::async_runtime::spawn(crate::cutoff_notice::watch(
+        app.clone(),
+        state.clone(),
+        desktop.pause.clone(),
+    ));
     tauri::async_runtime::spawn(notifications::watch(
         app.clone(),
         state.clone(),

@@ -4,6 +4,7 @@
 //! at login, one instance.
 
 mod alerts;
+mod cutoff_notice;
 mod desktop;
 mod exports;
 mod keyring_store;

@@ -91,4 +91,26 @@ describe("report thresholds", () => {
     expect(checkThresholdsForm({ ...form, minDays: "ten" }).ok).toBe(false);
     expect(thresholdsSavedMessage(saved)).toContain("Before 10 school days with records, a student is shown as too early to tell.");
   });
+
+  it("keeps the days in a row and the lesson cutoff when the server has them, within their limits", () => {
+    const saved = { chronicThreshold: 0.1, absencesPerDay: 2, termDays: 90, chronicMinDays: 10, absentDaysInRow: 3, lessonCutoff: "09:30" };
+    const form = thresholdsToForm(saved);
+    expect([form.inRow, form.cutoff]).toEqual(["3", "09:30"]);
+    expect(checkThresholdsForm(form)).toEqual({ ok: true, thresholds: saved });
+    const early = checkThresholdsForm({ ...form, cutoff: "8:05" });
+    expect(early.ok && early.thresholds.lessonCutoff).toBe("08:05");
+    for (const cutoff of ["04:59", "20:01", "9h30", "25:00", "9:5"]) {
+      expect(checkThresholdsForm({ ...form, cutoff })).toEqual({
+        ok: false,
+        problems: { cutoff: "Enter the cutoff as a time between 05:00 and 20:00, such as 09:30." },
+      });
+    }
+    for (const inRow of ["1", "31", "three"]) {
+      expect(checkThresholdsForm({ ...form, inRow }).ok).toBe(false);
+    }
+    expect(checkThresholdsForm({ ...form, inRow: "30", cutoff: "20:00" }).ok).toBe(true);
+    const message = thresholdsSavedMessage(saved);
+    expect(message).toContain("3 absent school days in a row raise an alert.");
+    expect(message).toContain("After 09:30, lessons without attendance are shown as not taken.");
+  });
 });

@@ -25,6 +25,9 @@ enum Report {
     Classes,
     /// Per course per day: sessions, counts by category, rates.
     Courses,
+    /// Per day (--from and --to, the same day for one): the lessons expected with no attendance,
+    /// inferred from the four earlier same weekdays (DreamClass sends no timetable).
+    LessonsNotTaken,
 }
 
 impl Report {
@@ -35,6 +38,7 @@ impl Report {
             Self::Students => ReportKind::Students,
             Self::Classes => ReportKind::Classes,
             Self::Courses => ReportKind::Courses,
+            Self::LessonsNotTaken => ReportKind::LessonsNotTaken,
         }
     }
 }

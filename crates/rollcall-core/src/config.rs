@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::reports::ReportSettings;
-use crate::reports::ThresholdProblem;
+use crate::reports::{LessonCutoff, ThresholdProblem};
 use crate::signature::KeyEncoding;
 
 pub const CONFIG_FILE: &str = "rollcall.toml";
@@ -67,6 +67,10 @@ pub struct ReportThresholds {
     pub term_days: Option<u32>,
     /// Days with records a student needs before chronic absence is judged.
     pub chronic_min_days: Option<u32>,
+    /// Absent school days in a row that raise an alert for a student.
+    pub absent_days_in_row: Option<u32>,
+    /// The time of day (`"09:30"`) after which lessons without attendance are "not taken yet".
+    pub lesson_cutoff: Option<LessonCutoff>,
 }
 
 impl ReportThresholds {
@@ -79,6 +83,10 @@ impl ReportThresholds {
             absences_per_day: self.absences_per_day.unwrap_or(defaults.absences_per_day),
             term_days: self.term_days.unwrap_or(defaults.term_days),
             chronic_min_days: self.chronic_min_days.unwrap_or(defaults.chronic_min_days),
+            absent_days_in_row: self
+                .absent_days_in_row
+                .unwrap_or(defaults.absent_days_in_row),
+            lesson_cutoff: self.lesson_cutoff.unwrap_or(defaults.lesson_cutoff),
         };
         settings.check().map_err(|problem| {
             ConfigError::Invalid(format!(
@@ -99,6 +107,8 @@ impl ReportThresholds {
             absences_per_day: Some(settings.absences_per_day),
             term_days: Some(settings.term_days),
             chronic_min_days: Some(settings.chronic_min_days),
+            absent_days_in_row: Some(settings.absent_days_in_row),
+            lesson_cutoff: Some(settings.lesson_cutoff),
         }
     }
 }
@@ -109,7 +119,9 @@ fn problem_value(problem: &ThresholdProblem) -> String {
         ThresholdProblem::ChronicThreshold(t) => t.to_string(),
         ThresholdProblem::AbsencesPerDay(n)
         | ThresholdProblem::TermDays(n)
-        | ThresholdProblem::ChronicMinDays(n) => n.to_string(),
+        | ThresholdProblem::ChronicMinDays(n)
+        | ThresholdProblem::AbsentDaysInRow(n) => n.to_string(),
+        ThresholdProblem::LessonCutoff(t) => format!("\"{t}\""),
     }
 }
 
@@ -272,7 +284,8 @@ mod tests {
         assert_eq!(<FileConfig>::default().report_settings().unwrap(), defaults);
         std::fs::write(
             dir.path().join(CONFIG_FILE),
-            "[reports]\nchronic_threshold = 0.2\nterm_days = 120\n",
+            "[reports]\nchronic_threshold = 0.2\nterm_days = 120\nlesson_cutoff = \"8:45\"\n\
+             absent_days_in_row = 4\n",
         )
         .unwrap();
         let settings = FileConfig::load(dir.path())
@@ -286,6 +299,8 @@ mod tests {
                 absences_per_day: defaults.absences_per_day,
                 term_days: 120,
                 chronic_min_days: defaults.chronic_min_days,
+                absent_days_in_row: 4,
+                lesson_cutoff: LessonCutoff::at(8, 45).unwrap(),
             }
         );
         // What the settings screen saves reads back the same.
@@ -314,6 +329,14 @@ mod tests {
                 "term_days = 400 is not possible: write a whole number of days from 1 to 366",
             ),
             ("term_days = 0", "term_days = 0"),
+            (
+                "absent_days_in_row = 1",
+                "absent_days_in_row = 1 is not possible: write a whole number of days from 2 to 30",
+            ),
+            (
+                "lesson_cutoff = \"23:00\"",
+                "lesson_cutoff = \"23:00\" is not possible: write a time between \"05:00\" and \"20:00\"",
+            ),
         ] {
             let file: FileConfig = toml::from_str(&format!("[reports]\n{line}\n")).unwrap();
             let err = file.report_settings().unwrap_err().to_string();
@@ -328,6 +351,7 @@ mod tests {
         for text in [
             "[reports]\nchronic_treshold = 0.1\n",
             "[reports]\nterm_days = -5\n",
+            "[reports]\nlesson_cutoff = \"half past nine\"\n",
         ] {
             std::fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
             let err = FileConfig::load(dir.path()).unwrap_err().to_string();

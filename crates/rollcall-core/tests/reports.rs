@@ -384,6 +384,7 @@ async fn alerts_for_absences_today_and_chronic_absence() {
         term_days: 1,
         chronic_threshold: 0.6,
         chronic_min_days: 1,
+        ..ReportSettings::default()
     };
     let found = alerts(&school.conn, day("2026-11-03"), &strict).unwrap();
     let ids: Vec<i64> = found.iter().map(|a| a.student_period_id).collect();
@@ -462,8 +463,12 @@ async fn row_counts_for_progress_equal_the_rows_written() {
             }
         }
     }
-    // Not vacuous: the whole dataset has rows of every kind.
-    for kind in ReportKind::ALL {
+    // Not vacuous: the whole dataset has rows of every kind but lessons not taken (three days
+    // in a row have no earlier weekday; the store suite exports those, counted the same way).
+    for kind in ReportKind::ALL
+        .into_iter()
+        .filter(|k| *k != ReportKind::LessonsNotTaken)
+    {
         let rows = count_report_rows(&school.conn, kind, &all(), &ExportOptions::default());
         assert!(rows.unwrap() > 0, "{kind:?}");
     }

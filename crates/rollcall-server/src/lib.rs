@@ -13,6 +13,7 @@
 pub mod digest;
 pub mod error;
 pub mod launch;
+pub mod lesson_cutoff;
 pub mod limits;
 pub mod local;
 mod notice;
@@ -71,6 +72,10 @@ pub struct ServerConfig {
     pub secret_store: Option<Arc<dyn SecretStore>>,
     /// How the DreamClass side works (its API connection is in `settings`).
     pub dreamclass_options: DreamClassOptions,
+    /// The office's local time; the system's unless a test sets its own.
+    pub clock: lesson_cutoff::LocalClock,
+    /// How often the lesson cutoff is looked at ([`lesson_cutoff::CHECK_EVERY`]).
+    pub cutoff_check_every: Duration,
 }
 
 impl ServerConfig {
@@ -93,6 +98,8 @@ impl ServerConfig {
             token: None,
             secret_store: None,
             dreamclass_options: DreamClassOptions::default(),
+            clock: lesson_cutoff::LocalClock::system(),
+            cutoff_check_every: lesson_cutoff::CHECK_EVERY,
         }
     }
 }
@@ -259,11 +266,13 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         dreamclass,
         tunnel,
         digest: Arc::default(),
+        clock: config.clock.clone(),
     };
     forward_reference_changes(&state);
     check_the_tunnel_on_waking(&state);
     retention::spawn(state.clone());
     digest::spawn(state.clone());
+    lesson_cutoff::spawn(state.clone(), config.cutoff_check_every);
     // The tunnel forwards to the webhook socket only; the local API's socket is never given
     // to it.
     state.tunnel.restart(in_force.tunnel.clone()).await;

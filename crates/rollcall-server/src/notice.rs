@@ -9,4 +9,7 @@ pub enum Notice {
     Reference,
     /// Something in /api/status changed (storage, tunnel, settings).
     Status,
+    /// The lesson cutoff passed today with lessons still without attendance (once per cutoff
+    /// per day, see `lesson_cutoff`).
+    LessonsNotTaken(crate::lesson_cutoff::LessonsNotTakenNotice),
 }

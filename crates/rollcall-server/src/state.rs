@@ -76,6 +76,8 @@ pub struct AppState {
     pub(crate) tunnel: Arc<crate::tunnel::TunnelService>,
     /// The daily e-mail digest's tries of today.
     pub(crate) digest: Arc<crate::digest::DigestService>,
+    /// The office's local time (the lesson cutoff is compared with it).
+    pub(crate) clock: crate::lesson_cutoff::LocalClock,
 }
 
 impl AppState {
@@ -111,6 +113,10 @@ impl AppState {
     }
 
     /// Messages for live subscribers other than attendance changes.
+    pub fn clock(&self) -> &crate::lesson_cutoff::LocalClock {
+        &self.clock
+    }
+
     pub fn subscribe_notices(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }

@@ -37,7 +37,9 @@ use tokio::sync::{broadcast, watch};
 
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
-use rollcall_core::reports::{Alert, ExportError, ExportRequest, ReportSettings, Summary};
+use rollcall_core::reports::{
+    Alert, ExportError, ExportRequest, NotTakenDay, ReportSettings, Summary,
+};
 use rollcall_core::store::recovery::{DayCounts, ReconcileDay};
 use rollcall_core::store::reference::{
     FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
@@ -405,6 +407,17 @@ impl Store for PostgresStore {
         let (scope, settings) = (scope.clone(), *settings);
         self.pool
             .run(move |c| reports::alerts(c, &scope, today, &settings))
+            .await
+    }
+
+    async fn lessons_not_taken(
+        &self,
+        scope: &Scope,
+        day: NaiveDate,
+    ) -> Result<NotTakenDay, StoreError> {
+        let scope = scope.clone();
+        self.pool
+            .run(move |c| reports::lessons_not_taken(c, &scope, day))
             .await
     }
 

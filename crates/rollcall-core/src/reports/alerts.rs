@@ -1,5 +1,6 @@
-//! Threshold alerts for the office: students absent in several lessons today, and students at
-//! or above the chronic-absence threshold over the current term.
+//! Threshold alerts for the office: students absent in several lessons today, students absent
+//! several school days in a row (see [`super::absent_days`]), and students at or above the
+//! chronic-absence threshold over the current term.
 
 use chrono::NaiveDate;
 use rusqlite::Connection;
@@ -18,6 +19,8 @@ use crate::scope::Scope;
 pub enum AlertKind {
     /// At least [`ReportSettings::absences_per_day`] absences today.
     AbsencesToday,
+    /// Absent on at least [`ReportSettings::absent_days_in_row`] school days in a row.
+    AbsentDaysInRow,
     /// At or above [`ReportSettings::chronic_threshold`] over the last
     /// [`ReportSettings::term_days`] days.
     Chronic,
@@ -37,7 +40,7 @@ pub struct Alert {
 }
 
 /// The alerts as of `today` (the office's local date): today's first, most absences first;
-/// then chronic absence, highest rate first.
+/// then absent days in a row, longest run first; then chronic absence, highest rate first.
 pub fn alerts(
     conn: &Connection,
     today: NaiveDate,
@@ -60,6 +63,9 @@ pub fn alerts_in(
     while let Some(row) = rows.next()? {
         alerts.push(absence_today_alert(row)?);
     }
+    alerts.extend(super::absent_days::absent_days_in(
+        conn, scope, today, settings,
+    )?);
     let term = term_filter(scope, today, settings);
     for student in chronic_students(conn, &term, settings)?.chronic {
         alerts.push(chronic_alert(student, settings));
@@ -143,7 +149,7 @@ pub fn absence_today_alert<R: ReportRow + ?Sized>(row: &R) -> Result<Alert, R::E
     })
 }
 
-fn display_name(name: Option<&str>, student_period_id: i64) -> String {
+pub(super) fn display_name(name: Option<&str>, student_period_id: i64) -> String {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => name.to_string(),
         None => format!("Student {student_period_id}"),

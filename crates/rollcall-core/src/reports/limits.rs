@@ -3,8 +3,13 @@
 //!
 //! The check itself is [`ReportSettings::check`](super::ReportSettings::check).
 
+use super::cutoff::{LessonCutoff, EARLIEST_CUTOFF, LATEST_CUTOFF};
+
 /// The longest "current term" that may be chosen: a school year, leap day included.
 pub const MAX_TERM_DAYS: u32 = 366;
+
+/// The longest run of absent school days an alert may wait for: six school weeks.
+pub const MAX_ABSENT_DAYS_IN_ROW: u32 = 30;
 
 /// A threshold outside what makes sense, with the value that was given. Shown in the words of
 /// whoever gave it: [`sentence`](Self::sentence) for a person in the window, the setting's
@@ -15,6 +20,8 @@ pub enum ThresholdProblem {
     AbsencesPerDay(u32),
     TermDays(u32),
     ChronicMinDays(u32),
+    AbsentDaysInRow(u32),
+    LessonCutoff(LessonCutoff),
 }
 
 impl ThresholdProblem {
@@ -25,6 +32,8 @@ impl ThresholdProblem {
             Self::AbsencesPerDay(_) => "absences_per_day",
             Self::TermDays(_) => "term_days",
             Self::ChronicMinDays(_) => "chronic_min_days",
+            Self::AbsentDaysInRow(_) => "absent_days_in_row",
+            Self::LessonCutoff(_) => "lesson_cutoff",
         }
     }
 
@@ -47,6 +56,14 @@ impl ThresholdProblem {
                 "Judging chronic absence after {days} days of records is not possible: choose \
                  between 1 and {MAX_TERM_DAYS} days (10 is the usual choice)."
             ),
+            Self::AbsentDaysInRow(days) => format!(
+                "An alert after {days} absent school days in a row is not possible: choose \
+                 between 2 and {MAX_ABSENT_DAYS_IN_ROW} days (3 is the usual choice)."
+            ),
+            Self::LessonCutoff(cutoff) => format!(
+                "A cutoff at {cutoff} is not possible: choose a time between {EARLIEST_CUTOFF} \
+                 and {LATEST_CUTOFF}, such as 09:30."
+            ),
         }
     }
 
@@ -61,6 +78,12 @@ impl ThresholdProblem {
             Self::ChronicMinDays(_) => {
                 format!("a whole number of days from 1 to {MAX_TERM_DAYS}, such as 10")
             }
+            Self::AbsentDaysInRow(_) => {
+                format!("a whole number of days from 2 to {MAX_ABSENT_DAYS_IN_ROW}, such as 3")
+            }
+            Self::LessonCutoff(_) => format!(
+                "a time between \"{EARLIEST_CUTOFF}\" and \"{LATEST_CUTOFF}\", such as \"09:30\""
+            ),
         }
     }
 }
@@ -91,5 +114,13 @@ mod tests {
         assert!(ThresholdProblem::AbsencesPerDay(0)
             .sentence()
             .contains("at least 1"));
+        assert_eq!(
+            ThresholdProblem::LessonCutoff(LessonCutoff::at(3, 0).unwrap()).sentence(),
+            "A cutoff at 03:00 is not possible: choose a time between 05:00 and 20:00, such as \
+             09:30."
+        );
+        assert!(ThresholdProblem::AbsentDaysInRow(1)
+            .sentence()
+            .contains("between 2 and 30 days"));
     }
 }

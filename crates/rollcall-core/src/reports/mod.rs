@@ -1,4 +1,5 @@
-//! Reports for the office: five CSV exports, the summary behind the charts, and threshold
+//! Reports for the office: six CSV exports (the sixth, lessons not taken, is inferred: see
+//! [`not_taken`]), the summary behind the charts, and threshold
 //! alerts. One query layer, used by `rollcall export` and by the local API, so both give the
 //! same bytes for the same filters — and by both stores: the SQL text here is written for
 //! SQLite and PostgreSQL alike (integer sums by `CASE`, sums of sums cast to `BIGINT`,
@@ -33,11 +34,14 @@
 //! - Rates are decimals with [`RATE_DECIMALS`] (4) places, rounded half up from the exact
 //!   counts: `0.9167` is 91.67%.
 
+mod absent_days;
 mod alerts;
 mod attendance;
 mod changes;
 mod csv_output;
+mod cutoff;
 mod limits;
+mod not_taken;
 mod request;
 mod rows;
 mod separator;
@@ -51,6 +55,7 @@ use std::ops::ControlFlow;
 use rusqlite::Connection;
 
 use crate::filter::RecordFilter;
+pub use absent_days::{absent_days_alerts, absent_days_query, student_day, StudentDay};
 pub use alerts::{
     absence_today_alert, absences_today_query, alerts, alerts_in, chronic_alert, term_filter,
     Alert, AlertKind,
@@ -59,7 +64,12 @@ pub use csv_output::{
     format_rate, neutralise_formula, rate_number, CsvFormat, ExportError, Progress, PROGRESS_EVERY,
     RATE_DECIMALS, UTF8_BOM,
 };
-pub use limits::{ThresholdProblem, MAX_TERM_DAYS};
+pub use cutoff::{LessonCutoff, EARLIEST_CUTOFF, LATEST_CUTOFF};
+pub use limits::{ThresholdProblem, MAX_ABSENT_DAYS_IN_ROW, MAX_TERM_DAYS};
+pub use not_taken::{
+    day_records_query, export_days, lesson_not_taken, lessons_not_taken, not_taken_query,
+    LessonNotTaken, NotTakenDay, EXPECTED_WEEKS_BACK, INFERRED_RULE,
+};
 pub use request::{ExportParams, ExportRequest, ExportRequestError};
 pub use rows::{Cell, ReportRow};
 pub use separator::{excel_separator_for_locale, numeric_locale_from_env, parse_separator};
@@ -86,15 +96,18 @@ pub enum ReportKind {
     Classes,
     /// Per course per day: counts and rates.
     Courses,
+    /// Per day: the lessons expected (inferred, see [`not_taken`]) with no attendance.
+    LessonsNotTaken,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 5] = [
+    pub const ALL: [ReportKind; 6] = [
         Self::Attendance,
         Self::Changes,
         Self::Students,
         Self::Classes,
         Self::Courses,
+        Self::LessonsNotTaken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +117,7 @@ impl ReportKind {
             Self::Students => "students",
             Self::Classes => "classes",
             Self::Courses => "courses",
+            Self::LessonsNotTaken => "lessons-not-taken",
         }
     }
 
@@ -156,6 +170,7 @@ pub fn report_query(
         ReportKind::Students => tallies::students_sql(filter),
         ReportKind::Classes => tallies::per_day_query(Grouping::Class, filter),
         ReportKind::Courses => tallies::per_day_query(Grouping::Course, filter),
+        ReportKind::LessonsNotTaken => not_taken::export_query(filter),
     }
 }
 
@@ -172,6 +187,7 @@ pub fn count_query(
         ReportKind::Students => tallies::count_students_query(filter),
         ReportKind::Classes => tallies::count_per_day_query(Grouping::Class, filter),
         ReportKind::Courses => tallies::count_per_day_query(Grouping::Course, filter),
+        ReportKind::LessonsNotTaken => not_taken::count_query(filter),
     }
 }
 
@@ -196,6 +212,7 @@ impl<'p, W: Write> ReportWriter<'p, W> {
         match kind {
             ReportKind::Attendance => csv.header(&attendance::header(options.include_deleted))?,
             ReportKind::Changes => csv.header(&changes::HEADER)?,
+            ReportKind::LessonsNotTaken => csv.header(&not_taken::HEADER)?,
             ReportKind::Students => csv.header(&tallies::students_header())?,
             ReportKind::Classes | ReportKind::Courses => {
                 let grouping = if kind == ReportKind::Classes {
@@ -225,6 +242,7 @@ impl<'p, W: Write> ReportWriter<'p, W> {
             ReportKind::Changes => changes::write_row(csv, row)?,
             ReportKind::Students => tallies::write_student_row(csv, row, &self.options)?,
             ReportKind::Classes | ReportKind::Courses => tallies::write_per_day_row(csv, row)?,
+            ReportKind::LessonsNotTaken => not_taken::write_row(csv, row)?,
         }
         csv.end_row()
     }

@@ -23,8 +23,8 @@ pub struct ExportParams {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportRequestError {
     #[error(
-        "There is no such report. Use attendance.csv, changes.csv, students.csv, classes.csv \
-         or courses.csv."
+        "There is no such report. Use attendance.csv, changes.csv, students.csv, classes.csv, \
+         courses.csv or lessons-not-taken.csv."
     )]
     UnknownReport,
     /// A wrong filter, separator or threshold: the sentence says which and how to fix it.
@@ -51,6 +51,9 @@ impl ExportRequest {
     ) -> Result<Self, ExportRequestError> {
         let kind = ReportKind::parse(report).ok_or(ExportRequestError::UnknownReport)?;
         filter.validate().map_err(ExportRequestError::BadValue)?;
+        if kind == ReportKind::LessonsNotTaken {
+            super::export_days(&filter).map_err(ExportRequestError::BadValue)?;
+        }
         let separator = params
             .separator
             .as_deref()

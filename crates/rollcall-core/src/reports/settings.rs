@@ -1,6 +1,7 @@
 //! The thresholds reports and alerts use, in one place with their defaults and their limits.
 
-use super::limits::{ThresholdProblem, MAX_TERM_DAYS};
+use super::cutoff::LessonCutoff;
+use super::limits::{ThresholdProblem, MAX_ABSENT_DAYS_IN_ROW, MAX_TERM_DAYS};
 
 /// Report and alert thresholds. The school's choice is saved in the `[reports]` part of
 /// `rollcall.toml` (see [`crate::config::ReportThresholds`]) and changed from Settings; a
@@ -19,6 +20,12 @@ pub struct ReportSettings {
     /// many different days of the range; before that it is "too early to tell" (see
     /// "what the numbers mean" in [`crate::reports`]).
     pub chronic_min_days: u32,
+    /// An alert is raised for a student absent on this many school days in a row (see
+    /// [`super::absent_days`] for what an absent day and "in a row" mean).
+    pub absent_days_in_row: u32,
+    /// After this time of day, the lessons expected today with no attendance yet are shown,
+    /// notified and exported as "not taken yet" (see [`super::not_taken`]).
+    pub lesson_cutoff: LessonCutoff,
 }
 
 impl Default for ReportSettings {
@@ -28,6 +35,8 @@ impl Default for ReportSettings {
             absences_per_day: 2,
             term_days: 90,
             chronic_min_days: 10,
+            absent_days_in_row: 3,
+            lesson_cutoff: LessonCutoff::default(),
         }
     }
 }
@@ -46,6 +55,12 @@ impl ReportSettings {
         }
         if !(1..=MAX_TERM_DAYS).contains(&self.chronic_min_days) {
             return Err(ThresholdProblem::ChronicMinDays(self.chronic_min_days));
+        }
+        if !(2..=MAX_ABSENT_DAYS_IN_ROW).contains(&self.absent_days_in_row) {
+            return Err(ThresholdProblem::AbsentDaysInRow(self.absent_days_in_row));
+        }
+        if !self.lesson_cutoff.within_limits() {
+            return Err(ThresholdProblem::LessonCutoff(self.lesson_cutoff));
         }
         Ok(())
     }
@@ -151,6 +166,8 @@ mod tests {
             absences_per_day: 1,
             term_days: MAX_TERM_DAYS,
             chronic_min_days: MAX_TERM_DAYS,
+            absent_days_in_row: MAX_ABSENT_DAYS_IN_ROW,
+            lesson_cutoff: super::super::cutoff::LATEST_CUTOFF,
         };
         assert_eq!(edges.check(), Ok(()));
         let cases = [
@@ -199,6 +216,27 @@ mod tests {
                     ..ok
                 },
                 ThresholdProblem::ChronicMinDays(0),
+            ),
+            (
+                ReportSettings {
+                    absent_days_in_row: 1,
+                    ..ok
+                },
+                ThresholdProblem::AbsentDaysInRow(1),
+            ),
+            (
+                ReportSettings {
+                    absent_days_in_row: MAX_ABSENT_DAYS_IN_ROW + 1,
+                    ..ok
+                },
+                ThresholdProblem::AbsentDaysInRow(MAX_ABSENT_DAYS_IN_ROW + 1),
+            ),
+            (
+                ReportSettings {
+                    lesson_cutoff: LessonCutoff::at(4, 59).unwrap(),
+                    ..ok
+                },
+                ThresholdProblem::LessonCutoff(LessonCutoff::at(4, 59).unwrap()),
             ),
         ];
         for (settings, expected) in cases {

@@ -34,7 +34,7 @@ use super::reference::{
 use super::StoreError;
 use crate::filter::RecordFilter;
 use crate::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
-use crate::reports::{Alert, ExportError, ExportRequest, ReportSettings, Summary};
+use crate::reports::{Alert, ExportError, ExportRequest, NotTakenDay, ReportSettings, Summary};
 use crate::scope::Scope;
 
 /// A shared handle to the store, as servers and the desktop shell hold it.
@@ -270,6 +270,15 @@ pub trait Store: Send + Sync {
         today: NaiveDate,
         settings: &ReportSettings,
     ) -> Result<Vec<Alert>, StoreError>;
+
+    /// The lessons expected on `day` (inferred from the four earlier same weekdays, see
+    /// `reports::not_taken`) that have no current attendance record, and how many records
+    /// the day has. The Today board, the cutoff notice and the e-mail digest read it.
+    async fn lessons_not_taken(
+        &self,
+        scope: &Scope,
+        day: NaiveDate,
+    ) -> Result<NotTakenDay, StoreError>;
 
     /// Writes one report as CSV into `out`, row by row from one snapshot, and returns the
     /// rows written (header not counted). With `progress`, the rows are counted first (in

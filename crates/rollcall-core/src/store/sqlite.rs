@@ -20,7 +20,9 @@ use super::reference::{
 use super::{care, IngestWriter, ReadPool, StoreError};
 use crate::filter::RecordFilter;
 use crate::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
-use crate::reports::{self, Alert, ExportError, ExportRequest, ReportSettings, Summary};
+use crate::reports::{
+    self, Alert, ExportError, ExportRequest, NotTakenDay, ReportSettings, Summary,
+};
 use crate::scope::Scope;
 
 /// The SQLite store: the writer thread and a pool of read connections on one file.
@@ -286,6 +288,17 @@ impl Store for SqliteStore {
         let (scope, settings) = (scope.clone(), *settings);
         self.reads
             .read(move |c| reports::alerts_in(c, &scope, today, &settings))
+            .await
+    }
+
+    async fn lessons_not_taken(
+        &self,
+        scope: &Scope,
+        day: NaiveDate,
+    ) -> Result<NotTakenDay, StoreError> {
+        let scope = scope.clone();
+        self.reads
+            .read(move |c| reports::lessons_not_taken(c, &scope, day))
             .await
     }
 

@@ -31,6 +31,8 @@ pub async fn run_all(store: &dyn Store) {
     a_scope_hides_other_tenants(store).await;
     reference_webhooks_change_the_names(store).await;
     reports_give_the_same_numbers_and_bytes(store).await;
+    // After the reports: it uses their status names (801 Present, 802 Absent, 804 Excused).
+    lessons_not_taken_and_absent_days_in_a_row(store).await;
 }
 
 pub fn record(id: i64, date: &str, student_period_id: i64, status_id: i64) -> AttendanceRecord {
@@ -1176,4 +1178,289 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
     }
     let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
     assert_eq!(export_text(store, "changes", &range).await, crlf(&expected));
+}
+
+/// A school with five weeks of Mondays and a week of absences, for lessons not taken and
+/// absent days in a row.
+const WEEKS_TENANT: &str = "weeks-school";
+const WEEKS_T0: i64 = 1_796_025_600_000; // 2026-12-01T08:00:00Z
+
+async fn deliver_all(store: &dyn Store, tenant: &str, records: &[AttendanceRecord], label: &str) {
+    for (k, record) in records.iter().enumerate() {
+        let outcome = store
+            .deliver(delivery(
+                tenant,
+                &format!("{label}-{}", record.id),
+                AttendanceEventKind::Created,
+                record,
+                WEEKS_T0 + (k as i64 + 1) * 60_000,
+                now(),
+            ))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, IngestOutcome::Applied { .. }),
+            "{outcome:?}"
+        );
+    }
+}
+
+fn lesson(
+    id: i64,
+    date: &str,
+    class_id: i64,
+    course_id: i64,
+    student: i64,
+    status: i64,
+) -> AttendanceRecord {
+    AttendanceRecord {
+        id,
+        date: date.into(),
+        kind: "SESSION".into(),
+        class_id,
+        course_id,
+        status_id: status,
+        student_period_id: student,
+        comment: String::new(),
+    }
+}
+
+pub async fn lessons_not_taken_and_absent_days_in_a_row(store: &dyn Store) {
+    let names = FetchedReference {
+        statuses: None,
+        students: vec![],
+        classes: vec![(
+            9,
+            vec![FetchedName {
+                id: 951,
+                name: "7A".into(),
+            }],
+        )],
+        courses: None,
+    };
+    store.store_reference(names, 1).await.unwrap();
+    let scope = Scope::tenants([WEEKS_TENANT]);
+    // Mondays: 11-02, 11-09, 11-16, 11-23 are the four before 11-30; 10-26 is five before.
+    deliver_all(
+        store,
+        WEEKS_TENANT,
+        &[
+            // 951 × 941: last Monday, and taken today.
+            lesson(9001, "2026-11-23", 951, 941, 901, 801),
+            lesson(9002, "2026-11-30", 951, 941, 901, 801),
+            // 951 × 942: three weeks ago, not today.
+            lesson(9003, "2026-11-16", 951, 942, 901, 801),
+            // 952 × 941: four weeks ago only, not today.
+            lesson(9004, "2026-11-02", 952, 941, 902, 802),
+            // 952 × 942: five weeks ago only: not expected.
+            lesson(9005, "2026-10-26", 952, 942, 902, 801),
+            // 953 × 941: last Tuesday: not expected on a Monday.
+            lesson(9006, "2026-11-24", 953, 941, 903, 801),
+            // 954 × 941: last Monday; today's only record is deleted below.
+            lesson(9007, "2026-11-23", 954, 941, 904, 801),
+            lesson(9008, "2026-11-30", 954, 941, 904, 801),
+        ],
+        "weeks",
+    )
+    .await;
+    store
+        .deliver(delivery(
+            WEEKS_TENANT,
+            "weeks-9008-deleted",
+            AttendanceEventKind::Deleted,
+            &lesson(9008, "2026-11-30", 954, 941, 904, 801),
+            WEEKS_T0 + 3_600_000,
+            now(),
+        ))
+        .await
+        .unwrap();
+    // Another school's lesson of last Monday is not this school's.
+    deliver_all(
+        store,
+        "other-weeks-school",
+        &[lesson(9009, "2026-11-23", 951, 943, 909, 801)],
+        "other",
+    )
+    .await;
+
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let day = store.lessons_not_taken(&scope, monday).await.unwrap();
+    let found: Vec<_> = day
+        .lessons
+        .iter()
+        .map(|l| {
+            (
+                l.class_id,
+                l.class_name.as_deref(),
+                l.course_id,
+                l.last_taken.as_str(),
+                l.tenant.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (951, Some("7A"), 942, "2026-11-16", WEEKS_TENANT),
+            (952, None, 941, "2026-11-02", WEEKS_TENANT),
+            (954, None, 941, "2026-11-23", WEEKS_TENANT),
+        ]
+    );
+    assert_eq!((day.date.as_str(), day.records), ("2026-11-30", 1));
+    assert!(day.is_school_day());
+    // A Tuesday with nothing recorded: last Tuesday's lesson is expected, and it is no school day.
+    let tuesday = store
+        .lessons_not_taken(&scope, monday.succ_opt().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(tuesday.records, 0);
+    assert_eq!(tuesday.lessons.len(), 1);
+    assert_eq!(tuesday.lessons[0].class_id, 953);
+    // Both schools: the other school's lesson too, never mixed with this one's.
+    let both = Scope::tenants([WEEKS_TENANT, "other-weeks-school"]);
+    let all = store.lessons_not_taken(&both, monday).await.unwrap();
+    assert_eq!(all.lessons.len(), 4);
+    assert!(all
+        .lessons
+        .iter()
+        .any(|l| l.tenant == "other-weeks-school" && l.course_id == 943));
+    assert!(store
+        .lessons_not_taken(&Scope::tenants(["nobody"]), monday)
+        .await
+        .unwrap()
+        .lessons
+        .is_empty());
+
+    // The export: the same lessons, saying what is inferred.
+    let request = ExportRequest::new(
+        "lessons-not-taken",
+        RecordFilter {
+            date: Some("2026-11-30".into()),
+            ..Default::default()
+        },
+        &ExportParams::default(),
+        ReportSettings::default(),
+    )
+    .unwrap();
+    let out = SharedBuffer::default();
+    let rows = store
+        .export(&scope, &request, Box::new(out.clone()), None)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+    let because =
+        |d: &str| format!("attendance on {d} (same weekday); no timetable from DreamClass");
+    assert_eq!(
+        out.text(),
+        crlf(&[
+            "date,weekday,school,class_id,class,course_id,course,expected_inferred_from",
+            &format!(
+                "2026-11-30,Mon,weeks-school,951,7A,942,,{}",
+                because("2026-11-16")
+            ),
+            &format!(
+                "2026-11-30,Mon,weeks-school,952,,941,,{}",
+                because("2026-11-02")
+            ),
+            &format!(
+                "2026-11-30,Mon,weeks-school,954,,941,,{}",
+                because("2026-11-23")
+            ),
+        ])
+    );
+    assert!(ExportRequest::new(
+        "lessons-not-taken",
+        RecordFilter::default(),
+        &ExportParams::default(),
+        ReportSettings::default()
+    )
+    .is_err());
+
+    // Absent days in a row. School days: Tue 12-01 to Fri 12-04 and Mon 12-07 (today); the
+    // weekend between is no school day and does not break a run.
+    let (present, absent, excused) = (801, 802, 804);
+    deliver_all(
+        store,
+        WEEKS_TENANT,
+        &[
+            // 961: absent Wed, Thu (excused), Fri (both lessons); nothing yet today.
+            lesson(9101, "2026-12-02", 955, 944, 961, absent),
+            lesson(9102, "2026-12-03", 955, 944, 961, excused),
+            lesson(9103, "2026-12-04", 955, 944, 961, absent),
+            lesson(9104, "2026-12-04", 955, 945, 961, absent),
+            // 962: absent Tue, Wed, Fri, present Thu and today.
+            lesson(9111, "2026-12-01", 955, 944, 962, absent),
+            lesson(9112, "2026-12-02", 955, 944, 962, absent),
+            lesson(9113, "2026-12-03", 955, 944, 962, present),
+            lesson(9114, "2026-12-04", 955, 944, 962, absent),
+            lesson(9115, "2026-12-07", 955, 944, 962, present),
+            // 963: absent Thu; on Fri absent in one lesson, present in the other.
+            lesson(9121, "2026-12-03", 955, 944, 963, absent),
+            lesson(9122, "2026-12-04", 955, 944, 963, absent),
+            lesson(9123, "2026-12-04", 955, 945, 963, present),
+            lesson(9124, "2026-12-07", 955, 944, 963, absent),
+            // 964: absent Thu, Fri and today.
+            lesson(9131, "2026-12-03", 955, 944, 964, absent),
+            lesson(9132, "2026-12-04", 955, 944, 964, absent),
+            lesson(9133, "2026-12-07", 955, 944, 964, absent),
+            // 965: absent Wed, Fri and today, but no record on Thu, a school day.
+            lesson(9141, "2026-12-02", 955, 944, 965, absent),
+            lesson(9142, "2026-12-04", 955, 944, 965, absent),
+            lesson(9143, "2026-12-07", 955, 944, 965, absent),
+        ],
+        "absent",
+    )
+    .await;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let settings = ReportSettings::default();
+    let alerts = store.alerts(&scope, today, &settings).await.unwrap();
+    let alerts: Vec<_> = alerts
+        .iter()
+        .map(|a| (a.kind, a.student_period_id, a.message.as_str()))
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            (
+                AlertKind::AbsentDaysInRow,
+                961,
+                "Student 961 has been absent on 3 school days in a row (Wed 2 Dec to Fri 4 Dec)."
+            ),
+            (
+                AlertKind::AbsentDaysInRow,
+                964,
+                "Student 964 has been absent on 3 school days in a row (Thu 3 Dec to Mon 7 Dec)."
+            ),
+        ]
+    );
+    // Four days in a row: nobody yet. Two: 965's Friday and today count too (longest run
+    // first); 963 is absent today after a mixed Friday, so not.
+    let four = ReportSettings {
+        absent_days_in_row: 4,
+        ..settings
+    };
+    assert!(store.alerts(&scope, today, &four).await.unwrap().is_empty());
+    let two = ReportSettings {
+        absent_days_in_row: 2,
+        ..settings
+    };
+    let ids: Vec<i64> = store
+        .alerts(&scope, today, &two)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.student_period_id)
+        .collect();
+    assert_eq!(ids, [964, 961, 965]);
+    // The day after, before any record of it: the runs are counted from Monday, which 961
+    // missed (a school day without a record of the student ends the run).
+    let tuesday = today.succ_opt().unwrap();
+    let ids: Vec<i64> = store
+        .alerts(&scope, tuesday, &settings)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.student_period_id)
+        .collect();
+    assert_eq!(ids, [964]);
 }

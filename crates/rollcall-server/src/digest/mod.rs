@@ -297,16 +297,49 @@ pub async fn compose(
     settings: &DigestSettings,
     day: NaiveDate,
 ) -> Result<DigestContent, SendFailure> {
-    content::gather(
-        &state.store,
-        settings.school(),
-        day,
-        &state.report_settings(),
-    )
-    .await
-    .map_err(|e| SendFailure {
+    let report_settings = state.report_settings();
+    let failure = |e: rollcall_core::store::StoreError| SendFailure {
         sentence: store_failure(&e),
-    })
+    };
+    let content = content::gather(&state.store, settings.school(), day, &report_settings)
+        .await
+        .map_err(failure)?;
+    // Lessons not taken only mean something once the day's cutoff has passed; a digest sent
+    // earlier (a test, or an early send time) leaves the section out rather than list
+    // lessons that are still to be taken.
+    let cutoff = report_settings.lesson_cutoff;
+    if !cutoff.has_passed(day, state.clock.now()) {
+        return Ok(content);
+    }
+    let not_taken = state
+        .store
+        .lessons_not_taken(&Scope::all(), day)
+        .await
+        .map_err(failure)?;
+    Ok(content.with_lessons_not_taken(lessons_for_digest(not_taken, cutoff)))
+}
+
+/// The report's lessons not taken as the digest lists them: inferred from earlier weeks,
+/// since DreamClass sends no timetable.
+fn lessons_for_digest(
+    day: rollcall_core::reports::NotTakenDay,
+    cutoff: rollcall_core::reports::LessonCutoff,
+) -> Vec<LessonNotTaken> {
+    day.lessons
+        .into_iter()
+        .map(|lesson| LessonNotTaken {
+            class: lesson
+                .class_name
+                .unwrap_or_else(|| format!("Class {}", lesson.class_id)),
+            course: Some(
+                lesson
+                    .course_name
+                    .unwrap_or_else(|| format!("Course {}", lesson.course_id)),
+            ),
+            due: format!("by {cutoff}"),
+            inferred: true,
+        })
+        .collect()
 }
 
 /// "Send a test digest now": today's digest with `settings` (the form's, perhaps not saved
@@ -323,4 +356,48 @@ pub async fn send_test(state: &AppState, settings: &DigestSettings) -> Result<St
         "A test digest was sent to {to}. If it has not arrived in a few minutes, look in the \
          spam folder."
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rollcall_core::reports::{LessonCutoff, NotTakenDay};
+
+    #[test]
+    fn lessons_not_taken_are_listed_by_name_with_the_cutoff_and_marked_inferred() {
+        let lesson = |class_name: Option<&str>, course_name: Option<&str>| {
+            rollcall_core::reports::LessonNotTaken {
+                date: "2026-12-03".into(),
+                tenant: "school".into(),
+                class_id: 7,
+                class_name: class_name.map(Into::into),
+                course_id: 40,
+                course_name: course_name.map(Into::into),
+                last_taken: "2026-11-26".into(),
+            }
+        };
+        let day = NotTakenDay {
+            date: "2026-12-03".into(),
+            records: 12,
+            lessons: vec![lesson(Some("6B"), Some("Physics")), lesson(None, None)],
+        };
+        let rows = lessons_for_digest(day, LessonCutoff::parse("09:45").unwrap());
+        assert_eq!(
+            rows,
+            vec![
+                LessonNotTaken {
+                    class: "6B".into(),
+                    course: Some("Physics".into()),
+                    due: "by 09:45".into(),
+                    inferred: true,
+                },
+                LessonNotTaken {
+                    class: "Class 7".into(),
+                    course: Some("Course 40".into()),
+                    due: "by 09:45".into(),
+                    inferred: true,
+                },
+            ]
+        );
+    }
 }

@@ -64,6 +64,7 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     // Reports and data care.
     v.visit::<rollcall_core::reports::Summary>();
     v.visit::<reports_api::AlertList>();
+    v.visit::<reports_api::NotTakenView>();
     v.visit::<care_api::RetentionSaved>();
     // The daily e-mail digest.
     v.visit::<digest_api::DigestSettingsView>();

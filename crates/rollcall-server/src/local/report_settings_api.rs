@@ -4,7 +4,7 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
-use rollcall_core::reports::ReportSettings;
+use rollcall_core::reports::{LessonCutoff, ReportSettings};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -13,7 +13,8 @@ use crate::state::AppState;
 
 /// The thresholds as the API shows and takes them. The first three are required when saving,
 /// so a save never leaves one half-changed; `chronicMinDays`, added later, keeps its saved
-/// value when a caller leaves it out (the API always shows it).
+/// value when a caller leaves it out (the API always shows it); so do `absentDaysInRow` and
+/// `lessonCutoff`, added after it.
 #[derive(Debug, Serialize, Deserialize, TS)]
 #[ts(rename = "ReportThresholds")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -27,6 +28,15 @@ pub struct ThresholdsBody {
     #[serde(default)]
     #[ts(optional)]
     chronic_min_days: Option<u32>,
+    /// Absent school days in a row that raise an alert (2 to 30).
+    #[serde(default)]
+    #[ts(optional)]
+    absent_days_in_row: Option<u32>,
+    /// The time of day (`"09:30"`, the office's local time) after which lessons without
+    /// attendance are "not taken yet" (05:00 to 20:00).
+    #[serde(default)]
+    #[ts(optional)]
+    lesson_cutoff: Option<String>,
 }
 
 impl From<ReportSettings> for ThresholdsBody {
@@ -36,18 +46,29 @@ impl From<ReportSettings> for ThresholdsBody {
             absences_per_day: s.absences_per_day,
             term_days: s.term_days,
             chronic_min_days: Some(s.chronic_min_days),
+            absent_days_in_row: Some(s.absent_days_in_row),
+            lesson_cutoff: Some(s.lesson_cutoff.to_string()),
         }
     }
 }
 
 impl ThresholdsBody {
-    /// The settings this body asks for, `current`'s minimum of days where it names none.
-    fn into_settings(self, current: &ReportSettings) -> ReportSettings {
+    /// The settings this body asks for, `current`'s where it names none (`cutoff` is its
+    /// `lessonCutoff`, read beforehand).
+    fn into_settings(
+        self,
+        cutoff: Option<LessonCutoff>,
+        current: &ReportSettings,
+    ) -> ReportSettings {
         ReportSettings {
             chronic_threshold: self.chronic_threshold,
             absences_per_day: self.absences_per_day,
             term_days: self.term_days,
             chronic_min_days: self.chronic_min_days.unwrap_or(current.chronic_min_days),
+            absent_days_in_row: self
+                .absent_days_in_row
+                .unwrap_or(current.absent_days_in_row),
+            lesson_cutoff: cutoff.unwrap_or(current.lesson_cutoff),
         }
     }
 }
@@ -78,10 +99,16 @@ pub async fn save(
              whole numbers.",
         )
     })?;
+    let cutoff = body
+        .lesson_cutoff
+        .as_deref()
+        .map(LessonCutoff::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("The lesson cutoff {e}")))?;
     let saved = state
         .settings
         .update(move |s| {
-            s.reports = body.into_settings(&s.reports);
+            s.reports = body.into_settings(cutoff, &s.reports);
             Ok(())
         })
         .await?;

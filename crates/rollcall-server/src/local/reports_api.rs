@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/export/{file}", get(export))
         .route("/reports/summary", get(summary))
         .route("/alerts", get(alerts))
+        .route("/reports/not-taken", get(not_taken))
 }
 
 /// Thresholds for summaries, alerts and exports: the ones saved in Settings (or
@@ -212,4 +213,45 @@ pub async fn alerts(
     let settings = report_settings(&state);
     let alerts = state.store.alerts(&Scope::all(), today, &settings).await?;
     Ok(Json(AlertList { alerts }))
+}
+
+/// `GET /api/reports/not-taken[?date=]`: the lessons expected on the day (today when absent)
+/// with no attendance yet, and whether the cutoff has passed.
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NotTakenView {
+    /// The day (`YYYY-MM-DD`).
+    pub date: String,
+    /// The school's cutoff (`HH:MM`, local time).
+    pub cutoff: String,
+    /// Whether the cutoff of `date` has passed: the lessons are "not taken" only then (before
+    /// it, they are still to be taken).
+    pub cutoff_passed: bool,
+    /// Whether the day has any attendance at all (a day without is most likely a holiday).
+    pub school_day: bool,
+    /// What "expected" means: always inferred, DreamClass sends no timetable.
+    pub inferred: &'static str,
+    pub lessons: Vec<reports::LessonNotTaken>,
+}
+
+pub async fn not_taken(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<AlertsQuery>,
+) -> ApiResult<Json<NotTakenView>> {
+    let now = state.clock.now();
+    let day = match query.date.as_deref().filter(|d| !d.is_empty()) {
+        None => now.date(),
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
+    };
+    let cutoff = report_settings(&state).lesson_cutoff;
+    let found = state.store.lessons_not_taken(&Scope::all(), day).await?;
+    Ok(Json(NotTakenView {
+        cutoff_passed: cutoff.has_passed(day, now),
+        school_day: found.is_school_day(),
+        date: found.date,
+        cutoff: cutoff.to_string(),
+        inferred: reports::INFERRED_RULE,
+        lessons: found.lessons,
+    }))
 }

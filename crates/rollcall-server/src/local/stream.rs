@@ -36,6 +36,8 @@ pub enum StreamEvent<'a> {
     Reference(NoData),
     /// Settings, storage or the tunnel changed: fetch `/api/status` again.
     Status(NoData),
+    /// The lesson cutoff passed with lessons still without attendance: tell the office.
+    LessonsNotTaken(&'a crate::lesson_cutoff::LessonsNotTakenNotice),
     /// Sent after 15 s without any other event, so a quiet day is told from a dead connection.
     Ping(NoData),
 }
@@ -50,6 +52,7 @@ impl StreamEvent<'_> {
             Self::Change(_) => "change",
             Self::Reference(_) => "reference",
             Self::Status(_) => "status",
+            Self::LessonsNotTaken(_) => "lessonsNotTaken",
             Self::Ping(_) => "ping",
         }
     }
@@ -59,6 +62,7 @@ impl StreamEvent<'_> {
         let event = Event::default().event(self.name());
         let event = match self {
             Self::Change(change) => event.id(change.seq.to_string()).json_data(change),
+            Self::LessonsNotTaken(notice) => event.json_data(notice),
             Self::Reference(data) | Self::Status(data) | Self::Ping(data) => event.json_data(data),
         };
         event.expect("stream events serialise")
@@ -136,13 +140,14 @@ async fn feed(state: AppState, mut last: i64, tx: Sink) {
                 }
             }
             notice = notices.recv() => {
-                let event = match notice {
-                    Ok(Notice::Reference) => StreamEvent::Reference(NoData {}),
-                    Ok(Notice::Status) => StreamEvent::Status(NoData {}),
-                    Err(broadcast::error::RecvError::Lagged(_)) => StreamEvent::Reference(NoData {}),
+                let sse = match &notice {
+                    Ok(Notice::Reference) => StreamEvent::Reference(NoData {}).to_sse(),
+                    Ok(Notice::Status) => StreamEvent::Status(NoData {}).to_sse(),
+                    Ok(Notice::LessonsNotTaken(n)) => StreamEvent::LessonsNotTaken(n).to_sse(),
+                    Err(broadcast::error::RecvError::Lagged(_)) => StreamEvent::Reference(NoData {}).to_sse(),
                     Err(broadcast::error::RecvError::Closed) => continue,
                 };
-                if tx.send(Ok(event.to_sse())).await.is_err() {
+                if tx.send(Ok(sse)).await.is_err() {
                     return;
                 }
             }

@@ -8,6 +8,7 @@ mod durability;
 mod hostile;
 mod load;
 mod local_api;
+mod not_taken;
 mod ordering;
 mod report_file;
 mod report_settings;

@@ -92,15 +92,16 @@ async fn saved_thresholds_are_used_at_once_and_kept_after_a_restart() {
     let s = school().await;
     assert_eq!(
         s.api("/api/settings/reports").await,
-        json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 1})
+        json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 1,
+               "absentDaysInRow": 3, "lessonCutoff": "09:30"})
     );
     // With the defaults: four chronic students, and María absent twice on the 2nd.
     assert_eq!(chronic_ids(&s.api(SUMMARY).await), [7, 4, 6, 5]);
     let before = kinds(&s.api(ALERTS).await);
     assert!(before.contains(&("absences_today".into(), 4)), "{before:?}");
 
-    let chosen =
-        json!({"chronicThreshold": 0.6, "absencesPerDay": 3, "termDays": 30, "chronicMinDays": 1});
+    let chosen = json!({"chronicThreshold": 0.6, "absencesPerDay": 3, "termDays": 30, "chronicMinDays": 1,
+               "absentDaysInRow": 4, "lessonCutoff": "08:45"});
     let (status, body) = put(&s, &chosen).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"ok": true, "settings": chosen}));
@@ -108,6 +109,10 @@ async fn saved_thresholds_are_used_at_once_and_kept_after_a_restart() {
     let saved = config_text(&s);
     assert!(
         saved.contains("[reports]\nchronic_threshold = 0.6\nabsences_per_day = 3\nterm_days = 30"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("absent_days_in_row = 4\nlesson_cutoff = \"08:45\""),
         "{saved}"
     );
 
@@ -171,8 +176,8 @@ async fn saved_thresholds_are_used_at_once_and_kept_after_a_restart() {
 #[tokio::test]
 async fn wrong_thresholds_are_refused_with_a_sentence_and_nothing_is_saved() {
     let s = school().await;
-    let good =
-        json!({"chronicThreshold": 0.2, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 1});
+    let good = json!({"chronicThreshold": 0.2, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 1,
+               "absentDaysInRow": 3, "lessonCutoff": "09:30"});
     assert_eq!(put(&s, &good).await.0, 200);
     let saved = config_text(&s);
 
@@ -204,6 +209,18 @@ async fn wrong_thresholds_are_refused_with_a_sentence_and_nothing_is_saved() {
         (
             json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 0}),
             "after 0 days of records is not possible",
+        ),
+        (
+            json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "absentDaysInRow": 1}),
+            "An alert after 1 absent school days in a row is not possible: choose between 2 and 30",
+        ),
+        (
+            json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "lessonCutoff": "9h30"}),
+            "The lesson cutoff `9h30` is not a time of day",
+        ),
+        (
+            json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "lessonCutoff": "22:00"}),
+            "A cutoff at 22:00 is not possible: choose a time between 05:00 and 20:00",
         ),
         (
             json!({"chronicThreshold": 0.1, "absencesPerDay": 2}),
@@ -243,7 +260,7 @@ async fn saving_thresholds_keeps_the_other_settings() {
             chronic_threshold: 0.25,
             absences_per_day: 4,
             term_days: 120,
-            chronic_min_days: ReportSettings::default().chronic_min_days,
+            ..ReportSettings::default()
         }
     );
 }
@@ -279,8 +296,8 @@ async fn the_days_before_judging_chronic_absence_are_a_saved_setting() {
     );
 
     // Two days: the students with records on two days or more are judged, and it is saved.
-    let two =
-        json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 2});
+    let two = json!({"chronicThreshold": 0.1, "absencesPerDay": 2, "termDays": 90, "chronicMinDays": 2,
+               "absentDaysInRow": 3, "lessonCutoff": "09:30"});
     let (status, body) = put(&s, &two).await;
     assert_eq!((status, &body["settings"]), (200, &two), "{body}");
     assert!(

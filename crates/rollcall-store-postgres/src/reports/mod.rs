@@ -2,7 +2,7 @@
 //! are rollcall-core's (`reports`), shared with SQLite; this folder only runs the queries and
 //! hands core each row through [`row::PgRow`], so both backends give the same bytes.
 //!
-//! - [`summary`] and [`alerts`]: small lists, collected.
+//! - [`summary`], [`alerts`] and [`lessons_not_taken`]: small lists, collected.
 //! - [`export`](export::export): streamed row by row into the caller's writer, from one
 //!   snapshot (see export.rs).
 
@@ -12,7 +12,7 @@ mod row;
 use chrono::NaiveDate;
 use postgres::Client;
 use rollcall_core::filter::RecordFilter;
-use rollcall_core::reports::{self, Alert, ReportQuery, ReportSettings, Summary};
+use rollcall_core::reports::{self, Alert, NotTakenDay, ReportQuery, ReportSettings, Summary};
 use rollcall_core::Scope;
 
 use crate::sql::{params, placeholders, refs};
@@ -75,9 +75,36 @@ pub fn alerts(
         reports::absences_today_query(scope, today, settings),
         |r| reports::absence_today_alert(r),
     )?;
+    let days = collect(c, reports::absent_days_query(scope, today, settings), |r| {
+        reports::student_day(r)
+    })?;
+    alerts.extend(reports::absent_days_alerts(&days, today, settings));
     let term = reports::term_filter(scope, today, settings);
     for student in chronic_students(c, &term, settings)?.chronic {
         alerts.push(reports::chronic_alert(student, settings));
     }
     Ok(alerts)
+}
+
+pub fn lessons_not_taken(
+    c: &mut Client,
+    scope: &Scope,
+    day: NaiveDate,
+) -> Result<NotTakenDay, postgres::Error> {
+    let filter = RecordFilter {
+        scope: scope.clone(),
+        ..Default::default()
+    };
+    let lessons = collect(c, reports::not_taken_query(&filter, &[day]), |r| {
+        reports::lesson_not_taken(r)
+    })?;
+    let records = collect(c, reports::day_records_query(scope, day), |r| {
+        use rollcall_core::reports::ReportRow;
+        r.int(0)
+    })?;
+    Ok(NotTakenDay {
+        date: day.format("%Y-%m-%d").to_string(),
+        records: records.first().copied().unwrap_or(0),
+        lessons,
+    })
 }

@@ -5,6 +5,7 @@ import { errorFromResponse, notAnsweringError } from "./errors";
 import type {
   Alert,
   Board,
+  NotTakenView,
   DreamClassOverview,
   DreamClassSettingsBody,
   DreamClassTestResult,
@@ -191,5 +192,10 @@ export class Api {
 
   alerts(): Promise<{ alerts: Alert[] }> {
     return this.request("GET", "/api/alerts");
+  }
+
+  /** The lessons expected on the day (inferred) with no attendance yet; today when null. */
+  notTaken(date: string | null): Promise<NotTakenView> {
+    return this.request("GET", withQuery("/api/reports/not-taken", { date }));
   }
 }

@@ -76,4 +76,4 @@ export type TunnelSettingsBody =
   | { provider: "cloudflare"; binary?: string };
 
 /** The reports `GET /api/export/{kind}.csv` offers (a part of the address, not a body). */
-export type ExportKind = "attendance" | "changes" | "students" | "classes" | "courses";
+export type ExportKind = "attendance" | "changes" | "students" | "classes" | "courses" | "lessons-not-taken";

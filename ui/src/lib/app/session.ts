@@ -8,7 +8,7 @@
 
 import { Api } from "../api/client";
 import { describeError, ApiError } from "../api/errors";
-import type { Alert, Change, Status } from "../api/types";
+import type { Alert, Change, LessonsNotTakenNotice, Status } from "../api/types";
 import { FeedList } from "../feed/feedList";
 import { FeedLoader, type FeedQuery } from "../feed/feedLoader";
 import { feedQueryKey } from "../feed/feedQuery";
@@ -41,6 +41,8 @@ export type SessionView = {
   alertsSeenAt: number;
   /** The webhook URL the user just said they entered in DreamClass (hides its banner at once). */
   acknowledgedUrl: string | null;
+  /** The server's notice that lessons had no attendance by the cutoff; null once dismissed. */
+  notTakenNotice: LessonsNotTakenNotice | null;
 };
 
 /** Where the window remembers small things between runs (localStorage in a browser). */
@@ -80,6 +82,7 @@ export class Session {
     alertsUnavailable: false,
     alertsSeenAt: 0,
     acknowledgedUrl: null,
+    notTakenNotice: null,
   };
   private readonly live: LiveStream;
   private readonly references: ReferenceLoader;
@@ -117,6 +120,7 @@ export class Session {
       onReference: () => void this.references.refresh(),
       onStatus: () => void this.refreshStatus(),
       onReconnected: () => void this.refreshStatus(),
+      onLessonsNotTaken: (notTakenNotice) => this.update({ notTakenNotice }),
     });
   }
 
@@ -221,6 +225,11 @@ export class Session {
     } finally {
       void this.refreshStatus();
     }
+  }
+
+  /** The office has read the cutoff notice: its banner goes. */
+  dismissNotTaken(): void {
+    this.update({ notTakenNotice: null });
   }
 
   /** Names changed on the server side (a status category corrected): read them now. */

@@ -9,7 +9,7 @@
 // error: if nothing at all arrives for `silenceLimitMs` (40 s), the stream counts as lost
 // and is reopened like after an error.
 
-import type { Change } from "../api/types";
+import type { Change, LessonsNotTakenNotice } from "../api/types";
 import { reconnectDelayMs, type ConnectionState } from "./connectionState";
 
 /** The part of EventSource used here, so tests can drive a fake one. */
@@ -33,6 +33,8 @@ export type LiveStreamOptions = {
   onReference?: () => void;
   /** The server says its status changed (`event: status`), e.g. new webhook settings. */
   onStatus?: () => void;
+  /** The lesson cutoff passed with lessons still without attendance (`event: lessonsNotTaken`). */
+  onLessonsNotTaken?: (notice: LessonsNotTakenNotice) => void;
   /** Called after a reconnect has been established (e.g. to refresh the status). */
   onReconnected?: () => void;
   timers?: Timers;
@@ -50,6 +52,20 @@ const browserTimers: Timers = {
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
 };
+
+/** A `lessonsNotTaken` event's data, or null when it is not one. */
+export function parseNotTakenNotice(data: string): LessonsNotTakenNotice | null {
+  try {
+    const v = JSON.parse(data) as Partial<LessonsNotTakenNotice> | null;
+    if (v && typeof v.date === "string" && typeof v.message === "string" && typeof v.count === "number") {
+      return { date: v.date, cutoff: String(v.cutoff ?? ""), count: v.count, message: v.message };
+    }
+  } catch {
+    // Ignored below, like a change that is not JSON.
+  }
+  console.warn("Rollcall: ignored a lessons-not-taken message that is not one", data);
+  return null;
+}
 
 function isChange(value: unknown): value is Change {
   return (
@@ -153,6 +169,12 @@ export class LiveStream {
       if (source !== this.source) return;
       this.heard(source);
       this.opts.onStatus?.();
+    });
+    source.addEventListener("lessonsNotTaken", (ev) => {
+      if (source !== this.source) return;
+      this.heard(source);
+      const notice = parseNotTakenNotice(ev.data);
+      if (notice) this.opts.onLessonsNotTaken?.(notice);
     });
     source.addEventListener("ping", () => {
       if (source !== this.source) return;

@@ -6,12 +6,33 @@
 import type { ReportThresholds } from "../api/types";
 
 export const MAX_TERM_DAYS = 366;
+export const MAX_ABSENT_DAYS_IN_ROW = 30;
+/** The cutoff may be chosen between these times (HH:MM, the office's local time). */
+export const EARLIEST_CUTOFF = "05:00";
+export const LATEST_CUTOFF = "20:00";
 
 /**
- * The form's fields, as typed. `minDays` (days with records before chronic absence is judged)
- * is absent when the server did not send it, and then not sent back.
+ * The form's fields, as typed. `minDays` (days with records before chronic absence is judged),
+ * `inRow` (absent school days in a row) and `cutoff` (the lesson cutoff, HH:MM) are absent
+ * when the server did not send them, and then not sent back.
  */
-export type ThresholdsForm = { percent: string; absencesPerDay: string; termDays: string; minDays?: string };
+export type ThresholdsForm = {
+  percent: string;
+  absencesPerDay: string;
+  termDays: string;
+  minDays?: string;
+  inRow?: string;
+  cutoff?: string;
+};
+
+/** "9:30" or "09:30" as "09:30"; null when it is not a time of day on a 24-hour clock. */
+export function cutoffText(text: string): string | null {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!m) return null;
+  const [h, min] = [Number(m[1]), Number(m[2])];
+  if (h > 23 || min > 59) return null;
+  return `${String(h).padStart(2, "0")}:${m[2]}`;
+}
 
 export type ThresholdsField = keyof ThresholdsForm;
 
@@ -52,6 +73,8 @@ export function thresholdsToForm(t: ReportThresholds): ThresholdsForm {
     termDays: String(t.termDays),
   };
   if (t.chronicMinDays !== undefined) form.minDays = String(t.chronicMinDays);
+  if (t.absentDaysInRow !== undefined) form.inRow = String(t.absentDaysInRow);
+  if (t.lessonCutoff !== undefined) form.cutoff = t.lessonCutoff;
   return form;
 }
 
@@ -71,11 +94,30 @@ export function checkThresholdsForm(form: ThresholdsForm): ThresholdsCheck {
   if (minDays === null || (minDays !== undefined && (minDays < 1 || minDays > MAX_TERM_DAYS))) {
     problems.minDays = `Enter the number of school days as a whole number, from 1 to ${MAX_TERM_DAYS}.`;
   }
-  if (Object.keys(problems).length > 0 || share === null || absences === null || days === null || minDays === null) {
+  const inRow = form.inRow === undefined ? undefined : wholeNumber(form.inRow);
+  if (inRow === null || (inRow !== undefined && (inRow < 2 || inRow > MAX_ABSENT_DAYS_IN_ROW))) {
+    problems.inRow = `Enter the number of school days in a row as a whole number, from 2 to ${MAX_ABSENT_DAYS_IN_ROW}.`;
+  }
+  const cutoff = form.cutoff === undefined ? undefined : cutoffText(form.cutoff);
+  // "HH:MM" strings compare as times.
+  if (cutoff === null || (cutoff !== undefined && (cutoff < EARLIEST_CUTOFF || cutoff > LATEST_CUTOFF))) {
+    problems.cutoff = `Enter the cutoff as a time between ${EARLIEST_CUTOFF} and ${LATEST_CUTOFF}, such as 09:30.`;
+  }
+  if (
+    Object.keys(problems).length > 0 ||
+    share === null ||
+    absences === null ||
+    days === null ||
+    minDays === null ||
+    inRow === null ||
+    cutoff === null
+  ) {
     return { ok: false, problems };
   }
   const thresholds: ReportThresholds = { chronicThreshold: share, absencesPerDay: absences, termDays: days };
   if (minDays !== undefined) thresholds.chronicMinDays = minDays;
+  if (inRow !== undefined) thresholds.absentDaysInRow = inRow;
+  if (cutoff !== undefined) thresholds.lessonCutoff = cutoff;
   return { ok: true, thresholds };
 }
 
@@ -89,6 +131,8 @@ export function thresholdsSavedMessage(t: ReportThresholds): string {
     (t.chronicMinDays === undefined
       ? ""
       : `Before ${t.chronicMinDays} school day${t.chronicMinDays === 1 ? "" : "s"} with records, a student is shown as too early to tell. `) +
+    (t.absentDaysInRow === undefined ? "" : `${t.absentDaysInRow} absent school days in a row raise an alert. `) +
+    (t.lessonCutoff === undefined ? "" : `After ${t.lessonCutoff}, lessons without attendance are shown as not taken. `) +
     "Reports and alerts use this from now on."
   );
 }

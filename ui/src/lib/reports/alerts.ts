@@ -1,4 +1,5 @@
-// Threshold alerts (a student absent too often today, or over the chronic threshold): listed
+// Threshold alerts (a student absent too often today, absent several school days in a row, or
+// over the chronic threshold): listed
 // on the Reports page, counted in the navigation until the page has been seen.
 
 import type { Alert } from "../api/types";
@@ -7,6 +8,8 @@ export function alertKindLabel(kind: string): string {
   switch (kind) {
     case "absences_today":
       return "Absences today";
+    case "absent_days_in_row":
+      return "Absent days in a row";
     case "chronic":
       return "Chronic absence";
     default:

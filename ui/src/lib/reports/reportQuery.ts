@@ -37,7 +37,19 @@ export const EXPORTS: readonly { kind: ExportKind; label: string; description: s
   { kind: "students", label: "Per student", description: "Sessions, present, absent, late, excused and attendance rate per student, with the chronic-absence flag." },
   { kind: "classes", label: "Per class, by day", description: "The same counts and rates for each class and day." },
   { kind: "courses", label: "Per course, by day", description: "The same counts and rates for each course and day." },
+  {
+    kind: "lessons-not-taken",
+    label: "Lessons not taken",
+    description:
+      "For each day chosen, the lessons with no attendance. Expected lessons are inferred (DreamClass sends no timetable): a class and course with attendance on the same weekday in the four weeks before.",
+  },
 ];
+
+/** Exports that need days chosen (lessons not taken are for named days, at most 366). */
+export function exportNeedsDays(kind: ExportKind, f: ReportFilter): string | null {
+  if (kind !== "lessons-not-taken" || f.from || f.to) return null;
+  return "Choose the days above first.";
+}
 
 /**
  * The separator Excel expects where `locale` is used: `;` where numbers are written with a

@@ -3,7 +3,8 @@
 /**
  * The thresholds as the API shows and takes them. The first three are required when saving,
  * so a save never leaves one half-changed; `chronicMinDays`, added later, keeps its saved
- * value when a caller leaves it out (the API always shows it).
+ * value when a caller leaves it out (the API always shows it); so do `absentDaysInRow` and
+ * `lessonCutoff`, added after it.
  */
 export type ReportThresholds = { 
 /**
@@ -14,4 +15,13 @@ chronicThreshold: number, absencesPerDay: number, termDays: number,
  * Days with records a student needs before chronic absence is judged ("too early to
  * tell" before that).
  */
-chronicMinDays?: number, };
+chronicMinDays?: number, 
+/**
+ * Absent school days in a row that raise an alert (2 to 30).
+ */
+absentDaysInRow?: number, 
+/**
+ * The time of day (`"09:30"`, the office's local time) after which lessons without
+ * attendance are "not taken yet" (05:00 to 20:00).
+ */
+lessonCutoff?: string, };

@@ -1,0 +1,166 @@
+//! The cutoff notice: once the school's lesson cutoff (default 09:30) has passed on a school
+//! day, the office is told once which lessons have no attendance yet (core's
+//! `reports::not_taken` says how they are inferred). The notice goes to every live subscriber
+//! as a `lessonsNotTaken` stream event (the window shows it, the desktop turns it into a
+//! system notification), the same path as the other notices.
+//!
+//! Once per cutoff per day: a day is told about at most once for each cutoff time, so moving
+//! the cutoff later in the day (09:30 to 10:00) tells again at the new time, and the check of
+//! a day that had nothing to tell is not repeated. A server started after the cutoff tells at
+//! once (an office PC switched on at 09:45 should still hear of it); the memory is the
+//! process's own, so a restart later that day tells again.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rollcall_core::reports::{LessonCutoff, NotTakenDay};
+use rollcall_core::Scope;
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::state::{AppState, Notice};
+
+/// The office's local time, as the cutoff is compared with it. Tests give their own.
+#[derive(Clone)]
+pub struct LocalClock(Arc<dyn Fn() -> NaiveDateTime + Send + Sync>);
+
+impl LocalClock {
+    /// The computer's local time.
+    pub fn system() -> Self {
+        Self(Arc::new(|| chrono::Local::now().naive_local()))
+    }
+
+    /// A clock that reads `now` each time (tests move it on).
+    pub fn shared(now: Arc<Mutex<NaiveDateTime>>) -> Self {
+        Self(Arc::new(move || *now.lock().expect("clock lock")))
+    }
+
+    pub fn now(&self) -> NaiveDateTime {
+        (self.0)()
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now().date()
+    }
+}
+
+impl Default for LocalClock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+/// How often the cutoff is looked at: often enough to tell within the minute.
+pub const CHECK_EVERY: Duration = Duration::from_secs(20);
+
+/// What the `lessonsNotTaken` stream event carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonsNotTakenNotice {
+    /// The day (`YYYY-MM-DD`).
+    pub date: String,
+    /// The cutoff that passed (`HH:MM`).
+    pub cutoff: String,
+    /// Lessons expected (inferred) without attendance.
+    pub count: u32,
+    /// A sentence for the office.
+    pub message: String,
+}
+
+/// The days (and cutoffs) already told about.
+#[derive(Debug, Default)]
+pub struct CutoffMemory {
+    checked: Option<(NaiveDate, LessonCutoff)>,
+}
+
+impl CutoffMemory {
+    /// The day to check now, if its cutoff has passed and it was not checked for this cutoff.
+    pub fn due(&self, now: NaiveDateTime, cutoff: LessonCutoff) -> Option<NaiveDate> {
+        let today = now.date();
+        let passed = cutoff.has_passed(today, now);
+        (passed && self.checked != Some((today, cutoff))).then_some(today)
+    }
+
+    /// `day` was checked for `cutoff`: not again today at this cutoff.
+    pub fn checked(&mut self, day: NaiveDate, cutoff: LessonCutoff) {
+        self.checked = Some((day, cutoff));
+    }
+}
+
+/// The notice for `day` at `cutoff`, when there is something to tell.
+pub fn notice_of(day: &NotTakenDay, cutoff: LessonCutoff) -> Option<LessonsNotTakenNotice> {
+    let cutoff = cutoff.to_string();
+    let message = day.notice(&cutoff)?;
+    Some(LessonsNotTakenNotice {
+        date: day.date.clone(),
+        cutoff,
+        count: u32::try_from(day.lessons.len()).unwrap_or(u32::MAX),
+        message,
+    })
+}
+
+/// Checks once: when the cutoff is due, reads the day and sends the notice (if any). A failed
+/// read is tried again at the next check.
+async fn check(state: &AppState, memory: &mut CutoffMemory) {
+    let cutoff = state.report_settings().lesson_cutoff;
+    let Some(day) = memory.due(state.clock.now(), cutoff) else {
+        return;
+    };
+    match state.store.lessons_not_taken(&Scope::all(), day).await {
+        Ok(not_taken) => {
+            memory.checked(day, cutoff);
+            if let Some(notice) = notice_of(&not_taken, cutoff) {
+                tracing::info!(date = %notice.date, lessons = notice.count, "lessons not taken by the cutoff");
+                let _ = state.notices.send(Notice::LessonsNotTaken(notice));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check the lessons not taken; trying again"),
+    }
+}
+
+/// Looks at the cutoff every `every` until the server stops.
+pub fn spawn(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        let mut memory = CutoffMemory::default();
+        let mut stopping = state.stopping.clone();
+        loop {
+            check(&state, &mut memory).await;
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stopping.wait_for(|stop| *stop) => return,
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn each_day_is_checked_once_per_cutoff_after_it_passes() {
+        let mut memory = CutoffMemory::default();
+        let cutoff = LessonCutoff::default();
+        assert_eq!(memory.due(at("2026-11-30 09:29"), cutoff), None);
+        let day = memory.due(at("2026-11-30 09:30"), cutoff).unwrap();
+        memory.checked(day, cutoff);
+        assert_eq!(memory.due(at("2026-11-30 09:31"), cutoff), None);
+        assert_eq!(memory.due(at("2026-11-30 15:00"), cutoff), None);
+        // The cutoff moved later: told again once it passes.
+        let later = LessonCutoff::at(10, 0).unwrap();
+        assert_eq!(memory.due(at("2026-11-30 09:45"), later), None);
+        assert!(memory.due(at("2026-11-30 10:00"), later).is_some());
+        memory.checked(day, later);
+        // The next day, before and after its cutoff.
+        assert_eq!(memory.due(at("2026-12-01 09:59"), later), None);
+        assert_eq!(
+            memory.due(at("2026-12-01 10:00"), later),
+            NaiveDate::from_ymd_opt(2026, 12, 1)
+        );
+    }
+}

@@ -49,6 +49,10 @@ pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table> {
     pub last_shown_public_url: Option<String>,
     /// The thresholds of reports and alerts (`[reports]`); missing ones are the defaults.
     pub reports: Option<ReportThresholds>,
+    /// Accepted deliveries are also sent on to this URL (another system the school feeds).
+    pub forward_url: Option<String>,
+    /// When set, forwarded deliveries are signed anew with it, as DreamClass signs.
+    pub forward_secret: Option<String>,
 }
 
 /// `[reports]` in `rollcall.toml`: the school's thresholds for chronic absence and alerts.

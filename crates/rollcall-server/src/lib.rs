@@ -11,10 +11,12 @@
 //! ```
 
 pub mod error;
+pub mod forwarding;
 pub mod launch;
 pub mod limits;
 pub mod local;
 mod notice;
+mod recheck;
 pub mod report_file;
 pub mod retention;
 pub mod settings;
@@ -70,6 +72,8 @@ pub struct ServerConfig {
     pub secret_store: Option<Arc<dyn SecretStore>>,
     /// How the DreamClass side works (its API connection is in `settings`).
     pub dreamclass_options: DreamClassOptions,
+    /// How forwarding of accepted deliveries waits and tries again.
+    pub forwarding_retry: forwarding::ForwardingRetry,
 }
 
 impl ServerConfig {
@@ -92,6 +96,7 @@ impl ServerConfig {
             token: None,
             secret_store: None,
             dreamclass_options: DreamClassOptions::default(),
+            forwarding_retry: forwarding::ForwardingRetry::default(),
         }
     }
 }
@@ -244,6 +249,16 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
     )
     .await
     .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client builds");
+    let forwarding = forwarding::Forwarding::start(
+        settings.clone(),
+        http.clone(),
+        config.forwarding_retry,
+        stopping.clone(),
+    );
     let state = AppState {
         store,
         settings,
@@ -251,12 +266,11 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         info: Arc::new(info),
         notices,
         stopping: stopping.clone(),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client builds"),
+        http,
         dreamclass,
         tunnel,
+        forwarding,
+        rechecking: Arc::new(tokio::sync::Mutex::new(())),
     };
     forward_reference_changes(&state);
     check_the_tunnel_on_waking(&state);

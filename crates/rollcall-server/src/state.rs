@@ -74,6 +74,10 @@ pub struct AppState {
     pub(crate) dreamclass: rollcall_dreamclass::DreamClass,
     /// The tunnel that gives the webhook listener a public URL.
     pub(crate) tunnel: Arc<crate::tunnel::TunnelService>,
+    /// Sends accepted deliveries on to another system, when the office chose one.
+    pub(crate) forwarding: crate::forwarding::Forwarding,
+    /// Held while refused deliveries are re-checked: one re-check at a time.
+    pub(crate) rechecking: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {

@@ -10,7 +10,7 @@ use rollcall_dreamclass::ApiConfig;
 use rollcall_tunnel::TunnelConfig;
 use serde::Deserialize;
 
-use super::{Settings, WebhookSettings, DEFAULT_RETENTION_DAYS};
+use super::{ForwardingSettings, Settings, WebhookSettings, DEFAULT_RETENTION_DAYS};
 
 /// `rollcall.toml` with its `[dreamclass]` and `[tunnel]` parts typed.
 pub type SettingsFile = FileConfig<ApiConfig, TunnelConfig>;
@@ -43,6 +43,8 @@ pub fn read(data_dir: &Path) -> Result<SettingsFile, String> {
         delivery_retention_days: file.delivery_retention_days,
         last_shown_public_url: file.last_shown_public_url,
         reports: file.reports,
+        forward_url: file.forward_url,
+        forward_secret: file.forward_secret,
     })
 }
 
@@ -70,6 +72,10 @@ pub fn settings_from(file: &SettingsFile) -> Result<Settings, String> {
         dreamclass: file.dreamclass.clone().unwrap_or_default(),
         tunnel: file.tunnel.clone().unwrap_or_default(),
         last_shown_public_url: file.last_shown_public_url.clone(),
+        forwarding: ForwardingSettings {
+            url: file.forward_url.clone(),
+            secret: file.forward_secret.clone(),
+        },
     })
 }
 
@@ -121,6 +127,8 @@ pub(super) fn write_into(settings: &Settings, file: &mut SettingsFile) {
         TunnelConfig::None,
     );
     file.last_shown_public_url = settings.last_shown_public_url.clone();
+    file.forward_url = settings.forwarding.url.clone();
+    file.forward_secret = settings.forwarding.secret.clone();
 }
 
 /// How often a rename refused because another program holds the file is tried, and the

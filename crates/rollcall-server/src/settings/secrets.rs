@@ -32,12 +32,15 @@ pub mod secret_names {
     pub const DREAMCLASS_TOKEN: &str = "dreamclass-token";
     pub const NGROK_AUTHTOKEN: &str = "ngrok-authtoken";
     pub const BORE_SECRET: &str = "bore-secret";
-    pub const ALL: [&str; 5] = [
+    /// The secret forwarded deliveries are signed with.
+    pub const FORWARD_SECRET: &str = "forward-secret";
+    pub const ALL: [&str; 6] = [
         WEBHOOK_SECRET,
         BASIC_AUTH,
         DREAMCLASS_TOKEN,
         NGROK_AUTHTOKEN,
         BORE_SECRET,
+        FORWARD_SECRET,
     ];
 }
 
@@ -63,7 +66,7 @@ pub struct Secret {
 }
 
 /// Every secret setting. A setting not listed here is written to `rollcall.toml` as it is.
-pub const SECRETS: [Secret; 5] = [
+pub const SECRETS: [Secret; 6] = [
     Secret {
         name: secret_names::WEBHOOK_SECRET,
         get: |f| f.webhook_secret.clone(),
@@ -111,6 +114,11 @@ pub const SECRETS: [Secret; 5] = [
                 b.secret = v;
             }
         },
+    },
+    Secret {
+        name: secret_names::FORWARD_SECRET,
+        get: |f| f.forward_secret.clone(),
+        set: |f, v| f.forward_secret = v,
     },
 ];
 

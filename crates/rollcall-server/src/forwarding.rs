@@ -248,7 +248,16 @@ async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("The forwarding address {url} could not be reached ({e})."))?;
+        .map_err(|e| {
+            let why = if e.is_timeout() {
+                "it did not answer in time"
+            } else if e.is_connect() {
+                "nothing answered at that address"
+            } else {
+                "the connection broke off"
+            };
+            format!("The forwarding address {url} could not be reached: {why}.")
+        })?;
     let status = response.status();
     if status.is_success() {
         Ok(())

@@ -99,7 +99,10 @@ async fn accepted_deliveries_are_forwarded_signed_anew_without_holding_up_the_an
     // The other system holds its answer: DreamClass is answered all the same (a listener
     // that waited for forwarding would not answer at all).
     let answered = tokio::time::timeout(Duration::from_secs(10), s.post(&delivery)).await;
-    assert_eq!(answered.expect("answered without waiting for forwarding").0, 200);
+    assert_eq!(
+        answered.expect("answered without waiting for forwarding").0,
+        200
+    );
     assert_eq!(s.post(&delivery).await.0, 200, "a duplicate");
     assert_eq!(s.post(&created(2, 2)).await.0, 200);
     let waiting = forwarding_status(&s, |st| st["waiting"] == 2).await;

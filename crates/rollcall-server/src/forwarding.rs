@@ -6,11 +6,14 @@
 //!   `200` DreamClass gets does not depend on the other system.
 //! - Offers wait in a bounded queue in memory and are sent one at a time, in arrival order,
 //!   by one task. A failure is tried again after a wait that doubles up to a limit; after the
-//!   last try the delivery is given up, with a sentence on the Deliveries screen.
+//!   last try the delivery is given up, with a sentence on the Deliveries screen; one the
+//!   other system refuses itself (a 4xx other than 408 and 429) is given up at once, so it
+//!   cannot hold up the deliveries behind it.
 //! - What is lost on a restart: deliveries still waiting in the queue (the screen shows how
 //!   many wait). They stay in Rollcall's own delivery log.
-//! - Which deliveries: those stored for the first time (applied, superseded, ignored). A
-//!   duplicate was forwarded when it first arrived; a conflict was refused.
+//! - Which deliveries: those stored for the first time (applied, superseded, ignored),
+//!   re-checked ones included. A duplicate was forwarded when it first arrived; a conflict
+//!   was refused; Rollcall's own setup test delivery is not DreamClass's.
 //! - With a forwarding secret the body's `signature` is made anew with it, exactly as
 //!   DreamClass signs (base64 of HMAC-SHA256 of the request id, the secret's text as key), so
 //!   the other system checks forwarded deliveries with a secret of its own. Without one the
@@ -83,6 +86,10 @@ pub struct ForwardingStatus {
     pub last_failure: Option<ForwardingFailure>,
 }
 
+/// The type of Rollcall's own setup test delivery (`POST /api/test-event`): never forwarded,
+/// it is not DreamClass's.
+pub const TEST_EVENT_TYPE: &str = "ROLLCALL_TEST";
+
 /// The handle the listener offers deliveries to; cheap to clone.
 #[derive(Clone)]
 pub struct Forwarding {
@@ -117,12 +124,14 @@ impl Forwarding {
         self.settings.with(|s| s.forwarding.url.is_some())
     }
 
-    /// Offers a stored delivery; never waits. Only first-time accepted deliveries go.
-    pub fn offer(&self, outcome: &IngestOutcome, body: Vec<u8>) {
-        if !matches!(
+    /// Offers a stored delivery; never waits. Only first-time accepted deliveries from
+    /// DreamClass go.
+    pub fn offer(&self, outcome: &IngestOutcome, event_type: &str, body: Vec<u8>) {
+        let first_time = matches!(
             outcome,
             IngestOutcome::Applied(_) | IngestOutcome::Superseded | IngestOutcome::Ignored
-        ) {
+        );
+        if !first_time || event_type == TEST_EVENT_TYPE {
             return;
         }
         let mut status = self.status.lock().expect("forwarding status lock");
@@ -191,22 +200,29 @@ impl Forwarding {
                         });
                         break;
                     }
-                    Err(reason) if tries >= retry.tries => {
+                    Err(Failure { reason, permanent }) if permanent || tries >= retry.tries => {
                         tracing::warn!(%reason, tries, "a delivery could not be forwarded; given up");
                         self.record(|s| {
                             s.failed_tries += 1;
                             s.given_up += 1;
                             s.last_failure = Some(ForwardingFailure {
                                 at: now_ms(),
-                                message: format!(
-                                    "{reason} A delivery was given up after {tries} tries; it \
-                                     stays in Rollcall's delivery log."
-                                ),
+                                message: if permanent {
+                                    format!(
+                                        "{reason} It is not sent again (it stays in \
+                                         Rollcall's delivery log); the next ones are."
+                                    )
+                                } else {
+                                    format!(
+                                        "{reason} A delivery was given up after {tries} tries; \
+                                         it stays in Rollcall's delivery log."
+                                    )
+                                },
                             });
                         });
                         break;
                     }
-                    Err(reason) => {
+                    Err(Failure { reason, .. }) => {
                         tracing::info!(%reason, tries, "forwarding failed; trying again");
                         self.record(|s| {
                             s.failed_tries += 1;
@@ -231,15 +247,34 @@ impl Forwarding {
     }
 }
 
-/// Sends one body; the error is a sentence naming the address and what went wrong.
+/// Why one try failed: a sentence naming the address and what went wrong, and whether
+/// trying again cannot help (the other system refused this delivery itself).
+struct Failure {
+    reason: String,
+    permanent: bool,
+}
+
+impl Failure {
+    fn again(reason: String) -> Self {
+        Self {
+            reason,
+            permanent: false,
+        }
+    }
+}
+
+/// Sends one body.
 async fn send(
     http: &reqwest::Client,
     url: &str,
     key: Option<&SigningKey>,
     body: &[u8],
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let body = match key {
-        Some(key) => signed_anew(body, key)?,
+        Some(key) => signed_anew(body, key).map_err(|reason| Failure {
+            reason,
+            permanent: true,
+        })?,
         None => body.to_vec(),
     };
     let response = http
@@ -256,17 +291,25 @@ async fn send(
             } else {
                 "the connection broke off"
             };
-            format!("The forwarding address {url} could not be reached: {why}.")
+            Failure::again(format!(
+                "The forwarding address {url} could not be reached: {why}."
+            ))
         })?;
     let status = response.status();
     if status.is_success() {
-        Ok(())
-    } else {
-        Err(format!(
+        return Ok(());
+    }
+    // A 4xx other than "timed out" or "too many requests" is about the delivery itself.
+    let permanent = status.is_client_error()
+        && status != reqwest::StatusCode::REQUEST_TIMEOUT
+        && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
+    Err(Failure {
+        reason: format!(
             "The forwarding address {url} refused a delivery (HTTP {}).",
             status.as_u16()
-        ))
-    }
+        ),
+        permanent,
+    })
 }
 
 /// The body with its `signature` replaced by one made with `key`, as DreamClass signs: the

@@ -378,6 +378,15 @@ impl RunningServer {
     /// Stops accepting, lets requests in flight finish (up to a grace period), commits
     /// everything queued, and stops the store.
     pub async fn shutdown(self) {
+        // The forwarding queue is in memory (see `forwarding`): say what it loses.
+        let waiting = self.state.forwarding.status().waiting;
+        if waiting > 0 {
+            tracing::warn!(
+                waiting,
+                "deliveries waiting to be forwarded are not sent: Rollcall is stopping (they \
+                 stay in its delivery log)"
+            );
+        }
         self.state.tunnel.shutdown().await;
         let _ = self.stop.send(true);
         for task in self.tasks {

@@ -308,7 +308,7 @@ pub(crate) async fn store_checked(
     let body = state.forwarding.wants().then(|| delivery.raw_body.clone());
     let outcome = state.store.deliver(delivery).await?;
     if let Some(body) = body {
-        state.forwarding.offer(&outcome, body);
+        state.forwarding.offer(&outcome, &event_type, body);
     }
     if let Some(data) = names_data.filter(|_| outcome == IngestOutcome::Ignored) {
         // Student, class and enrolment webhooks update the names; that is not attendance and

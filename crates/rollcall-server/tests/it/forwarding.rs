@@ -20,7 +20,7 @@ use crate::support::{created, key, signed_config, TestServer};
 const FORWARD_SECRET: &str = "the-other-systems-secret";
 
 /// The other system: checks each delivery's signature with its own secret, answers 503 to
-/// the first one, and holds every answer until the test lets it go.
+/// the first request and 400 to record 99, and holds every answer until the test lets it go.
 #[derive(Clone)]
 struct Receiver {
     accepted: Arc<Mutex<Vec<Value>>>,
@@ -38,6 +38,9 @@ async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCo
     };
     if n == 1 {
         return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if body["data"]["id"] == 99 {
+        return StatusCode::BAD_REQUEST;
     }
     let forward = SigningKey::new(FORWARD_SECRET, KeyEncoding::Text).unwrap();
     let id = body["id"].as_str().unwrap_or_default();
@@ -142,6 +145,41 @@ async fn accepted_deliveries_are_forwarded_signed_anew_without_holding_up_the_an
         !key().verify(id, accepted[0]["signature"].as_str().unwrap()),
         "signed anew, not with DreamClass's secret"
     );
+
+    // One the other system refuses itself is given up at once, without holding up the next;
+    // Rollcall's own test delivery is not forwarded.
+    let tries_before = done["failedTries"].as_u64().unwrap();
+    assert_eq!(s.post(&created(99, 2)).await.0, 200);
+    let test_event: Value = s
+        .http
+        .post(format!("{}/api/test-event", s.api_base))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(test_event["ok"], true, "{test_event}");
+    assert_eq!(s.post(&created(3, 2)).await.0, 200);
+    let after = forwarding_status(&s, |st| {
+        st["waiting"] == 0 && st["forwarded"].as_u64().unwrap() >= 3
+    })
+    .await;
+    assert_eq!(after["forwarded"], 3);
+    assert_eq!(after["givenUp"], 1);
+    assert_eq!(
+        after["failedTries"].as_u64().unwrap(),
+        tries_before + 1,
+        "tried once"
+    );
+    let failure = after["lastFailure"]["message"].as_str().unwrap();
+    assert!(failure.contains("(HTTP 400)"), "{failure}");
+    assert!(failure.contains("not sent again"), "{failure}");
+    let accepted = receiver.accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), 3);
+    assert!(accepted.iter().all(|b| b["type"] != "ROLLCALL_TEST"));
+    assert_eq!(accepted[2]["data"]["id"], 3);
     s.stop().await;
 }
 

@@ -109,6 +109,7 @@ fn secret_label(name: &str) -> &'static str {
         secret_names::NGROK_AUTHTOKEN => "The ngrok authtoken",
         secret_names::BORE_SECRET => "The bore server's secret",
         secret_names::DIGEST_SMTP_PASSWORD => "The e-mail digest's mail server password",
+        secret_names::FORWARD_SECRET => "The forwarding secret",
         _ => "This secret",
     }
 }

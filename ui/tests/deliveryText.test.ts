@@ -3,7 +3,7 @@ import { bodyTruncated, mergeDeliveries, prettyBody } from "../src/lib/deliverie
 import type { DeliveryRow } from "../src/lib/api/types";
 
 function delivery(seq: number, over: Partial<DeliveryRow> = {}): DeliveryRow {
-  return { seq, receivedAt: seq, requestId: `r${seq}`, eventType: "ATTENDANCE_CREATED", tenant: "my-school", outcome: "applied", status: 200, reason: null, body: "{}", bodyBytes: 2, ...over };
+  return { seq, receivedAt: seq, requestId: `r${seq}`, eventType: "ATTENDANCE_CREATED", tenant: "my-school", outcome: "applied", status: 200, reason: null, body: "{}", bodyBytes: 2, recheckedAt: null, recheck: null, ...over };
 }
 
 describe("delivery inspector", () => {

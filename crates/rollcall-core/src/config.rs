@@ -52,6 +52,10 @@ pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table, Digest = t
     /// The daily e-mail digest (`[digest]`: recipients, send time, SMTP server), read by the
     /// server, which sends it.
     pub digest: Option<Digest>,
+    /// Accepted deliveries are also sent on to this URL (another system the school feeds).
+    pub forward_url: Option<String>,
+    /// When set, forwarded deliveries are signed anew with it, as DreamClass signs.
+    pub forward_secret: Option<String>,
 }
 
 /// `[reports]` in `rollcall.toml`: the school's thresholds for chronic absence and alerts.

@@ -144,6 +144,11 @@ pub struct DeliveryRow {
     /// The raw body as received (truncated for capped outcomes), lossily decoded as UTF-8.
     pub body: Option<String>,
     pub body_bytes: i64,
+    /// When a refused delivery was verified again with the current secret (see
+    /// [`crate::store::recheck`]); `None` for every other entry.
+    pub rechecked_at: Option<i64>,
+    /// What that re-check found.
+    pub recheck: Option<crate::store::recheck::RecheckResult>,
 }
 
 /// How a status counts in reports and which colour it gets. DreamClass lets each school name

@@ -12,11 +12,13 @@
 
 pub mod digest;
 pub mod error;
+pub mod forwarding;
 pub mod launch;
 pub mod lesson_cutoff;
 pub mod limits;
 pub mod local;
 mod notice;
+mod recheck;
 pub mod report_file;
 pub mod retention;
 pub mod settings;
@@ -76,6 +78,8 @@ pub struct ServerConfig {
     pub clock: lesson_cutoff::LocalClock,
     /// How often the lesson cutoff is looked at ([`lesson_cutoff::CHECK_EVERY`]).
     pub cutoff_check_every: Duration,
+    /// How forwarding of accepted deliveries waits and tries again.
+    pub forwarding_retry: forwarding::ForwardingRetry,
 }
 
 impl ServerConfig {
@@ -100,6 +104,7 @@ impl ServerConfig {
             dreamclass_options: DreamClassOptions::default(),
             clock: lesson_cutoff::LocalClock::system(),
             cutoff_check_every: lesson_cutoff::CHECK_EVERY,
+            forwarding_retry: forwarding::ForwardingRetry::default(),
         }
     }
 }
@@ -252,6 +257,16 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
     )
     .await
     .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client builds");
+    let forwarding = forwarding::Forwarding::start(
+        settings.clone(),
+        http.clone(),
+        config.forwarding_retry,
+        stopping.clone(),
+    );
     let state = AppState {
         store,
         settings,
@@ -259,14 +274,13 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         info: Arc::new(info),
         notices,
         stopping: stopping.clone(),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client builds"),
+        http,
         dreamclass,
         tunnel,
         digest: Arc::default(),
         clock: config.clock.clone(),
+        forwarding,
+        rechecking: Arc::new(tokio::sync::Mutex::new(())),
     };
     forward_reference_changes(&state);
     check_the_tunnel_on_waking(&state);
@@ -376,6 +390,15 @@ impl RunningServer {
     /// Stops accepting, lets requests in flight finish (up to a grace period), commits
     /// everything queued, and stops the store.
     pub async fn shutdown(self) {
+        // The forwarding queue is in memory (see `forwarding`): say what it loses.
+        let waiting = self.state.forwarding.status().waiting;
+        if waiting > 0 {
+            tracing::warn!(
+                waiting,
+                "deliveries waiting to be forwarded are not sent: Rollcall is stopping (they \
+                 stay in its delivery log)"
+            );
+        }
         self.state.tunnel.shutdown().await;
         let _ = self.stop.send(true);
         for task in self.tasks {

@@ -78,6 +78,10 @@ pub struct AppState {
     pub(crate) digest: Arc<crate::digest::DigestService>,
     /// The office's local time (the lesson cutoff is compared with it).
     pub(crate) clock: crate::lesson_cutoff::LocalClock,
+    /// Sends accepted deliveries on to another system, when the office chose one.
+    pub(crate) forwarding: crate::forwarding::Forwarding,
+    /// Held while refused deliveries are re-checked: one re-check at a time.
+    pub(crate) rechecking: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {

@@ -13,7 +13,8 @@ use rollcall_core::store::{IngestOutcome, RejectedDelivery, StoreError, Verified
 use serde::Serialize;
 
 use crate::error::{method_not_allowed, not_found, ApiError};
-use crate::state::AppState;
+use crate::settings::WebhookAuth;
+use crate::state::{AppState, WebhookLimits};
 
 pub const WEBHOOK_PATH: &str = "/webhooks/dreamclass";
 
@@ -62,7 +63,7 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 /// A refusal: the answer to send and what to log.
-struct Refusal {
+pub(crate) struct Refusal {
     error: ApiError,
     request_id: Option<String>,
 }
@@ -78,6 +79,16 @@ impl Refusal {
     fn for_request(mut self, request_id: &str) -> Self {
         self.request_id = Some(request_id.to_string());
         self
+    }
+
+    /// The machine-readable code (`signature_invalid`, ...).
+    pub(crate) fn code(&self) -> &'static str {
+        self.error.code
+    }
+
+    /// The sentence for people.
+    pub(crate) fn message(&self) -> &str {
+        &self.error.message
     }
 }
 
@@ -192,6 +203,29 @@ async fn handle(
             ));
         }
     }
+    let checked = check_body(&auth, &limits, raw, received_at)?;
+    store_checked(state, checked)
+        .await
+        .map_err(|e| storage_refusal(&e))
+}
+
+/// A delivery whose body passed [`check_body`]: ready for [`store_checked`].
+pub(crate) struct Checked {
+    pub(crate) delivery: VerifiedDelivery,
+    /// The names a student, class or enrolment webhook carries.
+    names_data: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The checks of a delivery's body, received at `received_at`: a secret is configured, the
+/// JSON is an envelope, its signature matches the key, its fields and timestamp are usable.
+/// The listener and the re-check of kept deliveries (`crate::recheck`) both call this, so a
+/// kept body is judged exactly as a new one.
+pub(crate) fn check_body(
+    auth: &WebhookAuth,
+    limits: &WebhookLimits,
+    raw: &[u8],
+    received_at: i64,
+) -> Result<Checked, Refusal> {
     if auth.key.is_none() && !auth.allow_unsigned {
         return Err(Refusal::new(
             StatusCode::UNAUTHORIZED,
@@ -249,16 +283,33 @@ async fn handle(
         .other_data
         .take()
         .filter(|_| rollcall_dreamclass::is_reference_event(&event_type));
-    let outcome = state
-        .store
-        .deliver(VerifiedDelivery {
+    Ok(Checked {
+        delivery: VerifiedDelivery {
             received_at,
             raw_body: raw.to_vec(),
             content_sha256,
             envelope,
-        })
-        .await
-        .map_err(|e| storage_refusal(&e))?;
+        },
+        names_data,
+    })
+}
+
+/// Stores a checked delivery (durably, with every ordering and duplicate rule), then hands
+/// what follows from it to the background: the names it carries, its forwarding.
+pub(crate) async fn store_checked(
+    state: &AppState,
+    checked: Checked,
+) -> Result<IngestOutcome, StoreError> {
+    let Checked {
+        delivery,
+        names_data,
+    } = checked;
+    let event_type = delivery.envelope.event_type.clone();
+    let body = state.forwarding.wants().then(|| delivery.raw_body.clone());
+    let outcome = state.store.deliver(delivery).await?;
+    if let Some(body) = body {
+        state.forwarding.offer(&outcome, &event_type, body);
+    }
     if let Some(data) = names_data.filter(|_| outcome == IngestOutcome::Ignored) {
         // Student, class and enrolment webhooks update the names; that is not attendance and
         // the delivery is already stored, so it does not hold up the answer.

@@ -21,6 +21,7 @@ mod listener;
 mod listening;
 mod pool;
 mod queries;
+mod recheck;
 mod recovery;
 mod reference;
 mod reports;
@@ -40,6 +41,7 @@ use rollcall_core::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, 
 use rollcall_core::reports::{
     Alert, ExportError, ExportRequest, NotTakenDay, ReportSettings, Summary,
 };
+use rollcall_core::store::recheck::{RecheckRange, RecheckResult, RefusedForSecret};
 use rollcall_core::store::recovery::{DayCounts, ReconcileDay};
 use rollcall_core::store::reference::{
     FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
@@ -274,6 +276,26 @@ impl Store for PostgresStore {
 
     async fn last_delivery_at(&self) -> Result<Option<i64>, StoreError> {
         self.pool.run(queries::last_delivery_at).await
+    }
+
+    async fn refused_for_secret(
+        &self,
+        range: RecheckRange,
+        limit: usize,
+    ) -> Result<RefusedForSecret, StoreError> {
+        self.pool
+            .run(move |c| recheck::refused_for_secret(c, range, limit))
+            .await
+    }
+
+    async fn mark_rechecked(
+        &self,
+        marks: Vec<(i64, RecheckResult)>,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        self.writer
+            .transact(move |t| recheck::mark_rechecked(t, &marks, now))
+            .await
     }
 
     // The reference tables hold the names of the schools this database serves; as on SQLite,

@@ -9,6 +9,7 @@ use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
 use rollcall_core::store::counters::{outcome_counter, LAST_ACCEPTED_AT};
 use rollcall_core::store::queries::CHANGE_COLUMNS;
+use rollcall_core::store::recheck::RecheckResult;
 use rollcall_core::store::{BoardGroup, BoardGrouping};
 use rollcall_core::Scope;
 
@@ -203,6 +204,11 @@ fn delivery_from_row(r: &Row) -> DeliveryRow {
         reason: r.get(7),
         body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
         body_bytes: r.get(9),
+        rechecked_at: r.get(10),
+        recheck: r
+            .get::<_, Option<String>>(11)
+            .as_deref()
+            .and_then(RecheckResult::parse),
     }
 }
 
@@ -224,7 +230,7 @@ pub fn deliveries(
     // `?::text` so PostgreSQL knows the type of a parameter that may be NULL.
     let sql = placeholders(&format!(
         "SELECT seq, received_at, request_id, event_type, tenant, outcome, status, reason, body,
-                body_bytes
+                body_bytes, rechecked_at, recheck
          FROM deliveries
          {}
          ORDER BY seq DESC LIMIT ?",

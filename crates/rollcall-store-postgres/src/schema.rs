@@ -151,6 +151,12 @@ const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL
     );
     "#,
+    // 2: as SQLite's 3: when a delivery refused for the webhook secret was verified again,
+    // and what that re-check found (rollcall-core's store::recheck).
+    r#"
+    ALTER TABLE deliveries ADD COLUMN rechecked_at BIGINT;
+    ALTER TABLE deliveries ADD COLUMN recheck TEXT COLLATE "C";
+    "#,
 ];
 
 /// Brings the database to the newest schema, in one transaction under [`MIGRATION_LOCK`].

@@ -27,6 +27,7 @@ use tokio::sync::broadcast;
 use super::ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
 use super::listening::Gap;
 use super::queries::{BoardGroup, BoardGrouping};
+use super::recheck::{RecheckRange, RecheckResult, RefusedForSecret};
 use super::recovery::{DayCounts, ReconcileDay};
 use super::reference::{
     FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
@@ -157,6 +158,27 @@ pub trait Store: Send + Sync {
 
     /// When the newest delivery that was not rejected arrived, if any.
     async fn last_delivery_at(&self) -> Result<Option<i64>, StoreError>;
+
+    /// Deliveries refused for the webhook secret (401 `signature_invalid`,
+    /// `signature_missing`, `secret_not_configured`) in `range` that no re-check has decided
+    /// yet (never re-checked, or still not verifying), oldest first, at most `limit`, with
+    /// their kept bodies; and how many more match after them. Such entries have no school
+    /// (it is not known before the signature is), so this is an installation-wide read.
+    async fn refused_for_secret(
+        &self,
+        range: RecheckRange,
+        limit: usize,
+    ) -> Result<RefusedForSecret, StoreError>;
+
+    /// Marks refused log entries (by sequence) with what their re-check found, at `now`. An
+    /// entry a re-check already decided keeps its first result (only
+    /// [`RecheckResult::StillUnverified`] may be replaced). Returns how many were marked.
+    /// Applying a re-checked delivery is [`Store::deliver`]'s, not this method's.
+    async fn mark_rechecked(
+        &self,
+        marks: Vec<(i64, RecheckResult)>,
+        now: i64,
+    ) -> Result<usize, StoreError>;
 
     // ----- Names behind the ids -----------------------------------------------------
 

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod listening;
 pub mod queries;
 pub mod read_pool;
+pub mod recheck;
 pub mod recovery;
 pub mod reference;
 pub mod schema;
@@ -22,6 +23,7 @@ pub use ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
 pub use listening::Gap;
 pub use queries::{BoardGroup, BoardGrouping};
 pub use read_pool::ReadPool;
+pub use recheck::{KeptRefusal, RecheckRange, RecheckResult, RefusedForSecret};
 pub use sqlite::SqliteStore;
 pub use writer::IngestWriter;
 

@@ -7,6 +7,7 @@ use ts_rs::TS;
 use crate::filter::RecordFilter;
 use crate::scope::Scope;
 
+use super::recheck::RecheckResult;
 use crate::model::{AttendanceRow, Change, ChangeSource, DeliveryOutcome, DeliveryRow};
 
 fn where_clause(conds: &[String], extra: &[&str]) -> String {
@@ -186,6 +187,11 @@ fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<DeliveryRow> {
         reason: r.get(7)?,
         body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
         body_bytes: r.get(9)?,
+        rechecked_at: r.get(10)?,
+        recheck: r
+            .get::<_, Option<String>>(11)?
+            .as_deref()
+            .and_then(RecheckResult::parse),
     })
 }
 
@@ -215,7 +221,7 @@ pub fn deliveries_in(
     params.push((limit as i64).into());
     let sql = format!(
         "SELECT seq, received_at, request_id, event_type, tenant, outcome, status, reason, body,
-                body_bytes
+                body_bytes, rechecked_at, recheck
          FROM deliveries
          {}
          ORDER BY seq DESC LIMIT ?",

@@ -133,6 +133,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX recovery_gaps_pending ON recovery_gaps(recovered_at, id);
     "#,
+    // 3: a delivery refused for the webhook secret and verified again later remembers when
+    // and what that re-check found (store::recheck).
+    r#"
+    ALTER TABLE deliveries ADD COLUMN rechecked_at INTEGER;
+    ALTER TABLE deliveries ADD COLUMN recheck TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema. Each migration runs in its own transaction

@@ -13,6 +13,7 @@ use super::api::{ExportProgress, ExportProgressUpdate, ExportSink, Store, StoreH
 use super::ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
 use super::listening::{self, Gap};
 use super::queries::{self, BoardGroup, BoardGrouping};
+use super::recheck::{self, RecheckRange, RecheckResult, RefusedForSecret};
 use super::recovery::{self, DayCounts, ReconcileDay};
 use super::reference::{
     self, FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
@@ -168,6 +169,26 @@ impl Store for SqliteStore {
 
     async fn last_delivery_at(&self) -> Result<Option<i64>, StoreError> {
         self.reads.read(queries::last_delivery_at).await
+    }
+
+    async fn refused_for_secret(
+        &self,
+        range: RecheckRange,
+        limit: usize,
+    ) -> Result<RefusedForSecret, StoreError> {
+        self.reads
+            .read(move |c| recheck::refused_for_secret(c, range, limit))
+            .await
+    }
+
+    async fn mark_rechecked(
+        &self,
+        marks: Vec<(i64, RecheckResult)>,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        self.writer
+            .transact(move |t, _| recheck::mark_rechecked(t, &marks, now))
+            .await
     }
 
     // The reference tables hold the names of the one school this file serves; a scope

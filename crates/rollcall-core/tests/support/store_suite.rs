@@ -15,7 +15,9 @@ use rollcall_core::store::reference::{
     FetchedName, FetchedReference, FetchedStatus, FetchedStudent, NamedId, ReferenceUpdate,
     ReferenceWebhookEffect,
 };
-use rollcall_core::store::{IngestOutcome, Store, VerifiedDelivery};
+use rollcall_core::store::{
+    IngestOutcome, RecheckRange, RecheckResult, RejectedDelivery, Store, VerifiedDelivery,
+};
 use rollcall_core::{AttendanceEventKind, AttendanceRecord, DeliveryOutcome, Scope};
 
 /// Every check, in turn.
@@ -33,6 +35,7 @@ pub async fn run_all(store: &dyn Store) {
     reports_give_the_same_numbers_and_bytes(store).await;
     // After the reports: it uses their status names (801 Present, 802 Absent, 804 Excused).
     lessons_not_taken_and_absent_days_in_a_row(store).await;
+    refused_deliveries_are_rechecked_once(store).await;
 }
 
 pub fn record(id: i64, date: &str, student_period_id: i64, status_id: i64) -> AttendanceRecord {
@@ -1463,4 +1466,131 @@ pub async fn lessons_not_taken_and_absent_days_in_a_row(store: &dyn Store) {
         .map(|a| a.student_period_id)
         .collect();
     assert_eq!(ids, [964]);
+}
+
+/// Deliveries refused for the secret (and only those) are offered for a re-check, oldest
+/// first, a page at a time within a time range; a decided re-check is kept, one that still
+/// does not verify stays on offer.
+pub async fn refused_deliveries_are_rechecked_once(store: &dyn Store) {
+    // A time of its own, so the range isolates this check's entries.
+    let base = 4_000_000_000_000;
+    let refused = |n: i64, status: u16, code: &str, body: Vec<u8>| RejectedDelivery {
+        received_at: base + n,
+        request_id: Some(format!("recheck-{n}")),
+        status,
+        reason: format!("{code}: a sentence"),
+        body,
+    };
+    let body = |n: i64| format!("{{\"id\":\"recheck-{n}\"}}").into_bytes();
+    store.log_rejected(refused(1, 401, "signature_invalid", body(1)));
+    store.log_rejected(refused(2, 401, "basic_auth_required", body(2)));
+    store.log_rejected(refused(3, 400, "invalid_json", body(3)));
+    store.log_rejected(refused(4, 401, "signature_missing", body(4)));
+    store.log_rejected(refused(5, 401, "secret_not_configured", vec![b'x'; 3000]));
+    // A delivery queued after them commits them too.
+    let r = record(1, "2026-11-09", 9, 1);
+    let flush = delivery(
+        "recheck-school",
+        "rc-1",
+        AttendanceEventKind::Created,
+        &r,
+        1,
+        base,
+    );
+    store.deliver(flush).await.unwrap();
+
+    let everything = RecheckRange {
+        from: Some(base),
+        to: Some(base + 100),
+        after_seq: 0,
+    };
+    let page = store.refused_for_secret(everything, 2).await.unwrap();
+    let ids: Vec<_> = page
+        .deliveries
+        .iter()
+        .map(|d| d.request_id.clone().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["recheck-1", "recheck-4"],
+        "secret refusals only, oldest first"
+    );
+    assert_eq!(page.more, 1, "one more after this page");
+    assert!(page.deliveries[0].body_kept_whole());
+    assert_eq!(page.deliveries[0].body, body(1));
+    assert_eq!(page.deliveries[0].received_at, base + 1);
+
+    let rest = store
+        .refused_for_secret(
+            RecheckRange {
+                after_seq: page.deliveries[1].seq,
+                ..everything
+            },
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.deliveries.len(), 1);
+    assert_eq!(rest.more, 0);
+    assert!(
+        !rest.deliveries[0].body_kept_whole(),
+        "a body longer than the kept part cannot be re-checked"
+    );
+    let narrow = RecheckRange {
+        from: Some(base + 4),
+        to: Some(base + 5),
+        after_seq: 0,
+    };
+    let in_range = store.refused_for_secret(narrow, 10).await.unwrap();
+    assert_eq!(in_range.deliveries.len(), 1, "the time range is kept");
+    assert_eq!(
+        in_range.deliveries[0].request_id.as_deref(),
+        Some("recheck-4")
+    );
+
+    let (first, fourth) = (page.deliveries[0].seq, page.deliveries[1].seq);
+    let marked = store
+        .mark_rechecked(
+            vec![
+                (first, RecheckResult::Applied),
+                (fourth, RecheckResult::StillUnverified),
+            ],
+            base + 50,
+        )
+        .await
+        .unwrap();
+    assert_eq!(marked, 2);
+    let after = store.refused_for_secret(everything, 10).await.unwrap();
+    let seqs: Vec<_> = after.deliveries.iter().map(|d| d.seq).collect();
+    assert!(
+        !seqs.contains(&first),
+        "a decided re-check is not offered again"
+    );
+    assert!(seqs.contains(&fourth), "one that still does not verify is");
+
+    let again = store
+        .mark_rechecked(vec![(first, RecheckResult::Duplicate)], base + 60)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "the first decision is kept");
+    let now_applied = store
+        .mark_rechecked(vec![(fourth, RecheckResult::Applied)], base + 70)
+        .await
+        .unwrap();
+    assert_eq!(now_applied, 1, "an unverified entry may be decided later");
+
+    let log = store
+        .deliveries(&Scope::all(), Some(DeliveryOutcome::Rejected), None, 1000)
+        .await
+        .unwrap();
+    let entry = |seq: i64| log.iter().find(|d| d.seq == seq).unwrap();
+    assert_eq!(entry(first).recheck, Some(RecheckResult::Applied));
+    assert_eq!(entry(first).rechecked_at, Some(base + 50));
+    assert_eq!(entry(fourth).recheck, Some(RecheckResult::Applied));
+    assert_eq!(entry(fourth).rechecked_at, Some(base + 70));
+    let untouched = log
+        .iter()
+        .find(|d| d.request_id.as_deref() == Some("recheck-2"))
+        .unwrap();
+    assert_eq!((untouched.recheck, untouched.rechecked_at), (None, None));
 }

@@ -319,7 +319,7 @@ pub async fn test_event(State(state): State<AppState>) -> Json<TestEventResult> 
         .map(|k| k.sign(&request_id))
         .unwrap_or_default();
     let body = json!({
-        "id": request_id, "type": "ROLLCALL_TEST", "tenant": "rollcall-test",
+        "id": request_id, "type": crate::forwarding::TEST_EVENT_TYPE, "tenant": "rollcall-test",
         "timestamp": now_ms(), "signature": signature, "data": {}
     });
     let mut addr = state.info.webhook_addr;

@@ -53,6 +53,8 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<api::DeliveryList>();
     v.visit::<api::Board>();
     v.visit::<api::TestEventResult>();
+    v.visit::<crate::recheck::RecheckReport>();
+    v.visit::<crate::forwarding::ForwardingStatus>();
     // The one filter every list and report takes as its query.
     v.visit::<rollcall_core::filter::RecordFilter>();
     // Names and the DreamClass connection.

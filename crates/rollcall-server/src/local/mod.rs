@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod care_api;
 pub mod contract;
+mod deliveries_api;
 mod digest_api;
 mod dreamclass_api;
 pub mod guard;
@@ -38,6 +39,9 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             get(api::record_history),
         )
         .route("/deliveries", get(api::deliveries))
+        .route("/deliveries/recheck", post(deliveries_api::recheck))
+        .route("/forwarding", get(deliveries_api::forwarding))
+        .route("/settings/forwarding", put(deliveries_api::set_forwarding))
         .route("/board", get(api::board))
         .route("/reference", get(dreamclass_api::reference))
         .route("/dreamclass", get(dreamclass_api::overview))

@@ -10,7 +10,9 @@ use rollcall_dreamclass::ApiConfig;
 use rollcall_tunnel::TunnelConfig;
 use serde::Deserialize;
 
-use super::{DigestSettings, Settings, WebhookSettings, DEFAULT_RETENTION_DAYS};
+use super::{
+    DigestSettings, ForwardingSettings, Settings, WebhookSettings, DEFAULT_RETENTION_DAYS,
+};
 
 /// `rollcall.toml` with its `[dreamclass]`, `[tunnel]` and `[digest]` parts typed.
 pub type SettingsFile = FileConfig<ApiConfig, TunnelConfig, DigestSettings>;
@@ -49,6 +51,8 @@ pub fn read(data_dir: &Path) -> Result<SettingsFile, String> {
         last_shown_public_url: file.last_shown_public_url,
         reports: file.reports,
         digest,
+        forward_url: file.forward_url,
+        forward_secret: file.forward_secret,
     })
 }
 
@@ -77,6 +81,10 @@ pub fn settings_from(file: &SettingsFile) -> Result<Settings, String> {
         tunnel: file.tunnel.clone().unwrap_or_default(),
         last_shown_public_url: file.last_shown_public_url.clone(),
         digest: file.digest.clone().unwrap_or_default(),
+        forwarding: ForwardingSettings {
+            url: file.forward_url.clone(),
+            secret: file.forward_secret.clone(),
+        },
     })
 }
 
@@ -133,6 +141,8 @@ pub(super) fn write_into(settings: &Settings, file: &mut SettingsFile) {
         settings.digest.clone(),
         DigestSettings::default(),
     );
+    file.forward_url = settings.forwarding.url.clone();
+    file.forward_secret = settings.forwarding.secret.clone();
 }
 
 /// How often a rename refused because another program holds the file is tried, and the

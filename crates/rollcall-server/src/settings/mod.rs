@@ -48,6 +48,8 @@ pub struct Settings {
     pub last_shown_public_url: Option<String>,
     /// The daily e-mail digest (the SMTP password included; never sent to the UI).
     pub digest: DigestSettings,
+    /// Where accepted deliveries are also sent (`crate::forwarding`).
+    pub forwarding: ForwardingSettings,
 }
 
 impl Default for Settings {
@@ -61,6 +63,7 @@ impl Default for Settings {
             tunnel: TunnelConfig::None,
             last_shown_public_url: None,
             digest: DigestSettings::default(),
+            forwarding: ForwardingSettings::default(),
         }
     }
 }
@@ -77,7 +80,51 @@ impl Settings {
         self.reports.check().map_err(|problem| problem.sentence())?;
         self.tunnel.validate().map_err(|e| e.to_string())?;
         self.digest.check()?;
+        self.forwarding.validate()?;
         Ok(())
+    }
+}
+
+/// Forwarding of accepted deliveries to another system: off while `url` is `None`.
+#[derive(Clone, Default, PartialEq)]
+pub struct ForwardingSettings {
+    /// An `http://` or `https://` URL.
+    pub url: Option<String>,
+    /// When set, the forwarded body's `signature` is made anew with it (HMAC-SHA256 of the
+    /// request id, the secret's text as the key, as DreamClass signs); otherwise the body is
+    /// forwarded as DreamClass sent it.
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for ForwardingSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardingSettings")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl ForwardingSettings {
+    /// Whether these can be used, or a sentence saying what to change.
+    pub fn validate(&self) -> Result<(), String> {
+        let Some(url) = &self.url else {
+            return Ok(());
+        };
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+            _ => Err(format!(
+                "The forwarding address `{url}` is not a web address. Write it in full, such \
+                 as https://other-system.example.org/webhooks/dreamclass."
+            )),
+        }
+    }
+
+    /// The key forwarded bodies are signed with, if any.
+    pub fn key(&self) -> Option<SigningKey> {
+        self.secret
+            .as_deref()
+            .and_then(|s| SigningKey::new(s, KeyEncoding::Text).ok())
     }
 }
 

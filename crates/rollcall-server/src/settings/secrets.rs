@@ -34,13 +34,16 @@ pub mod secret_names {
     pub const BORE_SECRET: &str = "bore-secret";
     /// The password of the mail server the daily digest is sent through.
     pub const DIGEST_SMTP_PASSWORD: &str = "digest-smtp-password";
-    pub const ALL: [&str; 6] = [
+    /// The secret forwarded deliveries are signed with.
+    pub const FORWARD_SECRET: &str = "forward-secret";
+    pub const ALL: [&str; 7] = [
         WEBHOOK_SECRET,
         BASIC_AUTH,
         DREAMCLASS_TOKEN,
         NGROK_AUTHTOKEN,
         BORE_SECRET,
         DIGEST_SMTP_PASSWORD,
+        FORWARD_SECRET,
     ];
 }
 
@@ -66,7 +69,7 @@ pub struct Secret {
 }
 
 /// Every secret setting. A setting not listed here is written to `rollcall.toml` as it is.
-pub const SECRETS: [Secret; 6] = [
+pub const SECRETS: [Secret; 7] = [
     Secret {
         name: secret_names::WEBHOOK_SECRET,
         get: |f| f.webhook_secret.clone(),
@@ -128,6 +131,11 @@ pub const SECRETS: [Secret; 6] = [
                 d.smtp.password = v;
             }
         },
+    },
+    Secret {
+        name: secret_names::FORWARD_SECRET,
+        get: |f| f.forward_secret.clone(),
+        set: |f, v| f.forward_secret = v,
     },
 ];
 

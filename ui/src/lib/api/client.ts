@@ -23,6 +23,8 @@ import type {
   Change,
   DeliveryOutcome,
   DeliveryRow,
+  ForwardingStatus,
+  RecheckReport,
   Reference,
   Settings,
   Status,
@@ -30,6 +32,7 @@ import type {
   WebhookSettings,
 } from "./types";
 import { filterToParams, type ServerFilter } from "../feed/filters";
+import type { RecheckForm } from "../deliveries/recheck";
 import { summaryParams, type ReportFilter } from "../reports/reportQuery";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -88,6 +91,21 @@ export class Api {
 
   deliveries(outcome: DeliveryOutcome | null, before: number | null, limit: number): Promise<{ deliveries: DeliveryRow[] }> {
     return this.request("GET", withQuery("/api/deliveries", { outcome, before, limit }));
+  }
+
+  /** "Re-check with the current secret": one bounded run over deliveries refused for the Secret. */
+  recheckDeliveries(form: RecheckForm): Promise<RecheckReport> {
+    return this.request("POST", "/api/deliveries/recheck", form);
+  }
+
+  /** Forwarding of accepted deliveries: the setting (no secret) and how it goes. */
+  forwarding(): Promise<ForwardingStatus> {
+    return this.request("GET", "/api/forwarding");
+  }
+
+  /** Empty url: off. A secret replaces the saved one; `clearSecret` removes it. */
+  saveForwarding(body: { url: string | null; secret?: string; clearSecret?: boolean }): Promise<unknown> {
+    return this.request("PUT", "/api/settings/forwarding", body);
   }
 
   board(date: string | null): Promise<Board> {

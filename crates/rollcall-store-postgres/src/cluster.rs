@@ -119,56 +119,7 @@ impl TestCluster {
     /// A CA and a server certificate signed by it, the server's in the data folder.
     fn make_certificates(&self, data: &Path) -> Result<(), String> {
         let dir = self.dir();
-        let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Rollcall test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-        ])?;
-        openssl(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        ])?;
-        std::fs::write(
-            dir.join("san.ext"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-        )
-        .map_err(|e| e.to_string())?;
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-            "-out",
-            "server.crt",
-        ])?;
+        throwaway_certificates(dir)?;
         for file in ["server.crt", "server.key"] {
             std::fs::copy(dir.join(file), data.join(file)).map_err(|e| e.to_string())?;
         }
@@ -321,6 +272,77 @@ fn no_server() -> String {
     "PostgreSQL's server programs are not installed (Debian package `postgresql`; ./test \
      installs it), and ROLLCALL_TEST_DATABASE_URL is not set"
         .into()
+}
+
+/// The files [`throwaway_certificates`] makes.
+#[derive(Debug, Clone)]
+pub struct ThrowawayCertificates {
+    /// The certificate authority a client is told to trust.
+    pub ca: PathBuf,
+    /// The server's certificate, for `localhost` and `127.0.0.1`, signed by `ca`.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A throwaway certificate authority and a server certificate for `localhost` and
+/// `127.0.0.1` signed by it, made in `dir` with the openssl program (valid two days), for
+/// tests of TLS against servers run on loopback: PostgreSQL here, the digest's mail server.
+pub fn throwaway_certificates(dir: &Path) -> Result<ThrowawayCertificates, String> {
+    let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Rollcall test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ])?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ])?;
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .map_err(|e| e.to_string())?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ])?;
+    Ok(ThrowawayCertificates {
+        ca: dir.join("ca.crt"),
+        cert: dir.join("server.crt"),
+        key: dir.join("server.key"),
+    })
 }
 
 fn running_as_root() -> bool {

@@ -79,11 +79,7 @@ fn message(settings: &DigestSettings, content: &DigestContent) -> Result<Message
 
 fn transport(settings: &DigestSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendFailure> {
     let smtp = &settings.smtp;
-    let host = smtp
-        .host
-        .trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
+    let host = smtp.host_name();
     let tls = match smtp.tls {
         TlsMode::Implicit => Tls::Wrapper(tls_parameters(settings)?),
         TlsMode::Starttls => Tls::Required(tls_parameters(settings)?),
@@ -105,11 +101,7 @@ fn transport(settings: &DigestSettings) -> Result<AsyncSmtpTransport<Tokio1Execu
 /// The usual public certificate authorities, plus the configured file's.
 fn tls_parameters(settings: &DigestSettings) -> Result<TlsParameters, SendFailure> {
     let smtp = &settings.smtp;
-    let host = smtp
-        .host
-        .trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
+    let host = smtp.host_name();
     let mut builder = TlsParameters::builder(host.to_string());
     if let Some(path) = smtp.ca_file.as_ref().filter(|p| !p.as_os_str().is_empty()) {
         let pem = std::fs::read(path).map_err(|e| {

@@ -116,6 +116,15 @@ impl std::fmt::Debug for SmtpSettings {
 }
 
 impl SmtpSettings {
+    /// The server's name as TLS and the connection want it: an IPv6 address without its
+    /// brackets.
+    pub fn host_name(&self) -> &str {
+        self.host
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+    }
+
     pub fn port(&self) -> u16 {
         self.port.unwrap_or_else(|| self.tls.default_port())
     }

@@ -15,6 +15,7 @@ use chrono::{DateTime, Local, TimeZone};
 use rollcall_core::config::CONFIG_FILE;
 use rollcall_server::digest::{run_schedule_once, ScheduleOutcome};
 use rollcall_server::launch::{KeptSecrets, LaunchOptions};
+use rollcall_store_postgres::cluster::{throwaway_certificates, ThrowawayCertificates};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -92,77 +93,6 @@ fn python3() -> PathBuf {
     }
 }
 
-/// A throwaway certificate authority and a certificate for localhost and 127.0.0.1 signed by
-/// it, made with the openssl program: `(ca.crt, server.crt, server.key)`.
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("the openssl program (apt-get install openssl)");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Rollcall test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "server.crt",
-    ]);
-    (
-        dir.join("ca.crt"),
-        dir.join("server.crt"),
-        dir.join("server.key"),
-    )
-}
-
 /// A server started the way Rollcall starts: settings read from `rollcall.toml`.
 async fn started_in(dir: tempfile::TempDir) -> TestServer {
     let options = LaunchOptions {
@@ -227,6 +157,19 @@ async fn test_send(s: &TestServer, form: &Value) -> Value {
 async fn the_digest_names_todays_absences_and_alerts_and_is_sent_once_a_day() {
     let mut sink = SmtpSink::start(&[]).await;
     let s = school_sending_to(sink.port).await;
+    // A lesson taken the Monday before and not on the 2nd: expected, and not taken.
+    let (status, body) = s
+        .post(&attendance(
+            "ATTENDANCE_CREATED",
+            &new_id(),
+            now_ms() - 1000,
+            json!({
+                "id": 990_001, "date": "2026-10-26", "type": "SESSION", "classId": 77,
+                "comment": "", "courseId": 88, "statusId": 1, "studentPeriodId": 4
+            }),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     assert_eq!(
         schedule(&s, local(2026, 11, 2, 15, 59)).await,
@@ -263,7 +206,14 @@ async fn the_digest_names_todays_absences_and_alerts_and_is_sent_once_a_day() {
         text.contains("- María García has been absent in 2 lessons today."),
         "{text}"
     );
-    assert!(!text.contains("Lessons not taken"), "{text}");
+    assert!(text.contains("Lessons not taken (1)"), "{text}");
+    assert!(
+        text.contains(
+            "- Course 88, Class 77: no attendance by 09:30 (inferred: DreamClass gives no \
+             timetable)"
+        ),
+        "the lesson of the Monday before, by the default cutoff: {text}"
+    );
     let html = message["html"].as_str().unwrap();
     assert!(html.contains("<strong>María García</strong>"), "{html}");
     assert!(html.contains("6&quot;B&quot;"), "{html}");
@@ -382,7 +332,8 @@ fn form(port: u16, tls: &str, password: &str, ca_file: Option<&Path>) -> Value {
 #[tokio::test]
 async fn starttls_and_tls_trust_the_configured_authority_and_a_wrong_password_is_a_sentence() {
     let certs = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = certificates(certs.path());
+    let ThrowawayCertificates { ca, cert, key } = throwaway_certificates(certs.path())
+        .expect("the openssl program (apt-get install openssl)");
     let (cert, key) = (cert.display().to_string(), key.display().to_string());
     let login = ["--user", "office", "--password", "right"];
     let mut starttls = SmtpSink::start(

@@ -187,16 +187,39 @@ async fn open_store(config: &ServerConfig) -> Result<SharedStore, StartError> {
 }
 
 /// Opens the database and starts both listeners.
-pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError> {
+pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    let lock = lock_data_dir(&config)?;
+    let store = open_store(&config).await?;
+    start_on(config, lock, store).await
+}
+
+/// Starts both listeners on `store` instead of the one `config` names (the data folder is
+/// still locked and holds the settings): for benchmarks that measure the listener with
+/// storage replaced.
+pub async fn start_with_store(
+    config: ServerConfig,
+    store: SharedStore,
+) -> Result<RunningServer, StartError> {
+    let lock = lock_data_dir(&config)?;
+    start_on(config, lock, store).await
+}
+
+fn lock_data_dir(config: &ServerConfig) -> Result<DataDirLock, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-    let lock = DataDirLock::acquire(&config.data_dir).map_err(|e| match e {
+    DataDirLock::acquire(&config.data_dir).map_err(|e| match e {
         CareError::InUse(path) => StartError::InUse(path),
         CareError::Io(io) => StartError::DataDir(config.data_dir.clone(), io),
         other => StartError::DataDir(config.data_dir.clone(), std::io::Error::other(other)),
-    })?;
+    })
+}
+
+async fn start_on(
+    mut config: ServerConfig,
+    lock: DataDirLock,
+    store: SharedStore,
+) -> Result<RunningServer, StartError> {
     let db_path = config.data_dir.join(DATABASE_FILE);
-    let store = open_store(&config).await?;
     let webhook_listener = TcpListener::bind(config.webhook_addr)
         .await
         .map_err(|e| StartError::Bind("webhook", config.webhook_addr, e))?;

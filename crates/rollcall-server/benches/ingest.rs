@@ -2,7 +2,8 @@
 //! webhook-to-stream latency, measured side by side in one run.
 //!
 //! `cargo bench -p rollcall-server --bench ingest [-- --events N --concurrency C --forged F
-//! --latency-seconds S]`
+//! --latency-seconds S]`; `-- --only noop|one-commit|durable` runs one throughput figure alone
+//! (for a profiler: `valgrind --tool=callgrind <bench binary> --only durable --events 2000`).
 //!
 //! 1. Throughput over loopback HTTP from `C` concurrent senders of pre-signed bodies into the
 //!    real listener, three ways (each on its own data folder, the disk synced before each):
@@ -46,6 +47,8 @@ struct Options {
     ceiling_events: usize,
     forged: usize,
     latency_seconds: u64,
+    /// Only this throughput figure (`noop`, `one-commit`, `durable`), e.g. under a profiler.
+    only: Option<String>,
 }
 
 fn options() -> Options {
@@ -55,6 +58,7 @@ fn options() -> Options {
         ceiling_events: 2_000,
         forged: 20_000,
         latency_seconds: 10,
+        only: None,
     };
     let args: Vec<String> = std::env::args().collect();
     for pair in args.windows(2) {
@@ -65,6 +69,7 @@ fn options() -> Options {
             "--ceiling-events" => o.ceiling_events = value(),
             "--forged" => o.forged = value(),
             "--latency-seconds" => o.latency_seconds = value() as u64,
+            "--only" => o.only = Some(pair[1].clone()),
             _ => {}
         }
     }
@@ -89,11 +94,26 @@ fn main() {
     let bodies = signed_bodies(1, o.events.max(o.ceiling_events), &key);
 
     let mut figures = Vec::new();
-    for (storage, name) in [
-        (Storage::NoOp, "no-op store (HTTP + verification ceiling)"),
-        (Storage::OneCommitPerEvent, "sqlite one commit per event"),
-        (Storage::Rollcall, "rollcall durable (group commit)"),
+    for (storage, flag, name) in [
+        (
+            Storage::NoOp,
+            "noop",
+            "no-op store (HTTP + verification ceiling)",
+        ),
+        (
+            Storage::OneCommitPerEvent,
+            "one-commit",
+            "sqlite one commit per event",
+        ),
+        (
+            Storage::Rollcall,
+            "durable",
+            "rollcall durable (group commit)",
+        ),
     ] {
+        if o.only.as_ref().is_some_and(|only| only != flag) {
+            continue;
+        }
         sync_disk();
         let (throughput, ok) =
             runtime.block_on(http_throughput(storage, &bodies[..o.events], o.concurrency));
@@ -102,6 +122,9 @@ fn main() {
             o.events, o.concurrency
         );
         figures.push(throughput);
+    }
+    if o.only.is_some() {
+        return;
     }
     let (noop, one_commit, durable) = (figures[0], figures[1], figures[2]);
     println!(

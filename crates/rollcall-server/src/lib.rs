@@ -15,6 +15,7 @@ pub mod launch;
 pub mod limits;
 pub mod local;
 mod notice;
+mod rejections;
 pub mod report_file;
 pub mod retention;
 pub mod settings;
@@ -268,6 +269,7 @@ async fn start_on(
     .await
     .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?;
     let state = AppState {
+        rejections: rejections::RejectionLog::new(store.clone()),
         store,
         settings,
         limits: config.limits,
@@ -398,6 +400,8 @@ impl RunningServer {
         }
         // Records the end of listening, so the next start knows the gap to recover.
         self.state.dreamclass.shutdown().await;
+        // Refusals counted under a flood are logged before the store stops.
+        self.state.rejections.write_summaries();
         self.state.store.shutdown().await;
     }
 }

@@ -7,12 +7,12 @@
 //!
 //! 1. Throughput over loopback HTTP from `C` concurrent senders of pre-signed bodies into the
 //!    real listener, three ways (each on its own data folder, the disk synced before each):
-//!    (a) no-op: storage replaced by a store whose `deliver` answers at once, the ceiling of
-//!        HTTP, parsing and verification;
-//!    (b) one commit per event: each request inserts its delivery in its own transaction
-//!        (WAL, `synchronous=FULL`) before it is answered, the most a design that commits
-//!        each webhook on its own could reach on this disk;
-//!    (c) Rollcall: the real store, each delivery answered once its group commit is durable.
+//!    - (a) no-op: storage replaced by a store whose `deliver` answers at once, the ceiling
+//!      of HTTP, parsing and verification;
+//!    - (b) one commit per event: each request inserts its delivery in its own transaction
+//!      (WAL, `synchronous=FULL`) before it is answered, the most a design that commits each
+//!      webhook on its own could reach on this disk;
+//!    - (c) Rollcall: the real store, each delivery answered once its group commit is durable.
 //! 2. Fairness: valid deliveries at a steady 200/s, their p99 alone, then beside `F` forged
 //!    deliveries (wrong signature) sent at concurrency 64.
 //! 3. Latency: deliveries at a steady 200/s; time from sending each to seeing its change on the

@@ -332,7 +332,7 @@ mod tests {
             format!(r#"{{"id":"{ID}","signature":"x"}} trailing"#),
             format!(r#"{{"id":"{ID}","signature":"x""#),
             format!(r#"[{{"id":"{ID}"}}]"#),
-            format!(r#"[{{"a":1,"a":1}}]"#),
+            r#"[{"a":1,"a":1}]"#.to_string(),
             r#""just a string""#.to_string(),
             "42".to_string(),
             "null".to_string(),

@@ -19,11 +19,12 @@
 //!    live stream (SSE), p50/p99.
 //!
 //! Until December 2026 the one-commit figure came from a loop committing 2,000 inserts on one
-//! thread with nothing else running. On this virtual machine that measures mostly how long an
-//! idle CPU takes to wake up when the disk answers: the same loop makes several times as many
-//! commits a second while other threads keep the CPUs busy, as a server's own work does (both
-//! are printed, last). It also left out everything a request costs besides its commit. Figure
-//! (b) is measured through the listener instead.
+//! thread with nothing else running, and left out everything a request costs besides its
+//! commit. On this shared virtual machine such a loop measures mostly the machine's state:
+//! while it is busy, a thread that sleeps on each fsync waits to be scheduled again, and the
+//! same loop made 4 to 7 times more commits a second once two spinning threads kept the CPUs
+//! awake (both are printed, last; on a quiet machine the two agree). Figure (b) is measured
+//! through the listener instead, under the same load as (a) and (c).
 
 #[path = "ingest/stores.rs"]
 mod stores;

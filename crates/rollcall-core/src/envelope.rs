@@ -7,6 +7,10 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+mod credentials;
+
+pub use credentials::{read_credentials, Credentials};
+
 /// The attendance event types this app stores. Other DreamClass types are logged and ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttendanceEventKind {
@@ -81,13 +85,19 @@ pub fn parse_body(body: &[u8]) -> Result<ParsedBody, EnvelopeError> {
         Some(Value::String(id)) => id.clone(),
         Some(_) => return Err(EnvelopeError::field("id", "must be a string")),
     };
-    if uuid::Uuid::try_parse(&request_id).is_err() || request_id.len() != 36 {
+    check_request_id(&request_id)?;
+    Ok(ParsedBody { object, request_id })
+}
+
+/// A request id must be a UUID written the usual way (36 characters).
+fn check_request_id(request_id: &str) -> Result<(), EnvelopeError> {
+    if uuid::Uuid::try_parse(request_id).is_err() || request_id.len() != 36 {
         return Err(EnvelopeError::field(
             "id",
             "must be a UUID such as dcba9199-0860-4324-8927-17df766a290e",
         ));
     }
-    Ok(ParsedBody { object, request_id })
+    Ok(())
 }
 
 /// A JSON value whose objects must not repeat a key. serde_json keeps the last of repeated

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod local;
 mod notice;
 mod recheck;
+mod rejections;
 pub mod report_file;
 pub mod retention;
 pub mod settings;
@@ -200,16 +201,39 @@ async fn open_store(config: &ServerConfig) -> Result<SharedStore, StartError> {
 }
 
 /// Opens the database and starts both listeners.
-pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError> {
+pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    let lock = lock_data_dir(&config)?;
+    let store = open_store(&config).await?;
+    start_on(config, lock, store).await
+}
+
+/// Starts both listeners on `store` instead of the one `config` names (the data folder is
+/// still locked and holds the settings): for benchmarks that measure the listener with
+/// storage replaced.
+pub async fn start_with_store(
+    config: ServerConfig,
+    store: SharedStore,
+) -> Result<RunningServer, StartError> {
+    let lock = lock_data_dir(&config)?;
+    start_on(config, lock, store).await
+}
+
+fn lock_data_dir(config: &ServerConfig) -> Result<DataDirLock, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-    let lock = DataDirLock::acquire(&config.data_dir).map_err(|e| match e {
+    DataDirLock::acquire(&config.data_dir).map_err(|e| match e {
         CareError::InUse(path) => StartError::InUse(path),
         CareError::Io(io) => StartError::DataDir(config.data_dir.clone(), io),
         other => StartError::DataDir(config.data_dir.clone(), std::io::Error::other(other)),
-    })?;
+    })
+}
+
+async fn start_on(
+    mut config: ServerConfig,
+    lock: DataDirLock,
+    store: SharedStore,
+) -> Result<RunningServer, StartError> {
     let db_path = config.data_dir.join(DATABASE_FILE);
-    let store = open_store(&config).await?;
     let webhook_listener = TcpListener::bind(config.webhook_addr)
         .await
         .map_err(|e| StartError::Bind("webhook", config.webhook_addr, e))?;
@@ -268,6 +292,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         stopping.clone(),
     );
     let state = AppState {
+        rejections: rejections::RejectionLog::new(store.clone()),
         store,
         settings,
         limits: config.limits,
@@ -410,6 +435,8 @@ impl RunningServer {
         }
         // Records the end of listening, so the next start knows the gap to recover.
         self.state.dreamclass.shutdown().await;
+        // Refusals counted under a flood are logged before the store stops.
+        self.state.rejections.write_summaries();
         self.state.store.shutdown().await;
     }
 }

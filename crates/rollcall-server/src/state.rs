@@ -61,6 +61,8 @@ impl ServerInfo {
 pub struct AppState {
     /// Everything Rollcall keeps: attendance, the change log, deliveries, names.
     pub(crate) store: SharedStore,
+    /// Refused deliveries on their way to the store's delivery log, bounded under a flood.
+    pub(crate) rejections: crate::rejections::RejectionLog,
     /// The one owner of the settings: read it, subscribe to it, change it through it.
     pub(crate) settings: SettingsStore,
     pub(crate) limits: WebhookLimits,

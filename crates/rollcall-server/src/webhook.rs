@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rollcall_core::envelope::{self, EnvelopeError};
+use rollcall_core::envelope::{self, Credentials, EnvelopeError};
 use rollcall_core::model::now_ms;
 use rollcall_core::store::{IngestOutcome, RejectedDelivery, StoreError, VerifiedDelivery};
 use serde::Serialize;
@@ -126,20 +126,16 @@ async fn receive_webhook(
         }
         Err(refusal) => {
             let status = refusal.error.status;
-            // 503s are not the sender's fault and are logged where the failure happened.
+            // 503s are not the sender's fault and are logged where the failure happened. The
+            // rejection log writes the warning too (summarised under a flood).
             if status != StatusCode::SERVICE_UNAVAILABLE {
-                tracing::warn!(
-                    status = status.as_u16(),
-                    code = refusal.error.code,
-                    reason = %refusal.error.message,
-                    "webhook delivery rejected"
-                );
-                state.store.log_rejected(RejectedDelivery {
+                state.rejections.log(RejectedDelivery {
                     received_at,
                     request_id: refusal.request_id,
                     status: status.as_u16(),
                     reason: format!("{}: {}", refusal.error.code, refusal.error.message),
                     body: raw.to_vec(),
+                    count: 1,
                 });
             }
             let mut response = refusal.error.into_response();
@@ -226,40 +222,17 @@ pub(crate) fn check_body(
     raw: &[u8],
     received_at: i64,
 ) -> Result<Checked, Refusal> {
+    // Said before anything about the body: the body cannot be the problem.
     if auth.key.is_none() && !auth.allow_unsigned {
-        return Err(Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            "secret_not_configured",
-            "Rollcall has no webhook secret yet, so it cannot check who sent this. Enter the \
-             Secret from DreamClass (Settings > Integrations) in Rollcall's settings.",
-        ));
+        return Err(no_secret());
     }
 
+    // The signature covers the request id alone: a forged delivery is refused after one pass
+    // over its body, before any of it is built into values.
+    let credentials = envelope::read_credentials(raw).map_err(envelope_refusal)?;
+    verify(auth, &credentials).map_err(|r| r.for_request(credentials.request_id()))?;
     let parsed = envelope::parse_body(raw).map_err(envelope_refusal)?;
     let request_id = parsed.request_id().to_string();
-    if let Some(key) = &auth.key {
-        match parsed.signature() {
-            None => {
-                return Err(Refusal::new(
-                    StatusCode::UNAUTHORIZED,
-                    "signature_missing",
-                    "The delivery has no signature. Set a Secret in DreamClass (Settings > \
-                     Integrations) and the same one in Rollcall.",
-                )
-                .for_request(&request_id))
-            }
-            Some(signature) if !key.verify(&request_id, signature) => {
-                return Err(Refusal::new(
-                    StatusCode::UNAUTHORIZED,
-                    "signature_invalid",
-                    "The signature does not match. The Secret in DreamClass and in Rollcall \
-                     must be the same.",
-                )
-                .for_request(&request_id))
-            }
-            Some(_) => {}
-        }
-    }
     let content_sha256 = parsed.content_sha256();
     let mut envelope = parsed
         .into_envelope()
@@ -322,6 +295,44 @@ pub(crate) async fn store_checked(
         });
     }
     Ok(outcome)
+}
+
+/// Whether `credentials` prove the delivery comes from DreamClass: its signature must be
+/// base64(HMAC-SHA256(secret, request id)) under the configured secret. With no secret, only
+/// a listener set to allow unsigned deliveries (tests, demos) accepts it. The refusal does
+/// not name the request id yet; the caller adds it.
+pub(crate) fn verify(auth: &WebhookAuth, credentials: &Credentials<'_>) -> Result<(), Refusal> {
+    let Some(key) = &auth.key else {
+        return if auth.allow_unsigned {
+            Ok(())
+        } else {
+            Err(no_secret())
+        };
+    };
+    match credentials.signature() {
+        None => Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "signature_missing",
+            "The delivery has no signature. Set a Secret in DreamClass (Settings > \
+             Integrations) and the same one in Rollcall.",
+        )),
+        Some(signature) if !key.verify(credentials.request_id(), signature) => Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "signature_invalid",
+            "The signature does not match. The Secret in DreamClass and in Rollcall must \
+                 be the same.",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn no_secret() -> Refusal {
+    Refusal::new(
+        StatusCode::UNAUTHORIZED,
+        "secret_not_configured",
+        "Rollcall has no webhook secret yet, so it cannot check who sent this. Enter the \
+         Secret from DreamClass (Settings > Integrations) in Rollcall's settings.",
+    )
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {

@@ -334,7 +334,8 @@ impl Worker {
             }
             let last_accepted_at = deliveries.iter().map(|d| d.received_at).max();
             if !rejected.is_empty() {
-                *totals.entry(DeliveryOutcome::Rejected).or_default() += rejected.len() as i64;
+                *totals.entry(DeliveryOutcome::Rejected).or_default() +=
+                    rollcall_core::store::ingest::refusals(rejected);
             }
             // Running totals, so the status screen never counts the whole log.
             let mut counters: Vec<(String, i64)> = totals

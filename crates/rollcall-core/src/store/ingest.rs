@@ -30,6 +30,15 @@ pub struct RejectedDelivery {
     pub status: u16,
     pub reason: String,
     pub body: Vec<u8>,
+    /// How many refusals this entry stands for: 1, or more for the summary of a flood whose
+    /// refusals were counted rather than logged one by one (its `reason` says so). The
+    /// running totals count them all.
+    pub count: u64,
+}
+
+/// How many refusals `rejected` stand for in all.
+pub fn refusals(rejected: &[RejectedDelivery]) -> i64 {
+    rejected.iter().map(|r| r.count as i64).sum()
 }
 
 /// What a verified delivery did.

@@ -321,7 +321,7 @@ impl Worker {
             ingest::log_rejected(&tx, r)?;
         }
         if !rejected.is_empty() {
-            *totals.entry(DeliveryOutcome::Rejected).or_default() += rejected.len() as i64;
+            *totals.entry(DeliveryOutcome::Rejected).or_default() += ingest::refusals(rejected);
         }
         // Running totals, so the status screen never counts the whole log.
         for (outcome, n) in totals {
@@ -370,6 +370,7 @@ mod tests {
             status: 401,
             reason: format!("forged {n}"),
             body: vec![b'x'; 10],
+            count: 1,
         }
     }
 

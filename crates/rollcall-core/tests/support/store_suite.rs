@@ -1480,6 +1480,7 @@ pub async fn refused_deliveries_are_rechecked_once(store: &dyn Store) {
         status,
         reason: format!("{code}: a sentence"),
         body,
+        count: 1,
     };
     let body = |n: i64| format!("{{\"id\":\"recheck-{n}\"}}").into_bytes();
     store.log_rejected(refused(1, 401, "signature_invalid", body(1)));

@@ -159,3 +159,69 @@ async fn rss_stays_flat_over_many_deliveries() {
         started.elapsed()
     );
 }
+
+/// Forged deliveries beyond the rejected log's burst: each still gets its own precise answer,
+/// the log keeps the first ones one by one and summarises the rest (saying how many each
+/// summary stands for), and the running total counts every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_flood_is_logged_in_summaries_that_count_every_refusal() {
+    const FORGED: usize = 2_000;
+    let s = TestServer::start().await;
+    let next = Arc::new(AtomicU64::new(0));
+    let mut flood = Vec::new();
+    for _ in 0..16 {
+        let (http, url, next) = (s.http.clone(), s.webhook_url.clone(), next.clone());
+        flood.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < FORGED as u64 {
+                let mut body = created(1_000_000, 1);
+                body["signature"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+                let response = http.post(&url).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 401);
+                let answer: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(answer["error"], "signature_invalid");
+            }
+        }));
+    }
+    for task in flood {
+        task.await.unwrap();
+    }
+    let dir = s.stop().await;
+    let conn = rollcall_core::store::open_reader(&dir.path().join("rollcall.db")).unwrap();
+    let rows: Vec<(Option<String>, String)> = conn
+        .prepare("SELECT request_id, reason FROM deliveries WHERE outcome = 'rejected'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let (mut single, mut summarised, mut summaries) = (0, 0, 0);
+    for (request_id, reason) in &rows {
+        assert!(reason.starts_with("signature_invalid: "), "{reason}");
+        match reason.split_once("Summary of a flood: ") {
+            None => {
+                assert!(request_id.is_some(), "a single entry names its request");
+                single += 1;
+            }
+            Some((_, rest)) => {
+                let n: usize = rest.split(' ').next().unwrap().parse().unwrap();
+                assert!(rest.contains("counted, not kept one by one"), "{reason}");
+                summarised += n;
+                summaries += 1;
+            }
+        }
+    }
+    println!("{FORGED} forged: {single} logged one by one, {summarised} in {summaries} summaries");
+    assert!(summaries >= 1, "a flood beyond the burst is summarised");
+    assert_eq!(single + summarised, FORGED, "every refusal is in the log");
+    let counted: i64 = conn
+        .query_row(
+            "SELECT value FROM counters WHERE name = 'delivered:rejected'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        counted, FORGED as i64,
+        "the running total counts every refusal"
+    );
+}

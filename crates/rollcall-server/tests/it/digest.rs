@@ -134,21 +134,10 @@ async fn schedule(s: &TestServer, now: DateTime<Local>) -> ScheduleOutcome {
     run_schedule_once(s.server.as_ref().unwrap().state(), now).await
 }
 
-async fn send(s: &TestServer, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
-    let response = s
-        .http
-        .request(method, format!("{}{path}", s.api_base))
-        .bearer_auth(&s.token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn test_send(s: &TestServer, form: &Value) -> Value {
-    let (status, body) = send(s, reqwest::Method::POST, "/api/digest/test", form).await;
+    let (status, body) = s
+        .call(reqwest::Method::POST, "/api/digest/test", form)
+        .await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -298,17 +287,17 @@ async fn a_failed_digest_is_tried_again_with_backoff_then_given_up_for_the_day()
 
     // Fixing the settings starts afresh: the digest goes out at the next look.
     let mut sink = SmtpSink::start(&[]).await;
-    let (code, body) = send(
-        &s,
-        reqwest::Method::PUT,
-        "/api/settings/digest",
-        &json!({
-            "enabled": true, "recipients": ["office@school.example.org"], "sendAt": "16:00",
-            "schoolName": "Hill School", "smtpHost": "127.0.0.1", "smtpPort": sink.port,
-            "tls": "none", "username": "", "from": "rollcall@school.example.org",
-        }),
-    )
-    .await;
+    let (code, body) = s
+        .call(
+            reqwest::Method::PUT,
+            "/api/settings/digest",
+            &json!({
+                "enabled": true, "recipients": ["office@school.example.org"], "sendAt": "16:00",
+                "schoolName": "Hill School", "smtpHost": "127.0.0.1", "smtpPort": sink.port,
+                "tls": "none", "username": "", "from": "rollcall@school.example.org",
+            }),
+        )
+        .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(schedule(&s, after(7230)).await, ScheduleOutcome::Sent);
     assert_eq!(
@@ -418,13 +407,13 @@ async fn digest_settings_are_checked_saved_and_the_password_never_shown() {
     let s = TestServer::start().await;
     let mut plain_elsewhere = form(587, "none", "pw", None);
     plain_elsewhere["smtpHost"] = json!("smtp.school.example.org");
-    let (code, body) = send(
-        &s,
-        reqwest::Method::PUT,
-        "/api/settings/digest",
-        &plain_elsewhere,
-    )
-    .await;
+    let (code, body) = s
+        .call(
+            reqwest::Method::PUT,
+            "/api/settings/digest",
+            &plain_elsewhere,
+        )
+        .await;
     assert_eq!(code, 400, "{body}");
     assert_eq!(
         body["message"],
@@ -435,13 +424,9 @@ async fn digest_settings_are_checked_saved_and_the_password_never_shown() {
     let mut no_recipient = form(587, "starttls", "pw", None);
     no_recipient["enabled"] = json!(true);
     no_recipient["recipients"] = json!([]);
-    let (code, body) = send(
-        &s,
-        reqwest::Method::PUT,
-        "/api/settings/digest",
-        &no_recipient,
-    )
-    .await;
+    let (code, body) = s
+        .call(reqwest::Method::PUT, "/api/settings/digest", &no_recipient)
+        .await;
     assert_eq!(code, 400, "{body}");
     assert_eq!(
         body["message"],
@@ -452,7 +437,9 @@ async fn digest_settings_are_checked_saved_and_the_password_never_shown() {
     let mut good = form(587, "starttls", "s3cret-pw", None);
     good["enabled"] = json!(true);
     good["sendAt"] = json!("15:30");
-    let (code, view) = send(&s, reqwest::Method::PUT, "/api/settings/digest", &good).await;
+    let (code, view) = s
+        .call(reqwest::Method::PUT, "/api/settings/digest", &good)
+        .await;
     assert_eq!(code, 200, "{view}");
     assert_eq!(view["hasPassword"], true);
     assert_eq!(view["sendAt"], "15:30");
@@ -465,7 +452,9 @@ async fn digest_settings_are_checked_saved_and_the_password_never_shown() {
     // Saving again without a password keeps it.
     let mut again = good.clone();
     again.as_object_mut().unwrap().remove("password");
-    let (_, view) = send(&s, reqwest::Method::PUT, "/api/settings/digest", &again).await;
+    let (_, view) = s
+        .call(reqwest::Method::PUT, "/api/settings/digest", &again)
+        .await;
     assert_eq!(view["hasPassword"], true, "{view}");
     s.stop().await;
 }

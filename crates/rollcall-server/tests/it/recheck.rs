@@ -9,32 +9,6 @@ use serde_json::{json, Value};
 
 use crate::support::{self, attendance, new_id, now_ms, record, signed_config, TestServer, SECRET};
 
-async fn post_api(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
-    let response = s
-        .http
-        .post(format!("{}{path}", s.api_base))
-        .bearer_auth(&s.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn put_api(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
-    let response = s
-        .http
-        .put(format!("{}{path}", s.api_base))
-        .bearer_auth(&s.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 /// The rejected log entries, oldest first, once `expected` are there (they are written
 /// without waiting).
 async fn rejected(s: &TestServer, expected: usize) -> Vec<Value> {
@@ -124,7 +98,9 @@ async fn a_mistyped_secret_is_cured_once(s: &TestServer) {
 
     // Before the Secret is corrected, a re-check finds nothing that verifies (and a cut
     // body is decided for good).
-    let (code, early) = post_api(s, "/api/deliveries/recheck", json!({})).await;
+    let (code, early) = s
+        .call(reqwest::Method::POST, "/api/deliveries/recheck", json!({}))
+        .await;
     assert_eq!(code, 200, "{early}");
     let early = results_by_request(&early);
     assert_eq!(early.len(), refused.len());
@@ -148,12 +124,19 @@ async fn a_mistyped_secret_is_cured_once(s: &TestServer) {
     // The office corrects the Secret; DreamClass retries one request and sends a newer
     // version of another record meanwhile.
     let form = json!({"secret": SECRET, "keyEncoding": "text", "basicAuth": null});
-    assert_eq!(put_api(s, "/api/settings/webhook", form).await.0, 200);
+    assert_eq!(
+        s.call(reqwest::Method::PUT, "/api/settings/webhook", form)
+            .await
+            .0,
+        200
+    );
     assert_eq!(s.post(&retried).await.0, 200);
     let newest = attendance("ATTENDANCE_UPDATED", &new_id(), t0 + 50, record(3, 4, ""));
     assert_eq!(s.post(&newest).await.0, 200);
 
-    let (code, report) = post_api(s, "/api/deliveries/recheck", json!({})).await;
+    let (code, report) = s
+        .call(reqwest::Method::POST, "/api/deliveries/recheck", json!({}))
+        .await;
     assert_eq!(code, 200, "{report}");
     let expected: Vec<(String, String)> = [
         (&first, "applied"),
@@ -225,7 +208,9 @@ async fn a_mistyped_secret_is_cured_once(s: &TestServer) {
     assert_eq!(not_json["recheck"], Value::Null);
 
     // A second re-check applies nothing twice: only what still does not verify is offered.
-    let (code, again) = post_api(s, "/api/deliveries/recheck", json!({})).await;
+    let (code, again) = s
+        .call(reqwest::Method::POST, "/api/deliveries/recheck", json!({}))
+        .await;
     assert_eq!(code, 200, "{again}");
     let ids: Vec<_> = results_by_request(&again);
     assert_eq!(
@@ -299,16 +284,22 @@ async fn a_recheck_is_bounded_and_continues_where_it_stopped() {
     }
     let log = rejected(&s, total as usize).await;
     let form = json!({"secret": SECRET, "keyEncoding": "text", "basicAuth": null});
-    assert_eq!(put_api(&s, "/api/settings/webhook", form).await.0, 200);
+    assert_eq!(
+        s.call(reqwest::Method::PUT, "/api/settings/webhook", form)
+            .await
+            .0,
+        200
+    );
 
     // A range around the tenth delivery only.
     let at = log[9]["receivedAt"].as_i64().unwrap();
-    let (code, one) = post_api(
-        &s,
-        "/api/deliveries/recheck",
-        json!({"from": at, "to": at + 1}),
-    )
-    .await;
+    let (code, one) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/deliveries/recheck",
+            json!({"from": at, "to": at + 1}),
+        )
+        .await;
     assert_eq!(code, 200, "{one}");
     let in_range = results_by_request(&one);
     assert!(!in_range.is_empty());
@@ -316,7 +307,9 @@ async fn a_recheck_is_bounded_and_continues_where_it_stopped() {
     assert!(in_range.iter().any(|(id, _)| *id == bodies[9]["id"]));
     assert!(in_range.len() < 30, "the range is kept");
 
-    let (code, page) = post_api(&s, "/api/deliveries/recheck", json!({})).await;
+    let (code, page) = s
+        .call(reqwest::Method::POST, "/api/deliveries/recheck", json!({}))
+        .await;
     assert_eq!(code, 200, "{page}");
     let done = page["results"].as_array().unwrap().len();
     assert_eq!(done, 200, "at most 200 a run");
@@ -327,7 +320,13 @@ async fn a_recheck_is_bounded_and_continues_where_it_stopped() {
         .unwrap()
         .contains(&format!("{remaining} more wait")));
     let next = page["nextAfterSeq"].as_i64().expect("where to continue");
-    let (code, rest) = post_api(&s, "/api/deliveries/recheck", json!({"afterSeq": next})).await;
+    let (code, rest) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/deliveries/recheck",
+            json!({"afterSeq": next}),
+        )
+        .await;
     assert_eq!(code, 200, "{rest}");
     assert_eq!(rest["results"].as_array().unwrap().len(), remaining);
     assert_eq!(rest["more"], 0);
@@ -344,10 +343,18 @@ async fn a_recheck_needs_a_secret() {
         config
     })
     .await;
-    let (code, answer) = post_api(&s, "/api/deliveries/recheck", json!({})).await;
+    let (code, answer) = s
+        .call(reqwest::Method::POST, "/api/deliveries/recheck", json!({}))
+        .await;
     assert_eq!(code, 409, "{answer}");
     assert_eq!(answer["error"], "secret_not_configured");
-    let (code, _) = post_api(&s, "/api/deliveries/recheck", json!({"from": 10, "to": 5})).await;
+    let (code, _) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/deliveries/recheck",
+            json!({"from": 10, "to": 5}),
+        )
+        .await;
     assert_eq!(code, 400, "a range that ends before it starts");
     s.stop().await;
 }

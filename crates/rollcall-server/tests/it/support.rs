@@ -98,6 +98,26 @@ impl TestServer {
             .unwrap()
     }
 
+    /// A request with a JSON body to the local API with the run token: the status and the
+    /// JSON answer (null when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: impl serde::Serialize,
+    ) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.api_base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// GET on the local API with the run token, expecting 200 and JSON.
     pub async fn api(&self, path_and_query: &str) -> Value {
         let response = self.get(path_and_query).await;

@@ -3,6 +3,7 @@
 //!
 //! Nothing here opens a socket or a window; `rollcall-server` and the desktop shell build on it.
 
+pub mod accounts;
 pub mod config;
 pub mod envelope;
 pub mod filter;

@@ -12,6 +12,7 @@
 //! are rollcall-core's; this crate holds their PostgreSQL SQL. The store contract is tested
 //! by the same suite as SQLite's (tests/store_suite.rs).
 
+mod accounts;
 mod batch;
 pub mod cluster;
 pub mod connect;
@@ -36,6 +37,9 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 use tokio::sync::{broadcast, watch};
 
+use rollcall_core::accounts::{
+    Account, AccountWrite, AuditEntry, EndSessions, SessionRecord, SignInAttempt,
+};
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
 use rollcall_core::reports::{
@@ -405,6 +409,65 @@ impl Store for PostgresStore {
         let now = rollcall_core::model::now_ms();
         self.writer
             .transact(move |t| listening::take_lease(t, &job, &holder, now, for_ms))
+            .await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.pool.run(accounts::accounts).await
+    }
+
+    async fn save_account(&self, account: AccountWrite) -> Result<i64, StoreError> {
+        self.writer
+            .transact(move |t| accounts::save_account(t, &account))
+            .await
+    }
+
+    async fn note_sign_in(
+        &self,
+        account_id: i64,
+        attempt: SignInAttempt,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t| accounts::note_sign_in(t, account_id, attempt))
+            .await
+    }
+
+    async fn create_session(&self, session: SessionRecord) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t| accounts::create_session(t, &session))
+            .await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(SessionRecord, Account)>, StoreError> {
+        let token_hash = token_hash.to_string();
+        self.pool
+            .run(move |c| accounts::session(c, &token_hash, now))
+            .await
+    }
+
+    async fn end_sessions(&self, end: EndSessions) -> Result<usize, StoreError> {
+        self.writer
+            .transact(move |t| accounts::end_sessions(t, &end))
+            .await
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t| accounts::append_audit(t, &entry))
+            .await
+    }
+
+    async fn audit_log(
+        &self,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.pool
+            .run(move |c| accounts::audit_log(c, before_id, limit))
             .await
     }
 

@@ -157,6 +157,39 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE deliveries ADD COLUMN rechecked_at BIGINT;
     ALTER TABLE deliveries ADD COLUMN recheck TEXT COLLATE "C";
     "#,
+    // 3: as SQLite's 4: accounts, their sessions (token hashes only) and the audit log
+    // (rollcall-core's accounts).
+    r#"
+    CREATE TABLE accounts (
+        id              BIGSERIAL PRIMARY KEY,
+        username        TEXT COLLATE "C" NOT NULL UNIQUE,
+        display_name    TEXT NOT NULL,
+        role            TEXT COLLATE "C" NOT NULL,
+        schools         TEXT,
+        password_hash   TEXT NOT NULL,
+        disabled        BIGINT NOT NULL DEFAULT 0,
+        failed_sign_ins BIGINT NOT NULL DEFAULT 0,
+        locked_until    BIGINT,
+        created_at      BIGINT NOT NULL
+    );
+
+    CREATE TABLE sessions (
+        token_hash TEXT COLLATE "C" PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX sessions_by_account ON sessions(account_id);
+
+    CREATE TABLE audit_log (
+        id     BIGSERIAL PRIMARY KEY,
+        at     BIGINT NOT NULL,
+        who    TEXT NOT NULL,
+        action TEXT COLLATE "C" NOT NULL,
+        detail TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database to the newest schema, in one transaction under [`MIGRATION_LOCK`].

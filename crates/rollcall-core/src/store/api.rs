@@ -33,6 +33,9 @@ use super::reference::{
     FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
 };
 use super::StoreError;
+use crate::accounts::{
+    Account, AccountWrite, AuditEntry, EndSessions, SessionRecord, SignInAttempt,
+};
 use crate::filter::RecordFilter;
 use crate::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
 use crate::reports::{Alert, ExportError, ExportRequest, NotTakenDay, ReportSettings, Summary};
@@ -274,6 +277,43 @@ pub trait Store: Send + Sync {
         let _ = (job, for_ms);
         Ok(true)
     }
+
+    // ----- People (sign-in beyond this computer) ------------------------------------
+
+    /// Every account, by username.
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Adds an account (`id: None`) or saves over one (which also lifts its lock), and
+    /// returns its id. A username taken by another account is a [`StoreError`].
+    async fn save_account(&self, account: AccountWrite) -> Result<i64, StoreError>;
+
+    /// Counts a sign-in attempt against an account, locking it after too many wrong
+    /// passwords in a row (counted in the database, so every server of a district sees them).
+    async fn note_sign_in(&self, account_id: i64, attempt: SignInAttempt)
+        -> Result<(), StoreError>;
+
+    async fn create_session(&self, session: SessionRecord) -> Result<(), StoreError>;
+
+    /// The session whose token hashes to `token_hash`, with its account, only while it has
+    /// not expired at `now` and the account is not disabled.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(SessionRecord, Account)>, StoreError>;
+
+    /// Ends sessions; returns how many.
+    async fn end_sessions(&self, end: EndSessions) -> Result<usize, StoreError>;
+
+    /// Appends one line to the audit log.
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+
+    /// The newest audit entries with an id below `before_id` (all when `None`), newest first.
+    async fn audit_log(
+        &self,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 
     // ----- Reports ------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 //! with one writer thread (group commit) and read-only connections for queries. Each other
 //! module holds the SQL of one table or concern.
 
+pub mod accounts;
 pub mod api;
 pub mod care;
 pub mod connection;

@@ -139,6 +139,39 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE deliveries ADD COLUMN rechecked_at INTEGER;
     ALTER TABLE deliveries ADD COLUMN recheck TEXT;
     "#,
+    // 4: people who sign in when Rollcall listens beyond this computer: accounts, their
+    // sessions (token hashes only) and the audit log (crate::accounts).
+    r#"
+    CREATE TABLE accounts (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        username        TEXT NOT NULL UNIQUE,
+        display_name    TEXT NOT NULL,
+        role            TEXT NOT NULL,
+        schools         TEXT,
+        password_hash   TEXT NOT NULL,
+        disabled        INTEGER NOT NULL DEFAULT 0,
+        failed_sign_ins INTEGER NOT NULL DEFAULT 0,
+        locked_until    INTEGER,
+        created_at      INTEGER NOT NULL
+    );
+
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_account ON sessions(account_id);
+
+    CREATE TABLE audit_log (
+        id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at     INTEGER NOT NULL,
+        who    TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database to the newest schema. Each migration runs in its own transaction

@@ -18,7 +18,10 @@ use super::recovery::{self, DayCounts, ReconcileDay};
 use super::reference::{
     self, FetchedReference, KnownIds, NamedId, Reference, ReferenceUpdate, ReferenceWebhookEffect,
 };
-use super::{care, IngestWriter, ReadPool, StoreError};
+use super::{accounts, care, IngestWriter, ReadPool, StoreError};
+use crate::accounts::{
+    Account, AccountWrite, AuditEntry, EndSessions, SessionRecord, SignInAttempt,
+};
 use crate::filter::RecordFilter;
 use crate::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
 use crate::reports::{
@@ -285,6 +288,65 @@ impl Store for SqliteStore {
     async fn purge_deliveries_before(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         self.writer
             .transact(move |t, _| care::purge_deliveries_before(t, cutoff_ms))
+            .await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.reads.read(accounts::accounts).await
+    }
+
+    async fn save_account(&self, account: AccountWrite) -> Result<i64, StoreError> {
+        self.writer
+            .transact(move |t, _| accounts::save_account(t, &account))
+            .await
+    }
+
+    async fn note_sign_in(
+        &self,
+        account_id: i64,
+        attempt: SignInAttempt,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t, _| accounts::note_sign_in(t, account_id, attempt))
+            .await
+    }
+
+    async fn create_session(&self, session: SessionRecord) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t, _| accounts::create_session(t, &session))
+            .await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(SessionRecord, Account)>, StoreError> {
+        let token_hash = token_hash.to_string();
+        self.reads
+            .read(move |c| accounts::session(c, &token_hash, now))
+            .await
+    }
+
+    async fn end_sessions(&self, end: EndSessions) -> Result<usize, StoreError> {
+        self.writer
+            .transact(move |t, _| accounts::end_sessions(t, &end))
+            .await
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.writer
+            .transact(move |t, _| accounts::append_audit(t, &entry))
+            .await
+    }
+
+    async fn audit_log(
+        &self,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.reads
+            .read(move |c| accounts::audit_log(c, before_id, limit))
             .await
     }
 

@@ -20,6 +20,9 @@ use rollcall_core::store::{
 };
 use rollcall_core::{AttendanceEventKind, AttendanceRecord, DeliveryOutcome, Scope};
 
+#[path = "accounts_suite.rs"]
+mod accounts_suite;
+
 /// Every check, in turn.
 pub async fn run_all(store: &dyn Store) {
     newest_timestamp_wins_and_deletions_are_tombstones(store).await;
@@ -36,6 +39,7 @@ pub async fn run_all(store: &dyn Store) {
     // After the reports: it uses their status names (801 Present, 802 Absent, 804 Excused).
     lessons_not_taken_and_absent_days_in_a_row(store).await;
     refused_deliveries_are_rechecked_once(store).await;
+    accounts_suite::accounts_sessions_and_the_audit_log(store).await;
 }
 
 pub fn record(id: i64, date: &str, student_period_id: i64, status_id: i64) -> AttendanceRecord {

@@ -7,6 +7,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
+use rollcall_core::accounts::{
+    Account, AccountWrite, AuditEntry, EndSessions, SessionRecord, SignInAttempt,
+};
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, StatusCategory};
 use rollcall_core::reports::{Alert, ExportError, ExportRequest, ReportSettings, Summary};
@@ -287,6 +290,50 @@ impl Store for BenchStore {
 
     async fn take_lease(&self, job: &str, for_ms: i64) -> Result<bool, StoreError> {
         self.inner.take_lease(job, for_ms).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.inner.accounts().await
+    }
+
+    async fn save_account(&self, account: AccountWrite) -> Result<i64, StoreError> {
+        self.inner.save_account(account).await
+    }
+
+    async fn note_sign_in(
+        &self,
+        account_id: i64,
+        attempt: SignInAttempt,
+    ) -> Result<(), StoreError> {
+        self.inner.note_sign_in(account_id, attempt).await
+    }
+
+    async fn create_session(&self, session: SessionRecord) -> Result<(), StoreError> {
+        self.inner.create_session(session).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(SessionRecord, Account)>, StoreError> {
+        self.inner.session(token_hash, now).await
+    }
+
+    async fn end_sessions(&self, end: EndSessions) -> Result<usize, StoreError> {
+        self.inner.end_sessions(end).await
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.inner.audit(entry).await
+    }
+
+    async fn audit_log(
+        &self,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_log(before_id, limit).await
     }
 
     async fn summary(

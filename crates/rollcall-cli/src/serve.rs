@@ -86,6 +86,14 @@ pub struct ServeArgs {
     /// port forward), for --tunnel manual.
     #[arg(long, env = "ROLLCALL_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Every page and API call needs a signed-in person, even on 127.0.0.1 (behind the
+    /// district's HTTPS server). Always so when --ui-addr is beyond this computer.
+    #[arg(long, env = "ROLLCALL_REQUIRE_SIGN_IN")]
+    require_sign_in: bool,
+    /// Let other computers open Rollcall over plain HTTP (--ui-addr 0.0.0.0:8788 on a network
+    /// the school trusts). Without it, Rollcall listens beyond this computer only behind HTTPS.
+    #[arg(long, env = "ROLLCALL_ALLOW_PLAIN_HTTP")]
+    allow_plain_http: bool,
 }
 
 impl ServeArgs {
@@ -110,6 +118,8 @@ impl ServeArgs {
             ngrok_authtoken: self.ngrok_authtoken.clone(),
             ngrok_domain: self.ngrok_domain.clone(),
             public_url: self.public_url.clone(),
+            require_sign_in: self.require_sign_in,
+            allow_plain_http: self.allow_plain_http,
             from_command_line: true,
         }
     }
@@ -142,7 +152,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "  Webhook URL for DreamClass (Settings > Integrations): {}",
         info.webhook_url()
     );
-    println!("  Open Rollcall: {}", info.ui_url());
+    if server.state().signs_in() {
+        println!(
+            "  Open Rollcall: http://{}/ (everyone signs in; from this computer also {})",
+            info.ui_addr,
+            info.ui_url()
+        );
+        if server.state().store().accounts().await?.is_empty() {
+            println!(
+                "  Nobody can sign in yet. Make the first administrator with this setup key: {}",
+                info.token
+            );
+        }
+    } else {
+        println!("  Open Rollcall: {}", info.ui_url());
+    }
     println!("  Data folder: {}", data_dir.display());
     if let Some(url) = &server_config_database {
         println!("  Database: {url}");
@@ -162,8 +186,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if !info.ui_addr.ip().is_loopback() {
         tracing::warn!(
-            "the local interface listens beyond this computer ({}); it still needs the key in \
-             the printed link",
+            "the interface listens beyond this computer ({}) over plain HTTP; everyone signs in",
             info.ui_addr
         );
     }

@@ -100,6 +100,28 @@ pub fn notice_of(day: &NotTakenDay, cutoff: LessonCutoff) -> Option<LessonsNotTa
     })
 }
 
+/// The notice as someone who sees only `scope` should get it: the same one for a person who
+/// sees every school; otherwise counted again over their schools (`None` if theirs are all
+/// taken), so a count never tells of another school's lessons.
+pub async fn notice_within(
+    state: &AppState,
+    scope: &Scope,
+    notice: &LessonsNotTakenNotice,
+) -> Option<LessonsNotTakenNotice> {
+    if scope.tenant_list().is_none() {
+        return Some(notice.clone());
+    }
+    let day = NaiveDate::parse_from_str(&notice.date, "%Y-%m-%d").ok()?;
+    let cutoff = state.report_settings().lesson_cutoff;
+    match state.store.lessons_not_taken(scope, day).await {
+        Ok(not_taken) => notice_of(&not_taken, cutoff),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not count the lessons not taken of some schools");
+            None
+        }
+    }
+}
+
 /// Checks once: when the cutoff is due, reads the day and sends the notice (if any). A failed
 /// read is tried again at the next check.
 async fn check(state: &AppState, memory: &mut CutoffMemory) {

@@ -10,6 +10,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod digest;
 pub mod error;
 pub mod forwarding;
@@ -81,6 +82,8 @@ pub struct ServerConfig {
     pub cutoff_check_every: Duration,
     /// How forwarding of accepted deliveries waits and tries again.
     pub forwarding_retry: forwarding::ForwardingRetry,
+    /// Whether people sign in (required beyond this computer), and how.
+    pub sign_in: auth::SignInConfig,
 }
 
 impl ServerConfig {
@@ -106,6 +109,7 @@ impl ServerConfig {
             clock: lesson_cutoff::LocalClock::system(),
             cutoff_check_every: lesson_cutoff::CHECK_EVERY,
             forwarding_retry: forwarding::ForwardingRetry::default(),
+            sign_in: auth::SignInConfig::default(),
         }
     }
 }
@@ -306,6 +310,7 @@ async fn start_on(
         clock: config.clock.clone(),
         forwarding,
         rechecking: Arc::new(tokio::sync::Mutex::new(())),
+        sign_in: Arc::new(auth::SignIn::new(config.sign_in.clone())),
     };
     forward_reference_changes(&state);
     check_the_tunnel_on_waking(&state);
@@ -344,7 +349,10 @@ fn serve(
     mut stopping: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let result = axum::serve(listener, router)
+        // With the peer's address: sign-in attempts are counted per address, and this run's
+        // token counts only from this computer when people sign in.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 let _ = stopping.wait_for(|stop| *stop).await;
             })

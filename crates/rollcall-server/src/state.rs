@@ -84,12 +84,19 @@ pub struct AppState {
     pub(crate) forwarding: crate::forwarding::Forwarding,
     /// Held while refused deliveries are re-checked: one re-check at a time.
     pub(crate) rechecking: Arc<tokio::sync::Mutex<()>>,
+    /// How people sign in, and their attempts.
+    pub(crate) sign_in: Arc<crate::auth::SignIn>,
 }
 
 impl AppState {
     /// Facts about this run: addresses, data folder, start time.
     pub fn info(&self) -> &ServerInfo {
         &self.info
+    }
+
+    /// Whether people sign in to this Rollcall (otherwise: this run's link and token).
+    pub fn signs_in(&self) -> bool {
+        self.sign_in.config.required
     }
 
     /// The settings: read them, subscribe to their changes, change them.

@@ -15,6 +15,7 @@ use rollcall_core::KeyEncoding;
 use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
 
 use super::find_ui_dir;
+use crate::auth::SignInConfig;
 use crate::settings::{
     secret_names, Field, KeptSecrets, Overrides, Settings, SettingsFile, SECRETS,
 };
@@ -46,6 +47,12 @@ pub struct LaunchOptions {
     pub ngrok_authtoken: Option<String>,
     pub ngrok_domain: Option<String>,
     pub public_url: Option<String>,
+    /// Every page and API call needs a signed-in person, even on loopback (behind a
+    /// district's HTTPS proxy). Listening beyond this computer always requires it.
+    pub require_sign_in: bool,
+    /// Serve people on other computers over plain HTTP (a network the school trusts, or an
+    /// HTTPS proxy on another machine): the session cookie is then not marked `Secure`.
+    pub allow_plain_http: bool,
     /// Chosen with `rollcall serve`'s flags (each of which also reads its variable), not only
     /// variables: the Settings screen then names both as the origin.
     pub from_command_line: bool,
@@ -97,6 +104,8 @@ impl LaunchOptions {
             ngrok_authtoken: get("ROLLCALL_NGROK_AUTHTOKEN"),
             ngrok_domain: get("ROLLCALL_NGROK_DOMAIN"),
             public_url: get("ROLLCALL_PUBLIC_URL"),
+            require_sign_in: flag("ROLLCALL_REQUIRE_SIGN_IN"),
+            allow_plain_http: flag("ROLLCALL_ALLOW_PLAIN_HTTP"),
             from_command_line: false,
         })
     }
@@ -136,9 +145,28 @@ impl LaunchOptions {
             .unwrap_or(server.webhook_addr);
         server.ui_addr = self.ui_addr.or(file.ui_addr).unwrap_or(server.ui_addr);
         server.ui_dir = self.ui_dir.clone().or_else(find_ui_dir);
+        server.sign_in = self.sign_in(server.ui_addr)?;
         server.settings = settings;
         server.overrides = overrides;
         Ok(server)
+    }
+
+    /// Whether people sign in: always when the interface listens beyond this computer, which
+    /// Rollcall (without TLS of its own) does only when told the network is trusted.
+    fn sign_in(&self, ui_addr: SocketAddr) -> Result<SignInConfig, String> {
+        let beyond = !ui_addr.ip().is_loopback();
+        if beyond && !self.allow_plain_http {
+            return Err(format!(
+                "Rollcall would show attendance to other computers at {ui_addr} over plain                  HTTP, where passwords and records can be read on the way. Put it behind the                  district's HTTPS server (listen on 127.0.0.1 with {}), or, on a network the                  school trusts, add {}.",
+                self.by("ROLLCALL_REQUIRE_SIGN_IN", "--require-sign-in"),
+                self.by("ROLLCALL_ALLOW_PLAIN_HTTP", "--allow-plain-http"),
+            ));
+        }
+        Ok(SignInConfig {
+            required: beyond || self.require_sign_in,
+            secure_cookie: !self.allow_plain_http,
+            ..SignInConfig::default()
+        })
     }
 
     /// What to name as the origin of an option: the variable, or for `rollcall serve` the
@@ -460,6 +488,36 @@ mod tests {
             panic!("a term of 500 days was accepted");
         };
         assert!(err.contains("term_days = 500 is not possible"), "{err}");
+    }
+
+    #[test]
+    fn listening_beyond_this_computer_requires_sign_in_and_a_choice_about_https() {
+        let kept = KeptSecrets::default();
+        let local = LaunchOptions::default()
+            .resolve_with(&file(""), &kept)
+            .unwrap();
+        assert!(!local.sign_in.required, "the office PC opens with its link");
+        let everyone = LaunchOptions {
+            ui_addr: Some("0.0.0.0:8788".parse().unwrap()),
+            ..LaunchOptions::default()
+        };
+        let Err(err) = everyone.resolve_with(&file(""), &kept) else {
+            panic!("plain HTTP beyond this computer was accepted without being asked for");
+        };
+        assert!(err.contains("ROLLCALL_ALLOW_PLAIN_HTTP"), "{err}");
+        let trusted = LaunchOptions {
+            allow_plain_http: true,
+            ..everyone
+        }
+        .resolve_with(&file(""), &kept)
+        .unwrap();
+        assert!(trusted.sign_in.required);
+        assert!(!trusted.sign_in.secure_cookie);
+        let proxied = LaunchOptions::from_env(env(&[("ROLLCALL_REQUIRE_SIGN_IN", "1")]))
+            .unwrap()
+            .resolve_with(&file(""), &kept)
+            .unwrap();
+        assert!(proxied.sign_in.required && proxied.sign_in.secure_cookie);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use ts_rs::TS;
 
 use super::query::ApiQuery;
 use super::settings_answer::Saved;
+use crate::auth::Person;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::settings::Override;
 use crate::state::AppState;
@@ -65,15 +66,22 @@ pub struct Status {
     tunnel: TunnelStatus,
 }
 
-pub async fn status(State(state): State<AppState>) -> ApiResult<Json<Status>> {
+pub async fn status(State(state): State<AppState>, person: Person) -> ApiResult<Json<Status>> {
     let store = &state.store;
     // The status line must still answer when a district server's database is down: that is
     // when it matters most.
     let mut unreachable = false;
     let last_change_seq =
-        unless_unreachable(store.last_change_seq(&Scope::all()).await, &mut unreachable)?;
+        unless_unreachable(store.last_change_seq(&person.scope).await, &mut unreachable)?;
     let last_delivery_at = unless_unreachable(store.last_delivery_at().await, &mut unreachable)?;
-    let counts = unless_unreachable(store.delivery_counts().await, &mut unreachable)?;
+    let mut counts = unless_unreachable(store.delivery_counts().await, &mut unreachable)?;
+    // The delivery totals count every school's: not for someone who sees only some of them.
+    let last_delivery_at = if person.scope.tenant_list().is_some() {
+        counts = Default::default();
+        None
+    } else {
+        last_delivery_at
+    };
     let health = store.health();
     let auth = state.webhook_auth();
     Ok(Json(Status {
@@ -166,28 +174,30 @@ enum ChangeOrder {
 
 pub async fn changes_after(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
 ) -> ApiResult<Json<ChangePage>> {
-    list_changes(state, paging, filter, ChangeOrder::After).await
+    list_changes(state, person.scope, paging, filter, ChangeOrder::After).await
 }
 
 pub async fn changes_latest(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
 ) -> ApiResult<Json<ChangePage>> {
-    list_changes(state, paging, filter, ChangeOrder::Latest).await
+    list_changes(state, person.scope, paging, filter, ChangeOrder::Latest).await
 }
 
 async fn list_changes(
     state: AppState,
+    scope: Scope,
     paging: Paging,
     filter: RecordFilter,
     order: ChangeOrder,
 ) -> ApiResult<Json<ChangePage>> {
     let limit = paging.limit();
-    let scope = Scope::all();
     let changes = match order {
         ChangeOrder::After => {
             let after = paging.after.unwrap_or(0);
@@ -211,6 +221,7 @@ async fn list_changes(
 
 pub async fn attendance(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
 ) -> ApiResult<Json<AttendanceList>> {
@@ -218,18 +229,19 @@ pub async fn attendance(
     let limit = paging.limit.unwrap_or(MAX_PAGE).clamp(1, 100_000);
     let records = state
         .store
-        .attendance(&Scope::all(), &filter, include_deleted, limit)
+        .attendance(&person.scope, &filter, include_deleted, limit)
         .await?;
     Ok(Json(AttendanceList { records }))
 }
 
 pub async fn record_history(
     State(state): State<AppState>,
+    person: Person,
     Path((tenant, attendance_id)): Path<(String, i64)>,
 ) -> ApiResult<Json<RecordHistory>> {
     let changes = state
         .store
-        .record_history(&Scope::all(), &tenant, attendance_id)
+        .record_history(&person.scope, &tenant, attendance_id)
         .await?;
     if changes.is_empty() {
         return Err(ApiError::new(
@@ -248,6 +260,7 @@ pub struct DeliveriesQuery {
 
 pub async fn deliveries(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(paging): ApiQuery<Paging>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
 ) -> ApiResult<Json<DeliveryList>> {
@@ -262,7 +275,7 @@ pub async fn deliveries(
     let (before, limit) = (paging.before, paging.limit().min(1000));
     let deliveries = state
         .store
-        .deliveries(&Scope::all(), outcome, before, limit)
+        .deliveries(&person.scope, outcome, before, limit)
         .await?;
     Ok(Json(DeliveryList { deliveries }))
 }
@@ -274,6 +287,7 @@ pub struct BoardQuery {
 
 pub async fn board(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(query): ApiQuery<BoardQuery>,
 ) -> ApiResult<Json<Board>> {
     let date = query
@@ -284,7 +298,7 @@ pub async fn board(
             "The date must be written YYYY-MM-DD.",
         ));
     }
-    let scope = Scope::all();
+    let scope = person.scope;
     let by_class = state
         .store
         .board(&scope, &date, BoardGrouping::Class)

@@ -46,6 +46,10 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<dreamclass_api::DreamClassOverview>();
     v.visit::<super::tunnel_api::TunnelView>();
     v.visit::<crate::error::ErrorBody>();
+    // Signing in, people and the audit log.
+    v.visit::<crate::auth::sign_in_api::SignInStatus>();
+    v.visit::<crate::auth::people_api::PeopleList>();
+    v.visit::<crate::auth::people_api::AuditPage>();
     // The feed, records and deliveries.
     v.visit::<api::ChangePage>();
     v.visit::<api::AttendanceList>();

@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use rollcall_core::Scope;
 use rollcall_dreamclass::{
     ApiConfig, ConnectionSummary, DreamClassClient, RecoveryReport, Reference, StatusCategory,
 };
@@ -13,12 +12,16 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::settings_answer::Saved;
+use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Names of statuses, students, classes and courses (lists are empty until known).
-pub async fn reference(State(state): State<AppState>) -> ApiResult<Json<Reference>> {
-    let reference = state.store.reference(&Scope::all()).await?;
+pub async fn reference(
+    State(state): State<AppState>,
+    person: Person,
+) -> ApiResult<Json<Reference>> {
+    let reference = state.store.reference(&person.scope).await?;
     Ok(Json(reference))
 }
 

@@ -1,5 +1,7 @@
-//! Who may talk to the local API: requests that name this listener by a loopback host (no DNS
-//! rebinding), come from no foreign origin (no cross-site requests), and carry this run's token.
+//! Which requests reach the UI listener at all: on the office PC, those that name it by a
+//! loopback host (no DNS rebinding) and come from no foreign origin (no cross-site requests).
+//! With sign-in required the listener is reached by whatever name the district gives it, so
+//! only the origin is checked (it must be the page's own); who is asking is `auth::guard`'s.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -17,6 +19,9 @@ pub async fn check_host_and_origin(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    if state.sign_in.config.required {
+        return same_origin_only(request, next).await;
+    }
     let port = state.info.ui_addr.port();
     let headers = request.headers();
     let host = headers
@@ -33,37 +38,15 @@ pub async fn check_host_and_origin(
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         if !is_allowed_origin(origin, port, &state) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden_origin",
-                "Requests from other web sites are not allowed.",
-            ));
+            return Err(forbidden_origin());
         }
     }
     Ok(next.run(request).await)
 }
 
-/// Requires this run's token on the API (Bearer header or the cookie set from the printed URL).
-pub async fn require_token(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    if presented_token(request.headers())
-        .is_some_and(|given| tokens_equal(given.as_bytes(), state.info.token.as_bytes()))
-    {
-        Ok(next.run(request).await)
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "token_required",
-            "Open Rollcall from the link it printed when it started (it contains a key), or \
-             from the desktop app.",
-        ))
-    }
-}
-
-fn presented_token(headers: &HeaderMap) -> Option<String> {
+/// This run's token as a request presents it: the Bearer header (the desktop window) or the
+/// cookie set from the printed link.
+pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
     if let Some(bearer) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -79,6 +62,40 @@ fn presented_token(headers: &HeaderMap) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == TOKEN_COOKIE)
         .map(|(_, value)| value.to_string())
+}
+
+/// With sign-in: a request with an `Origin` must come from the host it is sent to (as the
+/// browser or, behind a district's HTTPS proxy, the proxy names it).
+async fn same_origin_only(request: Request, next: Next) -> Result<Response, ApiError> {
+    let headers = request.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| {
+                o.strip_prefix("https://")
+                    .or_else(|| o.strip_prefix("http://"))
+            })
+            .unwrap_or("");
+        let named = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|host| !host.is_empty() && host.eq_ignore_ascii_case(origin_host))
+        };
+        if !(named("host") || named("x-forwarded-host")) {
+            return Err(forbidden_origin());
+        }
+    }
+    Ok(next.run(request).await)
+}
+
+fn forbidden_origin() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+        "Requests from other web sites are not allowed.",
+    )
 }
 
 pub fn tokens_equal(a: &[u8], b: &[u8]) -> bool {

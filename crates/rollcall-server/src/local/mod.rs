@@ -25,6 +25,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
 use axum::Router;
 
+use crate::auth;
 use crate::error::{method_not_allowed, not_found};
 use crate::state::AppState;
 
@@ -81,9 +82,16 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .route("/tunnel/acknowledge-url", post(tunnel_api::acknowledge_url))
         .route("/stream", get(stream::stream))
         .merge(reports_api::routes())
+        .merge(auth::people_api::routes())
+        .route("/sign-out", post(auth::sign_in_api::sign_out))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .layer(from_fn_with_state(state.clone(), guard::require_token));
+        .layer(from_fn_with_state(
+            state.clone(),
+            auth::guard::require_person,
+        ))
+        // Before anyone is known: the session, signing in, the first administrator.
+        .merge(auth::sign_in_api::open_routes());
     let index_dir = ui_dir.clone();
     Router::new()
         .nest("/api", api)

@@ -19,12 +19,12 @@ use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::{
     self, ExportParams, ExportRequest, ExportRequestError, ReportSettings,
 };
-use rollcall_core::Scope;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use ts_rs::TS;
 
 use super::query::ApiQuery;
+use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -89,6 +89,7 @@ pub fn parse_export_request(
 /// `GET /api/export/{kind}.csv`: streams a report as it is read from the database.
 pub async fn export(
     State(state): State<AppState>,
+    person: Person,
     Path(file): Path<String>,
     ApiQuery(filter): ApiQuery<RecordFilter>,
     ApiQuery(params): ApiQuery<ExportParams>,
@@ -106,7 +107,7 @@ pub async fn export(
     tokio::spawn(async move {
         let sink = ChannelWriter { tx: tx.clone() };
         let result = store
-            .export(&Scope::all(), &request, Box::new(sink), None)
+            .export(&person.scope, &request, Box::new(sink), None)
             .await;
         let error = match result {
             Ok(rows) => {
@@ -171,6 +172,7 @@ pub struct SummaryQuery {
 /// `GET /api/reports/summary`: attendance rate by class, absences per day, chronic absence.
 pub async fn summary(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(filter): ApiQuery<RecordFilter>,
     ApiQuery(query): ApiQuery<SummaryQuery>,
 ) -> ApiResult<Json<reports::Summary>> {
@@ -182,7 +184,7 @@ pub async fn summary(
     }
     let summary = state
         .store
-        .summary(&Scope::all(), &filter, &settings)
+        .summary(&person.scope, &filter, &settings)
         .await?;
     Ok(Json(summary))
 }
@@ -203,6 +205,7 @@ pub struct AlertList {
 /// current term.
 pub async fn alerts(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(query): ApiQuery<AlertsQuery>,
 ) -> ApiResult<Json<AlertList>> {
     let today = match query.date.as_deref().filter(|d| !d.is_empty()) {
@@ -211,7 +214,7 @@ pub async fn alerts(
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
     let settings = report_settings(&state);
-    let alerts = state.store.alerts(&Scope::all(), today, &settings).await?;
+    let alerts = state.store.alerts(&person.scope, today, &settings).await?;
     Ok(Json(AlertList { alerts }))
 }
 
@@ -236,6 +239,7 @@ pub struct NotTakenView {
 
 pub async fn not_taken(
     State(state): State<AppState>,
+    person: Person,
     ApiQuery(query): ApiQuery<AlertsQuery>,
 ) -> ApiResult<Json<NotTakenView>> {
     let now = state.clock.now();
@@ -245,7 +249,7 @@ pub async fn not_taken(
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
     let cutoff = report_settings(&state).lesson_cutoff;
-    let found = state.store.lessons_not_taken(&Scope::all(), day).await?;
+    let found = state.store.lessons_not_taken(&person.scope, day).await?;
     Ok(Json(NotTakenView {
         cutoff_passed: cutoff.has_passed(day, now),
         school_day: found.is_school_day(),

@@ -13,6 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use rollcall_core::filter::RecordFilter;
+use rollcall_core::model::now_ms;
 use rollcall_core::Change;
 use rollcall_core::Scope;
 use serde::Serialize;
@@ -21,6 +22,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use ts_rs::TS;
 
 use super::query::ApiQuery;
+use crate::auth::Person;
 use crate::state::{AppState, Notice};
 
 const CATCH_UP_PAGE: usize = 1000;
@@ -76,6 +78,7 @@ pub struct StreamQuery {
 
 pub async fn stream(
     State(state): State<AppState>,
+    person: Person,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -86,7 +89,7 @@ pub async fn stream(
         .or(query.after)
         .unwrap_or(0);
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(feed(state, after, tx));
+    tokio::spawn(feed(state, person, after, tx));
     // A named event rather than a comment, so the page itself can tell a silent, dead
     // connection from a quiet school day.
     Sse::new(ReceiverStream::new(rx)).keep_alive(
@@ -104,16 +107,31 @@ enum Stop {
     ReadFailed,
 }
 
-async fn feed(state: AppState, mut last: i64, tx: Sink) {
+/// How often a signed-in person's stream checks that their session still stands (it ends
+/// when the session expires, is signed out, or the account is disabled).
+const SESSION_CHECK_EVERY: Duration = Duration::from_secs(30);
+
+async fn feed(state: AppState, person: Person, mut last: i64, tx: Sink) {
+    let scope = &person.scope;
     let mut changes = state.store.subscribe();
     let mut notices = state.notices.subscribe();
     let mut stopping = state.stopping.clone();
-    if catch_up(&state, &mut last, i64::MAX, &tx).await.is_err() {
+    let mut session_check = tokio::time::interval(SESSION_CHECK_EVERY);
+    session_check.tick().await; // the first tick is now: the guard has just checked
+    if catch_up(&state, scope, &mut last, i64::MAX, &tx)
+        .await
+        .is_err()
+    {
         return;
     }
     loop {
         tokio::select! {
             _ = stopping.changed() => return,
+            _ = session_check.tick(), if person.session_hash.is_some() => {
+                if !session_stands(&state, &person).await {
+                    return;
+                }
+            }
             received = changes.recv() => {
                 let result = match received {
                     Ok(change) if change.seq <= last => Ok(()),
@@ -121,17 +139,24 @@ async fn feed(state: AppState, mut last: i64, tx: Sink) {
                         // A hole before this change would mean a missed broadcast: fill it
                         // from the log so the client never skips a sequence number.
                         let filled = if change.seq > last + 1 {
-                            catch_up(&state, &mut last, change.seq - 1, &tx).await
+                            catch_up(&state, scope, &mut last, change.seq - 1, &tx).await
                         } else {
                             Ok(())
                         };
                         match filled {
-                            Ok(()) => send_change(&tx, &change, &mut last).await,
+                            Ok(()) if scope.allows(&change.tenant) => {
+                                send_change(&tx, &change, &mut last).await
+                            }
+                            // Another school's: passed over, never sent.
+                            Ok(()) => {
+                                last = change.seq;
+                                Ok(())
+                            }
                             Err(stop) => Err(stop),
                         }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
-                        catch_up(&state, &mut last, i64::MAX, &tx).await
+                        catch_up(&state, scope, &mut last, i64::MAX, &tx).await
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
@@ -143,7 +168,12 @@ async fn feed(state: AppState, mut last: i64, tx: Sink) {
                 let sse = match &notice {
                     Ok(Notice::Reference) => StreamEvent::Reference(NoData {}).to_sse(),
                     Ok(Notice::Status) => StreamEvent::Status(NoData {}).to_sse(),
-                    Ok(Notice::LessonsNotTaken(n)) => StreamEvent::LessonsNotTaken(n).to_sse(),
+                    Ok(Notice::LessonsNotTaken(n)) => {
+                        match crate::lesson_cutoff::notice_within(&state, scope, n).await {
+                            Some(theirs) => StreamEvent::LessonsNotTaken(&theirs).to_sse(),
+                            None => continue,
+                        }
+                    }
                     Err(broadcast::error::RecvError::Lagged(_)) => StreamEvent::Reference(NoData {}).to_sse(),
                     Err(broadcast::error::RecvError::Closed) => continue,
                 };
@@ -162,18 +192,28 @@ async fn send_change(tx: &Sink, change: &Change, last: &mut i64) -> Result<(), S
     Ok(())
 }
 
-/// Sends every logged change with `last < seq <= up_to`.
-async fn catch_up(state: &AppState, last: &mut i64, up_to: i64, tx: &Sink) -> Result<(), Stop> {
+/// Whether the session `person` streams under is still open.
+async fn session_stands(state: &AppState, person: &Person) -> bool {
+    let Some(hash) = &person.session_hash else {
+        return true;
+    };
+    // A database that cannot be read just now ends nothing: the next check tries again.
+    !matches!(state.store.session(hash, now_ms()).await, Ok(None))
+}
+
+/// Sends every logged change of `scope` with `last < seq <= up_to`.
+async fn catch_up(
+    state: &AppState,
+    scope: &Scope,
+    last: &mut i64,
+    up_to: i64,
+    tx: &Sink,
+) -> Result<(), Stop> {
     loop {
         let after = *last;
         let page = state
             .store
-            .changes_after(
-                &Scope::all(),
-                after,
-                CATCH_UP_PAGE,
-                &RecordFilter::default(),
-            )
+            .changes_after(scope, after, CATCH_UP_PAGE, &RecordFilter::default())
             .await
             .map_err(|_| Stop::ReadFailed)?;
         let full = page.len() == CATCH_UP_PAGE;
@@ -181,6 +221,10 @@ async fn catch_up(state: &AppState, last: &mut i64, up_to: i64, tx: &Sink) -> Re
             send_change(tx, change, last).await?;
         }
         if !full || *last >= up_to {
+            // Changes of other schools up to `up_to` are passed over, not waited for.
+            if up_to != i64::MAX {
+                *last = (*last).max(up_to);
+            }
             return Ok(());
         }
     }

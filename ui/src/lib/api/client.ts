@@ -1,10 +1,19 @@
 // The local API, one method per endpoint. Same origin, cookie auth: the server set the
-// `rollcall_token` cookie when this window was opened, so no token is handled here.
+// `rollcall_token` cookie when this window was opened (or the session cookie when a person
+// signed in), so no token is handled here; changes carry the session's CSRF token.
 
 import { errorFromResponse, notAnsweringError } from "./errors";
+import { csrfHeader, signInEnded } from "./signIn";
 import type {
   Alert,
+  AuditPage,
   Board,
+  PeopleList,
+  PersonAccount,
+  PersonChange,
+  NewPerson,
+  SetupForm,
+  SignInStatus,
   NotTakenView,
   DreamClassOverview,
   DreamClassSettingsBody,
@@ -57,15 +66,63 @@ export class Api {
       res = await this.fetchFn(path, {
         method,
         credentials: "same-origin",
-        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        headers: {
+          Accept: "application/json",
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...csrfHeader(method),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
       throw notAnsweringError();
     }
-    if (!res.ok) throw await errorFromResponse(res);
+    if (!res.ok) {
+      const error = await errorFromResponse(res);
+      if (error.code === "sign_in_required") signInEnded();
+      throw error;
+    }
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
+  }
+
+  /** How this Rollcall is opened and who is signed in. */
+  signInStatus(): Promise<SignInStatus> {
+    return this.request("GET", "/api/session");
+  }
+
+  signIn(username: string, password: string): Promise<SignInStatus> {
+    return this.request("POST", "/api/sign-in", { username, password });
+  }
+
+  /** The first administrator, with the setup key Rollcall printed on the server. */
+  setUp(form: SetupForm): Promise<SignInStatus> {
+    return this.request("POST", "/api/setup", form);
+  }
+
+  signOut(): Promise<unknown> {
+    return this.request("POST", "/api/sign-out");
+  }
+
+  people(): Promise<PeopleList> {
+    return this.request("GET", "/api/people");
+  }
+
+  addPerson(person: NewPerson): Promise<PersonAccount> {
+    return this.request("POST", "/api/people", person);
+  }
+
+  changePerson(id: number, change: PersonChange): Promise<PersonAccount> {
+    return this.request("PUT", `/api/people/${encodeURIComponent(String(id))}`, change);
+  }
+
+  /** A new password; it also lifts a lock and signs the person out everywhere. */
+  setPassword(id: number, password: string): Promise<PersonAccount> {
+    return this.request("POST", `/api/people/${encodeURIComponent(String(id))}/password`, { password });
+  }
+
+  /** Who did what, newest first, below `before` when given. */
+  audit(before: number | null): Promise<AuditPage> {
+    return this.request("GET", withQuery("/api/audit", { before, limit: 100 }));
   }
 
   status(): Promise<Status> {

@@ -32,6 +32,9 @@ const UNEXPECTED =
 
 /** The user-facing sentence for an HTTP answer that was not a success. */
 export function messageForStatus(status: number, code: string, serverMessage: string | null): string {
+  // With sign-in, the server says best why: the session ended, or the role does not allow it.
+  const signInAnswer = ["sign_in_required", "sign_in_failed", "role_required", "csrf_invalid", "setup_key_invalid"];
+  if (signInAnswer.includes(code) && serverMessage) return serverMessage;
   if (status === 401) return SIGNED_OUT;
   if (status === 403) return FORBIDDEN;
   if (serverMessage && serverMessage.trim() !== "") return serverMessage;

@@ -7,6 +7,7 @@
 // sends, and the UI's own constants.
 
 import type {
+  Role,
   ConnectionTest,
   ConnectionView,
   DeliveryOutcome,
@@ -77,3 +78,19 @@ export type TunnelSettingsBody =
 
 /** The reports `GET /api/export/{kind}.csv` offers (a part of the address, not a body). */
 export type ExportKind = "attendance" | "changes" | "students" | "classes" | "courses" | "lessons-not-taken";
+
+/** The first administrator (`POST /api/setup`). */
+export type SetupForm = { setupKey: string; username: string; displayName: string; password: string };
+
+/** A new person (`POST /api/people`); `schools` null: every school. */
+export type NewPerson = {
+  username: string;
+  displayName: string;
+  role: Role;
+  schools: string[] | null;
+  password: string;
+};
+
+/** What an administrator changes of a person (`PUT /api/people/{id}`). */
+export type PersonChange = { displayName: string; role: Role; schools: string[] | null; disabled: boolean };
+

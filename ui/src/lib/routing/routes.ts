@@ -16,7 +16,8 @@ export type Route =
   | { view: "deliveries"; outcome: DeliveryOutcome | null }
   | { view: "reports"; filter: ReportFilter }
   | { view: "setup" }
-  | { view: "settings" };
+  | { view: "settings" }
+  | { view: "people" };
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#/, "");
@@ -43,6 +44,8 @@ export function parseRoute(hash: string): Route {
       return { view: "setup" };
     case "settings":
       return { view: "settings" };
+    case "people":
+      return { view: "people" };
     default:
       return feedRoute(params);
   }
@@ -76,5 +79,7 @@ export function routeHash(route: Route): string {
       return "#/setup";
     case "settings":
       return "#/settings";
+    case "people":
+      return "#/people";
   }
 }

@@ -17,6 +17,16 @@ pub struct Attendance {
 
 /// Posts an `ATTENDANCE_CREATED` delivery signed with `secret`; returns the HTTP status.
 pub async fn post_attendance_created(url: &str, secret: &str, record: &Attendance) -> u16 {
+    post_attendance_created_for(url, secret, "e2e-school", record).await
+}
+
+/// As [`post_attendance_created`], for the school (DreamClass tenant) `tenant`.
+pub async fn post_attendance_created_for(
+    url: &str,
+    secret: &str,
+    tenant: &str,
+    record: &Attendance,
+) -> u16 {
     let key = SigningKey::new(secret, KeyEncoding::Text).expect("a non-empty secret");
     let request_id = uuid::Uuid::new_v4().to_string();
     let data = json!({
@@ -32,7 +42,7 @@ pub async fn post_attendance_created(url: &str, secret: &str, record: &Attendanc
     let body = rollcall_simulator::envelope_body(
         &request_id,
         "ATTENDANCE_CREATED",
-        "e2e-school",
+        tenant,
         rollcall_core::model::now_ms(),
         data,
         Some(&key),

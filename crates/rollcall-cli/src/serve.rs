@@ -94,6 +94,9 @@ pub struct ServeArgs {
     /// the school trusts). Without it, Rollcall listens beyond this computer only behind HTTPS.
     #[arg(long, env = "ROLLCALL_ALLOW_PLAIN_HTTP")]
     allow_plain_http: bool,
+    /// How long a sign-in lasts, e.g. 12h, 90m [default: 12h].
+    #[arg(long, env = "ROLLCALL_SESSION_LENGTH")]
+    session_length: Option<String>,
 }
 
 impl ServeArgs {
@@ -120,6 +123,7 @@ impl ServeArgs {
             public_url: self.public_url.clone(),
             require_sign_in: self.require_sign_in,
             allow_plain_http: self.allow_plain_http,
+            session_length: self.session_length.clone(),
             from_command_line: true,
         }
     }
@@ -152,20 +156,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "  Webhook URL for DreamClass (Settings > Integrations): {}",
         info.webhook_url()
     );
+    println!("  Open Rollcall: {}", info.ui_url());
     if server.state().signs_in() {
         println!(
-            "  Open Rollcall: http://{}/ (everyone signs in; from this computer also {})",
-            info.ui_addr,
-            info.ui_url()
+            "  Everyone else opens http://{}/ (or the district's HTTPS address) and signs in.",
+            info.ui_addr
         );
         if server.state().store().accounts().await?.is_empty() {
             println!(
-                "  Nobody can sign in yet. Make the first administrator with this setup key: {}",
+                "  Nobody can sign in yet. Setup key for the first administrator: {}",
                 info.token
             );
         }
-    } else {
-        println!("  Open Rollcall: {}", info.ui_url());
     }
     println!("  Data folder: {}", data_dir.display());
     if let Some(url) = &server_config_database {

@@ -53,6 +53,8 @@ pub struct LaunchOptions {
     /// Serve people on other computers over plain HTTP (a network the school trusts, or an
     /// HTTPS proxy on another machine): the session cookie is then not marked `Secure`.
     pub allow_plain_http: bool,
+    /// How long a sign-in lasts (`12h`, `90m`, `30s`); 12 hours when unset.
+    pub session_length: Option<String>,
     /// Chosen with `rollcall serve`'s flags (each of which also reads its variable), not only
     /// variables: the Settings screen then names both as the origin.
     pub from_command_line: bool,
@@ -106,6 +108,7 @@ impl LaunchOptions {
             public_url: get("ROLLCALL_PUBLIC_URL"),
             require_sign_in: flag("ROLLCALL_REQUIRE_SIGN_IN"),
             allow_plain_http: flag("ROLLCALL_ALLOW_PLAIN_HTTP"),
+            session_length: get("ROLLCALL_SESSION_LENGTH"),
             from_command_line: false,
         })
     }
@@ -162,10 +165,21 @@ impl LaunchOptions {
                 self.by("ROLLCALL_ALLOW_PLAIN_HTTP", "--allow-plain-http"),
             ));
         }
+        let defaults = SignInConfig::default();
+        let session_length = match &self.session_length {
+            None => defaults.session_length,
+            Some(text) => parse_length(text).ok_or_else(|| {
+                format!(
+                    "{} is \"{text}\", which is not a length like 12h, 90m or 30s.",
+                    self.by("ROLLCALL_SESSION_LENGTH", "--session-length")
+                )
+            })?,
+        };
         Ok(SignInConfig {
             required: beyond || self.require_sign_in,
             secure_cookie: !self.allow_plain_http,
-            ..SignInConfig::default()
+            session_length,
+            ..defaults
         })
     }
 
@@ -357,6 +371,23 @@ impl LaunchOptions {
     }
 }
 
+/// `12h`, `90m` or `30s`: a whole number and its unit, more than nothing, at most a week.
+fn parse_length(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let seconds_per = match unit {
+        'h' => 3600,
+        'm' => 60,
+        's' => 1,
+        _ => return None,
+    };
+    let count: u64 = text[..text.len() - 1].trim().parse().ok()?;
+    let seconds = count.checked_mul(seconds_per)?;
+    (1..=7 * 24 * 3600)
+        .contains(&seconds)
+        .then(|| std::time::Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -518,6 +549,18 @@ mod tests {
             .resolve_with(&file(""), &kept)
             .unwrap();
         assert!(proxied.sign_in.required && proxied.sign_in.secure_cookie);
+        assert_eq!(proxied.sign_in.session_length.as_secs(), 12 * 3600);
+        assert_eq!(parse_length("90m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_length("30s").unwrap().as_secs(), 30);
+        assert_eq!(parse_length("0h"), None);
+        assert_eq!(parse_length("12 hours"), None);
+        let Err(err) = LaunchOptions::from_env(env(&[("ROLLCALL_SESSION_LENGTH", "soon")]))
+            .unwrap()
+            .resolve_with(&file(""), &kept)
+        else {
+            panic!("a session length of \"soon\" was accepted");
+        };
+        assert!(err.contains("ROLLCALL_SESSION_LENGTH"), "{err}");
     }
 
     #[test]

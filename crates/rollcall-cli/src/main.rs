@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Receive DreamClass webhooks and serve the live view.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Write stored attendance or the change log as CSV.
     Export(export::ExportArgs),
     /// Send a realistic, signed school day of attendance webhooks to a listener.
@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => runtime().block_on(serve::run(args)),
+        Command::Serve(args) => runtime().block_on(serve::run(*args)),
         Command::Export(args) => export::run(args),
         Command::Simulate(args) => runtime().block_on(simulate::run(args)),
         Command::FakeDreamclass(args) => runtime().block_on(fake_dreamclass::run(args)),

@@ -157,6 +157,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE deliveries ADD COLUMN rechecked_at BIGINT;
     ALTER TABLE deliveries ADD COLUMN recheck TEXT COLLATE "C";
     "#,
+    // 3: as SQLite's 4: the school whose webhook URL a refused delivery was sent to.
+    r#"
+    ALTER TABLE deliveries ADD COLUMN school TEXT COLLATE "C";
+    "#,
 ];
 
 /// Brings the database to the newest schema, in one transaction under [`MIGRATION_LOCK`].

@@ -139,6 +139,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE deliveries ADD COLUMN rechecked_at INTEGER;
     ALTER TABLE deliveries ADD COLUMN recheck TEXT;
     "#,
+    // 4: the school whose webhook URL a refused delivery was sent to, so that a re-check
+    // verifies it with that school's secret, and purging a removed school finds its refusals.
+    r#"
+    ALTER TABLE deliveries ADD COLUMN school TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema. Each migration runs in its own transaction

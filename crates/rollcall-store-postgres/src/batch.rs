@@ -356,8 +356,8 @@ fn insert_log(tx: &mut WriteTx<'_>, log: &[DeliveryLogEntry<'_>]) -> Result<(), 
          SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
               $6::bigint[], $7::text[], $8::bytea[], $9::bigint[], $10::text[])",
         &[
-            &received, &requests, &types, &tenants, &outcomes, &statuses, &reasons, &bodies, &sizes,
-            &schools,
+            &received, &requests, &types, &tenants, &outcomes, &statuses, &reasons, &bodies,
+            &sizes, &schools,
         ],
     )?;
     Ok(())

@@ -1525,7 +1525,10 @@ pub async fn refused_deliveries_are_rechecked_once(store: &dyn Store) {
     assert!(page.deliveries[0].body_kept_whole());
     assert_eq!(page.deliveries[0].body, body(1));
     assert_eq!(page.deliveries[0].received_at, base + 1);
-    assert_eq!(page.deliveries[0].school, None, "sent to the single school's URL");
+    assert_eq!(
+        page.deliveries[0].school, None,
+        "sent to the single school's URL"
+    );
     assert_eq!(
         page.deliveries[1].school.as_deref(),
         Some("recheck-b"),
@@ -1674,7 +1677,11 @@ pub async fn purging_a_school_removes_its_rows_only(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
-    assert!(store.record_history(&all, gone, 901).await.unwrap().is_empty());
+    assert!(store
+        .record_history(&all, gone, 901)
+        .await
+        .unwrap()
+        .is_empty());
     let log_after = store.deliveries(&all, None, None, 100_000).await.unwrap();
     assert_eq!(log_after.len(), log_before.len() - 3);
     assert!(log_after.iter().all(|d| d.tenant.as_deref() != Some(gone)

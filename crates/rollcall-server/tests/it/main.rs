@@ -15,6 +15,7 @@ mod recheck;
 mod report_file;
 mod report_settings;
 mod reports;
+mod schools;
 mod settings;
 // A tmpfs mounted to fill the disk, `mount` and `id`: Linux tooling.
 #[cfg(target_os = "linux")]

@@ -12,6 +12,7 @@ pub mod guard;
 mod query;
 mod report_settings_api;
 mod reports_api;
+mod schools_api;
 mod settings_answer;
 pub use reports_api::{export_request, parse_export_request};
 pub use rollcall_core::reports::ExportRequest;
@@ -81,6 +82,7 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .route("/tunnel/acknowledge-url", post(tunnel_api::acknowledge_url))
         .route("/stream", get(stream::stream))
         .merge(reports_api::routes())
+        .merge(schools_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), guard::require_token));

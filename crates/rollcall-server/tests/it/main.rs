@@ -16,6 +16,7 @@ mod report_file;
 mod report_settings;
 mod reports;
 mod schools;
+mod schools_api;
 mod settings;
 // A tmpfs mounted to fill the disk, `mount` and `id`: Linux tooling.
 #[cfg(target_os = "linux")]

@@ -310,3 +310,54 @@ async fn a_removed_school_added_back_is_received_again_with_its_rows() {
     assert_eq!(attendance_of(&s, "south-tenant"), 2);
     assert_eq!(s.api("/api/schools").await["removedSchools"], json!([]));
 }
+
+#[tokio::test]
+async fn a_recheck_verifies_each_refusal_with_the_secret_of_the_school_it_was_sent_to() {
+    // South was set up with a wrong Secret; North with its own.
+    let mut wrong = south();
+    wrong.webhook.secret = Some("typed-wrong".into());
+    let s = TestServer::start_with(|dir| schools_config(dir, vec![north(), wrong])).await;
+    let at_south = delivery("south-tenant", SOUTH_SECRET, 1);
+    assert_eq!(post_to(&s, &url_of(&s, "south"), &at_south).await.0, 401);
+    // Signed with South's real Secret, but sent to North: it must never verify there.
+    let at_north = delivery("south-tenant", SOUTH_SECRET, 2);
+    assert_eq!(post_to(&s, &url_of(&s, "north"), &at_north).await.0, 401);
+    refusals(&s, 2).await;
+
+    // The Secret is corrected by removing South and adding it back with the right one.
+    assert_eq!(
+        s.call(Method::DELETE, "/api/schools/south", ()).await.0,
+        200
+    );
+    assert_eq!(
+        s.call(Method::POST, "/api/schools", south_form()).await.0,
+        201
+    );
+    let (status, report) = s
+        .call(Method::POST, "/api/deliveries/recheck", json!({}))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let results: Vec<(String, String)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["requestId"].as_str().unwrap().to_string(),
+                r["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            (at_south["id"].as_str().unwrap().into(), "applied".into()),
+            (
+                at_north["id"].as_str().unwrap().into(),
+                "still_unverified".into()
+            ),
+        ],
+        "{report}"
+    );
+    assert_eq!(attendance_of(&s, "south-tenant"), 1);
+}

@@ -258,7 +258,7 @@ pub async fn add(
     }
     if took_over {
         message.push_str(&format!(
-            " It took over the webhook settings Rollcall had for its one school, so \
+            " It took over the webhook Secret Rollcall had for its one school, so \
              deliveries to {} keep arriving while it is the only school.",
             crate::webhook::WEBHOOK_PATH
         ));
@@ -273,7 +273,7 @@ pub async fn add(
 }
 
 /// Puts `school` into the list, or refuses with the status and sentence to answer. Returns
-/// whether it took over the single school's webhook settings, and whether it takes back a
+/// whether it took over the single school's webhook Secret, and whether it takes back a
 /// removed school.
 fn add_to(s: &mut Settings, school: &mut SchoolSettings) -> Result<(bool, bool), ApiError> {
     if let Some(listed) = s.school(&school.id) {
@@ -316,7 +316,11 @@ fn add_to(s: &mut Settings, school: &mut SchoolSettings) -> Result<(bool, bool),
         s.removed_schools.remove(i);
         taken_back = true;
     }
-    let took_over = take_over_single_school(s, school);
+    let single_secret = s.webhook.secret.clone();
+    // Only a Secret taken over keeps DreamClass's deliveries to the old address verifying.
+    let took_over = take_over_single_school(s, school)
+        && single_secret.is_some()
+        && school.webhook.secret == single_secret;
     if school.webhook.secret.is_none() && !school.webhook.allow_unsigned {
         return Err(ApiError::bad_request(format!(
             "Enter the webhook Secret that DreamClass shows for {} (Settings > Integrations > \

@@ -123,6 +123,18 @@ async fn the_first_school_added_takes_over_the_single_schools_secret_and_old_url
     let at_own = post_to(&s, &url_of(&s, "mine"), &created(2, 5)).await;
     assert_eq!(at_own.0, 200, "{}", at_own.1);
     assert_eq!(s.attendance_count(), 2);
+
+    // With a Secret of its own, the old one no longer verifies, and the answer says nothing
+    // of taking it over.
+    let s = TestServer::start().await;
+    let form = json!({"id": "mine", "name": "My School", "tenant": TENANT, "secret": "new"});
+    let (status, answer) = s.call(Method::POST, "/api/schools", form).await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(
+        !answer["message"].as_str().unwrap().contains("took over"),
+        "{answer}"
+    );
+    assert_eq!(s.post(&created(1, 5)).await.0, 401);
 }
 
 #[tokio::test]

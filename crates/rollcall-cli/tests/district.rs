@@ -474,6 +474,18 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
     support::stop(office).await;
 
     let from = school.join("data");
+    // The office's people and audit log come along (their sessions do not).
+    {
+        let db = rollcall_core::rusqlite::Connection::open(from.join("rollcall.db")).unwrap();
+        db.execute_batch(
+            "INSERT INTO accounts (username, display_name, role, password_hash, created_at) \
+             VALUES ('anna', 'Anna', 'staff', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA', 1); \
+             INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) \
+             VALUES ('00', 1, 'c', 1, 2); \
+             INSERT INTO audit_log (at, who, action, detail) VALUES (1, 'anna', 'sign_in', '');",
+        )
+        .unwrap();
+    }
     let from = from.to_str().unwrap();
     let first = rollcall(&[
         "migrate-to-postgres",
@@ -491,6 +503,15 @@ async fn a_school_history_moves_into_postgres_resumably_and_verified() {
     assert!(out.contains("changes") && out.contains("300 rows"), "{out}");
     assert_eq!(sql(&database, "SELECT COUNT(*) FROM requests"), 300);
     assert_eq!(sql(&database, "SELECT COUNT(*) FROM deliveries"), 331);
+    assert_eq!(
+        sql(
+            &database,
+            "SELECT COUNT(*) FROM accounts WHERE username = 'anna'"
+        ),
+        1
+    );
+    assert_eq!(sql(&database, "SELECT COUNT(*) FROM audit_log"), 1);
+    assert_eq!(sql(&database, "SELECT COUNT(*) FROM sessions"), 0);
 
     // Interrupted half-way through the change log: the next run copies only the rest.
     let removed = sql(

@@ -56,6 +56,30 @@ pub struct FileConfig<DreamClass = toml::Table, Tunnel = toml::Table, Digest = t
     pub forward_url: Option<String>,
     /// When set, forwarded deliveries are signed anew with it, as DreamClass signs.
     pub forward_secret: Option<String>,
+    /// Several schools on one Rollcall (`[[schools]]`), each with its own webhook URL and
+    /// secret. Without any, the webhook settings above are the single school's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schools: Vec<SchoolTable>,
+    /// Schools removed from the list whose data is kept until it is purged
+    /// (`[[removed_schools]]`: id, name, tenant; no secrets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_schools: Vec<SchoolTable>,
+}
+
+/// One `[[schools]]` table: a school received at `/webhooks/dreamclass/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchoolTable {
+    /// The school's part of its webhook URL: lower-case letters, digits and dashes.
+    pub id: String,
+    pub name: String,
+    /// The DreamClass tenant its deliveries name in their envelope.
+    pub tenant: String,
+    pub webhook_secret: Option<String>,
+    pub key_encoding: Option<KeyEncoding>,
+    /// `user:password`.
+    pub basic_auth: Option<String>,
+    pub allow_unsigned: Option<bool>,
 }
 
 /// `[reports]` in `rollcall.toml`: the school's thresholds for chronic absence and alerts.

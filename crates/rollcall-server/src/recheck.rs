@@ -20,7 +20,7 @@ use ts_rs::TS;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::webhook::{check_body, store_checked};
+use crate::webhook::{check_body, no_receiver, store_checked};
 
 /// The most refused deliveries one run re-checks.
 pub const RECHECK_LIMIT: usize = 200;
@@ -53,8 +53,8 @@ pub struct RecheckReport {
 /// Re-checks one page of refused deliveries in `range` with the Secret in force now.
 pub async fn recheck(state: &AppState, range: RecheckRange) -> Result<RecheckReport, ApiError> {
     let _one_at_a_time = state.rechecking.lock().await;
-    let auth = state.webhook_auth();
-    if auth.key.is_none() && !auth.allow_unsigned {
+    let settings = state.settings.current();
+    if !settings.some_receiver_checks() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "secret_not_configured",
@@ -66,7 +66,11 @@ pub async fn recheck(state: &AppState, range: RecheckRange) -> Result<RecheckRep
     let mut results = Vec::with_capacity(page.deliveries.len());
     let mut failure = None;
     for kept in &page.deliveries {
-        match recheck_one(state, &auth, kept).await {
+        // Each refusal is checked with the secret of the school whose URL it was sent to.
+        let auth = settings
+            .receiver(kept.school.as_deref())
+            .map_err(|why| no_receiver(why, kept.school.as_deref()));
+        match recheck_one(state, auth, kept).await {
             Ok((result, message)) => results.push(RecheckedDelivery {
                 seq: kept.seq,
                 received_at: kept.received_at,
@@ -101,9 +105,20 @@ pub async fn recheck(state: &AppState, range: RecheckRange) -> Result<RecheckRep
 
 async fn recheck_one(
     state: &AppState,
-    auth: &crate::settings::WebhookAuth,
+    auth: Result<crate::settings::WebhookAuth, crate::webhook::Refusal>,
     kept: &KeptRefusal,
 ) -> Result<(RecheckResult, String), rollcall_core::store::StoreError> {
+    let auth = match auth {
+        Ok(auth) => auth,
+        // Its school was removed (or the single school's URL now has several): nothing
+        // could verify it; it stays on offer.
+        Err(refusal) => {
+            return Ok((
+                RecheckResult::StillUnverified,
+                refusal.message().to_string(),
+            ))
+        }
+    };
     if !kept.body_kept_whole() {
         return Ok((
             RecheckResult::BodyNotKept,
@@ -116,7 +131,7 @@ async fn recheck_one(
             ),
         ));
     }
-    let checked = match check_body(auth, &state.limits, &kept.body, kept.received_at) {
+    let checked = match check_body(&auth, &state.limits, &kept.body, kept.received_at) {
         Ok(checked) => checked,
         Err(refusal) if SECRET_REFUSAL_CODES.contains(&refusal.code()) => {
             return Ok((

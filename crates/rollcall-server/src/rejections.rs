@@ -142,6 +142,8 @@ fn summary(status: u16, reason: &str, c: &Counted) -> RejectedDelivery {
             (c.last_at - c.first_at) as f64 / 1000.0
         ),
         body: Vec::new(),
+        // A summary stands for refusals at any URL; it has no body to re-check.
+        school: None,
         count: c.count,
     }
 }

@@ -47,7 +47,20 @@ pub struct ServerInfo {
 
 impl ServerInfo {
     pub fn webhook_url(&self) -> String {
-        format!("http://{}/webhooks/dreamclass", self.webhook_addr)
+        format!(
+            "http://{}{}",
+            self.webhook_addr,
+            crate::webhook::WEBHOOK_PATH
+        )
+    }
+
+    /// A listed school's own webhook URL on this listener.
+    pub fn school_webhook_url(&self, school: &str) -> String {
+        format!(
+            "http://{}{}",
+            self.webhook_addr,
+            crate::settings::schools::school_path(school)
+        )
     }
 
     pub fn ui_url(&self) -> String {
@@ -154,9 +167,10 @@ impl AppState {
         self.settings.with(|s| s.reports)
     }
 
-    /// How the next webhook request is checked.
+    /// How the next webhook request to `/webhooks/dreamclass` is checked (the single school,
+    /// or the only listed one); no key while several schools are listed.
     pub fn webhook_auth(&self) -> WebhookAuth {
         // Published settings are validated, so the secret always makes a key.
-        self.settings.with(|s| s.webhook.auth()).unwrap_or_default()
+        self.settings.with(|s| s.receiver(None)).unwrap_or_default()
     }
 }

@@ -1,8 +1,10 @@
-//! The webhook listener: `POST /webhooks/dreamclass` and `GET /healthz`, nothing else. This is
-//! the only socket a tunnel exposes to the internet.
+//! The webhook listener: `POST /webhooks/dreamclass` (the single school, or the only listed
+//! one), `POST /webhooks/dreamclass/{school}` (each listed school, verified with its own
+//! secret and refused when the envelope names another tenant) and `GET /healthz`, nothing
+//! else. This is the only socket a tunnel exposes to the internet.
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,16 +15,21 @@ use rollcall_core::store::{IngestOutcome, RejectedDelivery, StoreError, Verified
 use serde::Serialize;
 
 use crate::error::{method_not_allowed, not_found, ApiError};
-use crate::settings::WebhookAuth;
+use crate::settings::schools::{check_id, school_path};
+use crate::settings::{NoReceiver, WebhookAuth};
 use crate::state::{AppState, WebhookLimits};
 
-pub const WEBHOOK_PATH: &str = "/webhooks/dreamclass";
+pub use crate::settings::schools::WEBHOOK_PATH;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             WEBHOOK_PATH,
             post(receive_webhook).fallback(method_not_allowed),
+        )
+        .route(
+            "/webhooks/dreamclass/{school}",
+            post(receive_school_webhook).fallback(school_url_other_method),
         )
         .route("/healthz", get(health).fallback(method_not_allowed))
         .fallback(not_found)
@@ -97,9 +104,55 @@ async fn receive_webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    receive(state, None, headers, body).await
+}
+
+async fn receive_school_webhook(
+    State(state): State<AppState>,
+    Path(school): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    receive(state, Some(school), headers, body).await
+}
+
+/// Another method than POST at a school's URL: 405 where a school id could be, 404 for what
+/// no school id is (an encoded `../` climbing out of the listener, for one).
+async fn school_url_other_method(Path(school): Path<String>) -> Response {
+    if check_id(&school).is_ok() {
+        method_not_allowed().await.into_response()
+    } else {
+        not_found().await.into_response()
+    }
+}
+
+/// A delivery at the single school's URL (`school` `None`) or at a school's own.
+async fn receive(
+    state: AppState,
+    school: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let received_at = now_ms();
     let mut raw = Bytes::new();
-    let result = handle(&state, &headers, body, &mut raw, received_at).await;
+    let receiver = state
+        .settings
+        .with(|s| s.receiver(school.as_deref()))
+        .map_err(|why| no_receiver(why, school.as_deref()));
+    // Only a configured or removed school is remembered with a refusal (so that purging a
+    // removed school finds them): an id anybody may type is not.
+    let refused_at = match &receiver {
+        Ok(auth) => auth.school.as_ref().map(|s| s.id.clone()),
+        Err(_) => school.filter(|id| {
+            state
+                .settings
+                .with(|s| s.removed_schools.iter().any(|r| &r.id == id))
+        }),
+    };
+    let result = match receiver {
+        Ok(auth) => handle(&state, &auth, &headers, body, &mut raw, received_at).await,
+        Err(refusal) => Err(refusal),
+    };
     match result {
         Ok(outcome) => {
             let status = StatusCode::from_u16(outcome.http_status()).expect("valid status");
@@ -135,6 +188,7 @@ async fn receive_webhook(
                     status: status.as_u16(),
                     reason: format!("{}: {}", refusal.error.code, refusal.error.message),
                     body: raw.to_vec(),
+                    school: refused_at,
                     count: 1,
                 });
             }
@@ -150,13 +204,13 @@ async fn receive_webhook(
 
 async fn handle(
     state: &AppState,
+    auth: &WebhookAuth,
     headers: &HeaderMap,
     body: Body,
     raw: &mut Bytes,
     received_at: i64,
 ) -> Result<IngestOutcome, Refusal> {
     check_content_type(headers)?;
-    let auth = state.webhook_auth();
     let limits = state.limits;
 
     if let Some(length) = headers
@@ -199,7 +253,7 @@ async fn handle(
             ));
         }
     }
-    let checked = check_body(&auth, &limits, raw, received_at)?;
+    let checked = check_body(auth, &limits, raw, received_at)?;
     store_checked(state, checked)
         .await
         .map_err(|e| storage_refusal(&e))
@@ -237,6 +291,22 @@ pub(crate) fn check_body(
     let mut envelope = parsed
         .into_envelope()
         .map_err(|e| envelope_refusal(e).for_request(&request_id))?;
+    if let Some(school) = &auth.school {
+        if envelope.tenant != school.tenant {
+            return Err(Refusal::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "tenant_mismatch",
+                format!(
+                    "This delivery is for the DreamClass tenant `{}`, but it was sent to the \
+                     address of {} (tenant `{}`), so it was refused and nothing was saved. In \
+                     DreamClass, give each school its own address from Rollcall's Settings > \
+                     Schools.",
+                    envelope.tenant, school.name, school.tenant
+                ),
+            )
+            .for_request(&request_id));
+        }
+    }
     let skew = limits.max_future_skew.as_millis() as i64;
     if envelope.timestamp > received_at + skew {
         return Err(Refusal::new(
@@ -323,6 +393,41 @@ pub(crate) fn verify(auth: &WebhookAuth, credentials: &Credentials<'_>) -> Resul
                  be the same.",
         )),
         Some(_) => Ok(()),
+    }
+}
+
+/// Why nothing is received at the URL a delivery was sent to.
+pub(crate) fn no_receiver(why: NoReceiver, school: Option<&str>) -> Refusal {
+    match why {
+        NoReceiver::SeveralSchools => Refusal::new(
+            StatusCode::NOT_FOUND,
+            "school_required",
+            format!(
+                "This Rollcall receives several schools, each at its own address: \
+                 {WEBHOOK_PATH}/<school>, such as {}. Enter your school's address in \
+                 DreamClass (Settings > Integrations); Rollcall's Settings > Schools shows it.",
+                school_path("north-primary")
+            ),
+        ),
+        NoReceiver::SingleSchoolOnly => Refusal::new(
+            StatusCode::NOT_FOUND,
+            "unknown_school",
+            format!(
+                "This Rollcall receives one school, at {WEBHOOK_PATH}, and no school `{}`. \
+                 Enter {WEBHOOK_PATH} in DreamClass, or add the school in Settings > Schools.",
+                school.unwrap_or_default()
+            ),
+        ),
+        NoReceiver::UnknownSchool => Refusal::new(
+            StatusCode::NOT_FOUND,
+            "unknown_school",
+            format!(
+                "No school `{}` is set up on this Rollcall (it may have been removed). Check \
+                 the address in DreamClass; Rollcall's Settings > Schools lists each school's.",
+                school.unwrap_or_default()
+            ),
+        ),
+        NoReceiver::Unusable => no_secret(),
     }
 }
 

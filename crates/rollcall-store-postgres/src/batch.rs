@@ -136,6 +136,7 @@ pub fn apply(
             status: outcome.http_status(),
             reason: outcome.reason(),
             body: &d.raw_body,
+            school: None,
         })
         .collect();
     log.extend(rejected.iter().map(DeliveryLogEntry::rejected));
@@ -347,14 +348,16 @@ fn insert_log(tx: &mut WriteTx<'_>, log: &[DeliveryLogEntry<'_>]) -> Result<(), 
     let reasons: Vec<Option<&str>> = log.iter().map(|e| e.reason).collect();
     let bodies: Vec<&[u8]> = log.iter().map(|e| e.kept_body()).collect();
     let sizes: Vec<i64> = log.iter().map(|e| e.body.len() as i64).collect();
+    let schools: Vec<Option<&str>> = log.iter().map(|e| e.school).collect();
     tx.execute(
         "INSERT INTO deliveries
              (received_at, request_id, event_type, tenant, outcome, status, reason, body,
-              body_bytes)
+              body_bytes, school)
          SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-              $6::bigint[], $7::text[], $8::bytea[], $9::bigint[])",
+              $6::bigint[], $7::text[], $8::bytea[], $9::bigint[], $10::text[])",
         &[
-            &received, &requests, &types, &tenants, &outcomes, &statuses, &reasons, &bodies, &sizes,
+            &received, &requests, &types, &tenants, &outcomes, &statuses, &reasons, &bodies,
+            &sizes, &schools,
         ],
     )?;
     Ok(())

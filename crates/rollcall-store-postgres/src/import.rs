@@ -101,6 +101,7 @@ const TABLES: &[Table] = &[
             "reason",
             "body",
             "body_bytes",
+            "school",
         ],
         sequence: Some("deliveries_seq_seq"),
     },
@@ -166,6 +167,32 @@ const TABLES: &[Table] = &[
         text_keys: &[],
         columns: &["from_ms", "to_ms", "found_at", "recovered_at", "report"],
         sequence: Some("recovery_gaps_id_seq"),
+    },
+    // People and what they did come along; their sessions do not (everyone signs in again
+    // on the district server).
+    Table {
+        name: "accounts",
+        key: &["id"],
+        text_keys: &[],
+        columns: &[
+            "username",
+            "display_name",
+            "role",
+            "schools",
+            "password_hash",
+            "disabled",
+            "failed_sign_ins",
+            "locked_until",
+            "created_at",
+        ],
+        sequence: Some("accounts_id_seq"),
+    },
+    Table {
+        name: "audit_log",
+        key: &["id"],
+        text_keys: &[],
+        columns: &["at", "who", "action", "detail"],
+        sequence: Some("audit_log_id_seq"),
     },
 ];
 
@@ -267,7 +294,8 @@ pub fn import(
             }
         }
         let mut tx = target.transaction()?;
-        let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+        // Sessions are not copied but refer to the accounts that are: they go too.
+        let names: Vec<&str> = TABLES.iter().map(|t| t.name).chain(["sessions"]).collect();
         tx.batch_execute(&format!("TRUNCATE {} RESTART IDENTITY", names.join(", ")))?;
         tx.execute("DELETE FROM imported_from", &[])?;
         tx.execute(

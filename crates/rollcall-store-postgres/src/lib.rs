@@ -45,6 +45,7 @@ use rollcall_core::model::{AttendanceRow, Change, DeliveryOutcome, DeliveryRow, 
 use rollcall_core::reports::{
     Alert, ExportError, ExportRequest, NotTakenDay, ReportSettings, Summary,
 };
+use rollcall_core::store::purge::PurgedSchool;
 use rollcall_core::store::recheck::{RecheckRange, RecheckResult, RefusedForSecret};
 use rollcall_core::store::recovery::{DayCounts, ReconcileDay};
 use rollcall_core::store::reference::{
@@ -402,6 +403,13 @@ impl Store for PostgresStore {
             .transact(move |t| listening::purge_deliveries_before(t, cutoff_ms))
             .await
             .map(|n| n as usize)
+    }
+
+    async fn purge_school(&self, tenant: &str, school: &str) -> Result<PurgedSchool, StoreError> {
+        let (tenant, school) = (tenant.to_string(), school.to_string());
+        self.writer
+            .transact(move |t| listening::purge_school(t, &tenant, &school))
+            .await
     }
 
     async fn take_lease(&self, job: &str, for_ms: i64) -> Result<bool, StoreError> {

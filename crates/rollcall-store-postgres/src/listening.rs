@@ -3,7 +3,7 @@
 //! while another is listening (a heartbeat within [`LIVE_WITHIN_MS`], not stopped) has
 //! missed nothing, so no gap is recorded.
 
-use rollcall_core::store::Gap;
+use rollcall_core::store::{Gap, PurgedSchool};
 
 use crate::write_tx::WriteTx;
 
@@ -107,6 +107,34 @@ pub fn purge_deliveries_before(
         "DELETE FROM deliveries WHERE received_at < $1",
         &[&cutoff_ms],
     )
+}
+
+/// rollcall-core's `store::purge::PURGE_SQL`, numbered for PostgreSQL (the statement cache
+/// is keyed by static text). `store_suite` checks both stores delete the same rows.
+const PURGE_SQL: [&str; 3] = [
+    "DELETE FROM attendance WHERE tenant = $1",
+    "DELETE FROM changes WHERE tenant = $1",
+    "DELETE FROM deliveries WHERE tenant = $1 OR school = $2",
+];
+
+/// Deletes one removed school's rows.
+pub fn purge_school(
+    tx: &mut WriteTx<'_>,
+    tenant: &str,
+    school: &str,
+) -> Result<PurgedSchool, postgres::Error> {
+    let mut counts = [0u64; 3];
+    for (sql, count) in PURGE_SQL.iter().zip(&mut counts) {
+        *count = match sql.contains("$2") {
+            true => tx.execute(sql, &[&tenant, &school])?,
+            false => tx.execute(sql, &[&tenant])?,
+        };
+    }
+    Ok(PurgedSchool {
+        attendance: counts[0],
+        changes: counts[1],
+        deliveries: counts[2],
+    })
 }
 
 /// Takes (or renews) the lease on `job` for `holder` until `now + for_ms`, unless another

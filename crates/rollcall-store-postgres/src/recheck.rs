@@ -27,6 +27,7 @@ pub fn refused_for_secret(
             reason: r.get(3),
             body: r.get::<_, Option<Vec<u8>>>(4).unwrap_or_default(),
             body_bytes: r.get(5),
+            school: r.get(6),
         })
         .collect();
     let last = deliveries.last().map_or(after, |d| d.seq);

@@ -190,6 +190,10 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     );
     "#,
+    // 4: as SQLite's 5: the school whose webhook URL a refused delivery was sent to.
+    r#"
+    ALTER TABLE deliveries ADD COLUMN school TEXT COLLATE "C";
+    "#,
 ];
 
 /// Brings the database to the newest schema, in one transaction under [`MIGRATION_LOCK`].

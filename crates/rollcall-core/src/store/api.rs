@@ -26,6 +26,7 @@ use tokio::sync::broadcast;
 
 use super::ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
 use super::listening::Gap;
+use super::purge::PurgedSchool;
 use super::queries::{BoardGroup, BoardGrouping};
 use super::recheck::{RecheckRange, RecheckResult, RefusedForSecret};
 use super::recovery::{DayCounts, ReconcileDay};
@@ -314,6 +315,12 @@ pub trait Store: Send + Sync {
         before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Deletes everything kept of one school, in one transaction: the attendance records
+    /// and change log of DreamClass tenant `tenant`, and the deliveries of that tenant or
+    /// refused at the URL of school `school` (its id). No row of another tenant or school is
+    /// touched. The caller makes sure the school is no longer configured.
+    async fn purge_school(&self, tenant: &str, school: &str) -> Result<PurgedSchool, StoreError>;
 
     // ----- Reports ------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ pub struct RejectedDelivery {
     pub status: u16,
     pub reason: String,
     pub body: Vec<u8>,
+    /// The school whose webhook URL it was sent to (`/webhooks/dreamclass/{school}`);
+    /// `None` at the single school's URL. A re-check verifies it with that school's secret.
+    pub school: Option<String>,
     /// How many refusals this entry stands for: 1, or more for the summary of a flood whose
     /// refusals were counted rather than logged one by one (its `reason` says so). The
     /// running totals count them all.
@@ -132,6 +135,7 @@ pub(crate) fn apply_delivery(
             status: outcome.http_status(),
             reason,
             body: &delivery.raw_body,
+            school: None,
         },
     )?;
     Ok(outcome)
@@ -157,6 +161,8 @@ pub struct DeliveryLogEntry<'a> {
     pub status: u16,
     pub reason: Option<&'a str>,
     pub body: &'a [u8],
+    /// The school of the URL a refused delivery was sent to (see [`RejectedDelivery`]).
+    pub school: Option<&'a str>,
 }
 
 impl<'a> DeliveryLogEntry<'a> {
@@ -171,6 +177,7 @@ impl<'a> DeliveryLogEntry<'a> {
             status: rejected.status,
             reason: Some(&rejected.reason),
             body: &rejected.body,
+            school: rejected.school.as_deref(),
         }
     }
 
@@ -192,8 +199,9 @@ pub(crate) fn insert_delivery_log(
     let kept = entry.kept_body();
     tx.prepare_cached(
         "INSERT INTO deliveries
-             (received_at, request_id, event_type, tenant, outcome, status, reason, body, body_bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             (received_at, request_id, event_type, tenant, outcome, status, reason, body, body_bytes,
+              school)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         entry.received_at,
@@ -205,6 +213,7 @@ pub(crate) fn insert_delivery_log(
         entry.reason,
         kept,
         entry.body.len() as i64,
+        entry.school,
     ])?;
     Ok(())
 }

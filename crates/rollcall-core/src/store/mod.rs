@@ -9,6 +9,7 @@ pub mod connection;
 pub mod counters;
 pub mod ingest;
 pub mod listening;
+pub mod purge;
 pub mod queries;
 pub mod read_pool;
 pub mod recheck;
@@ -22,6 +23,7 @@ pub use api::{ExportProgress, ExportProgressUpdate, ExportSink, SharedStore, Sto
 pub use connection::{open_reader, open_writer, DATABASE_FILE};
 pub use ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
 pub use listening::Gap;
+pub use purge::PurgedSchool;
 pub use queries::{BoardGroup, BoardGrouping};
 pub use read_pool::ReadPool;
 pub use recheck::{KeptRefusal, RecheckRange, RecheckResult, RefusedForSecret};

@@ -63,6 +63,8 @@ pub struct KeptRefusal {
     pub body: Vec<u8>,
     /// The size of the body as received.
     pub body_bytes: i64,
+    /// The school whose URL it was sent to; `None`: the single school's URL.
+    pub school: Option<String>,
 }
 
 impl KeptRefusal {
@@ -147,7 +149,7 @@ impl RecheckResult {
 /// range, `?4` the page size); both stores run this text.
 pub fn page_sql() -> String {
     format!(
-        "SELECT seq, received_at, request_id, reason, body, body_bytes FROM deliveries
+        "SELECT seq, received_at, request_id, reason, body, body_bytes, school FROM deliveries
          WHERE {CANDIDATE_CONDITION} AND seq > ?1 AND received_at >= ?2 AND received_at < ?3
          ORDER BY seq LIMIT ?4"
     )
@@ -178,6 +180,7 @@ pub fn refused_for_secret(
                 reason: r.get(3)?,
                 body: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
                 body_bytes: r.get(5)?,
+                school: r.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

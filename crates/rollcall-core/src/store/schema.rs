@@ -172,6 +172,11 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     );
     "#,
+    // 5: the school whose webhook URL a refused delivery was sent to, so that a re-check
+    // verifies it with that school's secret, and purging a removed school finds its refusals.
+    r#"
+    ALTER TABLE deliveries ADD COLUMN school TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema. Each migration runs in its own transaction

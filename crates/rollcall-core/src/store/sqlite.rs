@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use super::api::{ExportProgress, ExportProgressUpdate, ExportSink, Store, StoreHealth};
 use super::ingest::{IngestOutcome, RejectedDelivery, VerifiedDelivery};
 use super::listening::{self, Gap};
+use super::purge::{self, PurgedSchool};
 use super::queries::{self, BoardGroup, BoardGrouping};
 use super::recheck::{self, RecheckRange, RecheckResult, RefusedForSecret};
 use super::recovery::{self, DayCounts, ReconcileDay};
@@ -347,6 +348,13 @@ impl Store for SqliteStore {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         self.reads
             .read(move |c| accounts::audit_log(c, before_id, limit))
+            .await
+    }
+
+    async fn purge_school(&self, tenant: &str, school: &str) -> Result<PurgedSchool, StoreError> {
+        let (tenant, school) = (tenant.to_string(), school.to_string());
+        self.writer
+            .transact(move |t, _| purge::purge_school(t, &tenant, &school))
             .await
     }
 

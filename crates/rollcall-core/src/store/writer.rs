@@ -370,6 +370,7 @@ mod tests {
             status: 401,
             reason: format!("forged {n}"),
             body: vec![b'x'; 10],
+            school: None,
             count: 1,
         }
     }

@@ -39,6 +39,7 @@ pub async fn run_all(store: &dyn Store) {
     // After the reports: it uses their status names (801 Present, 802 Absent, 804 Excused).
     lessons_not_taken_and_absent_days_in_a_row(store).await;
     refused_deliveries_are_rechecked_once(store).await;
+    purging_a_school_removes_its_rows_only(store).await;
     accounts_suite::accounts_sessions_and_the_audit_log(store).await;
 }
 
@@ -1484,13 +1485,17 @@ pub async fn refused_deliveries_are_rechecked_once(store: &dyn Store) {
         status,
         reason: format!("{code}: a sentence"),
         body,
+        school: None,
         count: 1,
     };
     let body = |n: i64| format!("{{\"id\":\"recheck-{n}\"}}").into_bytes();
     store.log_rejected(refused(1, 401, "signature_invalid", body(1)));
     store.log_rejected(refused(2, 401, "basic_auth_required", body(2)));
     store.log_rejected(refused(3, 400, "invalid_json", body(3)));
-    store.log_rejected(refused(4, 401, "signature_missing", body(4)));
+    store.log_rejected(RejectedDelivery {
+        school: Some("recheck-b".into()),
+        ..refused(4, 401, "signature_missing", body(4))
+    });
     store.log_rejected(refused(5, 401, "secret_not_configured", vec![b'x'; 3000]));
     // A delivery queued after them commits them too.
     let r = record(1, "2026-11-09", 9, 1);
@@ -1524,6 +1529,15 @@ pub async fn refused_deliveries_are_rechecked_once(store: &dyn Store) {
     assert!(page.deliveries[0].body_kept_whole());
     assert_eq!(page.deliveries[0].body, body(1));
     assert_eq!(page.deliveries[0].received_at, base + 1);
+    assert_eq!(
+        page.deliveries[0].school, None,
+        "sent to the single school's URL"
+    );
+    assert_eq!(
+        page.deliveries[1].school.as_deref(),
+        Some("recheck-b"),
+        "the school whose URL it was sent to is kept, for a re-check with its secret"
+    );
 
     let rest = store
         .refused_for_secret(
@@ -1598,4 +1612,105 @@ pub async fn refused_deliveries_are_rechecked_once(store: &dyn Store) {
         .find(|d| d.request_id.as_deref() == Some("recheck-2"))
         .unwrap();
     assert_eq!((untouched.recheck, untouched.rechecked_at), (None, None));
+}
+
+/// Purging a removed school deletes its attendance, change log and deliveries (those of its
+/// tenant and those refused at its URL), and not one row of another school.
+pub async fn purging_a_school_removes_its_rows_only(store: &dyn Store) {
+    let (gone, stays, all) = ("purge-gone-tenant", "purge-stays-tenant", Scope::all());
+    let day = "2026-11-12";
+    for (tenant, id) in [(gone, 901), (gone, 902), (stays, 903)] {
+        let r = record(id, day, 12, 1);
+        let label = format!("purge-{tenant}-{id}");
+        store
+            .deliver(delivery(
+                tenant,
+                &label,
+                AttendanceEventKind::Created,
+                &r,
+                100,
+                now(),
+            ))
+            .await
+            .unwrap();
+    }
+    let refused_at = |school: &str| RejectedDelivery {
+        received_at: now(),
+        request_id: Some(format!("purge-refused-{school}")),
+        status: 401,
+        reason: "signature_invalid: a sentence".into(),
+        body: b"{}".to_vec(),
+        school: Some(school.into()),
+        count: 1,
+    };
+    store.log_rejected(refused_at("gone"));
+    store.log_rejected(refused_at("stays"));
+    // A delivery queued after the refusals commits them too.
+    let flush = record(904, day, 12, 1);
+    store
+        .deliver(delivery(
+            stays,
+            "purge-flush",
+            AttendanceEventKind::Created,
+            &flush,
+            100,
+            now(),
+        ))
+        .await
+        .unwrap();
+    let of = |tenant: &str| RecordFilter {
+        tenant: Some(tenant.into()),
+        ..Default::default()
+    };
+    let log_before = store.deliveries(&all, None, None, 100_000).await.unwrap();
+
+    let purged = store.purge_school(gone, "gone").await.unwrap();
+    assert_eq!(purged.attendance, 2, "{purged:?}");
+    assert_eq!(purged.changes, 2, "{purged:?}");
+    assert_eq!(
+        purged.deliveries, 3,
+        "its two deliveries and the one refused at its URL: {purged:?}"
+    );
+    assert!(store
+        .attendance(&all, &of(gone), true, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .latest_changes(&all, None, 100, &of(gone))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .record_history(&all, gone, 901)
+        .await
+        .unwrap()
+        .is_empty());
+    let log_after = store.deliveries(&all, None, None, 100_000).await.unwrap();
+    assert_eq!(log_after.len(), log_before.len() - 3);
+    assert!(log_after.iter().all(|d| d.tenant.as_deref() != Some(gone)
+        && d.request_id.as_deref() != Some("purge-refused-gone")));
+    assert!(log_after
+        .iter()
+        .any(|d| d.request_id.as_deref() == Some("purge-refused-stays")));
+
+    // The other school is whole.
+    let kept = store.attendance(&all, &of(stays), true, 100).await.unwrap();
+    assert_eq!(
+        kept.iter().map(|r| r.attendance_id).collect::<Vec<_>>(),
+        [903, 904]
+    );
+    assert_eq!(
+        store
+            .latest_changes(&all, None, 100, &of(stays))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.purge_school(gone, "gone").await.unwrap().total(),
+        0,
+        "a second purge finds nothing"
+    );
 }

@@ -288,6 +288,14 @@ impl Store for BenchStore {
         self.inner.purge_deliveries_before(cutoff_ms).await
     }
 
+    async fn purge_school(
+        &self,
+        tenant: &str,
+        school: &str,
+    ) -> Result<rollcall_core::store::PurgedSchool, StoreError> {
+        self.inner.purge_school(tenant, school).await
+    }
+
     async fn take_lease(&self, job: &str, for_ms: i64) -> Result<bool, StoreError> {
         self.inner.take_lease(job, for_ms).await
     }

@@ -33,7 +33,8 @@ pub fn bindings_dir() -> PathBuf {
 /// they contain (`Change` inside `ChangePage`, ...) are found by ts-rs and need no line here.
 fn visit_roots(v: &mut impl TypeVisitor) {
     use super::{
-        api, care_api, digest_api, dreamclass_api, report_settings_api, reports_api, stream,
+        api, care_api, digest_api, dreamclass_api, report_settings_api, reports_api, schools_api,
+        stream,
     };
     // Status and settings.
     v.visit::<api::Status>();
@@ -72,6 +73,11 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<reports_api::AlertList>();
     v.visit::<reports_api::NotTakenView>();
     v.visit::<care_api::RetentionSaved>();
+    // Several schools.
+    v.visit::<schools_api::SchoolList>();
+    v.visit::<schools_api::SchoolAdded>();
+    v.visit::<schools_api::SchoolRemoved>();
+    v.visit::<schools_api::SchoolPurged>();
     // The daily e-mail digest.
     v.visit::<digest_api::DigestSettingsView>();
     v.visit::<digest_api::DigestForm>();

@@ -12,6 +12,7 @@ pub mod guard;
 mod query;
 mod report_settings_api;
 mod reports_api;
+mod schools_api;
 mod settings_answer;
 pub use reports_api::{export_request, parse_export_request};
 pub use rollcall_core::reports::ExportRequest;
@@ -84,6 +85,7 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .merge(reports_api::routes())
         .merge(auth::people_api::routes())
         .route("/sign-out", post(auth::sign_in_api::sign_out))
+        .merge(schools_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(from_fn_with_state(

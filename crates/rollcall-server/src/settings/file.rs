@@ -53,6 +53,8 @@ pub fn read(data_dir: &Path) -> Result<SettingsFile, String> {
         digest,
         forward_url: file.forward_url,
         forward_secret: file.forward_secret,
+        schools: file.schools,
+        removed_schools: file.removed_schools,
     })
 }
 
@@ -85,6 +87,16 @@ pub fn settings_from(file: &SettingsFile) -> Result<Settings, String> {
             url: file.forward_url.clone(),
             secret: file.forward_secret.clone(),
         },
+        schools: file
+            .schools
+            .iter()
+            .map(super::schools::from_table)
+            .collect::<Result<_, _>>()?,
+        removed_schools: file
+            .removed_schools
+            .iter()
+            .map(super::schools::removed_from_table)
+            .collect(),
     })
 }
 
@@ -143,6 +155,16 @@ pub(super) fn write_into(settings: &Settings, file: &mut SettingsFile) {
     );
     file.forward_url = settings.forwarding.url.clone();
     file.forward_secret = settings.forwarding.secret.clone();
+    file.schools = settings
+        .schools
+        .iter()
+        .map(super::schools::to_table)
+        .collect();
+    file.removed_schools = settings
+        .removed_schools
+        .iter()
+        .map(super::schools::removed_to_table)
+        .collect();
 }
 
 /// How often a rename refused because another program holds the file is tried, and the

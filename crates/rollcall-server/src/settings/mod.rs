@@ -9,6 +9,7 @@
 mod digest;
 mod file;
 mod overrides;
+pub mod schools;
 mod secrets;
 mod store;
 
@@ -21,6 +22,7 @@ use rollcall_tunnel::TunnelConfig;
 pub use digest::{DigestSettings, SmtpSettings, TlsMode, DEFAULT_SEND_AT};
 pub use file::{read as read_file, settings_from, write_atomically, SettingsFile};
 pub use overrides::{Field, Override, Overrides};
+pub use schools::{NoReceiver, RemovedSchool, SchoolCheck, SchoolSettings};
 pub use secrets::{secret_names, KeptSecrets, SecretStore, SECRETS};
 pub use store::{SettingsError, SettingsStore};
 
@@ -50,6 +52,11 @@ pub struct Settings {
     pub digest: DigestSettings,
     /// Where accepted deliveries are also sent (`crate::forwarding`).
     pub forwarding: ForwardingSettings,
+    /// Several schools, each at its own webhook URL; empty: `webhook` is the single school's
+    /// (see [`schools`] for how the two coexist).
+    pub schools: Vec<SchoolSettings>,
+    /// Schools removed from the list whose data is kept until purged.
+    pub removed_schools: Vec<RemovedSchool>,
 }
 
 impl Default for Settings {
@@ -64,6 +71,8 @@ impl Default for Settings {
             last_shown_public_url: None,
             digest: DigestSettings::default(),
             forwarding: ForwardingSettings::default(),
+            schools: Vec::new(),
+            removed_schools: Vec::new(),
         }
     }
 }
@@ -72,6 +81,7 @@ impl Settings {
     /// Whether these settings can be used, or a sentence saying what to change.
     pub fn validate(&self) -> Result<(), String> {
         self.webhook.auth()?;
+        schools::validate(self)?;
         if self.delivery_retention_days > MAX_RETENTION_DAYS {
             return Err(format!(
                 "Choose a number of days up to {MAX_RETENTION_DAYS}, or 0 to keep everything."
@@ -170,6 +180,7 @@ impl WebhookSettings {
                 .transpose()?,
             basic_auth: self.basic_auth.clone(),
             allow_unsigned: self.allow_unsigned,
+            school: None,
         })
     }
 }
@@ -182,4 +193,7 @@ pub struct WebhookAuth {
     pub basic_auth: Option<BasicAuth>,
     /// Accept deliveries without a valid signature when no secret is set (tests, demos).
     pub allow_unsigned: bool,
+    /// At a school's own URL: the school, whose tenant a delivery must name. `None`: the
+    /// single school, whose deliveries' tenant is not checked.
+    pub school: Option<SchoolCheck>,
 }

@@ -36,7 +36,10 @@ pub mod secret_names {
     pub const DIGEST_SMTP_PASSWORD: &str = "digest-smtp-password";
     /// The secret forwarded deliveries are signed with.
     pub const FORWARD_SECRET: &str = "forward-secret";
-    pub const ALL: [&str; 7] = [
+    /// Every listed school's webhook Secret and Basic credentials, in one entry (see
+    /// `settings::schools`: the keyring is read by these fixed names at start).
+    pub const SCHOOL_SECRETS: &str = "school-webhook-secrets";
+    pub const ALL: [&str; 8] = [
         WEBHOOK_SECRET,
         BASIC_AUTH,
         DREAMCLASS_TOKEN,
@@ -44,6 +47,7 @@ pub mod secret_names {
         BORE_SECRET,
         DIGEST_SMTP_PASSWORD,
         FORWARD_SECRET,
+        SCHOOL_SECRETS,
     ];
 }
 
@@ -69,7 +73,7 @@ pub struct Secret {
 }
 
 /// Every secret setting. A setting not listed here is written to `rollcall.toml` as it is.
-pub const SECRETS: [Secret; 7] = [
+pub const SECRETS: [Secret; 8] = [
     Secret {
         name: secret_names::WEBHOOK_SECRET,
         get: |f| f.webhook_secret.clone(),
@@ -136,6 +140,11 @@ pub const SECRETS: [Secret; 7] = [
         name: secret_names::FORWARD_SECRET,
         get: |f| f.forward_secret.clone(),
         set: |f, v| f.forward_secret = v,
+    },
+    Secret {
+        name: secret_names::SCHOOL_SECRETS,
+        get: |f| super::schools::secrets_of(&f.schools),
+        set: |f, v| super::schools::put_secrets(&mut f.schools, v),
     },
 ];
 

@@ -333,6 +333,55 @@ mod tests {
         assert!(file_of(dir.path()).contains("webhook_secret = \"hush\""));
     }
 
+    #[tokio::test]
+    async fn every_schools_secrets_go_to_one_keyring_entry_and_come_back_at_start() {
+        use crate::settings::{SchoolSettings, WebhookSettings};
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = Arc::new(Keyring::default());
+        let store = SettingsStore::new(
+            dir.path().into(),
+            Settings::default(),
+            Overrides::default(),
+            Some(keyring.clone()),
+        );
+        let school = |id: &str, secret: &str| SchoolSettings {
+            id: id.into(),
+            name: format!("School {id}"),
+            tenant: format!("{id}-tenant"),
+            webhook: WebhookSettings::signed(secret),
+        };
+        store
+            .update(|s| {
+                s.schools = vec![school("north", "north-hush"), school("south", "south-hush")];
+                s.schools[1].webhook.basic_auth = Some("office:pw-south".parse().unwrap());
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let text = file_of(dir.path());
+        assert!(text.contains("id = \"south\""), "{text}");
+        assert!(
+            !text.contains("hush") && !text.contains("pw-south"),
+            "{text}"
+        );
+        let kept = keyring.0.lock().unwrap().clone();
+        let entry = &kept[secret_names::SCHOOL_SECRETS];
+        assert!(
+            entry.contains("north-hush") && entry.contains("pw-south"),
+            "{entry}"
+        );
+
+        // At the next start the file and the keyring give the same schools back.
+        let mut file = crate::settings::read_file(dir.path()).unwrap();
+        for secret in &SECRETS {
+            if let Some(value) = kept.get(secret.name) {
+                (secret.set)(&mut file, Some(value.clone()));
+            }
+        }
+        let read = crate::settings::settings_from(&file).unwrap();
+        assert_eq!(read.schools, store.current().schools);
+    }
+
     /// A keyring that keeps secrets of at most 8 characters, as Windows' Credential Manager
     /// keeps at most 1,280.
     #[derive(Default)]

@@ -15,6 +15,8 @@ mod recheck;
 mod report_file;
 mod report_settings;
 mod reports;
+mod schools;
+mod schools_api;
 mod settings;
 mod sign_in;
 // A tmpfs mounted to fill the disk, `mount` and `id`: Linux tooling.

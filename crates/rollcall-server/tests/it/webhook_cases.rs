@@ -410,13 +410,27 @@ async fn other_methods_and_paths() {
     let put = s.http.put(&s.webhook_url).send().await.unwrap();
     assert_eq!(put.status(), 405);
     let base = s.webhook_url.trim_end_matches("/webhooks/dreamclass");
-    for path in ["/", "/api/status", "/webhooks", "/webhooks/dreamclass/x"] {
+    for path in ["/", "/api/status", "/webhooks"] {
         let response = s.http.post(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
     }
     let health = s.http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(s.count("SELECT COUNT(*) FROM deliveries"), 0);
+    // A school's address on a Rollcall of one school: refused with a sentence and logged, so
+    // the office sees where DreamClass sends (tests/it/schools.rs has the rest).
+    let response = s
+        .http
+        .post(format!("{base}/webhooks/dreamclass/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "unknown_school"
+    );
+    assert_eq!(s.outcomes(1).await[0].1, 404);
 }
 
 #[tokio::test]

@@ -9,6 +9,11 @@ import type {
   AuditPage,
   Board,
   PeopleList,
+  SchoolAdded,
+  SchoolForm,
+  SchoolList,
+  SchoolPurged,
+  SchoolRemoved,
   PersonAccount,
   PersonChange,
   NewPerson,
@@ -83,6 +88,26 @@ export class Api {
     }
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
+  }
+
+  /** The schools received here, each at its own webhook address (never a secret). */
+  schools(): Promise<SchoolList> {
+    return this.request("GET", "/api/schools");
+  }
+
+  /** Adds a school; it is received from the next delivery on, without a restart. */
+  addSchool(form: SchoolForm): Promise<SchoolAdded> {
+    return this.request("POST", "/api/schools", form);
+  }
+
+  /** Stops receiving a school; its data is kept until it is purged. */
+  removeSchool(id: string): Promise<SchoolRemoved> {
+    return this.request("DELETE", `/api/schools/${encodeURIComponent(id)}`);
+  }
+
+  /** Deletes a removed school's data; `confirm` is its name, typed exactly. */
+  purgeSchool(id: string, confirm: string): Promise<SchoolPurged> {
+    return this.request("POST", `/api/schools/${encodeURIComponent(id)}/purge`, { confirm });
   }
 
   /** How this Rollcall is opened and who is signed in. */

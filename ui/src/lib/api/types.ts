@@ -94,3 +94,12 @@ export type NewPerson = {
 /** What an administrator changes of a person (`PUT /api/people/{id}`). */
 export type PersonChange = { displayName: string; role: Role; schools: string[] | null; disabled: boolean };
 
+/** A school to add (`POST /api/schools`). */
+export type SchoolForm = {
+  id: string;
+  name: string;
+  tenant: string;
+  secret: string | null;
+  keyEncoding?: "text" | "base64";
+  basicAuth?: { username: string; password: string } | null;
+};

@@ -12,9 +12,11 @@
 //! 3. Across servers: deliveries at a steady 200/s to server B, each timed until its change
 //!    arrives on server A's live stream (SSE), p50/p99.
 
-use std::collections::HashMap;
+#[path = "live/mod.rs"]
+mod live;
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rollcall_core::envelope::parse_body;
 use rollcall_core::model::now_ms;
@@ -22,8 +24,7 @@ use rollcall_core::store::{Store, VerifiedDelivery};
 use rollcall_core::{KeyEncoding, SigningKey};
 use rollcall_server::{ServerConfig, WebhookSettings};
 use rollcall_simulator::{
-    plan, send_all, webhook_body, DeliveryNote, DemoSchool, PlanOptions, PlannedDelivery,
-    SendOptions,
+    plan, send_all, webhook_body, DemoSchool, PlanOptions, PlannedDelivery, SendOptions,
 };
 use rollcall_store_postgres::cluster::{Durability, TestCluster};
 use rollcall_store_postgres::{DatabaseUrl, PostgresStore, WriterOptions};
@@ -265,77 +266,28 @@ async fn across_servers(database: &str, key: &SigningKey, seconds: u64) -> (f64,
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start_server(database, dir_a.path()).await;
     let b = start_server(database, dir_b.path()).await;
-    let http = reqwest::Client::new();
-    let mut stream = http
+    let stream = reqwest::Client::new()
         .get(format!("http://{}/api/stream", a.info().ui_addr))
         .bearer_auth(&a.info().token)
         .send()
         .await
         .unwrap();
-    let fresh: Vec<PlannedDelivery> = planned((seconds * 200) as usize, 2)
-        .into_iter()
-        .filter(|d| d.note == DeliveryNote::Fresh)
-        .collect();
-    let expected = fresh.len();
-    let sent_at = Arc::new(Mutex::new(HashMap::<String, Instant>::new()));
-    let sender = {
-        let (sent_at, url, key, http) = (
-            sent_at.clone(),
-            b.info().webhook_url(),
-            key.clone(),
-            http.clone(),
-        );
-        tokio::spawn(async move {
-            let start = Instant::now();
-            for (i, d) in fresh.iter().enumerate() {
-                tokio::time::sleep_until((start + Duration::from_millis(i as u64 * 5)).into())
-                    .await;
-                let body = webhook_body(d, TENANT, Some(&key));
-                sent_at
-                    .lock()
-                    .unwrap()
-                    .insert(d.request_id.clone(), Instant::now());
-                let (http, url) = (http.clone(), url.clone());
-                tokio::spawn(async move {
-                    let _ = http
-                        .post(url)
-                        .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await;
-                });
-            }
-        })
-    };
-    let mut latencies = Vec::new();
-    let mut buffer = String::new();
-    let deadline = Instant::now() + Duration::from_secs(seconds + 30);
-    while latencies.len() < expected && Instant::now() < deadline {
-        let chunk = match tokio::time::timeout(Duration::from_millis(200), stream.chunk()).await {
-            Ok(Ok(Some(chunk))) => chunk,
-            Ok(_) => break,
-            Err(_) => continue,
-        };
-        let now = Instant::now();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else {
-                continue;
-            };
-            let Ok(change) = serde_json::from_str::<serde_json::Value>(data) else {
-                continue;
-            };
-            let id = change["requestId"].as_str().unwrap_or_default();
-            if let Some(t) = sent_at.lock().unwrap().get(id) {
-                latencies.push(now.duration_since(*t).as_secs_f64() * 1000.0);
-            }
-        }
-    }
-    sender.await.unwrap();
+    let deliveries = live::fresh_deliveries(seconds, 2);
+    let mut latencies = live::latencies_on_streams(
+        b.info().webhook_url(),
+        key,
+        TENANT,
+        deliveries,
+        vec![stream],
+    )
+    .await
+    .remove(0);
     a.shutdown().await;
     b.shutdown().await;
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    (at(0.50), at(0.99), latencies.len())
+    let n = latencies.len();
+    (
+        live::quantile(&mut latencies, 0.50),
+        live::quantile(&mut latencies, 0.99),
+        n,
+    )
 }

@@ -26,6 +26,8 @@
 //! awake (both are printed, last; on a quiet machine the two agree). Figure (b) is measured
 //! through the listener instead, under the same load as (a) and (c).
 
+#[path = "live/mod.rs"]
+mod live;
 #[path = "ingest/stores.rs"]
 mod stores;
 
@@ -442,97 +444,32 @@ async fn stream_latency(key: &SigningKey, seconds: u64) -> (f64, f64, usize) {
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let server = start_server(dir.path(), Storage::Rollcall).await;
     let info = server.info().clone();
-    let http = reqwest::Client::new();
-    let mut stream = http
+    let stream = reqwest::Client::new()
         .get(format!("http://{}/api/stream?after=0", info.ui_addr))
         .bearer_auth(&info.token)
         .send()
         .await
         .unwrap();
-    let total = (seconds * 200) as usize;
-    let school = DemoSchool::generate(2);
-    let plan = plan(
-        &school,
-        PlanOptions {
-            events: total,
-            seed: 2,
-            end_ts: now_ms(),
-            first_date: chrono::Local::now().date_naive(),
-        },
-    );
-    // Only fresh deliveries make a change; time those.
-    let fresh: Vec<_> = plan
-        .deliveries
-        .iter()
-        .filter(|d| d.note == rollcall_simulator::DeliveryNote::Fresh)
-        .cloned()
-        .collect();
-    let sent_at = std::sync::Arc::new(std::sync::Mutex::new(HashMap::<String, Instant>::new()));
-    let sender = {
-        let sent_at = sent_at.clone();
-        let url = info.webhook_url();
-        let key = key.clone();
-        let http = http.clone();
-        tokio::spawn(async move {
-            let start = Instant::now();
-            for (i, d) in fresh.iter().enumerate() {
-                tokio::time::sleep_until((start + Duration::from_millis(i as u64 * 5)).into())
-                    .await;
-                let body = webhook_body(d, "demo-school", Some(&key));
-                sent_at
-                    .lock()
-                    .unwrap()
-                    .insert(d.request_id.clone(), Instant::now());
-                let http = http.clone();
-                let url = url.clone();
-                tokio::spawn(async move {
-                    let _ = http
-                        .post(url)
-                        .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await;
-                });
-            }
-            fresh.len()
-        })
-    };
-    let mut latencies = Vec::new();
-    let mut buffer = String::new();
-    let deadline = Instant::now() + Duration::from_secs(seconds + 30);
-    let mut expected = usize::MAX;
-    while latencies.len() < expected && Instant::now() < deadline {
-        if sender.is_finished() && expected == usize::MAX {
-            expected = latencies.len().max(1);
-        }
-        let chunk = match tokio::time::timeout(Duration::from_millis(200), stream.chunk()).await {
-            Ok(Ok(Some(chunk))) => chunk,
-            Ok(_) => break,
-            Err(_) => continue,
-        };
-        let now = Instant::now();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
-                let change: serde_json::Value = match serde_json::from_str(data) {
-                    Ok(v) => v,
-                    Err(_) => continue,
-                };
-                let id = change["requestId"].as_str().unwrap_or_default();
-                if let Some(t) = sent_at.lock().unwrap().get(id) {
-                    latencies.push(now.duration_since(*t).as_secs_f64() * 1000.0);
-                }
-            }
-        }
-    }
-    let sent = sender.await.unwrap();
+    let deliveries = live::fresh_deliveries(seconds, 2);
+    let expected = deliveries.len();
+    let mut latencies = live::latencies_on_streams(
+        info.webhook_url(),
+        key,
+        "demo-school",
+        deliveries,
+        vec![stream],
+    )
+    .await
+    .remove(0);
     server.shutdown().await;
-    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pick = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let n = latencies.len();
     assert!(
-        latencies.len() >= sent * 9 / 10,
+        n >= expected * 9 / 10,
         "most changes were seen on the stream"
     );
-    (pick(0.50), pick(0.99), latencies.len())
+    (
+        live::quantile(&mut latencies, 0.50),
+        live::quantile(&mut latencies, 0.99),
+        n,
+    )
 }

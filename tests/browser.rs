@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use rollcall_core::{KeyEncoding, SigningKey};
-use rollcall_e2e::browser::{open_browser, screenshot_to, BrowserOptions, ChromeDriver};
+use rollcall_e2e::browser::{
+    open_browser, screenshot_to, with_browsers, BrowserOptions, ChromeDriver,
+};
 use rollcall_e2e::desktop::{run_js, screenshot, wait_for, wait_for_text, FEED_IS_SHOWN};
 use rollcall_e2e::serve::Serve;
 use rollcall_e2e::webhook::{post_attendance_created, Attendance};
@@ -40,26 +42,14 @@ async fn live_feed_filters_board_and_foreign_origins_in_a_browser() {
     let logs = rollcall_e2e::artifacts_dir().join("browser-logs");
     std::fs::create_dir_all(&logs).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
     let mut serve = Serve::start(data.path(), Some(SECRET), &[], &logs.join("serve.log"));
-    let mut driver = ChromeDriver::start(&logs);
     let options = BrowserOptions {
         resolve_to_loopback: vec![REBINDING_HOST.into()],
         ..BrowserOptions::default()
     };
-    let browser = open_browser(&driver, profile.path(), &options).await;
-
-    // The browser is closed and chromedriver stopped whether the checks pass or not.
-    let outcome = tokio::spawn(checks(browser.clone(), serve_info(&serve))).await;
-    if outcome.is_err() {
-        screenshot(&browser, "browser-failed").await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(15), browser.close()).await;
-    driver.stop();
+    let info = serve_info(&serve);
+    with_browsers(&logs, "browser", 1, &options, |b| checks(b[0].clone(), info)).await;
     serve.stop();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 /// What the checks need of the running `rollcall serve` (it stays owned by the test).

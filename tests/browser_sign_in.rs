@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use rollcall_e2e::browser::{open_browser, BrowserOptions, ChromeDriver};
+use rollcall_e2e::browser::{with_browsers, BrowserOptions};
 use rollcall_e2e::desktop::{run_js, screenshot, wait_for, wait_for_text, FEED_IS_SHOWN};
 use rollcall_e2e::serve::Serve;
 use rollcall_e2e::webhook::{post_attendance_created_for, Attendance};
@@ -36,28 +36,16 @@ async fn two_people_of_different_schools_and_roles_see_only_what_they_may() {
         &["--require-sign-in", "--allow-plain-http"],
         &logs.join("serve.log"),
     );
-    let mut driver = ChromeDriver::start(&logs);
-    let (profile_a, profile_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let anna = open_browser(&driver, profile_a.path(), &BrowserOptions::default()).await;
-    let victor = open_browser(&driver, profile_b.path(), &BrowserOptions::default()).await;
     let site = Site {
         origin: serve.origin.clone(),
         token: serve.token.clone(),
         webhook_url: serve.webhook_url.clone(),
     };
-    let outcome = tokio::spawn(people_checks(anna.clone(), victor.clone(), site)).await;
-    if outcome.is_err() {
-        screenshot(&anna, "sign-in-failed-anna").await;
-        screenshot(&victor, "sign-in-failed-victor").await;
-    }
-    for browser in [anna, victor] {
-        let _ = tokio::time::timeout(Duration::from_secs(15), browser.close()).await;
-    }
-    driver.stop();
+    with_browsers(&logs, "sign-in", 2, &BrowserOptions::default(), |b| {
+        people_checks(b[0].clone(), b[1].clone(), site)
+    })
+    .await;
     serve.stop();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,24 +59,16 @@ async fn an_expired_session_sends_the_page_back_to_sign_in() {
         &["--require-sign-in", "--session-length", "8s"],
         &logs.join("serve.log"),
     );
-    let mut driver = ChromeDriver::start(&logs);
-    let profile = tempfile::tempdir().unwrap();
-    let browser = open_browser(&driver, profile.path(), &BrowserOptions::default()).await;
     let site = Site {
         origin: serve.origin.clone(),
         token: serve.token.clone(),
         webhook_url: serve.webhook_url.clone(),
     };
-    let outcome = tokio::spawn(expiry_checks(browser.clone(), site)).await;
-    if outcome.is_err() {
-        screenshot(&browser, "sign-in-expiry-failed").await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(15), browser.close()).await;
-    driver.stop();
+    with_browsers(&logs, "sign-in-expiry", 1, &BrowserOptions::default(), |b| {
+        expiry_checks(b[0].clone(), site)
+    })
+    .await;
     serve.stop();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 /// What the checks need of the running `rollcall serve` (it stays owned by the test).

@@ -151,3 +151,36 @@ pub async fn screenshot_to(client: &Client, path: &Path) {
         .unwrap_or_else(|e| panic!("could not take the screenshot {}: {e}", path.display()));
     std::fs::write(path, png).expect("the screenshot can be saved");
 }
+
+/// Runs `checks` with `count` browsers (each with a profile of its own) on one chromedriver
+/// whose log goes to `logs`. Whether the checks pass or not, each browser is photographed
+/// on failure (`{name}-failed-{i}.png`), closed, and chromedriver stopped; then the checks'
+/// panic, if any, is passed on.
+pub async fn with_browsers<F, Fut>(
+    logs: &Path,
+    name: &str,
+    count: usize,
+    options: &BrowserOptions,
+    checks: F,
+) where
+    F: FnOnce(Vec<Client>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut driver = ChromeDriver::start(logs);
+    let profiles: Vec<tempfile::TempDir> = (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut browsers = Vec::new();
+    for profile in &profiles {
+        browsers.push(open_browser(&driver, profile.path(), options).await);
+    }
+    let outcome = tokio::spawn(checks(browsers.clone())).await;
+    for (i, browser) in browsers.into_iter().enumerate() {
+        if outcome.is_err() {
+            super::desktop::screenshot(&browser, &format!("{name}-failed-{i}")).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(15), browser.close()).await;
+    }
+    driver.stop();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

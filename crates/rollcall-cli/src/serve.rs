@@ -97,6 +97,13 @@ pub struct ServeArgs {
     /// How long a sign-in lasts, e.g. 12h, 90m [default: 12h].
     #[arg(long, env = "ROLLCALL_SESSION_LENGTH")]
     session_length: Option<String>,
+    /// The interface's HTTPS certificate chain, PEM [default beyond this computer: one
+    /// Rollcall makes itself and keeps in the data folder].
+    #[arg(long, env = "ROLLCALL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM.
+    #[arg(long, env = "ROLLCALL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -124,6 +131,8 @@ impl ServeArgs {
             require_sign_in: self.require_sign_in,
             allow_plain_http: self.allow_plain_http,
             session_length: self.session_length.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
             from_command_line: true,
         }
     }
@@ -159,9 +168,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("  Open Rollcall: {}", info.ui_url());
     if server.state().signs_in() {
         println!(
-            "  Everyone else opens http://{}/ (or the district's HTTPS address) and signs in.",
-            info.ui_addr
+            "  Everyone else opens {}/ (or the district's HTTPS address) and signs in.",
+            info.ui_origin()
         );
+        if let Some(fingerprint) = &info.ui_tls_fingerprint {
+            println!(
+                "  HTTPS certificate fingerprint (SHA-256), for people to check when their \
+                 browser asks: {fingerprint}"
+            );
+        }
         if server.state().store().accounts().await?.is_empty() {
             println!(
                 "  Nobody can sign in yet. Setup key for the first administrator: {}",
@@ -186,9 +201,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             info.webhook_url()
         );
     }
-    if !info.ui_addr.ip().is_loopback() {
+    if !info.ui_addr.ip().is_loopback() && info.ui_tls_fingerprint.is_none() {
         tracing::warn!(
-            "the interface listens beyond this computer ({}) over plain HTTP; everyone signs in",
+            "PLAIN HTTP BEYOND THIS COMPUTER (--allow-plain-http): passwords and attendance \
+             cross the network at {} unencrypted; everyone signs in",
             info.ui_addr
         );
     }

@@ -27,6 +27,7 @@ pub mod settings;
 mod settings_followers;
 pub mod state;
 pub mod tunnel;
+pub mod ui_tls;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -84,6 +85,8 @@ pub struct ServerConfig {
     pub forwarding_retry: forwarding::ForwardingRetry,
     /// Whether people sign in (required beyond this computer), and how.
     pub sign_in: auth::SignInConfig,
+    /// Whether the interface speaks HTTPS, and with which certificate.
+    pub ui_tls: ui_tls::UiTls,
 }
 
 impl ServerConfig {
@@ -110,6 +113,7 @@ impl ServerConfig {
             cutoff_check_every: lesson_cutoff::CHECK_EVERY,
             forwarding_retry: forwarding::ForwardingRetry::default(),
             sign_in: auth::SignInConfig::default(),
+            ui_tls: ui_tls::UiTls::Off,
         }
     }
 }
@@ -126,6 +130,8 @@ pub enum StartError {
     /// The PostgreSQL server (shown without password) could not be reached or migrated.
     DatabaseServer(String, String),
     Bind(&'static str, SocketAddr, std::io::Error),
+    /// The interface's certificate could not be made or read (the sentence says why).
+    Tls(String),
 }
 
 impl std::error::Error for StartError {}
@@ -152,6 +158,7 @@ impl std::fmt::Display for StartError {
                 path.display()
             ),
             Self::DatabaseUrl(e) => write!(f, "{e} Check --database or ROLLCALL_DATABASE_URL."),
+            Self::Tls(e) => write!(f, "{e}"),
             Self::DatabaseServer(url, e) => write!(
                 f,
                 "Rollcall could not open its database at {url} ({e}). Check that the \
@@ -241,6 +248,7 @@ async fn start_on(
     let webhook_listener = TcpListener::bind(config.webhook_addr)
         .await
         .map_err(|e| StartError::Bind("webhook", config.webhook_addr, e))?;
+    let tls = ui_tls::load(&config.ui_tls, &config.data_dir).map_err(StartError::Tls)?;
     let ui_listener = TcpListener::bind(config.ui_addr)
         .await
         .map_err(|e| StartError::Bind("local interface", config.ui_addr, e))?;
@@ -258,6 +266,7 @@ async fn start_on(
             .as_deref()
             .map(rollcall_store_postgres::connect::redact),
         started_at: now_ms(),
+        ui_tls_fingerprint: tls.as_ref().map(|t| t.fingerprint.clone()),
     };
     let (stop, stopping) = watch::channel(false);
     let (notices, _) = broadcast::channel(64);
@@ -329,11 +338,25 @@ async fn start_on(
             config.connection_limits,
             stopping.clone(),
         ),
-        serve(
-            ui_listener,
-            local::router(state.clone(), config.ui_dir.clone()),
-            stopping,
-        ),
+        match tls {
+            None => serve(
+                ui_listener,
+                local::router(state.clone(), config.ui_dir.clone()),
+                stopping,
+            ),
+            // People on other computers: each connection's TLS handshake and request head
+            // under a deadline, as on the webhook listener.
+            Some(tls) => limits::serve_connections(
+                ui_listener,
+                local::router(state.clone(), config.ui_dir.clone()),
+                limits::ConnectionLimits {
+                    max_connections: 2048,
+                    ..limits::ConnectionLimits::default()
+                },
+                Some(tls.acceptor),
+                stopping,
+            ),
+        },
     ];
     Ok(RunningServer {
         state,

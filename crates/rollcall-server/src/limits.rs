@@ -1,14 +1,18 @@
 //! Connection limits for the webhook listener, the socket a tunnel exposes to the internet: a
 //! cap on connections served at once and a deadline for each request head, so that clients
-//! that connect and then send slowly (or nothing) cannot hold the listener.
+//! that connect and then send slowly (or nothing) cannot hold the listener. The interface
+//! listener uses the same loop when it speaks HTTPS (`crate::ui_tls`), with the TLS handshake
+//! under the same deadline.
 //!
 //! `axum::serve` offers neither (its hyper connections run without a timer, so hyper's
 //! header read timeout never fires), hence this small accept loop.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::{Extension, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -43,6 +47,18 @@ pub fn serve_limited(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    stopping: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    serve_connections(listener, router, limits, None, stopping)
+}
+
+/// As [`serve_limited`], each connection first through `tls` when given; requests carry the
+/// peer's address ([`ConnectInfo`]).
+pub fn serve_connections(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stopping: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let max = limits.max_connections.clamp(1, 1 << 20);
@@ -53,10 +69,10 @@ pub fn serve_limited(
                 _ = stopped(&mut stopping) => break,
                 permit = permits.clone().acquire_owned() => permit.expect("the semaphore stays open"),
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 _ = stopped(&mut stopping) => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and the like: wait instead of spinning.
                         tracing::warn!(error = %e, "the webhook listener could not accept a connection");
@@ -66,28 +82,62 @@ pub fn serve_limited(
                 },
             };
             let _ = stream.set_nodelay(true);
-            let service = TowerToHyperService::new(router.clone());
-            let mut stopping = stopping.clone();
+            let service = TowerToHyperService::new(
+                router
+                    .clone()
+                    .layer(Extension(ConnectInfo::<SocketAddr>(peer))),
+            );
+            let (tls, stopping) = (tls.clone(), stopping.clone());
             tokio::spawn(async move {
                 // Held until the connection closes: that is what the cap counts.
                 let _permit = permit;
-                let mut builder = http1::Builder::new();
-                builder
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(limits.header_read_timeout);
-                let connection = builder.serve_connection(TokioIo::new(stream), service);
-                let mut connection = std::pin::pin!(connection);
-                tokio::select! {
-                    _ = connection.as_mut() => return,
-                    _ = stopped(&mut stopping) => connection.as_mut().graceful_shutdown(),
+                match tls {
+                    None => serve_one(TokioIo::new(stream), service, limits, stopping).await,
+                    Some(tls) => {
+                        let handshake =
+                            tokio::time::timeout(limits.header_read_timeout, tls.accept(stream));
+                        match handshake.await {
+                            Ok(Ok(stream)) => {
+                                serve_one(TokioIo::new(stream), service, limits, stopping).await
+                            }
+                            Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake too slow"),
+                        }
+                    }
                 }
-                let _ = connection.await;
             });
         }
         drop(listener);
         // Every connection holds a permit until it closes: having them all means all closed.
         let _ = permits.acquire_many(max as u32).await;
     })
+}
+
+/// Serves one connection until it closes, or until the server stops (then gracefully).
+async fn serve_one<I, S>(
+    io: I,
+    service: S,
+    limits: ConnectionLimits,
+    mut stopping: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let connection = builder.serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = stopped(&mut stopping) => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = connection.await;
 }
 
 /// Resolves once the server is stopping (the borrowed value is not kept: it is not `Send`).

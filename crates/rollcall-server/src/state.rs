@@ -43,6 +43,8 @@ pub struct ServerInfo {
     /// the data folder.
     pub database: Option<String>,
     pub started_at: i64,
+    /// The interface's HTTPS certificate, `AB:CD:…` (SHA-256); `None`: plain HTTP.
+    pub ui_tls_fingerprint: Option<String>,
 }
 
 impl ServerInfo {
@@ -63,8 +65,18 @@ impl ServerInfo {
         )
     }
 
+    /// `http://127.0.0.1:8788`, or `https://…` when the interface speaks HTTPS.
+    pub fn ui_origin(&self) -> String {
+        let scheme = if self.ui_tls_fingerprint.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.ui_addr)
+    }
+
     pub fn ui_url(&self) -> String {
-        format!("http://{}/?token={}", self.ui_addr, self.token)
+        format!("{}/?token={}", self.ui_origin(), self.token)
     }
 }
 

@@ -27,14 +27,7 @@ pub fn token_hash(token: &str) -> String {
 
 /// The session token the request's cookie carries, if any.
 pub fn presented(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
+    crate::local::guard::cookie(headers, SESSION_COOKIE)
         // A cookie that could not be one of ours is as good as none.
         .filter(|value| value.len() == 43 && URL_SAFE_NO_PAD.decode(value).is_ok())
 }

@@ -16,6 +16,7 @@ use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
 
 use super::find_ui_dir;
 use crate::auth::SignInConfig;
+use crate::ui_tls::UiTls;
 use crate::settings::{
     secret_names, Field, KeptSecrets, Overrides, Settings, SettingsFile, SECRETS,
 };
@@ -55,6 +56,9 @@ pub struct LaunchOptions {
     pub allow_plain_http: bool,
     /// How long a sign-in lasts (`12h`, `90m`, `30s`); 12 hours when unset.
     pub session_length: Option<String>,
+    /// The district's certificate chain and its private key (PEM) for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Chosen with `rollcall serve`'s flags (each of which also reads its variable), not only
     /// variables: the Settings screen then names both as the origin.
     pub from_command_line: bool,
@@ -109,6 +113,8 @@ impl LaunchOptions {
             require_sign_in: flag("ROLLCALL_REQUIRE_SIGN_IN"),
             allow_plain_http: flag("ROLLCALL_ALLOW_PLAIN_HTTP"),
             session_length: get("ROLLCALL_SESSION_LENGTH"),
+            tls_cert: get("ROLLCALL_TLS_CERT").map(PathBuf::from),
+            tls_key: get("ROLLCALL_TLS_KEY").map(PathBuf::from),
             from_command_line: false,
         })
     }
@@ -148,23 +154,43 @@ impl LaunchOptions {
             .unwrap_or(server.webhook_addr);
         server.ui_addr = self.ui_addr.or(file.ui_addr).unwrap_or(server.ui_addr);
         server.ui_dir = self.ui_dir.clone().or_else(find_ui_dir);
-        server.sign_in = self.sign_in(server.ui_addr)?;
+        (server.sign_in, server.ui_tls) = self.sign_in(server.ui_addr)?;
         server.settings = settings;
         server.overrides = overrides;
         Ok(server)
     }
 
-    /// Whether people sign in: always when the interface listens beyond this computer, which
-    /// Rollcall (without TLS of its own) does only when told the network is trusted.
-    fn sign_in(&self, ui_addr: SocketAddr) -> Result<SignInConfig, String> {
+    /// Whether people sign in, and whether the interface speaks HTTPS: beyond this computer
+    /// people always sign in, over HTTPS with the district's certificate or one Rollcall makes
+    /// itself, unless plain HTTP is asked for (a network the school trusts, or an HTTPS server
+    /// in front on another machine).
+    fn sign_in(&self, ui_addr: SocketAddr) -> Result<(SignInConfig, UiTls), String> {
         let beyond = !ui_addr.ip().is_loopback();
-        if beyond && !self.allow_plain_http {
+        let files = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(UiTls::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(format!(
+                    "HTTPS needs both the certificate ({}) and its private key ({}).",
+                    self.by("ROLLCALL_TLS_CERT", "--tls-cert"),
+                    self.by("ROLLCALL_TLS_KEY", "--tls-key")
+                ))
+            }
+        };
+        if files.is_some() && self.allow_plain_http {
             return Err(format!(
-                "Rollcall would show attendance to other computers at {ui_addr} over plain                  HTTP, where passwords and records can be read on the way. Put it behind the                  district's HTTPS server (listen on 127.0.0.1 with {}), or, on a network the                  school trusts, add {}.",
-                self.by("ROLLCALL_REQUIRE_SIGN_IN", "--require-sign-in"),
-                self.by("ROLLCALL_ALLOW_PLAIN_HTTP", "--allow-plain-http"),
+                "{} asks for plain HTTP, but a certificate is given: choose one.",
+                self.by("ROLLCALL_ALLOW_PLAIN_HTTP", "--allow-plain-http")
             ));
         }
+        let tls = match files {
+            Some(files) => files,
+            None if beyond && !self.allow_plain_http => UiTls::SelfSigned,
+            None => UiTls::Off,
+        };
         let defaults = SignInConfig::default();
         let session_length = match &self.session_length {
             None => defaults.session_length,
@@ -175,12 +201,13 @@ impl LaunchOptions {
                 )
             })?,
         };
-        Ok(SignInConfig {
-            required: beyond || self.require_sign_in,
+        let sign_in = SignInConfig {
+            required: beyond || self.require_sign_in || tls != UiTls::Off,
             secure_cookie: !self.allow_plain_http,
             session_length,
             ..defaults
-        })
+        };
+        Ok((sign_in, tls))
     }
 
     /// What to name as the origin of an option: the variable, or for `rollcall serve` the
@@ -532,10 +559,25 @@ mod tests {
             ui_addr: Some("0.0.0.0:8788".parse().unwrap()),
             ..LaunchOptions::default()
         };
-        let Err(err) = everyone.resolve_with(&file(""), &kept) else {
-            panic!("plain HTTP beyond this computer was accepted without being asked for");
+        let https = everyone.resolve_with(&file(""), &kept).unwrap();
+        assert_eq!(https.ui_tls, UiTls::SelfSigned, "HTTPS with its own certificate");
+        assert!(https.sign_in.required && https.sign_in.secure_cookie);
+        let district = LaunchOptions {
+            tls_cert: Some("cert.pem".into()),
+            tls_key: Some("key.pem".into()),
+            ..everyone.clone()
+        }
+        .resolve_with(&file(""), &kept)
+        .unwrap();
+        assert!(matches!(district.ui_tls, UiTls::Files { .. }));
+        let Err(half) = LaunchOptions {
+            tls_cert: Some("cert.pem".into()),
+            ..everyone.clone()
+        }
+        .resolve_with(&file(""), &kept) else {
+            panic!("a certificate without its key was accepted");
         };
-        assert!(err.contains("ROLLCALL_ALLOW_PLAIN_HTTP"), "{err}");
+        assert!(half.contains("ROLLCALL_TLS_KEY"), "{half}");
         let trusted = LaunchOptions {
             allow_plain_http: true,
             ..everyone
@@ -544,6 +586,7 @@ mod tests {
         .unwrap();
         assert!(trusted.sign_in.required);
         assert!(!trusted.sign_in.secure_cookie);
+        assert_eq!(trusted.ui_tls, UiTls::Off);
         let proxied = LaunchOptions::from_env(env(&[("ROLLCALL_REQUIRE_SIGN_IN", "1")]))
             .unwrap()
             .resolve_with(&file(""), &kept)

@@ -87,7 +87,7 @@ pub async fn status(State(state): State<AppState>, person: Person) -> ApiResult<
     Ok(Json(Status {
         version: env!("CARGO_PKG_VERSION").to_string(),
         webhook_url: state.info.webhook_url(),
-        ui_url: format!("http://{}/", state.info.ui_addr),
+        ui_url: format!("{}/", state.info.ui_origin()),
         secret_configured: auth.key.is_some(),
         basic_auth_configured: auth.basic_auth.is_some(),
         allow_unsigned: auth.allow_unsigned,
@@ -395,6 +395,25 @@ pub struct BasicAuthSettings {
     password: String,
 }
 
+/// A Secret and Username/Password as typed: blank is none; a username or password that
+/// cannot be used is a sentence.
+pub(super) fn checked_credentials(
+    secret: Option<String>,
+    basic_auth: Option<BasicAuthSettings>,
+) -> ApiResult<(Option<String>, Option<BasicAuth>)> {
+    let secret = secret
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let basic_auth = basic_auth
+        .map(|b| {
+            format!("{}:{}", b.username, b.password)
+                .parse::<BasicAuth>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))
+        })
+        .transpose()?;
+    Ok((secret, basic_auth))
+}
+
 /// Sets the Secret and optional Username/Password (as entered in DreamClass). They are in
 /// force once saved (the secrets in the keyring, or in `rollcall.toml` readable by this user
 /// only).
@@ -402,18 +421,7 @@ pub async fn set_webhook_settings(
     State(state): State<AppState>,
     Json(form): Json<WebhookSettings>,
 ) -> ApiResult<Json<Saved>> {
-    let secret = form
-        .secret
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    let basic_auth = form
-        .basic_auth
-        .map(|b| {
-            format!("{}:{}", b.username, b.password)
-                .parse::<BasicAuth>()
-                .map_err(|e| ApiError::bad_request(e.to_string()))
-        })
-        .transpose()?;
+    let (secret, basic_auth) = checked_credentials(form.secret, form.basic_auth)?;
     state
         .settings
         .update(move |s| {

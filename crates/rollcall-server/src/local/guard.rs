@@ -54,14 +54,19 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
     {
         return Some(bearer.trim().to_string());
     }
+    cookie(headers, TOKEN_COOKIE).map(str::to_string)
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == TOKEN_COOKIE)
-        .map(|(_, value)| value.to_string())
+        .find(|(found, _)| *found == name)
+        .map(|(_, value)| value)
 }
 
 /// With sign-in: a request with an `Origin` must come from the host it is sent to (as the

@@ -108,14 +108,7 @@ pub struct SchoolForm {
     secret: Option<String>,
     #[serde(default)]
     key_encoding: KeyEncoding,
-    basic_auth: Option<BasicAuthForm>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuthForm {
-    username: String,
-    password: String,
+    basic_auth: Option<super::api::BasicAuthSettings>,
 }
 
 #[derive(Deserialize)]
@@ -207,18 +200,7 @@ pub async fn add(
              username and password.",
         )
     })?;
-    let secret = form
-        .secret
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    let basic_auth = form
-        .basic_auth
-        .map(|b| {
-            format!("{}:{}", b.username, b.password)
-                .parse::<BasicAuth>()
-                .map_err(|e| ApiError::bad_request(e.to_string()))
-        })
-        .transpose()?;
+    let (secret, basic_auth) = super::api::checked_credentials(form.secret, form.basic_auth)?;
     let mut school = SchoolSettings {
         id: form.id.trim().to_string(),
         name: form.name.trim().to_string(),

@@ -25,4 +25,5 @@ mod storage_faults;
 mod stream;
 mod support;
 mod tunnel;
+mod ui_tls;
 mod webhook_cases;

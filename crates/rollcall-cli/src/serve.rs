@@ -167,10 +167,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     println!("  Open Rollcall: {}", info.ui_url());
     if server.state().signs_in() {
-        println!(
-            "  Everyone else opens {}/ (or the district's HTTPS address) and signs in.",
-            info.ui_origin()
-        );
+        // "0.0.0.0" is no address to type: other computers reach this one by its name.
+        let origin = match rollcall_server::ui_tls::this_host_name() {
+            Some(name) if info.ui_addr.ip().is_unspecified() => info
+                .ui_origin()
+                .replace(&info.ui_addr.ip().to_string(), &name),
+            _ => info.ui_origin(),
+        };
+        println!("  Everyone else opens {origin}/ (or the district's HTTPS address) and signs in.");
         if let Some(fingerprint) = &info.ui_tls_fingerprint {
             println!(
                 "  HTTPS certificate fingerprint (SHA-256), for people to check when their \

@@ -82,11 +82,11 @@ pub fn serve_connections(
                 },
             };
             let _ = stream.set_nodelay(true);
-            let service = TowerToHyperService::new(
-                router
-                    .clone()
-                    .layer(Extension(ConnectInfo::<SocketAddr>(peer))),
-            );
+            let service = TowerToHyperService::new(router.clone().layer(Extension(ConnectInfo::<
+                SocketAddr,
+            >(
+                peer
+            ))));
             let (tls, stopping) = (tls.clone(), stopping.clone());
             tokio::spawn(async move {
                 // Held until the connection closes: that is what the cap counts.
@@ -100,7 +100,9 @@ pub fn serve_connections(
                             Ok(Ok(stream)) => {
                                 serve_one(TokioIo::new(stream), service, limits, stopping).await
                             }
-                            Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, %peer, "TLS handshake failed")
+                            }
                             Err(_) => tracing::debug!(%peer, "TLS handshake too slow"),
                         }
                     }

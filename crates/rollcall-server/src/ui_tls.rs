@@ -43,7 +43,10 @@ pub fn load(tls: &UiTls, data_dir: &Path) -> Result<Option<LoadedTls>, String> {
     match tls {
         UiTls::Off => Ok(None),
         UiTls::SelfSigned => {
-            let (cert, key) = (data_dir.join(SELF_SIGNED_CERT), data_dir.join(SELF_SIGNED_KEY));
+            let (cert, key) = (
+                data_dir.join(SELF_SIGNED_CERT),
+                data_dir.join(SELF_SIGNED_KEY),
+            );
             if !cert.exists() || !key.exists() {
                 make_self_signed(&cert, &key)?;
             }
@@ -77,7 +80,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::io::Write::write_all(&mut options.open(path)?, bytes)
 }
 
-fn this_host_name() -> Option<String> {
+/// This computer's name, as other computers of the network may reach it.
+pub fn this_host_name() -> Option<String> {
     std::env::var("COMPUTERNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
@@ -95,7 +99,8 @@ fn from_files(cert: &Path, key: &Path) -> Result<LoadedTls, String> {
     };
     let fingerprint = fingerprint(first);
     let key_pem = std::fs::read(key).map_err(|e| cannot_read(key, &e))?;
-    let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| not_pem(key, "private key"))?;
+    let private =
+        PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| not_pem(key, "private key"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -3,7 +3,7 @@
 //! sign-in and never taken from the request, so a planted cookie (session fixation) gets
 //! nowhere.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::Rng;
@@ -54,6 +54,7 @@ pub fn removal(secure: bool) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     #[test]
     fn tokens_are_random_and_only_well_formed_cookies_count() {

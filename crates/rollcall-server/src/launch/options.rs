@@ -16,10 +16,10 @@ use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
 
 use super::find_ui_dir;
 use crate::auth::SignInConfig;
-use crate::ui_tls::UiTls;
 use crate::settings::{
     secret_names, Field, KeptSecrets, Overrides, Settings, SettingsFile, SECRETS,
 };
+use crate::ui_tls::UiTls;
 use crate::ServerConfig;
 
 /// What was chosen on the command line or in `ROLLCALL_*` variables. Unset means "as in
@@ -560,7 +560,11 @@ mod tests {
             ..LaunchOptions::default()
         };
         let https = everyone.resolve_with(&file(""), &kept).unwrap();
-        assert_eq!(https.ui_tls, UiTls::SelfSigned, "HTTPS with its own certificate");
+        assert_eq!(
+            https.ui_tls,
+            UiTls::SelfSigned,
+            "HTTPS with its own certificate"
+        );
         assert!(https.sign_in.required && https.sign_in.secure_cookie);
         let district = LaunchOptions {
             tls_cert: Some("cert.pem".into()),

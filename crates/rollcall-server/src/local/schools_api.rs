@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use rollcall_core::config::BasicAuth;
 use rollcall_core::KeyEncoding;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

@@ -254,11 +254,20 @@ async fn a_person_sees_only_their_schools_through_every_route_the_stream_and_exp
     ] {
         let answer = get(&s, path, &anna).await;
         assert_eq!(answer.status, 200, "{path}");
-        let list = answer.body.get("changes").or(answer.body.get("records")).unwrap();
+        let list = answer
+            .body
+            .get("changes")
+            .or(answer.body.get("records"))
+            .unwrap();
         assert_eq!(list.as_array().unwrap().len(), 0, "{path}: {}", answer.text);
     }
     let asked = get(&s, "/api/export/changes.csv?tenant=south", &anna).await;
-    assert_eq!(asked.text.lines().count(), 1, "only the header: {}", asked.text);
+    assert_eq!(
+        asked.text.lines().count(),
+        1,
+        "only the header: {}",
+        asked.text
+    );
     let board = get(&s, "/api/board?date=2025-06-19", &anna).await;
     assert_eq!(board.status, 200);
     assert_eq!(board.body["byClass"][0]["total"], 2, "{}", board.text);

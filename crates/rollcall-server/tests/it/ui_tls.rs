@@ -73,7 +73,10 @@ async fn the_interface_speaks_https_with_a_certificate_it_keeps() {
         .get(format!("https://localhost:{port}/api/session"))
         .send()
         .await;
-    assert!(untrusted.is_err(), "a browser is told the certificate is unknown");
+    assert!(
+        untrusted.is_err(),
+        "a browser is told the certificate is unknown"
+    );
     let plain = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/api/session"))
         .send()
@@ -82,11 +85,11 @@ async fn the_interface_speaks_https_with_a_certificate_it_keeps() {
         plain.map_or(true, |r| !r.status().is_success()),
         "nothing is served over plain HTTP"
     );
-
 }
 
 #[tokio::test]
-async fn the_certificate_is_kept_across_restarts_so_its_fingerprint_holds_and_can_come_from_files() {
+async fn the_certificate_is_kept_across_restarts_so_its_fingerprint_holds_and_can_come_from_files()
+{
     let first = TestServer::start_with(|dir| over_https(dir, UiTls::SelfSigned)).await;
     let fingerprint = first
         .server
@@ -100,7 +103,10 @@ async fn the_certificate_is_kept_across_restarts_so_its_fingerprint_holds_and_ca
     let config = over_https(dir.path(), UiTls::SelfSigned);
     let again = TestServer::start_in(dir, config).await;
     let info = again.server.as_ref().unwrap().info().clone();
-    assert_eq!(info.ui_tls_fingerprint.as_deref(), Some(fingerprint.as_str()));
+    assert_eq!(
+        info.ui_tls_fingerprint.as_deref(),
+        Some(fingerprint.as_str())
+    );
 
     // The district's files: here, a copy of that certificate and key elsewhere.
     let files = tempfile::tempdir().unwrap();
@@ -118,7 +124,10 @@ async fn the_certificate_is_kept_across_restarts_so_its_fingerprint_holds_and_ca
     })
     .await;
     let info = from_files.server.as_ref().unwrap().info().clone();
-    assert_eq!(info.ui_tls_fingerprint.as_deref(), Some(fingerprint.as_str()));
+    assert_eq!(
+        info.ui_tls_fingerprint.as_deref(),
+        Some(fingerprint.as_str())
+    );
     assert!(
         !from_files.dir.path().join(SELF_SIGNED_CERT).exists(),
         "no certificate of its own is made when one is given"
@@ -133,7 +142,11 @@ async fn a_wrong_certificate_or_key_stops_the_start_with_a_sentence() {
     std::fs::write(&key, "not a key").unwrap();
     for (cert, key, expected) in [
         (files.path().join("missing.pem"), key.clone(), "cannot read"),
-        (cert.clone(), key.clone(), "holds no certificate in PEM form"),
+        (
+            cert.clone(),
+            key.clone(),
+            "holds no certificate in PEM form",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let config = over_https(dir.path(), UiTls::Files { cert, key });

@@ -48,7 +48,10 @@ async fn live_feed_filters_board_and_foreign_origins_in_a_browser() {
         ..BrowserOptions::default()
     };
     let info = serve_info(&serve);
-    with_browsers(&logs, "browser", 1, &options, |b| checks(b[0].clone(), info)).await;
+    with_browsers(&logs, "browser", 1, &options, |b| {
+        checks(b[0].clone(), info)
+    })
+    .await;
     serve.stop();
 }
 

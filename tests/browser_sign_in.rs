@@ -7,6 +7,8 @@
 //!   only their school's changes, live; the viewer is offered no settings and is refused a
 //!   change with a sentence; a change without the session's CSRF token is refused.
 //! - A session that expires sends the page back to the sign-in form.
+//! - The setup form, the sign-in form and the People page pass axe-core (no serious or
+//!   critical violation).
 //!
 //! Needs what `browser.rs` needs (`cargo build -p rollcall-cli`, `ui/dist`, chromium and
 //! chromium-driver). Screenshots and logs: `target/e2e-artifacts/sign-in-*`.
@@ -14,6 +16,7 @@
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
+use rollcall_e2e::axe::serious_violations;
 use rollcall_e2e::browser::{with_browsers, BrowserOptions};
 use rollcall_e2e::desktop::{run_js, screenshot, wait_for, wait_for_text, FEED_IS_SHOWN};
 use rollcall_e2e::serve::Serve;
@@ -64,9 +67,13 @@ async fn an_expired_session_sends_the_page_back_to_sign_in() {
         token: serve.token.clone(),
         webhook_url: serve.webhook_url.clone(),
     };
-    with_browsers(&logs, "sign-in-expiry", 1, &BrowserOptions::default(), |b| {
-        expiry_checks(b[0].clone(), site)
-    })
+    with_browsers(
+        &logs,
+        "sign-in-expiry",
+        1,
+        &BrowserOptions::default(),
+        |b| expiry_checks(b[0].clone(), site),
+    )
     .await;
     serve.stop();
 }
@@ -115,6 +122,8 @@ async fn people_checks(anna: Client, victor: Client, site: Site) {
     // The first administrator, on the page, with the printed setup key.
     anna.goto(&format!("{}/", site.origin)).await.unwrap();
     wait_for_text(&anna, "Set up Rollcall", WAIT).await;
+    let mut problems = Vec::new();
+    problems.extend(axe(&anna, "the setup form").await);
     fill(&anna, "setupKey", &site.token).await;
     fill(&anna, "displayName", "The Head").await;
     fill(&anna, "username", "head").await;
@@ -129,8 +138,25 @@ async fn people_checks(anna: Client, victor: Client, site: Site) {
     )
     .await;
     screenshot(&anna, "sign-in-1-administrator").await;
+    anna.goto(&format!("{}/#/people", site.origin))
+        .await
+        .unwrap();
+    wait_for(
+        &anna,
+        "the People page",
+        WAIT,
+        "return !!document.querySelector('[data-person=\"head\"]');",
+    )
+    .await;
+    problems.extend(axe(&anna, "the People page").await);
     click(&anna, "[data-signed-in] button").await; // sign out
     wait_for_text(&anna, "Sign in to Rollcall", WAIT).await;
+    problems.extend(axe(&anna, "the sign-in form").await);
+    assert!(
+        problems.is_empty(),
+        "serious accessibility problems:\n{}",
+        problems.join("\n")
+    );
 
     site.add_person("anna", "staff", &["north"]).await;
     site.add_person("victor", "viewer", &["south"]).await;
@@ -199,6 +225,15 @@ async fn expiry_checks(browser: Client, site: Site) {
     wait_for_text(&browser, "Sign in to Rollcall", Duration::from_secs(60)).await;
     let session = page_fetch(&browser, "GET", "/api/session", false).await;
     assert_eq!(session["body"]["signedIn"], false, "{session}");
+}
+
+/// axe-core's serious and critical findings on the page, named.
+async fn axe(browser: &Client, page: &str) -> Vec<String> {
+    serious_violations(browser)
+        .await
+        .into_iter()
+        .map(|line| format!("{page}: {line}"))
+        .collect()
 }
 
 async fn sign_in(browser: &Client, site: &Site, username: &str) {

@@ -167,7 +167,8 @@ pub async fn with_browsers<F, Fut>(
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let mut driver = ChromeDriver::start(logs);
-    let profiles: Vec<tempfile::TempDir> = (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
+    let profiles: Vec<tempfile::TempDir> =
+        (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
     let mut browsers = Vec::new();
     for profile in &profiles {
         browsers.push(open_browser(&driver, profile.path(), options).await);

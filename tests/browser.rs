@@ -15,7 +15,7 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use rollcall_core::{KeyEncoding, SigningKey};
 use rollcall_e2e::browser::{
-    open_browser, screenshot_to, with_browsers, BrowserOptions, ChromeDriver,
+    click, open_browser, screenshot_to, with_browsers, BrowserOptions, ChromeDriver,
 };
 use rollcall_e2e::desktop::{run_js, screenshot, wait_for, wait_for_text, FEED_IS_SHOWN};
 use rollcall_e2e::serve::Serve;
@@ -473,16 +473,6 @@ async fn wait_for_demo_traffic(serve: &Serve) {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     panic!("the demo traffic did not settle within 3 minutes");
-}
-
-async fn click(browser: &Client, css: &str) {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
 }
 
 /// Leaves time for rows to finish sliding in and charts to draw.

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use rollcall_e2e::axe::serious_violations;
-use rollcall_e2e::browser::{with_browsers, BrowserOptions};
+use rollcall_e2e::browser::{click, with_browsers, BrowserOptions};
 use rollcall_e2e::desktop::{run_js, screenshot, wait_for, wait_for_text, FEED_IS_SHOWN};
 use rollcall_e2e::serve::Serve;
 use rollcall_e2e::webhook::{post_attendance_created_for, Attendance};
@@ -293,14 +293,4 @@ async fn fill(browser: &Client, name: &str, text: &str) {
 
 async fn submit(browser: &Client) {
     click(browser, "form[data-sign-in] button[type=submit]").await;
-}
-
-async fn click(browser: &Client, css: &str) {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
 }

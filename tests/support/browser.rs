@@ -185,3 +185,14 @@ pub async fn with_browsers<F, Fut>(
         std::panic::resume_unwind(e.into_panic());
     }
 }
+
+/// Clicks the element at `css`, or fails naming it.
+pub async fn click(browser: &Client, css: &str) {
+    browser
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("nothing to click at {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("could not click {css}: {e}"));
+}

@@ -18,7 +18,7 @@ use super::query::ApiQuery;
 use super::settings_answer::Saved;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::settings::Override;
+use crate::settings::{Override, WebhookAuth};
 use crate::state::AppState;
 use crate::tunnel::TunnelStatus;
 
@@ -83,14 +83,14 @@ pub async fn status(State(state): State<AppState>, person: Person) -> ApiResult<
         last_delivery_at
     };
     let health = store.health();
-    let auth = state.webhook_auth();
+    let checks = state.settings.with(WebhookChecks::of);
     Ok(Json(Status {
         version: env!("CARGO_PKG_VERSION").to_string(),
         webhook_url: state.info.webhook_url(),
         ui_url: format!("{}/", state.info.ui_origin()),
-        secret_configured: auth.key.is_some(),
-        basic_auth_configured: auth.basic_auth.is_some(),
-        allow_unsigned: auth.allow_unsigned,
+        secret_configured: checks.secret,
+        basic_auth_configured: checks.basic_auth,
+        allow_unsigned: checks.allow_unsigned,
         last_change_seq,
         last_delivery_at,
         delivery_counts: counts.into_iter().collect(),
@@ -314,17 +314,89 @@ pub async fn board(
     }))
 }
 
+/// How deliveries are checked, for the status line: the single school's settings, or with
+/// several schools, a Secret only when every school has one.
+struct WebhookChecks {
+    secret: bool,
+    basic_auth: bool,
+    allow_unsigned: bool,
+}
+
+impl WebhookChecks {
+    fn of(settings: &crate::settings::Settings) -> Self {
+        if settings.schools.is_empty() {
+            let w = &settings.webhook;
+            return Self {
+                secret: w.secret.is_some(),
+                basic_auth: w.basic_auth.is_some(),
+                allow_unsigned: w.allow_unsigned,
+            };
+        }
+        let schools = &settings.schools;
+        Self {
+            secret: schools.iter().all(|s| s.webhook.secret.is_some()),
+            basic_auth: schools.iter().any(|s| s.webhook.basic_auth.is_some()),
+            allow_unsigned: schools.iter().any(|s| s.webhook.allow_unsigned),
+        }
+    }
+}
+
 /// Sends a signed test delivery through this computer's own webhook listener, proving that
-/// the listener, the secret and storage work together.
+/// the listener, the secret and storage work together: to the single school's address, or
+/// with several schools to each one's own, with its Secret and tenant.
 pub async fn test_event(State(state): State<AppState>) -> Json<TestEventResult> {
-    let auth = state.webhook_auth();
-    if auth.key.is_none() && !auth.allow_unsigned {
+    let schools: Vec<(String, String)> = state.settings.with(|s| {
+        s.schools
+            .iter()
+            .map(|school| (school.id.clone(), school.name.clone()))
+            .collect()
+    });
+    if schools.len() <= 1 {
+        let auth = state.webhook_auth();
+        let (ok, status, message) =
+            send_test_event(&state, crate::webhook::WEBHOOK_PATH.to_string(), &auth).await;
         return Json(TestEventResult {
-            ok: false,
-            status: 0,
-            message: "Enter the Secret from DreamClass first; the test delivery is signed with it."
-                .to_string(),
+            ok,
+            status,
+            message,
         });
+    }
+    let mut result = TestEventResult {
+        ok: true,
+        status: 200,
+        message: String::new(),
+    };
+    for (id, name) in schools {
+        let Ok(auth) = state.settings.with(|s| s.receiver(Some(&id))) else {
+            continue; // removed meanwhile
+        };
+        let path = crate::settings::schools::school_path(&id);
+        let (ok, status, message) = send_test_event(&state, path, &auth).await;
+        if !ok && result.ok {
+            (result.ok, result.status) = (false, status);
+        }
+        if !result.message.is_empty() {
+            result.message.push(' ');
+        }
+        result.message.push_str(&format!("{name}: {message}"));
+    }
+    Json(result)
+}
+
+/// One test delivery to `path` on the webhook listener, signed and addressed as `auth`
+/// checks (a school's tenant when it is a school's address).
+async fn send_test_event(
+    state: &AppState,
+    path: String,
+    auth: &WebhookAuth,
+) -> (bool, u16, String) {
+    if auth.key.is_none() && !auth.allow_unsigned {
+        return (
+            false,
+            0,
+            "Enter the Secret from DreamClass first; the test delivery is signed with it."
+                .to_string(),
+        );
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let signature = auth
@@ -332,22 +404,23 @@ pub async fn test_event(State(state): State<AppState>) -> Json<TestEventResult> 
         .as_ref()
         .map(|k| k.sign(&request_id))
         .unwrap_or_default();
+    let tenant = auth
+        .school
+        .as_ref()
+        .map_or("rollcall-test", |school| school.tenant.as_str());
     let body = json!({
-        "id": request_id, "type": crate::forwarding::TEST_EVENT_TYPE, "tenant": "rollcall-test",
+        "id": request_id, "type": crate::forwarding::TEST_EVENT_TYPE, "tenant": tenant,
         "timestamp": now_ms(), "signature": signature, "data": {}
     });
     let mut addr = state.info.webhook_addr;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let mut request = state
-        .http
-        .post(format!("http://{addr}/webhooks/dreamclass"))
-        .json(&body);
+    let mut request = state.http.post(format!("http://{addr}{path}")).json(&body);
     if let Some(basic) = &auth.basic_auth {
         request = request.header("authorization", basic.header_value());
     }
-    let (ok, status, message) = match request.send().await {
+    match request.send().await {
         Ok(response) if response.status() == StatusCode::OK => (
             true,
             200,
@@ -372,12 +445,7 @@ pub async fn test_event(State(state): State<AppState>) -> Json<TestEventResult> 
             0,
             format!("The webhook listener did not answer ({e}). Restart Rollcall."),
         ),
-    };
-    Json(TestEventResult {
-        ok,
-        status,
-        message,
-    })
+    }
 }
 
 #[derive(Deserialize)]

@@ -258,3 +258,41 @@ async fn with_several_schools_the_old_url_refuses_with_a_sentence() {
     );
     assert_eq!(s.attendance_count(), 0);
 }
+
+#[tokio::test]
+async fn with_several_schools_the_status_and_the_test_delivery_speak_of_every_school() {
+    let s = TestServer::start_with(|dir| schools_config(dir, vec![north(), south()])).await;
+    let status = s.api("/api/status").await;
+    assert_eq!(
+        status["secretConfigured"], true,
+        "every school has its Secret"
+    );
+    let (code, answer) = s
+        .call(reqwest::Method::POST, "/api/test-event", json!({}))
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(answer["ok"], true, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("North Primary: The test delivery arrived")
+            && message.contains("South High: The test delivery arrived"),
+        "{message}"
+    );
+
+    // A school without its Secret: the status says so, and its test delivery is refused.
+    let mut unsigned = south();
+    unsigned.webhook = WebhookSettings::default();
+    let t = TestServer::start_with(|dir| schools_config(dir, vec![north(), unsigned])).await;
+    assert_eq!(t.api("/api/status").await["secretConfigured"], false);
+    let (_, answer) = t
+        .call(reqwest::Method::POST, "/api/test-event", json!({}))
+        .await;
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("South High: Enter the Secret"),
+        "{answer}"
+    );
+}

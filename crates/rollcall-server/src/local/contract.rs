@@ -57,7 +57,7 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<api::RecordHistory>();
     v.visit::<api::DeliveryList>();
     v.visit::<api::Board>();
-    v.visit::<api::TestEventResult>();
+    v.visit::<super::test_event::TestEventResult>();
     v.visit::<crate::recheck::RecheckReport>();
     v.visit::<crate::forwarding::ForwardingStatus>();
     // The one filter every list and report takes as its query.

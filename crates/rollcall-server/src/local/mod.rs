@@ -17,6 +17,7 @@ mod settings_answer;
 pub use reports_api::{export_request, parse_export_request};
 pub use rollcall_core::reports::ExportRequest;
 mod stream;
+mod test_event;
 mod tunnel_api;
 
 use std::path::PathBuf;
@@ -57,7 +58,7 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             "/statuses/{status_id}/category",
             put(dreamclass_api::set_status_category),
         )
-        .route("/test-event", post(api::test_event))
+        .route("/test-event", post(test_event::test_event))
         .route("/settings", get(api::settings))
         .route("/settings/webhook", put(api::set_webhook_settings))
         .route(

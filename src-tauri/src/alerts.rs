@@ -25,10 +25,11 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(60);
 /// At most this many lines in one notification; the rest are counted.
 const MAX_LINES: usize = 4;
 
-/// The alerts already notified (or already true at start, or when the thresholds changed).
+/// The alerts already notified (or already true at start, or when the thresholds changed),
+/// by kind, school, student and day: student ids are DreamClass's within one school.
 #[derive(Debug, Default)]
 pub struct AlertMemory {
-    seen: BTreeSet<(AlertKey, i64, String)>,
+    seen: BTreeSet<(AlertKey, String, i64, String)>,
     started: bool,
     /// The thresholds `seen` was computed with.
     settings: Option<ReportSettings>,
@@ -59,14 +60,21 @@ impl AlertMemory {
         let key = |a: &Alert| match a.kind {
             AlertKind::AbsencesToday => (
                 AlertKey::AbsencesToday,
+                a.tenant.clone(),
                 a.student_period_id,
                 today.to_string(),
             ),
             // A crossing is remembered while it lasts, whatever the day.
-            AlertKind::Chronic => (AlertKey::Chronic, a.student_period_id, String::new()),
+            AlertKind::Chronic => (
+                AlertKey::Chronic,
+                a.tenant.clone(),
+                a.student_period_id,
+                String::new(),
+            ),
             // So is a run of absent days: told when it reaches the threshold, not each day.
             AlertKind::AbsentDaysInRow => (
                 AlertKey::AbsentDaysInRow,
+                a.tenant.clone(),
                 a.student_period_id,
                 String::new(),
             ),
@@ -162,6 +170,7 @@ mod tests {
         Alert {
             at: 0,
             kind,
+            tenant: "school".into(),
             student_period_id: student,
             name: None,
             message: format!("student {student} {kind:?}"),

@@ -135,9 +135,9 @@ describe("chart scales", () => {
 describe("summary shaping", () => {
   const summary: ReportSummary = {
     byClass: [
-      { id: 2, name: "Class 10", sessions: 100, present: 80, absent: 15, late: 5, excused: 0, rate: 0.85 },
-      { id: 1, name: "Class 9", sessions: 200, present: 190, absent: 6, late: 4, excused: 0, rate: 0.97 },
-      { id: 3, name: "", sessions: 0, present: 0, absent: 0, late: 0, excused: 0, rate: 0 },
+      { tenant: "north", id: 2, name: "Class 10", sessions: 100, present: 80, absent: 15, late: 5, excused: 0, rate: 0.85 },
+      { tenant: "north", id: 1, name: "Class 9", sessions: 200, present: 190, absent: 6, late: 4, excused: 0, rate: 0.97 },
+      { tenant: "north", id: 3, name: "", sessions: 0, present: 0, absent: 0, late: 0, excused: 0, rate: 0 },
     ],
     byDay: [
       { date: "2025-06-03", absent: 4, sessions: 60 },
@@ -145,8 +145,8 @@ describe("summary shaping", () => {
       { date: "2025-06-03", absent: 1, sessions: 10 },
     ],
     chronic: [
-      { studentPeriodId: 4, name: "Zoë", sessions: 30, absent: 4, rate: 0.133 },
-      { studentPeriodId: 5, name: "", sessions: 30, absent: 9, rate: 0.3 },
+      { tenant: "north", studentPeriodId: 4, name: "Zoë", sessions: 30, absent: 4, rate: 0.133 },
+      { tenant: "north", studentPeriodId: 5, name: "", sessions: 30, absent: 9, rate: 0.3 },
     ],
     threshold: 0.1,
     tooEarly: 0,
@@ -174,6 +174,18 @@ describe("summary shaping", () => {
       ["Zoë", "13.3%"],
     ]);
     expect(s.thresholdPercent).toBe("10%");
+  });
+
+  it("keeps two schools' class and student of the same id apart, naming the school", () => {
+    const south = { ...summary.byClass[1]!, tenant: "south", name: "Class 9", rate: 0.5 };
+    const s = shapeSummary({ ...summary, byClass: [summary.byClass[1]!, south], chronic: [summary.chronic[0]!, { ...summary.chronic[0]!, tenant: "south" }] });
+    expect(s.classes.map((c) => [c.key, c.name])).toEqual([
+      ["north/1", "Class 9 (north)"],
+      ["south/1", "Class 9 (south)"],
+    ]);
+    expect(new Set(s.chronic.map((c) => c.key)).size).toBe(2);
+    expect(s.chronic.map((c) => c.name)).toEqual(["Zoë (north)", "Zoë (south)"]);
+    expect(shapeSummary(summary).classes.map((c) => c.name)).not.toContain("Class 9 (north)");
   });
 
   it("totals the range and knows when there is nothing", () => {

@@ -40,7 +40,7 @@ const SQLITE3_QUERY: &str = "SELECT a.attendance_id, a.date, a.kind AS type, a.c
      a.status_id, s.name AS status, CASE COALESCE(s.user_category, s.guessed_category) \
      WHEN 'present' THEN 'present' WHEN 'absent' THEN 'absent' WHEN 'late' THEN 'late' \
      WHEN 'excused' THEN 'excused' ELSE 'other' END AS status_category, a.comment, \
-     strftime('%Y-%m-%dT%H:%M:%fZ', a.event_ts / 1000.0, 'unixepoch') AS last_event_at \
+     strftime('%Y-%m-%dT%H:%M:%fZ', a.event_ts / 1000.0, 'unixepoch') AS last_event_at, a.tenant AS school \
      FROM attendance a \
      LEFT JOIN reference_classes c ON c.id = a.class_id \
      LEFT JOIN reference_courses co ON co.id = a.course_id \

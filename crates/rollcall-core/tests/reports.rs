@@ -116,10 +116,10 @@ async fn change_log_with_statuses_before_and_after_and_recovered_changes() {
     };
     assert_eq!(
         school.export(ReportKind::Changes, &student_4_last_day),
-        "seq,recorded_at,source,event_type,event_time,attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,status_id_before,status_before,status_id_after,status_after,comment_before,comment_after,request_id\r\n\
-         12,2026-11-04T07:12:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-04T07:12:00.000Z,12,2026-11-04,SESSION,34,5A,40,Mathematics,4,María García,,,1,Present,,,00000000-0000-4000-8000-000000000012\r\n\
-         15,2026-11-04T07:15:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-04T07:15:00.000Z,15,2026-11-04,SESSION,34,5A,41,Ελληνικά,4,María García,,,1,Present,,,00000000-0000-4000-8000-000000000015\r\n\
-         16,2026-11-04T07:30:01.500Z,webhook,ATTENDANCE_UPDATED,2026-11-04T07:30:00.000Z,12,2026-11-04,SESSION,34,5A,40,Mathematics,4,María García,1,Present,4,\"Excused, doctor\",,note from doctor,00000000-0000-4000-8000-000000000016\r\n"
+        "seq,recorded_at,source,event_type,event_time,attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,status_id_before,status_before,status_id_after,status_after,comment_before,comment_after,request_id,school\r\n\
+         12,2026-11-04T07:12:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-04T07:12:00.000Z,12,2026-11-04,SESSION,34,5A,40,Mathematics,4,María García,,,1,Present,,,00000000-0000-4000-8000-000000000012,my-school\r\n\
+         15,2026-11-04T07:15:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-04T07:15:00.000Z,15,2026-11-04,SESSION,34,5A,41,Ελληνικά,4,María García,,,1,Present,,,00000000-0000-4000-8000-000000000015,my-school\r\n\
+         16,2026-11-04T07:30:01.500Z,webhook,ATTENDANCE_UPDATED,2026-11-04T07:30:00.000Z,12,2026-11-04,SESSION,34,5A,40,Mathematics,4,María García,1,Present,4,\"Excused, doctor\",,note from doctor,00000000-0000-4000-8000-000000000016,my-school\r\n"
     );
     // A status filter matches the status after the change: the deletion has none.
     let absent_after = RecordFilter {
@@ -145,13 +145,13 @@ async fn excel_with_semicolons_has_a_byte_order_mark_and_decimal_commas() {
     };
     assert_eq!(
         school.export_with(ReportKind::Students, &all(), &excel),
-        "\u{feff}student_period_id;student;class_ids;classes;sessions;present;absent;late;excused;other;attendance_rate;absence_rate;chronic_absence\r\n\
-         7;'-Minus Name;35;\"6\"\"B\"\"\";1;0;1;0;0;0;0,0000;1,0000;yes\r\n\
-         4;María García;34;5A;5;1;3;0;1;0;0,2000;0,8000;yes\r\n\
-         5;O'Brien, Seán;\"34; 35\";\"5A; 6\"\"B\"\"\";4;2;1;1;0;0;0,7500;0,2500;yes\r\n\
-         6;Γιώργος Παπαδόπουλος;35;\"6\"\"B\"\"\";2;0;0;0;1;1;0,0000;0,5000;yes\r\n\
-         8;;36;36;1;0;0;0;0;1;0,0000;0,0000;no\r\n\
-         9;;36;36;1;1;0;0;0;0;1,0000;0,0000;no\r\n"
+        "\u{feff}student_period_id;student;class_ids;classes;sessions;present;absent;late;excused;other;attendance_rate;absence_rate;chronic_absence;school\r\n\
+         7;'-Minus Name;35;\"6\"\"B\"\"\";1;0;1;0;0;0;0,0000;1,0000;yes;my-school\r\n\
+         4;María García;34;5A;5;1;3;0;1;0;0,2000;0,8000;yes;my-school\r\n\
+         5;O'Brien, Seán;\"34; 35\";\"5A; 6\"\"B\"\"\";4;2;1;1;0;0;0,7500;0,2500;yes;my-school\r\n\
+         6;Γιώργος Παπαδόπουλος;35;\"6\"\"B\"\"\";2;0;0;0;1;1;0,0000;0,5000;yes;my-school\r\n\
+         8;;36;36;1;0;0;0;0;1;0,0000;0,0000;no;my-school\r\n\
+         9;;36;36;1;1;0;0;0;0;1,0000;0,0000;no;my-school\r\n"
     );
     let student_5 = RecordFilter {
         student_period_id: Some(5),
@@ -159,11 +159,11 @@ async fn excel_with_semicolons_has_a_byte_order_mark_and_decimal_commas() {
     };
     assert_eq!(
         school.export_with(ReportKind::Attendance, &student_5, &excel),
-        "\u{feff}attendance_id;date;type;class_id;class;course_id;course;student_period_id;student;status_id;status;status_category;comment;last_event_at\r\n\
-         2;2026-11-02;SESSION;34;5A;40;Mathematics;5;O'Brien, Seán;2;Absent;absent;late, bus;2026-11-02T07:02:00.000Z\r\n\
-         4;2026-11-02;SESSION;34;5A;41;Ελληνικά;5;O'Brien, Seán;3;Late;late;\"He said \"\"hi\"\"\";2026-11-02T07:04:00.000Z\r\n\
-         8;2026-11-03;SESSION;34;5A;40;Mathematics;5;O'Brien, Seán;1;Present;present;;2026-11-03T07:08:00.000Z\r\n\
-         14;2026-11-04;SESSION;35;\"6\"\"B\"\"\";41;Ελληνικά;5;O'Brien, Seán;1;Present;present;;2026-11-04T07:14:00.000Z\r\n"
+        "\u{feff}attendance_id;date;type;class_id;class;course_id;course;student_period_id;student;status_id;status;status_category;comment;last_event_at;school\r\n\
+         2;2026-11-02;SESSION;34;5A;40;Mathematics;5;O'Brien, Seán;2;Absent;absent;late, bus;2026-11-02T07:02:00.000Z;my-school\r\n\
+         4;2026-11-02;SESSION;34;5A;41;Ελληνικά;5;O'Brien, Seán;3;Late;late;\"He said \"\"hi\"\"\";2026-11-02T07:04:00.000Z;my-school\r\n\
+         8;2026-11-03;SESSION;34;5A;40;Mathematics;5;O'Brien, Seán;1;Present;present;;2026-11-03T07:08:00.000Z;my-school\r\n\
+         14;2026-11-04;SESSION;35;\"6\"\"B\"\"\";41;Ελληνικά;5;O'Brien, Seán;1;Present;present;;2026-11-04T07:14:00.000Z;my-school\r\n"
     );
 }
 
@@ -228,8 +228,8 @@ async fn filters_by_class_course_status_student_and_dates() {
     };
     assert_eq!(
         school.export(ReportKind::Students, &class_34_last_day),
-        "student_period_id,student,class_ids,classes,sessions,present,absent,late,excused,other,attendance_rate,absence_rate,chronic_absence\r\n\
-         4,María García,34,5A,2,1,0,0,1,0,0.5000,0.5000,yes\r\n"
+        "student_period_id,student,class_ids,classes,sessions,present,absent,late,excused,other,attendance_rate,absence_rate,chronic_absence,school\r\n\
+         4,María García,34,5A,2,1,0,0,1,0,0.5000,0.5000,yes,my-school\r\n"
     );
 }
 
@@ -242,12 +242,16 @@ async fn deleted_records_on_request() {
     };
     let csv = school.export_with(ReportKind::Attendance, &all(), &options);
     let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
-    assert!(lines[0].ends_with(",last_event_at,deleted"), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with(",last_event_at,school,deleted"),
+        "{}",
+        lines[0]
+    );
     // Record 5's comment holds a bare line break, which does not end a record.
     assert_eq!(lines.len(), 1 + 15);
     assert_eq!(
         lines[14],
-        "13,2026-11-04,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,7,'-Minus Name,2,Absent,absent,,2026-11-04T07:31:00.000Z,yes"
+        "13,2026-11-04,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,7,'-Minus Name,2,Absent,absent,,2026-11-04T07:31:00.000Z,my-school,yes"
     );
     assert_eq!(lines.iter().filter(|l| l.ends_with(",yes")).count(), 1);
     assert_eq!(lines.iter().filter(|l| l.ends_with(",no")).count(), 14);
@@ -267,7 +271,7 @@ async fn chronic_threshold_is_inclusive_and_configurable() {
     let flags: Vec<(&str, &str)> = csv
         .lines()
         .skip(1)
-        .map(|l| (l.split(',').next().unwrap(), l.rsplit(',').next().unwrap()))
+        .map(|l| (l.split(',').next().unwrap(), l.rsplit(',').nth(1).unwrap()))
         .collect();
     // Student 6 is absent in exactly half of their sessions.
     assert_eq!(
@@ -298,11 +302,11 @@ async fn summary_matches_hand_counts() {
         serde_json::json!({
             "byClass": [
                 // 1A 2A 3A 4L 7A 8P 12E 15P: (2 + 1) / 8
-                {"id": 34, "name": "5A", "sessions": 8, "present": 2, "absent": 4, "late": 1, "excused": 1, "rate": 0.375},
+                {"tenant": "my-school", "id": 34, "name": "5A", "sessions": 8, "present": 2, "absent": 4, "late": 1, "excused": 1, "rate": 0.375},
                 // 5E 6A 10O 14P
-                {"id": 35, "name": "6\"B\"", "sessions": 4, "present": 1, "absent": 1, "late": 0, "excused": 1, "rate": 0.25},
+                {"tenant": "my-school", "id": 35, "name": "6\"B\"", "sessions": 4, "present": 1, "absent": 1, "late": 0, "excused": 1, "rate": 0.25},
                 // 9O 11P
-                {"id": 36, "name": null, "sessions": 2, "present": 1, "absent": 0, "late": 0, "excused": 0, "rate": 0.5},
+                {"tenant": "my-school", "id": 36, "name": null, "sessions": 2, "present": 1, "absent": 0, "late": 0, "excused": 0, "rate": 0.5},
             ],
             "byDay": [
                 {"date": "2026-11-02", "absent": 5, "sessions": 6},
@@ -310,10 +314,10 @@ async fn summary_matches_hand_counts() {
                 {"date": "2026-11-04", "absent": 1, "sessions": 3},
             ],
             "chronic": [
-                {"studentPeriodId": 7, "name": "-Minus Name", "sessions": 1, "absent": 1, "rate": 1.0},
-                {"studentPeriodId": 4, "name": "María García", "sessions": 5, "absent": 4, "rate": 0.8},
-                {"studentPeriodId": 6, "name": "Γιώργος Παπαδόπουλος", "sessions": 2, "absent": 1, "rate": 0.5},
-                {"studentPeriodId": 5, "name": "O'Brien, Seán", "sessions": 4, "absent": 1, "rate": 0.25},
+                {"tenant": "my-school", "studentPeriodId": 7, "name": "-Minus Name", "sessions": 1, "absent": 1, "rate": 1.0},
+                {"tenant": "my-school", "studentPeriodId": 4, "name": "María García", "sessions": 5, "absent": 4, "rate": 0.8},
+                {"tenant": "my-school", "studentPeriodId": 6, "name": "Γιώργος Παπαδόπουλος", "sessions": 2, "absent": 1, "rate": 0.5},
+                {"tenant": "my-school", "studentPeriodId": 5, "name": "O'Brien, Seán", "sessions": 4, "absent": 1, "rate": 0.25},
             ],
             "threshold": 0.1,
             "tooEarly": 0,
@@ -488,7 +492,7 @@ async fn chronic_absence_waits_for_enough_days_with_records() {
             .skip(1)
             .map(|l| {
                 let id = l.split(',').next().unwrap().to_string();
-                (id, l.rsplit(',').next().unwrap().to_string())
+                (id, l.rsplit(',').nth(1).unwrap().to_string())
             })
             .collect::<Vec<_>>()
     };

@@ -36,7 +36,7 @@ const PSQL_QUERY: &str = "SELECT a.attendance_id, a.date, a.kind AS type, a.clas
      WHEN 'excused' THEN 'excused' ELSE 'other' END AS status_category, \
      NULLIF(a.comment, '') AS comment, \
      to_char(to_timestamp(a.event_ts / 1000.0) AT TIME ZONE 'UTC', \
-     'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS last_event_at \
+     'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS last_event_at, a.tenant AS school \
      FROM attendance a \
      LEFT JOIN reference_classes c ON c.id = a.class_id \
      LEFT JOIN reference_courses co ON co.id = a.course_id \

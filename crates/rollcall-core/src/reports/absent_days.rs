@@ -135,6 +135,7 @@ pub fn absent_days_alerts(
             Alert {
                 at: latest.last_ts,
                 kind: AlertKind::AbsentDaysInRow,
+                tenant: latest.tenant.clone(),
                 student_period_id: latest.student_period_id,
                 name: latest.name.clone(),
                 message: format!(

@@ -32,6 +32,8 @@ pub struct Alert {
     /// DreamClass's time of the student's latest absence counted (milliseconds).
     pub at: i64,
     pub kind: AlertKind,
+    /// The student's school (DreamClass tenant).
+    pub tenant: String,
     pub student_period_id: i64,
     /// `None` until the name is known from DreamClass.
     pub name: Option<String>,
@@ -95,6 +97,7 @@ pub fn chronic_alert(student: ChronicStudent, settings: &ReportSettings) -> Aler
     Alert {
         at: student.last_absence_at.unwrap_or_default(),
         kind: AlertKind::Chronic,
+        tenant: student.tenant.clone(),
         student_period_id: student.student_period_id,
         message: format!(
             "{who} has been absent in {percent}% of lessons over the last {} days ({} of {}).",
@@ -105,8 +108,8 @@ pub fn chronic_alert(student: ChronicStudent, settings: &ReportSettings) -> Aler
 }
 
 /// Students with at least [`ReportSettings::absences_per_day`] absences on `today`, most
-/// first: id, name, absences, the latest absence's time. The name is grouped by too (it
-/// depends on the id alone), as PostgreSQL asks.
+/// first: id, name, absences, the latest absence's time, school. The name is grouped by too
+/// (it depends on the id alone), as PostgreSQL asks.
 pub fn absences_today_query(
     scope: &Scope,
     today: NaiveDate,
@@ -122,13 +125,13 @@ pub fn absences_today_query(
     let (records, mut params) = records_sql(&filter);
     params.push(i64::from(settings.absences_per_day.max(1)).into());
     let sql = format!(
-        "SELECT r.student_period_id, st.name, COUNT(*), MAX(r.event_ts)
+        "SELECT r.student_period_id, st.name, COUNT(*), MAX(r.event_ts), r.tenant
          FROM ({records}) r
          LEFT JOIN reference_students st ON st.student_period_id = r.student_period_id
          WHERE r.cat IN (1, 3)
-         GROUP BY r.student_period_id, st.name
+         GROUP BY r.tenant, r.student_period_id, st.name
          HAVING COUNT(*) >= ?
-         ORDER BY COUNT(*) DESC, st.name IS NULL, st.name, r.student_period_id"
+         ORDER BY COUNT(*) DESC, st.name IS NULL, st.name, r.student_period_id, r.tenant"
     );
     (sql, params)
 }
@@ -143,6 +146,7 @@ pub fn absence_today_alert<R: ReportRow + ?Sized>(row: &R) -> Result<Alert, R::E
     Ok(Alert {
         at: row.int(3)?,
         kind: AlertKind::AbsencesToday,
+        tenant: row.opt_text(4)?.unwrap_or_default(),
         student_period_id,
         name,
         message: format!("{who} has been absent in {absences} {lessons} today."),

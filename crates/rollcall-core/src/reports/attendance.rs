@@ -5,10 +5,10 @@ use std::io::Write;
 
 use super::csv_output::{CsvOut, ExportError};
 use super::rows::ReportRow;
-use super::{CATEGORY_CODE_SQL, CATEGORY_NAMES};
+use super::{CATEGORY_CODE_SQL, CATEGORY_NAMES, SCHOOL_COLUMN};
 use crate::filter::RecordFilter;
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 15] = [
     "attendance_id",
     "date",
     "type",
@@ -23,10 +23,11 @@ const HEADER: [&str; 14] = [
     "status_category",
     "comment",
     "last_event_at",
+    SCHOOL_COLUMN,
 ];
 
-/// Columns 0 to 10 are written as they are; then the category code, comment, event time and
-/// deleted flag.
+/// Columns 0 to 10 are written as they are; then the category code, comment, event time,
+/// school (column 15) and deleted flag (14).
 pub(super) fn query(
     filter: &RecordFilter,
     include_deleted: bool,
@@ -40,7 +41,7 @@ pub(super) fn query(
     let sql = format!(
         "SELECT a.attendance_id, a.date, a.kind, a.class_id, c.name, a.course_id, co.name,
                 a.student_period_id, st.name, a.status_id, s.name, {CATEGORY_CODE_SQL},
-                a.comment, a.event_ts, a.deleted
+                a.comment, a.event_ts, a.deleted, a.tenant
          FROM attendance a
          LEFT JOIN reference_classes c ON c.id = a.class_id
          LEFT JOIN reference_courses co ON co.id = a.course_id
@@ -75,6 +76,7 @@ pub(super) fn write_row<R: ReportRow, W: Write>(
     csv.trusted(CATEGORY_NAMES[category.clamp(0, 4) as usize])?;
     csv.value(row.cell(12).map_err(e)?)?;
     csv.time(row.int(13).map_err(e)?)?;
+    csv.value(row.cell(15).map_err(e)?)?;
     if include_deleted {
         let deleted = row.int(14).map_err(e)? != 0;
         csv.trusted(if deleted { "yes" } else { "no" })?;

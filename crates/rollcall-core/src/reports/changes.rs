@@ -6,9 +6,10 @@ use std::io::Write;
 
 use super::csv_output::{CsvOut, ExportError};
 use super::rows::ReportRow;
+use super::SCHOOL_COLUMN;
 use crate::filter::RecordFilter;
 
-pub(super) const HEADER: [&str; 21] = [
+pub(super) const HEADER: [&str; 22] = [
     "seq",
     "recorded_at",
     "source",
@@ -30,6 +31,7 @@ pub(super) const HEADER: [&str; 21] = [
     "comment_before",
     "comment_after",
     "request_id",
+    SCHOOL_COLUMN,
 ];
 
 /// Times (`recorded_at`, `event_time`) are columns 1 and 4; every other column is written as
@@ -40,7 +42,7 @@ pub(super) fn query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Valu
         "SELECT ch.seq, ch.recorded_at, ch.source, ch.event_type, ch.event_ts, ch.attendance_id,
                 ch.date, ch.kind, ch.class_id, c.name, ch.course_id, co.name,
                 ch.student_period_id, st.name, ch.status_before, sb.name, ch.status_after,
-                sa.name, ch.comment_before, ch.comment_after, ch.request_id
+                sa.name, ch.comment_before, ch.comment_after, ch.request_id, ch.tenant
          FROM changes ch
          LEFT JOIN reference_classes c ON c.id = ch.class_id
          LEFT JOIN reference_courses co ON co.id = ch.course_id

@@ -31,6 +31,10 @@
 //!   minimum, the student is neither listed as chronically absent nor alerted on, whatever
 //!   the rate; the summary counts them in `tooEarly` and the students export writes
 //!   `too early to tell` in `chronic_absence`.
+//! - **Schools** are kept apart: ids (class, course, student) are DreamClass's within one
+//!   school, so every count groups by school too, and every export has a `school` column
+//!   (the DreamClass tenant). A report over "all schools" lists class 12 of two schools as
+//!   two rows.
 //! - Rates are decimals with [`RATE_DECIMALS`] (4) places, rounded half up from the exact
 //!   counts: `0.9167` is 91.67%.
 
@@ -309,6 +313,10 @@ pub(crate) const CATEGORY_CODE_SQL: &str = "CASE COALESCE(s.user_category, s.gue
      ELSE 4 END";
 
 /// The names of [`CATEGORY_CODE_SQL`]'s numbers.
+/// The column every export names its rows' school (DreamClass tenant) in: one Rollcall may
+/// receive several schools, and a file of "all schools" must say which row is whose.
+pub(crate) const SCHOOL_COLUMN: &str = "school";
+
 pub(crate) const CATEGORY_NAMES: [&str; 5] = ["present", "absent", "late", "excused", "other"];
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use ts_rs::TS;
 use super::csv_output::{CsvOut, ExportError};
 use super::limits::MAX_TERM_DAYS;
 use super::rows::ReportRow;
-use super::ReportQuery;
+use super::{ReportQuery, SCHOOL_COLUMN};
 use crate::filter::RecordFilter;
 use crate::scope::Scope;
 
@@ -285,7 +285,7 @@ pub(super) fn count_query(filter: &RecordFilter) -> ReportQuery {
 pub(super) const HEADER: [&str; 8] = [
     "date",
     "weekday",
-    "school",
+    SCHOOL_COLUMN,
     "class_id",
     "class",
     "course_id",

@@ -34,6 +34,8 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassRate {
+    /// The class's school (DreamClass tenant).
+    pub tenant: String,
     pub id: i64,
     /// `None` until the name is known from DreamClass.
     pub name: Option<String>,
@@ -60,6 +62,8 @@ pub struct DayAbsences {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChronicStudent {
+    /// The student's school (DreamClass tenant).
+    pub tenant: String,
     pub student_period_id: i64,
     pub name: Option<String>,
     pub sessions: i64,
@@ -105,15 +109,15 @@ fn collect<T>(
     Ok(all)
 }
 
-/// Per class over the range: id, name, then the six counts. The name is grouped by too (it
-/// depends on the id alone), as PostgreSQL asks.
+/// Per class of a school over the range: id, name, the six counts, then the school. The name
+/// is grouped by too (it depends on the id alone), as PostgreSQL asks.
 pub fn by_class_query(filter: &RecordFilter) -> ReportQuery {
     let (records, params) = records_sql(filter);
     let sql = format!(
-        "SELECT r.class_id, g.name, {COUNTS_SQL}
+        "SELECT r.class_id, g.name, {COUNTS_SQL}, r.tenant
          FROM ({records}) r LEFT JOIN reference_classes g ON g.id = r.class_id
-         GROUP BY r.class_id, g.name
-         ORDER BY g.name IS NULL, g.name, r.class_id"
+         GROUP BY r.tenant, r.class_id, g.name
+         ORDER BY g.name IS NULL, g.name, r.class_id, r.tenant"
     );
     (sql, params)
 }
@@ -122,6 +126,7 @@ pub fn by_class_query(filter: &RecordFilter) -> ReportQuery {
 pub fn class_rate<R: ReportRow + ?Sized>(row: &R) -> Result<ClassRate, R::Error> {
     let tally = Tally::from_row(row, 2)?;
     Ok(ClassRate {
+        tenant: row.opt_text(8)?.unwrap_or_default(),
         id: row.int(0)?,
         name: row.opt_text(1)?,
         sessions: tally.sessions,
@@ -171,6 +176,7 @@ pub fn chronic_student<R: ReportRow + ?Sized>(
         return Ok((verdict, None));
     }
     let student = ChronicStudent {
+        tenant: row.opt_text(12)?.unwrap_or_default(),
         student_period_id: row.int(0)?,
         name: row.opt_text(1)?,
         sessions: tally.sessions,

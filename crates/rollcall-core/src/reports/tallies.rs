@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::csv_output::{CsvOut, ExportError};
 use super::rows::ReportRow;
-use super::{ExportOptions, CATEGORY_CODE_SQL};
+use super::{ExportOptions, CATEGORY_CODE_SQL, SCHOOL_COLUMN};
 use crate::filter::RecordFilter;
 
 /// Sessions and how many fell in each status category.
@@ -71,11 +71,13 @@ const TALLY_HEADER: [&str; 8] = [
 ];
 
 /// Current records matching a filter, each with its category code `cat`, as a subquery `r`
-/// with the attendance columns reports group by.
+/// with the attendance columns reports group by. Ids are DreamClass's within one school, so
+/// every grouping by class, course or student groups by `tenant` too: class 12 of one school
+/// is not class 12 of another.
 pub(crate) fn records_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (conditions, params) = filter.sql("a", "status_id");
     let sql = format!(
-        "SELECT a.date, a.class_id, a.course_id, a.student_period_id, a.event_ts,
+        "SELECT a.tenant, a.date, a.class_id, a.course_id, a.student_period_id, a.event_ts,
                 {CATEGORY_CODE_SQL} AS cat
          FROM attendance a LEFT JOIN reference_statuses s ON s.id = a.status_id
          WHERE a.deleted = 0 AND {conditions}"
@@ -115,15 +117,18 @@ pub(super) fn count_per_day_query(
     let (id_column, _, _) = grouping.columns();
     let (records, params) = records_sql(filter);
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM ({records}) r GROUP BY r.date, r.{id_column}) days"
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({records}) r GROUP BY r.date, r.tenant, r.{id_column}) days"
     );
     (sql, params)
 }
 
-/// How many rows [`students_sql`] gives for the same filter: one per student with records.
+/// How many rows [`students_sql`] gives for the same filter: one per student (of a school)
+/// with records.
 pub(super) fn count_students_query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
     let (records, params) = records_sql(filter);
-    let sql = format!("SELECT COUNT(DISTINCT r.student_period_id) FROM ({records}) r");
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM ({records}) r GROUP BY r.tenant, r.student_period_id) s"
+    );
     (sql, params)
 }
 
@@ -132,10 +137,12 @@ pub(super) fn per_day_header(grouping: Grouping) -> Vec<String> {
     let (_, _, label) = grouping.columns();
     let mut header = vec!["date".to_string(), format!("{label}_id"), label.to_string()];
     header.extend(TALLY_HEADER.map(String::from));
+    header.push(SCHOOL_COLUMN.to_string());
     header
 }
 
-/// Per day and class (or course): the date, the id, its name, then the six counts.
+/// Per day and class (or course) of a school: the date, the id, its name, the six counts,
+/// then the school.
 pub(super) fn per_day_query(
     grouping: Grouping,
     filter: &RecordFilter,
@@ -145,10 +152,10 @@ pub(super) fn per_day_query(
     // The name is grouped by too (it depends on the id alone): PostgreSQL asks for every
     // column selected to be grouped.
     let sql = format!(
-        "SELECT r.date, r.{id_column}, g.name, {COUNTS_SQL}
+        "SELECT r.date, r.{id_column}, g.name, {COUNTS_SQL}, r.tenant
          FROM ({records}) r LEFT JOIN {table} g ON g.id = r.{id_column}
-         GROUP BY r.date, r.{id_column}, g.name
-         ORDER BY r.date, r.{id_column}"
+         GROUP BY r.date, r.tenant, r.{id_column}, g.name
+         ORDER BY r.date, r.tenant, r.{id_column}"
     );
     (sql, params)
 }
@@ -161,12 +168,16 @@ pub(super) fn write_per_day_row<R: ReportRow, W: Write>(
     for i in 0..3 {
         csv.value(row.cell(i).map_err(R::export_error)?)?;
     }
-    Tally::from_row(row, 3).map_err(R::export_error)?.write(csv)
+    Tally::from_row(row, 3)
+        .map_err(R::export_error)?
+        .write(csv)?;
+    csv.value(row.cell(9).map_err(R::export_error)?)
 }
 
 /// Per student: counts per (student, class) first, so the classes a student had lessons in
 /// can be listed in a fixed order, then summed per student; and the number of different days
-/// the student has records on (column 11, for "too early to tell"). Sorted by name (unknown
+/// the student has records on (column 11, for "too early to tell"), and the school (column 12).
+/// A student is one of a school: the same id in two schools is two students. Sorted by name (unknown
 /// names last), then id. The sums of sums are cast back to integers (PostgreSQL sums
 /// `BIGINT`s as `NUMERIC`), and the class list is built from text on both databases.
 pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
@@ -174,7 +185,7 @@ pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::type
     let sql = format!(
         "WITH r AS ({records}),
          per_class AS (
-             SELECT r.student_period_id AS sp, r.class_id, COUNT(*) AS n,
+             SELECT r.tenant AS tenant, r.student_period_id AS sp, r.class_id, COUNT(*) AS n,
                     SUM(CASE WHEN cat = 0 THEN 1 ELSE 0 END) AS present,
                     SUM(CASE WHEN cat = 1 THEN 1 ELSE 0 END) AS absent,
                     SUM(CASE WHEN cat = 2 THEN 1 ELSE 0 END) AS late,
@@ -182,12 +193,12 @@ pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::type
                     SUM(CASE WHEN cat = 4 THEN 1 ELSE 0 END) AS other,
                     MAX(CASE WHEN cat IN (1, 3) THEN r.event_ts END) AS last_absence_at
              FROM r
-             GROUP BY r.student_period_id, r.class_id
+             GROUP BY r.tenant, r.student_period_id, r.class_id
          ),
          per_student_days AS (
-             SELECT r.student_period_id AS sp, COUNT(DISTINCT r.date) AS days
+             SELECT r.tenant AS tenant, r.student_period_id AS sp, COUNT(DISTINCT r.date) AS days
              FROM r
-             GROUP BY r.student_period_id
+             GROUP BY r.tenant, r.student_period_id
          )
          SELECT p.sp, st.name,
                 string_agg(CAST(p.class_id AS TEXT), '; ' ORDER BY p.class_id),
@@ -195,13 +206,13 @@ pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::type
                 CAST(SUM(p.n) AS BIGINT), CAST(SUM(p.present) AS BIGINT),
                 CAST(SUM(p.absent) AS BIGINT), CAST(SUM(p.late) AS BIGINT),
                 CAST(SUM(p.excused) AS BIGINT), CAST(SUM(p.other) AS BIGINT),
-                MAX(p.last_absence_at), MAX(d.days)
+                MAX(p.last_absence_at), MAX(d.days), p.tenant
          FROM per_class p
-         JOIN per_student_days d ON d.sp = p.sp
+         JOIN per_student_days d ON d.tenant = p.tenant AND d.sp = p.sp
          LEFT JOIN reference_students st ON st.student_period_id = p.sp
          LEFT JOIN reference_classes c ON c.id = p.class_id
-         GROUP BY p.sp, st.name
-         ORDER BY st.name IS NULL, st.name, p.sp"
+         GROUP BY p.tenant, p.sp, st.name
+         ORDER BY st.name IS NULL, st.name, p.sp, p.tenant"
     );
     (sql, params)
 }
@@ -211,6 +222,7 @@ pub(super) fn students_header() -> Vec<&'static str> {
     let mut header = vec!["student_period_id", "student", "class_ids", "classes"];
     header.extend(TALLY_HEADER);
     header.push("chronic_absence");
+    header.push(SCHOOL_COLUMN);
     header
 }
 
@@ -229,5 +241,6 @@ pub(super) fn write_student_row<R: ReportRow, W: Write>(
     let verdict = options
         .settings
         .chronic_verdict(tally.absences(), tally.sessions, days);
-    csv.trusted(verdict.as_csv())
+    csv.trusted(verdict.as_csv())?;
+    csv.value(row.cell(12).map_err(R::export_error)?)
 }

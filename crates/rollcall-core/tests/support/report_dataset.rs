@@ -214,63 +214,63 @@ pub async fn build(data_dir: &Path) {
 
 /// `rollcall export attendance` of the whole dataset.
 pub const ATTENDANCE_CSV: &str = "\
-attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,status_id,status,status_category,comment,last_event_at\r
-1,2026-11-02,SESSION,34,5A,40,Mathematics,4,María García,2,Absent,absent,,2026-11-02T07:01:00.000Z\r
-2,2026-11-02,SESSION,34,5A,40,Mathematics,5,\"O'Brien, Seán\",2,Absent,absent,\"late, bus\",2026-11-02T07:02:00.000Z\r
-3,2026-11-02,SESSION,34,5A,41,Ελληνικά,4,María García,2,Absent,absent,\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\",2026-11-02T07:03:00.000Z\r
-4,2026-11-02,SESSION,34,5A,41,Ελληνικά,5,\"O'Brien, Seán\",3,Late,late,\"He said \"\"hi\"\"\",2026-11-02T07:04:00.000Z\r
-5,2026-11-02,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,6,Γιώργος Παπαδόπουλος,4,\"Excused, doctor\",excused,\"Bus late\nsecond line\",2026-11-02T07:05:00.000Z\r
-6,2026-11-02,SESSION,35,\"6\"\"B\"\"\",42,,7,'-Minus Name,5,Απών,absent,,2026-11-02T07:06:00.000Z\r
-7,2026-11-03,SESSION,34,5A,40,Mathematics,4,María García,2,Absent,absent,,2026-11-03T07:07:00.000Z\r
-8,2026-11-03,SESSION,34,5A,40,Mathematics,5,\"O'Brien, Seán\",1,Present,present,,2026-11-03T07:08:00.000Z\r
-10,2026-11-03,SESSION,35,\"6\"\"B\"\"\",42,,6,Γιώργος Παπαδόπουλος,6,'=Left early,other,'\tTab,2026-11-03T07:10:00.000Z\r
-9,2026-11-03,SESSION,36,,41,Ελληνικά,8,,9,,other,'+1 early,2026-11-03T07:09:00.000Z\r
-11,2026-11-03,DAILY,36,,41,Ελληνικά,9,,1,Present,present,'-,2026-11-03T07:11:00.000Z\r
-12,2026-11-04,SESSION,34,5A,40,Mathematics,4,María García,4,\"Excused, doctor\",excused,note from doctor,2026-11-04T07:30:00.000Z\r
-15,2026-11-04,SESSION,34,5A,41,Ελληνικά,4,María García,1,Present,present,,2026-11-04T07:15:00.000Z\r
-14,2026-11-04,SESSION,35,\"6\"\"B\"\"\",41,Ελληνικά,5,\"O'Brien, Seán\",1,Present,present,,2026-11-04T07:14:00.000Z\r
+attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,status_id,status,status_category,comment,last_event_at,school\r
+1,2026-11-02,SESSION,34,5A,40,Mathematics,4,María García,2,Absent,absent,,2026-11-02T07:01:00.000Z,my-school\r
+2,2026-11-02,SESSION,34,5A,40,Mathematics,5,\"O'Brien, Seán\",2,Absent,absent,\"late, bus\",2026-11-02T07:02:00.000Z,my-school\r
+3,2026-11-02,SESSION,34,5A,41,Ελληνικά,4,María García,2,Absent,absent,\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\",2026-11-02T07:03:00.000Z,my-school\r
+4,2026-11-02,SESSION,34,5A,41,Ελληνικά,5,\"O'Brien, Seán\",3,Late,late,\"He said \"\"hi\"\"\",2026-11-02T07:04:00.000Z,my-school\r
+5,2026-11-02,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,6,Γιώργος Παπαδόπουλος,4,\"Excused, doctor\",excused,\"Bus late\nsecond line\",2026-11-02T07:05:00.000Z,my-school\r
+6,2026-11-02,SESSION,35,\"6\"\"B\"\"\",42,,7,'-Minus Name,5,Απών,absent,,2026-11-02T07:06:00.000Z,my-school\r
+7,2026-11-03,SESSION,34,5A,40,Mathematics,4,María García,2,Absent,absent,,2026-11-03T07:07:00.000Z,my-school\r
+8,2026-11-03,SESSION,34,5A,40,Mathematics,5,\"O'Brien, Seán\",1,Present,present,,2026-11-03T07:08:00.000Z,my-school\r
+10,2026-11-03,SESSION,35,\"6\"\"B\"\"\",42,,6,Γιώργος Παπαδόπουλος,6,'=Left early,other,'\tTab,2026-11-03T07:10:00.000Z,my-school\r
+9,2026-11-03,SESSION,36,,41,Ελληνικά,8,,9,,other,'+1 early,2026-11-03T07:09:00.000Z,my-school\r
+11,2026-11-03,DAILY,36,,41,Ελληνικά,9,,1,Present,present,'-,2026-11-03T07:11:00.000Z,my-school\r
+12,2026-11-04,SESSION,34,5A,40,Mathematics,4,María García,4,\"Excused, doctor\",excused,note from doctor,2026-11-04T07:30:00.000Z,my-school\r
+15,2026-11-04,SESSION,34,5A,41,Ελληνικά,4,María García,1,Present,present,,2026-11-04T07:15:00.000Z,my-school\r
+14,2026-11-04,SESSION,35,\"6\"\"B\"\"\",41,Ελληνικά,5,\"O'Brien, Seán\",1,Present,present,,2026-11-04T07:14:00.000Z,my-school\r
 ";
 
 /// `rollcall export students` of the whole dataset (chronic threshold 0.10).
 pub const STUDENTS_CSV: &str = "\
-student_period_id,student,class_ids,classes,sessions,present,absent,late,excused,other,attendance_rate,absence_rate,chronic_absence\r
-7,'-Minus Name,35,\"6\"\"B\"\"\",1,0,1,0,0,0,0.0000,1.0000,yes\r
-4,María García,34,5A,5,1,3,0,1,0,0.2000,0.8000,yes\r
-5,\"O'Brien, Seán\",34; 35,\"5A; 6\"\"B\"\"\",4,2,1,1,0,0,0.7500,0.2500,yes\r
-6,Γιώργος Παπαδόπουλος,35,\"6\"\"B\"\"\",2,0,0,0,1,1,0.0000,0.5000,yes\r
-8,,36,36,1,0,0,0,0,1,0.0000,0.0000,no\r
-9,,36,36,1,1,0,0,0,0,1.0000,0.0000,no\r
+student_period_id,student,class_ids,classes,sessions,present,absent,late,excused,other,attendance_rate,absence_rate,chronic_absence,school\r
+7,'-Minus Name,35,\"6\"\"B\"\"\",1,0,1,0,0,0,0.0000,1.0000,yes,my-school\r
+4,María García,34,5A,5,1,3,0,1,0,0.2000,0.8000,yes,my-school\r
+5,\"O'Brien, Seán\",34; 35,\"5A; 6\"\"B\"\"\",4,2,1,1,0,0,0.7500,0.2500,yes,my-school\r
+6,Γιώργος Παπαδόπουλος,35,\"6\"\"B\"\"\",2,0,0,0,1,1,0.0000,0.5000,yes,my-school\r
+8,,36,36,1,0,0,0,0,1,0.0000,0.0000,no,my-school\r
+9,,36,36,1,1,0,0,0,0,1.0000,0.0000,no,my-school\r
 ";
 
 /// `rollcall export classes` of the whole dataset.
 pub const CLASSES_CSV: &str = "\
-date,class_id,class,sessions,present,absent,late,excused,other,attendance_rate,absence_rate\r
-2026-11-02,34,5A,4,0,3,1,0,0,0.2500,0.7500\r
-2026-11-02,35,\"6\"\"B\"\"\",2,0,1,0,1,0,0.0000,1.0000\r
-2026-11-03,34,5A,2,1,1,0,0,0,0.5000,0.5000\r
-2026-11-03,35,\"6\"\"B\"\"\",1,0,0,0,0,1,0.0000,0.0000\r
-2026-11-03,36,,2,1,0,0,0,1,0.5000,0.0000\r
-2026-11-04,34,5A,2,1,0,0,1,0,0.5000,0.5000\r
-2026-11-04,35,\"6\"\"B\"\"\",1,1,0,0,0,0,1.0000,0.0000\r
+date,class_id,class,sessions,present,absent,late,excused,other,attendance_rate,absence_rate,school\r
+2026-11-02,34,5A,4,0,3,1,0,0,0.2500,0.7500,my-school\r
+2026-11-02,35,\"6\"\"B\"\"\",2,0,1,0,1,0,0.0000,1.0000,my-school\r
+2026-11-03,34,5A,2,1,1,0,0,0,0.5000,0.5000,my-school\r
+2026-11-03,35,\"6\"\"B\"\"\",1,0,0,0,0,1,0.0000,0.0000,my-school\r
+2026-11-03,36,,2,1,0,0,0,1,0.5000,0.0000,my-school\r
+2026-11-04,34,5A,2,1,0,0,1,0,0.5000,0.5000,my-school\r
+2026-11-04,35,\"6\"\"B\"\"\",1,1,0,0,0,0,1.0000,0.0000,my-school\r
 ";
 
 /// `rollcall export courses` of the whole dataset.
 pub const COURSES_CSV: &str = "\
-date,course_id,course,sessions,present,absent,late,excused,other,attendance_rate,absence_rate\r
-2026-11-02,40,Mathematics,3,0,2,0,1,0,0.0000,1.0000\r
-2026-11-02,41,Ελληνικά,2,0,1,1,0,0,0.5000,0.5000\r
-2026-11-02,42,,1,0,1,0,0,0,0.0000,1.0000\r
-2026-11-03,40,Mathematics,2,1,1,0,0,0,0.5000,0.5000\r
-2026-11-03,41,Ελληνικά,2,1,0,0,0,1,0.5000,0.0000\r
-2026-11-03,42,,1,0,0,0,0,1,0.0000,0.0000\r
-2026-11-04,40,Mathematics,1,0,0,0,1,0,0.0000,1.0000\r
-2026-11-04,41,Ελληνικά,2,2,0,0,0,0,1.0000,0.0000\r
+date,course_id,course,sessions,present,absent,late,excused,other,attendance_rate,absence_rate,school\r
+2026-11-02,40,Mathematics,3,0,2,0,1,0,0.0000,1.0000,my-school\r
+2026-11-02,41,Ελληνικά,2,0,1,1,0,0,0.5000,0.5000,my-school\r
+2026-11-02,42,,1,0,1,0,0,0,0.0000,1.0000,my-school\r
+2026-11-03,40,Mathematics,2,1,1,0,0,0,0.5000,0.5000,my-school\r
+2026-11-03,41,Ελληνικά,2,1,0,0,0,1,0.5000,0.0000,my-school\r
+2026-11-03,42,,1,0,0,0,0,1,0.0000,0.0000,my-school\r
+2026-11-04,40,Mathematics,1,0,0,0,1,0,0.0000,1.0000,my-school\r
+2026-11-04,41,Ελληνικά,2,2,0,0,0,0,1.0000,0.0000,my-school\r
 ";
 
 /// `rollcall export changes --student 7`: a creation, another, and a recovered deletion.
 pub const CHANGES_STUDENT_7_CSV: &str = "\
-seq,recorded_at,source,event_type,event_time,attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,status_id_before,status_before,status_id_after,status_after,comment_before,comment_after,request_id\r
-6,2026-11-02T07:06:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-02T07:06:00.000Z,6,2026-11-02,SESSION,35,\"6\"\"B\"\"\",42,,7,'-Minus Name,,,5,Απών,,,00000000-0000-4000-8000-000000000006\r
-13,2026-11-04T07:13:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-04T07:13:00.000Z,13,2026-11-04,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,7,'-Minus Name,,,2,Absent,,,00000000-0000-4000-8000-000000000013\r
-17,2026-11-04T07:31:01.500Z,recovered,ATTENDANCE_DELETED,2026-11-04T07:31:00.000Z,13,2026-11-04,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,7,'-Minus Name,2,Absent,,,,,00000000-0000-4000-8000-000000000017\r
+seq,recorded_at,source,event_type,event_time,attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,status_id_before,status_before,status_id_after,status_after,comment_before,comment_after,request_id,school\r
+6,2026-11-02T07:06:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-02T07:06:00.000Z,6,2026-11-02,SESSION,35,\"6\"\"B\"\"\",42,,7,'-Minus Name,,,5,Απών,,,00000000-0000-4000-8000-000000000006,my-school\r
+13,2026-11-04T07:13:01.500Z,webhook,ATTENDANCE_CREATED,2026-11-04T07:13:00.000Z,13,2026-11-04,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,7,'-Minus Name,,,2,Absent,,,00000000-0000-4000-8000-000000000013,my-school\r
+17,2026-11-04T07:31:01.500Z,recovered,ATTENDANCE_DELETED,2026-11-04T07:31:00.000Z,13,2026-11-04,SESSION,35,\"6\"\"B\"\"\",40,Mathematics,7,'-Minus Name,2,Absent,,,,,00000000-0000-4000-8000-000000000017,my-school\r
 ";

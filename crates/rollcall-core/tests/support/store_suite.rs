@@ -38,6 +38,8 @@ pub async fn run_all(store: &dyn Store) {
     reports_give_the_same_numbers_and_bytes(store).await;
     // After the reports: it uses their status names (801 Present, 802 Absent, 804 Excused).
     lessons_not_taken_and_absent_days_in_a_row(store).await;
+    // After the reports too: the same status names.
+    schools_are_kept_apart_in_reports(store).await;
     refused_deliveries_are_rechecked_once(store).await;
     purging_a_school_removes_its_rows_only(store).await;
     accounts_suite::accounts_sessions_and_the_audit_log(store).await;
@@ -882,9 +884,19 @@ fn judged_from_day_one() -> ReportSettings {
     }
 }
 
-/// One report's CSV, as the store writes it.
+/// One report's CSV of the reports' school, as the store writes it.
 async fn export_text(store: &dyn Store, report: &str, filter: &RecordFilter) -> String {
-    let scope = Scope::tenants([REPORTS_TENANT]);
+    export_in(store, &Scope::tenants([REPORTS_TENANT]), report, filter).await
+}
+
+/// One report's CSV as a reader of `scope` gets it, checked against the row count and the
+/// same export with progress.
+async fn export_in(
+    store: &dyn Store,
+    scope: &Scope,
+    report: &str,
+    filter: &RecordFilter,
+) -> String {
     let request = ExportRequest::new(
         report,
         filter.clone(),
@@ -894,7 +906,7 @@ async fn export_text(store: &dyn Store, report: &str, filter: &RecordFilter) -> 
     .unwrap();
     let out = SharedBuffer::default();
     let rows = store
-        .export(&scope, &request, Box::new(out.clone()), None)
+        .export(scope, &request, Box::new(out.clone()), None)
         .await
         .unwrap();
     let text = out.text();
@@ -905,7 +917,7 @@ async fn export_text(store: &dyn Store, report: &str, filter: &RecordFilter) -> 
     let again = SharedBuffer::default();
     let progress_rows = store
         .export(
-            &scope,
+            scope,
             &request,
             Box::new(again.clone()),
             Some(Box::new(move |p| {
@@ -956,6 +968,7 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
     let summary = store.summary(&scope, &range, &settings).await.unwrap();
     assert_eq!(summary.too_early, 0);
     let class = |id, name: Option<&str>, counts: [i64; 5], rate| ClassRate {
+        tenant: REPORTS_TENANT.into(),
         id,
         name: name.map(String::from),
         sessions: counts[0],
@@ -1030,13 +1043,13 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
         export_text(store, "attendance", &range).await,
         crlf(&[
             "attendance_id,date,type,class_id,class,course_id,course,student_period_id,student,\
-             status_id,status,status_category,comment,last_event_at",
-            &format!("7001,2026-10-05,SESSION,821,\"Year 8, B\",831,History,811,Ana Silva,801,Present,present,,{}", t(1)),
-            &format!("7002,2026-10-05,SESSION,821,\"Year 8, B\",831,History,812,'=Bob,802,Absent,absent,'-sick,{}", t(2)),
-            &format!("7003,2026-10-05,SESSION,822,,831,History,811,Ana Silva,803,Late,late,,{}", t(3)),
-            &format!("7004,2026-10-06,SESSION,821,\"Year 8, B\",831,History,812,'=Bob,804,Excused,excused,,{}", t(4)),
-            &format!("7005,2026-10-06,SESSION,821,\"Year 8, B\",831,History,813,,809,,other,,{}", t(5)),
-            &format!("7006,2026-10-06,SESSION,822,,831,History,812,'=Bob,802,Absent,absent,,{}", t(6)),
+             status_id,status,status_category,comment,last_event_at,school",
+            &format!("7001,2026-10-05,SESSION,821,\"Year 8, B\",831,History,811,Ana Silva,801,Present,present,,{},reports-school", t(1)),
+            &format!("7002,2026-10-05,SESSION,821,\"Year 8, B\",831,History,812,'=Bob,802,Absent,absent,'-sick,{},reports-school", t(2)),
+            &format!("7003,2026-10-05,SESSION,822,,831,History,811,Ana Silva,803,Late,late,,{},reports-school", t(3)),
+            &format!("7004,2026-10-06,SESSION,821,\"Year 8, B\",831,History,812,'=Bob,804,Excused,excused,,{},reports-school", t(4)),
+            &format!("7005,2026-10-06,SESSION,821,\"Year 8, B\",831,History,813,,809,,other,,{},reports-school", t(5)),
+            &format!("7006,2026-10-06,SESSION,822,,831,History,812,'=Bob,802,Absent,absent,,{},reports-school", t(6)),
         ])
     );
     let deleted_day = RecordFilter {
@@ -1045,7 +1058,7 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
         ..Default::default()
     };
     let header = "attendance_id,date,type,class_id,class,course_id,course,student_period_id,\
-                  student,status_id,status,status_category,comment,last_event_at";
+                  student,status_id,status,status_category,comment,last_event_at,school";
     assert_eq!(
         export_text(store, "attendance", &deleted_day).await,
         crlf(&[header])
@@ -1071,7 +1084,7 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
             &format!("{header},deleted"),
             &format!(
                 "7007,2026-10-07,SESSION,821,\"Year 8, B\",831,History,811,Ana Silva,801,Present,\
-                 present,,{},yes",
+                 present,,{},reports-school,yes",
                 t(8)
             ),
         ])
@@ -1080,30 +1093,30 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
         export_text(store, "students", &range).await,
         crlf(&[
             "student_period_id,student,class_ids,classes,sessions,present,absent,late,excused,\
-             other,attendance_rate,absence_rate,chronic_absence",
-            "812,'=Bob,821; 822,\"Year 8, B; 822\",3,0,2,0,1,0,0.0000,1.0000,yes",
-            "811,Ana Silva,821; 822,\"Year 8, B; 822\",2,1,0,1,0,0,1.0000,0.0000,no",
-            "813,,821,\"Year 8, B\",1,0,0,0,0,1,0.0000,0.0000,no",
+             other,attendance_rate,absence_rate,chronic_absence,school",
+            "812,'=Bob,821; 822,\"Year 8, B; 822\",3,0,2,0,1,0,0.0000,1.0000,yes,reports-school",
+            "811,Ana Silva,821; 822,\"Year 8, B; 822\",2,1,0,1,0,0,1.0000,0.0000,no,reports-school",
+            "813,,821,\"Year 8, B\",1,0,0,0,0,1,0.0000,0.0000,no,reports-school",
         ])
     );
     assert_eq!(
         export_text(store, "classes", &range).await,
         crlf(&[
             "date,class_id,class,sessions,present,absent,late,excused,other,attendance_rate,\
-             absence_rate",
-            "2026-10-05,821,\"Year 8, B\",2,1,1,0,0,0,0.5000,0.5000",
-            "2026-10-05,822,,1,0,0,1,0,0,1.0000,0.0000",
-            "2026-10-06,821,\"Year 8, B\",2,0,0,0,1,1,0.0000,0.5000",
-            "2026-10-06,822,,1,0,1,0,0,0,0.0000,1.0000",
+             absence_rate,school",
+            "2026-10-05,821,\"Year 8, B\",2,1,1,0,0,0,0.5000,0.5000,reports-school",
+            "2026-10-05,822,,1,0,0,1,0,0,1.0000,0.0000,reports-school",
+            "2026-10-06,821,\"Year 8, B\",2,0,0,0,1,1,0.0000,0.5000,reports-school",
+            "2026-10-06,822,,1,0,1,0,0,0,0.0000,1.0000,reports-school",
         ])
     );
     assert_eq!(
         export_text(store, "courses", &range).await,
         crlf(&[
             "date,course_id,course,sessions,present,absent,late,excused,other,attendance_rate,\
-             absence_rate",
-            "2026-10-05,831,History,3,1,1,1,0,0,0.6667,0.3333",
-            "2026-10-06,831,History,3,0,1,0,1,1,0.0000,0.6667",
+             absence_rate,school",
+            "2026-10-05,831,History,3,1,1,1,0,0,0.6667,0.3333,reports-school",
+            "2026-10-06,831,History,3,0,1,0,1,1,0.0000,0.6667,reports-school",
         ])
     );
     // For Excel where the decimal mark is a comma: a byte-order mark, `;` and decimal commas.
@@ -1129,9 +1142,9 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
             "\u{feff}{}",
             crlf(&[
                 "date;course_id;course;sessions;present;absent;late;excused;other;\
-                 attendance_rate;absence_rate",
-                "2026-10-05;831;History;3;1;1;1;0;0;0,6667;0,3333",
-                "2026-10-06;831;History;3;0;1;0;1;1;0,0000;0,6667",
+                 attendance_rate;absence_rate;school",
+                "2026-10-05;831;History;3;1;1;1;0;0;0,6667;0,3333;reports-school",
+                "2026-10-06;831;History;3;0;1;0;1;1;0,0000;0,6667;reports-school",
             ])
         )
     );
@@ -1154,7 +1167,7 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
     let mut expected = vec![
         "seq,recorded_at,source,event_type,event_time,attendance_id,date,type,class_id,class,\
          course_id,course,student_period_id,student,status_id_before,status_before,\
-         status_id_after,status_after,comment_before,comment_after,request_id"
+         status_id_after,status_after,comment_before,comment_after,request_id,school"
             .to_string(),
     ];
     for (k, c) in changes.iter().enumerate() {
@@ -1171,7 +1184,7 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
         };
         expected.push(format!(
             "{},{},webhook,ATTENDANCE_CREATED,{},{},{},SESSION,{},{class},831,History,{},{},,,\
-             {status_after},{},,{comment},{}",
+             {status_after},{},,{comment},{},{REPORTS_TENANT}",
             c.seq,
             iso(c.recorded_at),
             t(k as i64 + 1),
@@ -1186,6 +1199,100 @@ pub async fn reports_give_the_same_numbers_and_bytes(store: &dyn Store) {
     }
     let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
     assert_eq!(export_text(store, "changes", &range).await, crlf(&expected));
+}
+
+/// Two schools whose DreamClass ids coincide (class 921, course 931, student 911, even the
+/// attendance ids): every report counts them apart and says whose each row is.
+pub async fn schools_are_kept_apart_in_reports(store: &dyn Store) {
+    let (east, west) = ("apart-east", "apart-west");
+    let date = "2026-10-12";
+    let lesson = |id, status_id| AttendanceRecord {
+        id,
+        date: date.into(),
+        kind: "SESSION".into(),
+        class_id: 921,
+        course_id: 931,
+        status_id,
+        student_period_id: 911,
+        comment: String::new(),
+    };
+    // East: absent in two lessons; west: present in one. 801 Present, 802 Absent.
+    deliver_all(store, east, &[lesson(9101, 802), lesson(9102, 802)], east).await;
+    deliver_all(store, west, &[lesson(9101, 801)], west).await;
+    let day = RecordFilter {
+        date: Some(date.into()),
+        ..Default::default()
+    };
+    let settings = judged_from_day_one();
+
+    let summary = store.summary(&Scope::all(), &day, &settings).await.unwrap();
+    let classes: Vec<_> = summary
+        .by_class
+        .iter()
+        .map(|c| (c.tenant.as_str(), c.id, c.sessions, c.absent))
+        .collect();
+    assert_eq!(classes, [(east, 921, 2, 2), (west, 921, 1, 0)]);
+    let chronic: Vec<_> = summary
+        .chronic
+        .iter()
+        .map(|c| (c.tenant.as_str(), c.student_period_id, c.sessions))
+        .collect();
+    assert_eq!(chronic, [(east, 911, 2)], "west's student was present");
+
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 10, 12).unwrap();
+    let both = Scope::tenants([east, west]);
+    let alerts = store.alerts(&both, today, &settings).await.unwrap();
+    let alerts: Vec<_> = alerts
+        .iter()
+        .map(|a| (a.kind, a.tenant.as_str(), a.student_period_id))
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            (AlertKind::AbsencesToday, east, 911),
+            (AlertKind::Chronic, east, 911)
+        ]
+    );
+
+    let header = "student_period_id,student,class_ids,classes,sessions,present,absent,late,\
+                  excused,other,attendance_rate,absence_rate,chronic_absence,school";
+    assert_eq!(
+        export_in(store, &both, "students", &day).await,
+        crlf(&[
+            header,
+            "911,,921,921,2,0,2,0,0,0,0.0000,1.0000,yes,apart-east",
+            "911,,921,921,1,1,0,0,0,0,1.0000,0.0000,no,apart-west",
+        ])
+    );
+    assert_eq!(
+        export_in(store, &both, "classes", &day).await,
+        crlf(&[
+            "date,class_id,class,sessions,present,absent,late,excused,other,attendance_rate,\
+             absence_rate,school",
+            "2026-10-12,921,,2,0,2,0,0,0,0.0000,1.0000,apart-east",
+            "2026-10-12,921,,1,1,0,0,0,0,1.0000,0.0000,apart-west",
+        ])
+    );
+    // A reader of one school, or a filter for one, gets that school's rows only.
+    let west_only = export_in(store, &Scope::tenants([west]), "students", &day).await;
+    assert_eq!(
+        west_only,
+        crlf(&[
+            header,
+            "911,,921,921,1,1,0,0,0,0,1.0000,0.0000,no,apart-west"
+        ])
+    );
+    let east_day = RecordFilter {
+        tenant: Some(east.into()),
+        ..day.clone()
+    };
+    let attendance = export_in(store, &both, "attendance", &east_day).await;
+    let schools: Vec<_> = attendance
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(schools, [east, east], "{attendance}");
 }
 
 /// A school with five weeks of Mondays and a week of absences, for lessons not taken and

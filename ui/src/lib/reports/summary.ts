@@ -3,9 +3,11 @@
 
 import type { ReportSummary } from "../api/types";
 
-export type ClassBar = { id: number; name: string; sessions: number; absent: number; rate: number; percent: string; low: boolean };
+// Ids are DreamClass's within one school: `key` (school and id) tells two schools' class 12
+// apart when a report covers several schools.
+export type ClassBar = { key: string; tenant: string; id: number; name: string; sessions: number; absent: number; rate: number; percent: string; low: boolean };
 export type DayPoint = { date: string; absent: number; sessions: number };
-export type ChronicRow = { studentPeriodId: number; name: string; sessions: number; absent: number; rate: number; percent: string };
+export type ChronicRow = { key: string; tenant: string; studentPeriodId: number; name: string; sessions: number; absent: number; rate: number; percent: string };
 
 export type ShapedSummary = {
   classes: ClassBar[];
@@ -32,11 +34,14 @@ export function formatPercent(rate: number): string {
 
 export function shapeSummary(s: ReportSummary): ShapedSummary {
   const threshold = clampRate(s.threshold ?? 0.1);
+  // Over several schools, each name says its school: two schools may both have a "5A".
+  const schools = new Set([...(s.byClass ?? []), ...(s.chronic ?? [])].map((c) => c.tenant));
+  const ofSchool = (name: string, tenant: string) => (schools.size > 1 ? `${name} (${tenant})` : name);
   const classes = (s.byClass ?? [])
     .map((c) => {
       const rate = clampRate(c.rate);
       // A class attends "low" when its attendance is below what a chronic student misses.
-      return { id: c.id, name: c.name || `Class ${c.id}`, sessions: c.sessions, absent: c.absent, rate, percent: formatPercent(rate), low: c.sessions > 0 && rate < 1 - threshold };
+      return { key: `${c.tenant}/${c.id}`, tenant: c.tenant, id: c.id, name: ofSchool(c.name || `Class ${c.id}`, c.tenant), sessions: c.sessions, absent: c.absent, rate, percent: formatPercent(rate), low: c.sessions > 0 && rate < 1 - threshold };
     })
     .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
   const byDate = new Map<string, DayPoint>();
@@ -46,7 +51,7 @@ export function shapeSummary(s: ReportSummary): ShapedSummary {
   }
   const days = [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
   const chronic = (s.chronic ?? [])
-    .map((c) => ({ ...c, name: c.name || `Student #${c.studentPeriodId}`, rate: clampRate(c.rate), percent: formatPercent(c.rate) }))
+    .map((c) => ({ ...c, key: `${c.tenant}/${c.studentPeriodId}`, name: ofSchool(c.name || `Student #${c.studentPeriodId}`, c.tenant), rate: clampRate(c.rate), percent: formatPercent(c.rate) }))
     .sort((a, b) => b.rate - a.rate || b.absent - a.absent || a.name.localeCompare(b.name));
   const sessions = classes.reduce((n, c) => n + c.sessions, 0);
   const absent = classes.reduce((n, c) => n + c.absent, 0);

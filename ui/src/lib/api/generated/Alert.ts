@@ -5,7 +5,11 @@ export type Alert = {
 /**
  * DreamClass's time of the student's latest absence counted (milliseconds).
  */
-at: number, kind: AlertKind, studentPeriodId: number, 
+at: number, kind: AlertKind, 
+/**
+ * The student's school (DreamClass tenant).
+ */
+tenant: string, studentPeriodId: number, 
 /**
  * `None` until the name is known from DreamClass.
  */

@@ -3,7 +3,11 @@
 /**
  * A student at or above the threshold. Sorted by absence rate, highest first, then name.
  */
-export type ChronicStudent = { studentPeriodId: number, name: string | null, sessions: number, 
+export type ChronicStudent = { 
+/**
+ * The student's school (DreamClass tenant).
+ */
+tenant: string, studentPeriodId: number, name: string | null, sessions: number, 
 /**
  * Absences: absent + excused.
  */

@@ -3,7 +3,11 @@
 /**
  * One class over the whole range. Sorted by name (unknown names last), then id.
  */
-export type ClassRate = { id: number, 
+export type ClassRate = { 
+/**
+ * The class's school (DreamClass tenant).
+ */
+tenant: string, id: number, 
 /**
  * `None` until the name is known from DreamClass.
  */

@@ -20,7 +20,7 @@ fn signing_in(dir: &Path) -> ServerConfig {
     with_sign_in(dir, SignInConfig::default())
 }
 
-fn with_sign_in(dir: &Path, sign_in: SignInConfig) -> ServerConfig {
+pub(crate) fn with_sign_in(dir: &Path, sign_in: SignInConfig) -> ServerConfig {
     let mut config = signed_config(dir);
     config.sign_in = SignInConfig {
         required: true,
@@ -33,16 +33,16 @@ fn with_sign_in(dir: &Path, sign_in: SignInConfig) -> ServerConfig {
 
 /// A browser's side of one session: its cookie and CSRF token.
 #[derive(Clone, Debug)]
-struct Session {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
-    set_cookie: Option<String>,
-    text: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) set_cookie: Option<String>,
+    pub(crate) text: String,
 }
 
 async fn send(
@@ -76,7 +76,7 @@ async fn send(
     }
 }
 
-async fn get(s: &TestServer, path: &str, session: &Session) -> Answer {
+pub(crate) async fn get(s: &TestServer, path: &str, session: &Session) -> Answer {
     send(s, Method::GET, path, Some(session), None).await
 }
 
@@ -104,7 +104,7 @@ async fn sign_in(s: &TestServer, username: &str, password: &str) -> Answer {
     .await
 }
 
-async fn set_up(s: &TestServer) -> Session {
+pub(crate) async fn set_up(s: &TestServer) -> Session {
     let answer = send(
         s,
         Method::POST,
@@ -119,7 +119,7 @@ async fn set_up(s: &TestServer) -> Session {
     opened(&answer)
 }
 
-async fn add_person(
+pub(crate) async fn add_person(
     s: &TestServer,
     admin: &Session,
     username: &str,
@@ -317,6 +317,94 @@ async fn a_person_sees_only_their_schools_through_every_route_the_stream_and_exp
         "caught up first: {seen}"
     );
     assert!(!seen.contains("\"south\""), "nothing of south: {seen}");
+}
+
+/// Every route a staff member may read, and the exports of every kind: none of them may give
+/// a staff member of north anything of another school, whatever is asked for.
+const READ_ROUTES: [&str; 22] = [
+    "/api/status",
+    "/api/session",
+    "/api/changes?after=0",
+    "/api/changes/latest",
+    "/api/changes/latest?tenant=southridge",
+    "/api/attendance",
+    "/api/attendance?tenant=southridge&attendanceId=2",
+    "/api/records/southridge/2/history",
+    "/api/board?date=2025-06-19",
+    "/api/board?date=2025-06-19&tenant=southridge",
+    "/api/reference",
+    "/api/dreamclass",
+    "/api/settings",
+    "/api/schools",
+    "/api/reports/summary?from=2025-06-01&to=2025-06-30",
+    "/api/reports/summary?from=2025-06-01&to=2025-06-30&tenant=southridge",
+    "/api/alerts",
+    "/api/reports/not-taken?date=2025-06-26",
+    "/api/export/attendance.csv?includeDeleted=true",
+    "/api/export/changes.csv?tenant=southridge",
+    "/api/export/students.csv?from=2025-06-01&to=2025-06-30",
+    "/api/export/classes.csv?from=2025-06-01&to=2025-06-30",
+];
+
+#[tokio::test]
+async fn nothing_of_another_school_reaches_staff_through_any_route_or_export() {
+    let s = TestServer::start_with(signing_in).await;
+    let admin = set_up(&s).await;
+    add_person(&s, &admin, "anna", "staff", Some(&["north"])).await;
+    // The same record id in both schools, and one of south's own.
+    for (tenant, id) in [("north", 1), ("southridge", 1), ("southridge", 2)] {
+        deliver(&s, tenant, id).await;
+    }
+    let anna = opened(&sign_in(&s, "anna", PASSWORD).await);
+    let more_exports = [
+        "/api/export/courses.csv?from=2025-06-01&to=2025-06-30",
+        "/api/export/lessons-not-taken.csv?date=2025-06-26",
+    ];
+    let mut leaked_to_admin = 0;
+    for path in READ_ROUTES.iter().chain(&more_exports) {
+        let theirs = get(&s, path, &anna).await;
+        assert!(
+            matches!(theirs.status, 200 | 404),
+            "{path}: {} {}",
+            theirs.status,
+            theirs.text
+        );
+        assert!(
+            !theirs.text.contains("southridge"),
+            "{path} shows another school to north's staff: {}",
+            theirs.text
+        );
+        // The test could tell: an administrator of every school sees south in the data.
+        if get(&s, path, &admin).await.text.contains("southridge") {
+            leaked_to_admin += 1;
+        }
+    }
+    assert!(
+        leaked_to_admin >= 12,
+        "south's rows are in most answers for an administrator ({leaked_to_admin})"
+    );
+    // The routes of administrators only are refused to her with a sentence, not emptied.
+    for path in [
+        "/api/deliveries",
+        "/api/forwarding",
+        "/api/settings/digest",
+        "/api/settings/reports",
+        "/api/settings/tunnel",
+        "/api/backup",
+        "/api/people",
+        "/api/audit",
+    ] {
+        let refused = get(&s, path, &anna).await;
+        assert_eq!(refused.status, 403, "{path}: {}", refused.text);
+        assert_eq!(refused.body["error"], "role_required", "{path}");
+        assert!(
+            refused.body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("an administrator")),
+            "{path}: {}",
+            refused.text
+        );
+    }
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ async function signInStatus(): Promise<SignInStatus | null> {
 async function boot() {
   const who = await signInStatus();
   if (who?.mode === "accounts" && !who.signedIn) {
-    mount(SignInView, { target, props: { needsSetup: who.needsSetup } });
+    mount(SignInView, { target, props: { needsSetup: who.needsSetup, openid: who.openid } });
     return;
   }
   if (who?.mode === "accounts") {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rollcall_core::KeyEncoding;
-use rollcall_server::launch::{launch, DemoPace, KeptSecrets, LaunchOptions};
+use rollcall_server::launch::{launch, DemoPace, KeptSecrets, LaunchOptions, OpenIdOptions};
 use rollcall_tunnel::ProviderKind;
 
 #[derive(Args)]
@@ -104,6 +104,31 @@ pub struct ServeArgs {
     /// The private key of --tls-cert, PEM.
     #[arg(long, env = "ROLLCALL_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// People may also sign in with this OpenID Connect provider: https://accounts.google.com
+    /// for Google Workspace, https://login.microsoftonline.com/TENANT-ID/v2.0 for Microsoft
+    /// Entra.
+    #[arg(long, env = "ROLLCALL_OPENID_ISSUER")]
+    openid_issuer: Option<String>,
+    /// The client ID the provider gave Rollcall.
+    #[arg(long, env = "ROLLCALL_OPENID_CLIENT_ID")]
+    openid_client_id: Option<String>,
+    /// The client secret the provider gave Rollcall.
+    #[arg(long, env = "ROLLCALL_OPENID_CLIENT_SECRET", hide_env_values = true)]
+    openid_client_secret: Option<String>,
+    /// What the button says after "Sign in with" [default: Google or Microsoft, from the
+    /// issuer].
+    #[arg(long, env = "ROLLCALL_OPENID_NAME")]
+    openid_name: Option<String>,
+    /// The address registered with the provider for Rollcall's answer [default: this
+    /// Rollcall's address as the browser reached it, /api/sign-in/openid/callback].
+    #[arg(long, env = "ROLLCALL_OPENID_REDIRECT_URL")]
+    openid_redirect_url: Option<String>,
+    /// Who may sign in without an account made beforehand, as domain=role or
+    /// domain=role:school,school (e.g. north.example.org=staff:north); repeat it, or separate
+    /// rules with ; in the variable. People with an account of their e-mail address always
+    /// may.
+    #[arg(long, env = "ROLLCALL_OPENID_ALLOW", value_delimiter = ';')]
+    openid_allow: Vec<String>,
 }
 
 impl ServeArgs {
@@ -133,6 +158,14 @@ impl ServeArgs {
             session_length: self.session_length.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
+            openid: OpenIdOptions {
+                issuer: self.openid_issuer.clone(),
+                client_id: self.openid_client_id.clone(),
+                client_secret: self.openid_client_secret.clone(),
+                name: self.openid_name.clone(),
+                redirect_url: self.openid_redirect_url.clone(),
+                allow: self.openid_allow.clone(),
+            },
             from_command_line: true,
         }
     }

@@ -10,11 +10,13 @@
 //! - [`guard`]: the middleware that turns a request into a [`Person`] or refuses it, checks
 //!   CSRF and the role, and writes the audit log.
 //! - [`sign_in_api`] and [`people_api`]: the routes.
+//! - [`openid`]: signing in with the district's Google or Microsoft accounts (OpenID Connect).
 //!
 //! The person's [`Scope`] is what every read of the local API passes to the store, so the
 //! store, not the page, keeps a staff member of one school out of another's records.
 
 pub mod guard;
+pub mod openid;
 pub mod password;
 pub mod people_api;
 pub mod roles;
@@ -48,6 +50,8 @@ pub struct SignInConfig {
     /// Sign-in attempts allowed per address per minute.
     pub attempts_per_minute: u32,
     pub password_cost: PasswordCost,
+    /// People may also sign in with this OpenID Connect provider.
+    pub openid: Option<openid::OpenIdConfig>,
 }
 
 impl Default for SignInConfig {
@@ -60,6 +64,7 @@ impl Default for SignInConfig {
             lock_for: Duration::from_secs(15 * 60),
             attempts_per_minute: 20,
             password_cost: PasswordCost::Standard,
+            openid: None,
         }
     }
 }
@@ -68,6 +73,7 @@ impl Default for SignInConfig {
 pub struct SignIn {
     pub config: SignInConfig,
     pub throttle: throttle::Throttle,
+    pub openid: Option<openid::OpenId>,
     /// Checked against when the username is unknown, so a wrong username takes as long as a
     /// wrong password and does not tell which usernames exist.
     dummy_hash: String,
@@ -80,6 +86,7 @@ impl SignIn {
         let dummy_hash = password::hash_now("not a password of anyone", config.password_cost);
         Self {
             throttle: throttle::Throttle::new(config.attempts_per_minute),
+            openid: config.openid.clone().map(openid::OpenId::new),
             config,
             dummy_hash,
             setup_lock: tokio::sync::Mutex::new(()),

@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -32,6 +32,8 @@ pub fn open_routes() -> Router<AppState> {
         .route("/session", get(current_session))
         .route("/sign-in", post(sign_in))
         .route("/setup", post(set_up))
+        .route("/sign-in/openid", get(super::openid::start))
+        .route("/sign-in/openid/callback", get(super::openid::callback))
 }
 
 /// How this Rollcall is opened, and by whom, for the page to decide what to show.
@@ -47,6 +49,9 @@ pub struct SignInStatus {
     pub csrf_token: Option<String>,
     /// Nobody has an account yet: the first administrator is made with the setup key.
     pub needs_setup: bool,
+    /// The provider people may also sign in with ("Google", "Microsoft"), if any: the page
+    /// offers "Sign in with …", which opens `/api/sign-in/openid`.
+    pub openid: Option<String>,
 }
 
 /// The signed-in person, as the page shows them.
@@ -100,6 +105,7 @@ async fn current_session(
             person: None,
             csrf_token: None,
             needs_setup: false,
+            openid: None,
         }));
     }
     let person = signed_in(&state, &headers).await?;
@@ -114,6 +120,7 @@ async fn current_session(
         csrf_token: person.as_ref().and_then(|p| p.csrf_token.clone()),
         person: view,
         needs_setup,
+        openid: openid_name(&state),
     }))
 }
 
@@ -281,12 +288,32 @@ pub async fn sign_out(State(state): State<AppState>, person: Person) -> ApiResul
         .into_response())
 }
 
-/// A new session for `account`, replacing the one the request came with, if any.
+fn openid_name(state: &AppState) -> Option<String> {
+    state
+        .sign_in
+        .openid
+        .as_ref()
+        .map(|o| o.config.provider_name.clone())
+}
+
+/// A new session for `account`, replacing the one the request came with, if any, answered
+/// as the page reads it.
 async fn open_session(
     state: &AppState,
     headers: &HeaderMap,
     account: &Account,
 ) -> ApiResult<Response> {
+    let (cookie, view) = new_session(state, headers, account).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(view)).into_response())
+}
+
+/// A new session for `account` (replacing the one the request came with, if any): the
+/// cookie that carries it and what the page is told.
+pub(super) async fn new_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    account: &Account,
+) -> ApiResult<(HeaderValue, SignInStatus)> {
     let now = now_ms();
     if let Some(old) = session::presented(headers) {
         state
@@ -317,13 +344,14 @@ async fn open_session(
         person: Some(SignedInPerson::of(&person, account.schools.clone())),
         csrf_token: Some(record_.csrf_token),
         needs_setup: false,
+        openid: openid_name(state),
     };
     let cookie = session::cookie(
         &token,
         config.session_length.as_secs(),
         config.secure_cookie,
     );
-    Ok(([(header::SET_COOKIE, cookie)], Json(view)).into_response())
+    Ok((cookie, view))
 }
 
 async fn schools_of(state: &AppState, person: &Person) -> ApiResult<Option<Vec<String>>> {
@@ -352,7 +380,7 @@ fn sign_in_used(state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-fn throttle(state: &AppState, from: IpAddr) -> Result<(), ApiError> {
+pub(super) fn throttle(state: &AppState, from: IpAddr) -> Result<(), ApiError> {
     state.sign_in.throttle.attempt(from).map_err(|wait| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -367,7 +395,7 @@ fn throttle(state: &AppState, from: IpAddr) -> Result<(), ApiError> {
 
 /// Who is signing in: the peer, or behind a proxy on this machine the address it forwards
 /// for (the rightmost one, which the proxy itself added).
-fn client_address(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+pub(super) fn client_address(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if peer.ip().is_loopback() {
         if let Some(forwarded) = headers
             .get("x-forwarded-for")

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::settings::KeptSecrets;
 use crate::{RunningServer, ServerConfig};
-pub use options::LaunchOptions;
+pub use options::{LaunchOptions, OpenIdOptions};
 
 /// How fast the demo's simulated school day goes.
 #[derive(Debug, Clone, Copy)]

@@ -15,6 +15,7 @@ use rollcall_core::KeyEncoding;
 use rollcall_tunnel::{BoreConfig, NgrokConfig, ProviderKind, TunnelConfig};
 
 use super::find_ui_dir;
+use crate::auth::openid::{DomainRule, OpenIdConfig};
 use crate::auth::SignInConfig;
 use crate::settings::{
     secret_names, Field, KeptSecrets, Overrides, Settings, SettingsFile, SECRETS,
@@ -59,9 +60,87 @@ pub struct LaunchOptions {
     /// The district's certificate chain and its private key (PEM) for HTTPS.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Signing in with the district's Google or Microsoft accounts.
+    pub openid: OpenIdOptions,
     /// Chosen with `rollcall serve`'s flags (each of which also reads its variable), not only
     /// variables: the Settings screen then names both as the origin.
     pub from_command_line: bool,
+}
+
+/// The OpenID Connect provider people may sign in with (`--openid-*`, `ROLLCALL_OPENID_*`).
+#[derive(Debug, Clone, Default)]
+pub struct OpenIdOptions {
+    /// e.g. `https://accounts.google.com`, `https://login.microsoftonline.com/{tenant}/v2.0`.
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// What the button says after "Sign in with"; from the issuer when unset.
+    pub name: Option<String>,
+    pub redirect_url: Option<String>,
+    /// `domain=role[:school,school]` rules for people without an account yet.
+    pub allow: Vec<String>,
+}
+
+impl OpenIdOptions {
+    /// The provider's configuration, `None` when no issuer is given; the error names the
+    /// option to fix.
+    fn resolve(&self, by: impl Fn(&str, &str) -> String) -> Result<Option<OpenIdConfig>, String> {
+        let Some(issuer) = self
+            .issuer
+            .as_deref()
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        else {
+            if self.client_id.is_some() || !self.allow.is_empty() {
+                return Err(format!(
+                    "Signing in with another account needs the provider's address ({}).",
+                    by("ROLLCALL_OPENID_ISSUER", "--openid-issuer")
+                ));
+            }
+            return Ok(None);
+        };
+        if !issuer.starts_with("https://") && !issuer.starts_with("http://127.0.0.1") {
+            return Err(format!(
+                "{} is \"{issuer}\": the provider's address starts with https://.",
+                by("ROLLCALL_OPENID_ISSUER", "--openid-issuer")
+            ));
+        }
+        let client_id = self
+            .client_id
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "Signing in with {issuer} needs the client ID the provider gave Rollcall ({}).",
+                    by("ROLLCALL_OPENID_CLIENT_ID", "--openid-client-id")
+                )
+            })?;
+        let domains = self
+            .allow
+            .iter()
+            .map(|rule| {
+                DomainRule::parse(rule)
+                    .map_err(|e| format!("{}: {e}", by("ROLLCALL_OPENID_ALLOW", "--openid-allow")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = self.name.clone().unwrap_or_else(|| {
+            if issuer.contains("accounts.google.com") {
+                "Google".into()
+            } else if issuer.contains("login.microsoftonline.com") {
+                "Microsoft".into()
+            } else {
+                "your organisation's account".into()
+            }
+        });
+        Ok(Some(OpenIdConfig {
+            provider_name: name,
+            issuer: issuer.to_string(),
+            client_id,
+            client_secret: self.client_secret.clone().filter(|s| !s.is_empty()),
+            redirect_url: self.redirect_url.clone(),
+            domains,
+        }))
+    }
 }
 
 impl LaunchOptions {
@@ -115,6 +194,23 @@ impl LaunchOptions {
             session_length: get("ROLLCALL_SESSION_LENGTH"),
             tls_cert: get("ROLLCALL_TLS_CERT").map(PathBuf::from),
             tls_key: get("ROLLCALL_TLS_KEY").map(PathBuf::from),
+            openid: OpenIdOptions {
+                issuer: get("ROLLCALL_OPENID_ISSUER"),
+                client_id: get("ROLLCALL_OPENID_CLIENT_ID"),
+                client_secret: get("ROLLCALL_OPENID_CLIENT_SECRET"),
+                name: get("ROLLCALL_OPENID_NAME"),
+                redirect_url: get("ROLLCALL_OPENID_REDIRECT_URL"),
+                allow: get("ROLLCALL_OPENID_ALLOW")
+                    .map(|rules| {
+                        rules
+                            .split(';')
+                            .map(str::trim)
+                            .filter(|r| !r.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
             from_command_line: false,
         })
     }
@@ -201,10 +297,20 @@ impl LaunchOptions {
                 )
             })?,
         };
+        let required = beyond || self.require_sign_in || tls != UiTls::Off;
+        let openid = self.openid.resolve(|v, f| self.by(v, f))?;
+        if openid.is_some() && !required {
+            return Err(format!(
+                "Signing in with another account is for a Rollcall people sign in to: add {} \
+                 (behind the district's HTTPS server) or listen beyond this computer.",
+                self.by("ROLLCALL_REQUIRE_SIGN_IN", "--require-sign-in")
+            ));
+        }
         let sign_in = SignInConfig {
-            required: beyond || self.require_sign_in || tls != UiTls::Off,
+            required,
             secure_cookie: !self.allow_plain_http,
             session_length,
+            openid,
             ..defaults
         };
         Ok((sign_in, tls))
@@ -546,6 +652,62 @@ mod tests {
             panic!("a term of 500 days was accepted");
         };
         assert!(err.contains("term_days = 500 is not possible"), "{err}");
+    }
+
+    #[test]
+    fn a_district_provider_needs_its_client_id_valid_rules_and_sign_in() {
+        let kept = KeptSecrets::default();
+        let google = |allow: &str| {
+            LaunchOptions::from_env(env(&[
+                ("ROLLCALL_REQUIRE_SIGN_IN", "1"),
+                ("ROLLCALL_OPENID_ISSUER", "https://accounts.google.com"),
+                (
+                    "ROLLCALL_OPENID_CLIENT_ID",
+                    "1234.apps.googleusercontent.com",
+                ),
+                ("ROLLCALL_OPENID_ALLOW", allow),
+            ]))
+            .unwrap()
+        };
+        let config = google("north.example.org=staff:north; district.example.org=viewer")
+            .resolve_with(&file(""), &kept)
+            .unwrap();
+        let openid = config.sign_in.openid.expect("the provider");
+        assert_eq!(openid.provider_name, "Google");
+        assert_eq!(openid.domains.len(), 2);
+        assert_eq!(
+            openid.domains[1].role,
+            rollcall_core::accounts::Role::Viewer
+        );
+
+        let Err(rule) = google("north.example.org=boss").resolve_with(&file(""), &kept) else {
+            panic!("a rule with no such role was accepted");
+        };
+        assert!(
+            rule.contains("ROLLCALL_OPENID_ALLOW") && rule.contains("boss"),
+            "{rule}"
+        );
+        let Err(no_id) = LaunchOptions::from_env(env(&[
+            ("ROLLCALL_REQUIRE_SIGN_IN", "1"),
+            (
+                "ROLLCALL_OPENID_ISSUER",
+                "https://login.microsoftonline.com/t/v2.0",
+            ),
+        ]))
+        .unwrap()
+        .resolve_with(&file(""), &kept) else {
+            panic!("a provider without a client id was accepted");
+        };
+        assert!(no_id.contains("ROLLCALL_OPENID_CLIENT_ID"), "{no_id}");
+        let Err(office) = LaunchOptions::from_env(env(&[
+            ("ROLLCALL_OPENID_ISSUER", "https://accounts.google.com"),
+            ("ROLLCALL_OPENID_CLIENT_ID", "1234"),
+        ]))
+        .unwrap()
+        .resolve_with(&file(""), &kept) else {
+            panic!("a provider on the office PC, where nobody signs in, was accepted");
+        };
+        assert!(office.contains("ROLLCALL_REQUIRE_SIGN_IN"), "{office}");
     }
 
     #[test]

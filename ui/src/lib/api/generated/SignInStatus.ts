@@ -16,4 +16,9 @@ csrfToken: string | null,
 /**
  * Nobody has an account yet: the first administrator is made with the setup key.
  */
-needsSetup: boolean, };
+needsSetup: boolean, 
+/**
+ * The provider people may also sign in with ("Google", "Microsoft"), if any: the page
+ * offers "Sign in with …", which opens `/api/sign-in/openid`.
+ */
+openid: string | null, };

@@ -4,7 +4,7 @@
 //
 // The choice is a DreamClass tenant (what the API filters on); `null` is "All schools".
 
-import type { Change } from "../api/types";
+import type { Change, RecordFilter } from "../api/types";
 
 /** What the picker needs of a school (`SchoolView` in `GET /api/schools`). */
 export type SchoolEntry = { id: string; name: string; tenant: string };
@@ -33,7 +33,7 @@ export function schoolParams(tenant: string | null): { tenant?: string } {
 }
 
 /** A filter narrowed to the chosen school; with "All schools", the filter as it is. */
-export function withSchool<F extends { tenant?: string }>(filter: F, tenant: string | null): F {
+export function withSchool<F extends RecordFilter>(filter: F, tenant: string | null): F {
   if (tenant === null || tenant === "") return filter;
   return { ...filter, tenant };
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::ExportParams;
-use rollcall_server::local::export_request;
+use rollcall_server::local::{export_file_name, export_request};
 use rollcall_server::report_file::{save_report as write_report_file, SaveError, SaveProgress};
 use rollcall_server::state::AppState;
 use serde::Serialize;
@@ -124,7 +124,7 @@ pub async fn save_report(
         .cloned()
         .ok_or("Rollcall is still starting. Try again in a moment.")?;
     let request = export_request(&state, &report, filter, &options).map_err(|e| e.message)?;
-    let suggested = request.file_name();
+    let suggested = export_file_name(&state, &request);
     let start_in = exports.last_folder.lock().expect("folder lock").clone();
     let Some(path) = ask_where_to_save(&window, &suggested, start_in).await else {
         return Ok(ExportOutcome::NotSaved);

@@ -16,6 +16,8 @@ class FakeRollcall {
   alerts: { at: number; kind: string; studentPeriodId: number; name: string; message: string }[] | null = [];
   acknowledged = 0;
   refuseAcknowledge = false;
+  /** `GET /api/schools`; null: a Rollcall that cannot list them (404). */
+  schools: { id: string; name: string; tenant: string }[] | null = null;
 
   fetch = async (url: string, init?: RequestInit): Promise<Response> => {
     this.calls.push(url);
@@ -26,14 +28,19 @@ class FakeRollcall {
       case "/api/changes/latest": {
         const limit = Number(u.searchParams.get("limit"));
         const before = u.searchParams.get("before");
+        const tenant = u.searchParams.get("tenant");
         const changes = [...this.log]
           .filter((c) => before === null || c.seq < Number(before))
+          .filter((c) => tenant === null || c.tenant === tenant)
           .sort((a, b) => b.seq - a.seq)
           .slice(0, limit);
         return json({ changes, lastSeq });
       }
       case "/api/status":
         return json({ lastChangeSeq: lastSeq, storageFailing: false, deliveryCounts: {} });
+      case "/api/schools":
+        if (this.schools === null) return new Response(JSON.stringify({ error: "not_found", message: "" }), { status: 404 });
+        return json({ schools: this.schools, removedSchools: [], backupUrl: null });
       case "/api/alerts":
         if (this.alerts === null) return new Response(JSON.stringify({ error: "not_found", message: "" }), { status: 404 });
         return json({ alerts: this.alerts });
@@ -200,6 +207,71 @@ describe("Session", () => {
     server.refuseAcknowledge = true;
     await expect(session.acknowledgeUrl("https://b.ngrok.app/webhooks/dreamclass")).rejects.toThrow("could not save");
     expect(session.current.acknowledgedUrl).toBe("https://a.ngrok.app/webhooks/dreamclass");
+    session.stop();
+  });
+
+  it("reads the schools before the first screen, keeps the remembered one while it is listed, and falls back to all schools", async () => {
+    const server = new FakeRollcall();
+    server.schools = [
+      { id: "north", name: "North Primary", tenant: "north-primary" },
+      { id: "south", name: "South High", tenant: "south-high" },
+    ];
+    server.log = [change(1, { tenant: "north-primary" }), change(2, { tenant: "south-high" }), change(3, { tenant: "north-primary" })];
+    const stored = new Map<string, string>([["rollcall.school", "south-high"]]);
+    const store = { get: (k: string) => stored.get(k) ?? null, set: (k: string, v: string) => void stored.set(k, v) };
+    const session = new Session(new Api(server.fetch), server.openEventSource, store);
+    await session.start();
+    expect(session.current.school).toBe("south-high");
+    expect(session.current.schools).toHaveLength(2);
+
+    // The alerts are of the school chosen; choosing another asks again, and is remembered.
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(server.calls).toContain("/api/alerts?tenant=south-high");
+    session.chooseSchool(null);
+    await settle();
+    expect(session.current.school).toBeNull();
+    expect(stored.get("rollcall.school")).toBe("");
+    expect(server.calls[server.calls.length - 1]).toBe("/api/alerts");
+    session.chooseSchool("north-primary");
+    await settle();
+    expect(stored.get("rollcall.school")).toBe("north-primary");
+    session.stop();
+
+    // South is no longer listed (removed, or no longer this person's): all schools.
+    server.schools = [server.schools[0]!, { id: "east", name: "East", tenant: "east" }];
+    stored.set("rollcall.school", "south-high");
+    const again = new Session(new Api(server.fetch), server.openEventSource, store);
+    await again.start();
+    expect(again.current.school).toBeNull();
+    again.stop();
+
+    // One school only (the office PC): no choice at all, whatever was remembered.
+    server.schools = [server.schools[0]!];
+    stored.set("rollcall.school", "north-primary");
+    const single = new Session(new Api(server.fetch), server.openEventSource, store);
+    await single.start();
+    expect(single.current.school).toBeNull();
+    single.stop();
+  });
+
+  it("shows only the chosen school's rows in the feed, first page and live rows alike", async () => {
+    const server = new FakeRollcall();
+    server.schools = [
+      { id: "north", name: "North Primary", tenant: "north-primary" },
+      { id: "south", name: "South High", tenant: "south-high" },
+    ];
+    server.log = [change(1, { tenant: "north-primary" }), change(2, { tenant: "south-high" })];
+    const stored = new Map<string, string>([["rollcall.school", "north-primary"]]);
+    const store = { get: (k: string) => stored.get(k) ?? null, set: (k: string, v: string) => void stored.set(k, v) };
+    const session = new Session(new Api(server.fetch), server.openEventSource, store);
+    await session.start();
+    await session.showFeed({ server: { tenant: session.current.school! }, student: { kind: "none" } });
+    expect(server.calls.some((c) => c.startsWith("/api/changes/latest?tenant=north-primary"))).toBe(true);
+    expect(seqs(session.feed.list.items)).toEqual([1]);
+    server.streams[0]!.source.emit("change", JSON.stringify(change(3, { tenant: "south-high" })));
+    server.streams[0]!.source.emit("change", JSON.stringify(change(4, { tenant: "north-primary" })));
+    await settle();
+    expect(seqs(session.feed.list.items)).toEqual([4, 1]);
     session.stop();
   });
 });

@@ -271,6 +271,17 @@ pub async fn deliveries(
 #[derive(Deserialize)]
 pub struct BoardQuery {
     date: Option<String>,
+    /// One school (DreamClass tenant) only, within the person's schools.
+    tenant: Option<String>,
+}
+
+/// The person's scope, narrowed to one school when the request names one (a scope only ever
+/// narrows: a school the person may not see gives nothing).
+pub(crate) fn scope_for(person_scope: Scope, tenant: Option<&str>) -> Scope {
+    match tenant.filter(|t| !t.is_empty()) {
+        Some(t) => person_scope.intersect(&Scope::tenants([t])),
+        None => person_scope,
+    }
 }
 
 pub async fn board(
@@ -286,7 +297,7 @@ pub async fn board(
             "The date must be written YYYY-MM-DD.",
         ));
     }
-    let scope = person.scope;
+    let scope = scope_for(person.scope, query.tenant.as_deref());
     let by_class = state
         .store
         .board(&scope, &date, BoardGrouping::Class)

@@ -14,7 +14,7 @@ mod report_settings_api;
 mod reports_api;
 mod schools_api;
 mod settings_answer;
-pub use reports_api::{export_request, parse_export_request};
+pub use reports_api::{export_file_name, export_request, parse_export_request};
 pub use rollcall_core::reports::ExportRequest;
 mod stream;
 mod test_event;

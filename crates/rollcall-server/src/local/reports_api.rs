@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use ts_rs::TS;
 
+use super::api::scope_for;
 use super::query::ApiQuery;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
@@ -86,6 +87,39 @@ pub fn parse_export_request(
     export_request(state, report, filter, &params)
 }
 
+/// The name a report is offered under: [`ExportRequest::file_name`], with the school's id
+/// after the kind when the export is of one school (`rollcall-attendance-north-2026-11-01.csv`;
+/// the UI names files the same way). A tenant no school has is named as it is.
+pub fn export_file_name(state: &AppState, request: &ExportRequest) -> String {
+    let plain = request.file_name();
+    let Some(tenant) = request.filter.tenant.as_deref().filter(|t| !t.is_empty()) else {
+        return plain;
+    };
+    let settings = state.settings.current();
+    let listed = settings.schools.iter().find(|s| s.tenant == tenant);
+    let removed = settings.removed_schools.iter().find(|s| s.tenant == tenant);
+    let id = listed
+        .map(|s| s.id.as_str())
+        .or(removed.map(|s| s.id.as_str()))
+        .unwrap_or(tenant);
+    // Only characters a file name may have everywhere.
+    let id: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let kind = format!("rollcall-{}", request.kind.as_str());
+    match plain.strip_prefix(&kind) {
+        Some(rest) => format!("{kind}-{id}{rest}"),
+        None => plain,
+    }
+}
+
 /// `GET /api/export/{kind}.csv`: streams a report as it is read from the database.
 pub async fn export(
     State(state): State<AppState>,
@@ -96,7 +130,7 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let report = file.strip_suffix(".csv").unwrap_or("");
     let request = export_request(&state, report, filter, &params)?;
-    let file_name = request.file_name();
+    let file_name = export_file_name(&state, &request);
     let report = request.kind.as_str();
 
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
@@ -193,6 +227,8 @@ pub async fn summary(
 pub struct AlertsQuery {
     /// The day to look at; today (local time) when absent.
     date: Option<String>,
+    /// One school (DreamClass tenant) only, within the person's schools.
+    tenant: Option<String>,
 }
 
 /// `GET /api/alerts`: today's alerts first, most absences first; then chronic absence.
@@ -214,7 +250,8 @@ pub async fn alerts(
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
     let settings = report_settings(&state);
-    let alerts = state.store.alerts(&person.scope, today, &settings).await?;
+    let scope = scope_for(person.scope, query.tenant.as_deref());
+    let alerts = state.store.alerts(&scope, today, &settings).await?;
     Ok(Json(AlertList { alerts }))
 }
 
@@ -249,7 +286,8 @@ pub async fn not_taken(
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
     let cutoff = report_settings(&state).lesson_cutoff;
-    let found = state.store.lessons_not_taken(&person.scope, day).await?;
+    let scope = scope_for(person.scope, query.tenant.as_deref());
+    let found = state.store.lessons_not_taken(&scope, day).await?;
     Ok(Json(NotTakenView {
         cutoff_passed: cutoff.has_passed(day, now),
         school_day: found.is_school_day(),

@@ -190,8 +190,9 @@ export class Api {
     return this.request("PUT", "/api/settings/forwarding", body);
   }
 
-  board(date: string | null): Promise<Board> {
-    return this.request("GET", withQuery("/api/board", { date }));
+  /** The day's board; of one school when `tenant` is given (the school picker). */
+  board(date: string | null, tenant: string | null = null): Promise<Board> {
+    return this.request("GET", withQuery("/api/board", { date, tenant }));
   }
 
   reference(): Promise<Reference> {
@@ -290,12 +291,12 @@ export class Api {
     return this.request("GET", withQuery("/api/reports/summary", summaryParams(filter)));
   }
 
-  alerts(): Promise<{ alerts: Alert[] }> {
-    return this.request("GET", "/api/alerts");
+  alerts(tenant: string | null = null): Promise<{ alerts: Alert[] }> {
+    return this.request("GET", withQuery("/api/alerts", { tenant }));
   }
 
   /** The lessons expected on the day (inferred) with no attendance yet; today when null. */
-  notTaken(date: string | null): Promise<NotTakenView> {
-    return this.request("GET", withQuery("/api/reports/not-taken", { date }));
+  notTaken(date: string | null, tenant: string | null = null): Promise<NotTakenView> {
+    return this.request("GET", withQuery("/api/reports/not-taken", { date, tenant }));
   }
 }

@@ -17,6 +17,7 @@ import { LiveStream, type EventSourceLike } from "../live/liveStream";
 import { NameBook } from "../names/nameBook";
 import { ReferenceLoader } from "../names/referenceLoader";
 import { AlertsLoader } from "../reports/alertsLoader";
+import { resolveSchoolChoice, SCHOOL_CHOICE_KEY, type SchoolEntry } from "../schools/schoolChoice";
 
 const STATUS_POLL_MS = 10_000;
 const START_RETRY_MS = 2_000;
@@ -43,6 +44,10 @@ export type SessionView = {
   acknowledgedUrl: string | null;
   /** The server's notice that lessons had no attendance by the cutoff; null once dismissed. */
   notTakenNotice: LessonsNotTakenNotice | null;
+  /** The schools the person may see; null until read, or on a Rollcall that cannot list them. */
+  schools: SchoolEntry[] | null;
+  /** The school picker's choice for the Feed, Today and Reports (a tenant); null: all schools. */
+  school: string | null;
 };
 
 /** Where the window remembers small things between runs (localStorage in a browser). */
@@ -83,6 +88,8 @@ export class Session {
     alertsSeenAt: 0,
     acknowledgedUrl: null,
     notTakenNotice: null,
+    schools: null,
+    school: null,
   };
   private readonly live: LiveStream;
   private readonly references: ReferenceLoader;
@@ -110,7 +117,8 @@ export class Session {
       onNames: (names) => this.update({ names }),
     });
     this.alertsLoader = new AlertsLoader({
-      source: api,
+      // Alerts are of the school chosen in the picker, like the rest of the Reports page.
+      source: { alerts: () => api.alerts(this.view.school) },
       onAlerts: ({ alerts, unavailable }) => this.update({ alerts, alertsUnavailable: unavailable }),
     });
     this.live = new LiveStream({
@@ -131,7 +139,9 @@ export class Session {
   async start(): Promise<void> {
     void this.references.start();
     void this.refreshStatus();
-    const after = await this.newestSeq();
+    // The schools come before the first screen, so a remembered school's rows are the first
+    // ones read (not every school's, then the one chosen).
+    const [after] = await Promise.all([this.newestSeq(), this.refreshSchools()]);
     if (this.stopped) return;
     this.live.start(after);
     this.resolveReady();
@@ -166,6 +176,28 @@ export class Session {
     if (key !== this.feedKey) return false;
     await this.feed.setQuery(query);
     return true;
+  }
+
+  /** Reads the schools the person may see; the remembered choice holds while its school is
+   * listed (a school no longer listed falls back to "All schools"). */
+  async refreshSchools(): Promise<void> {
+    let schools: SchoolEntry[] | null = null;
+    try {
+      const list = await this.api.schools();
+      schools = Array.isArray(list?.schools) ? list.schools.map(({ id, name, tenant }) => ({ id, name, tenant })) : null;
+    } catch {
+      // A Rollcall without the list (404), or a read that failed: no picker, every school.
+    }
+    this.update({ schools, school: resolveSchoolChoice(this.store.get(SCHOOL_CHOICE_KEY), schools) });
+  }
+
+  /** The school picker: one school (its tenant) or null for "All schools", remembered. */
+  chooseSchool(tenant: string | null): void {
+    const school = resolveSchoolChoice(tenant, this.view.schools);
+    this.store.set(SCHOOL_CHOICE_KEY, school ?? "");
+    if (school === this.view.school) return;
+    this.update({ school, alerts: null });
+    void this.alertsLoader.renew();
   }
 
   /** Stops every timer and the stream (tests; a window being closed). */

@@ -6,10 +6,13 @@ import type { NameBook } from "../names/nameBook";
 import type { FeedQuery } from "./feedLoader";
 import { filterToParams } from "./filters";
 import { resolveStudentSearch, withStudentSearch } from "./studentSearch";
+import { withSchool } from "../schools/schoolChoice";
 
-export function feedQueryFor(route: FeedRoute, names: NameBook): FeedQuery {
+/** `school`: the school picker's choice (a tenant), null for all schools. It narrows what the
+ * server is asked for and, through the same filter, the live rows kept (the stream is shared). */
+export function feedQueryFor(route: FeedRoute, names: NameBook, school: string | null = null): FeedQuery {
   const student = resolveStudentSearch(route.student, names.studentList());
-  return { server: withStudentSearch(route.filter, student), student };
+  return { server: withSchool(withStudentSearch(route.filter, student), school), student };
 }
 
 /** Equal keys mean the same rows: new names that resolve the search the same way reload nothing. */

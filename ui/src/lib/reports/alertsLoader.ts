@@ -24,6 +24,8 @@ export class AlertsLoader {
   private stopped = true;
   private unavailable = false;
   private inFlight: Promise<void> | null = null;
+  /** Bumped when the question changes (another school chosen): older answers are dropped. */
+  private generation = 0;
   private readonly timers: Timers;
 
   constructor(private readonly opts: AlertsLoaderOptions) {
@@ -45,13 +47,24 @@ export class AlertsLoader {
     this.soonTimer = null;
   }
 
+  /** The question changed (another school): an answer on its way is dropped, and the alerts
+   * are read again as soon as it is back. */
+  async renew(): Promise<void> {
+    this.generation++;
+    const generation = this.generation;
+    if (this.inFlight) await this.inFlight;
+    if (generation === this.generation) await this.refresh();
+  }
+
   refresh(): Promise<void> {
     if (this.unavailable || this.stopped) return Promise.resolve();
     if (this.inFlight) return this.inFlight;
+    const generation = this.generation;
     this.inFlight = this.opts.source
       .alerts()
       .then(
         (res) => {
+          if (generation !== this.generation) return;
           if (!this.stopped) this.opts.onAlerts({ alerts: Array.isArray(res?.alerts) ? res.alerts : [], unavailable: false });
         },
         (err) => {

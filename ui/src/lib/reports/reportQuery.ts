@@ -4,8 +4,9 @@
 import type { ExportKind } from "../api/types";
 import type { ServerFilter } from "../feed/filters";
 
-/** The part of the server's one filter (RecordFilter) the Reports page offers. */
-export type ReportFilter = Pick<ServerFilter, "from" | "to" | "classId" | "courseId" | "statusId" | "studentPeriodId">;
+/** The part of the server's one filter (RecordFilter) the Reports page offers. `tenant` is
+ * the school picker's choice: not kept in the page's address (the picker remembers it). */
+export type ReportFilter = Pick<ServerFilter, "from" | "to" | "classId" | "courseId" | "statusId" | "studentPeriodId" | "tenant">;
 
 const DATE_KEYS = ["from", "to"] as const;
 const ID_KEYS = ["classId", "courseId", "statusId", "studentPeriodId"] as const;
@@ -28,6 +29,7 @@ export function reportFilterToParams(f: ReportFilter): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of DATE_KEYS) if (f[k] !== undefined && f[k] !== "") out[k] = f[k]!;
   for (const k of ID_KEYS) if (f[k] !== undefined) out[k] = String(f[k]);
+  if (f.tenant !== undefined && f.tenant !== "") out["tenant"] = f.tenant;
   return out;
 }
 
@@ -94,6 +96,7 @@ export function exportFilter(f: ReportFilter): ReportFilter {
   const out: ReportFilter = {};
   for (const k of DATE_KEYS) if (f[k] !== undefined && f[k] !== "") out[k] = f[k]!;
   for (const k of ID_KEYS) if (f[k] !== undefined) out[k] = f[k]!;
+  if (f.tenant !== undefined && f.tenant !== "") out.tenant = f.tenant;
   return out;
 }
 
@@ -110,17 +113,21 @@ export function exportQuery(f: ReportFilter, excel: boolean, locale: string = br
   return q.toString();
 }
 
-/** "rollcall-attendance-2025-06-01-to-2025-06-30.csv" */
-export function exportFileName(kind: ExportKind, f: ReportFilter): string {
+/**
+ * "rollcall-attendance-2025-06-01-to-2025-06-30.csv"; of one school, its id after the kind:
+ * "rollcall-attendance-north-2025-06-01.csv" (as the server names it).
+ */
+export function exportFileName(kind: ExportKind, f: ReportFilter, schoolId: string | null = null): string {
   const range = f.from && f.to ? (f.from === f.to ? `-${f.from}` : `-${f.from}-to-${f.to}`) : f.from ? `-from-${f.from}` : f.to ? `-until-${f.to}` : "";
-  return `rollcall-${kind}${range}.csv`;
+  const school = schoolId ? `-${schoolId.replace(/[^A-Za-z0-9_-]/g, "-")}` : "";
+  return `rollcall-${kind}${school}${range}.csv`;
 }
 
-/** The summary takes only dates, class and course. */
+/** The summary takes only dates, class, course and the school. */
 export function summaryParams(f: ReportFilter): Record<string, string> {
   const all = reportFilterToParams(f);
   const out: Record<string, string> = {};
-  for (const k of ["from", "to", "classId", "courseId"]) if (all[k] !== undefined) out[k] = all[k]!;
+  for (const k of ["from", "to", "classId", "courseId", "tenant"]) if (all[k] !== undefined) out[k] = all[k]!;
   return out;
 }
 

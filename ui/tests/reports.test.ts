@@ -212,9 +212,9 @@ describe("summary shaping", () => {
 
 describe("alerts", () => {
   const alerts: Alert[] = [
-    { at: 1000, kind: "chronic", studentPeriodId: 4, name: "Zoë", message: "" },
-    { at: 3000, kind: "absences_today", studentPeriodId: 5, name: "Nikos", message: "" },
-    { at: 2000, kind: "absences_today", studentPeriodId: 6, name: "Anna", message: "" },
+    { at: 1000, kind: "chronic", tenant: "north", studentPeriodId: 4, name: "Zoë", message: "" },
+    { at: 3000, kind: "absences_today", tenant: "north", studentPeriodId: 5, name: "Nikos", message: "" },
+    { at: 2000, kind: "absences_today", tenant: "north", studentPeriodId: 6, name: "Anna", message: "" },
   ];
 
   it("newest first, counted since the last visit", () => {
@@ -226,9 +226,9 @@ describe("alerts", () => {
 
   it("sort students DreamClass has not named yet without failing", () => {
     const sameTime: Alert[] = [
-      { at: 1000, kind: "chronic", studentPeriodId: 7, name: null, message: "" },
-      { at: 1000, kind: "chronic", studentPeriodId: 4, name: "Zoë", message: "" },
-      { at: 1000, kind: "chronic", studentPeriodId: 8, name: null, message: "" },
+      { at: 1000, kind: "chronic", tenant: "north", studentPeriodId: 7, name: null, message: "" },
+      { at: 1000, kind: "chronic", tenant: "north", studentPeriodId: 4, name: "Zoë", message: "" },
+      { at: 1000, kind: "chronic", tenant: "north", studentPeriodId: 8, name: null, message: "" },
     ];
     expect(sortAlerts(sameTime).map((a) => a.studentPeriodId)).toEqual([7, 8, 4]);
   });

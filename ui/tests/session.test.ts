@@ -13,7 +13,7 @@ class FakeRollcall {
   names: { studentPeriodId: number; name: string }[] = [];
   streams: { url: string; source: EventSourceLike & { emit(type: string, data: string): void } }[] = [];
 
-  alerts: { at: number; kind: string; studentPeriodId: number; name: string; message: string }[] | null = [];
+  alerts: { at: number; kind: string; tenant: string; studentPeriodId: number; name: string; message: string }[] | null = [];
   acknowledged = 0;
   refuseAcknowledge = false;
   /** `GET /api/schools`; null: a Rollcall that cannot list them (404). */
@@ -150,8 +150,8 @@ describe("Session", () => {
     const stored = new Map<string, string>();
     const store = { get: (k: string) => stored.get(k) ?? null, set: (k: string, v: string) => void stored.set(k, v) };
     server.alerts = [
-      { at: 1000, kind: "chronic", studentPeriodId: 4, name: "Zoë", message: "Zoë is absent in 12% of sessions." },
-      { at: 3000, kind: "absences_today", studentPeriodId: 5, name: "Nikos", message: "Nikos missed 3 lessons today." },
+      { at: 1000, kind: "chronic", tenant: "north", studentPeriodId: 4, name: "Zoë", message: "Zoë is absent in 12% of sessions." },
+      { at: 3000, kind: "absences_today", tenant: "north", studentPeriodId: 5, name: "Nikos", message: "Nikos missed 3 lessons today." },
     ];
     const session = new Session(new Api(server.fetch), server.openEventSource, store);
     await session.start();

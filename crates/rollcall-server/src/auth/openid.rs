@@ -193,16 +193,21 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The provider, or a page saying this Rollcall does not sign in that way.
-fn configured(state: &AppState) -> Result<&OpenId, Response> {
-    match (&state.sign_in.openid, state.sign_in.config.required) {
-        (Some(openid), true) => Ok(openid),
-        _ => Err(page(
-            StatusCode::NOT_FOUND,
-            "This Rollcall does not sign in with another account",
-            "Sign in with your Rollcall username and password, or ask an administrator.",
-        )),
-    }
+/// The provider, when people sign in and one is configured.
+fn configured(state: &AppState) -> Option<&OpenId> {
+    state
+        .sign_in
+        .openid
+        .as_ref()
+        .filter(|_| state.sign_in.config.required)
+}
+
+fn not_configured() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "This Rollcall does not sign in with another account",
+        "Sign in with your Rollcall username and password, or ask an administrator.",
+    )
 }
 
 /// Where the provider sends the browser back: the configured address, or this Rollcall's as
@@ -229,9 +234,8 @@ fn redirect_url(state: &AppState, openid: &OpenId, headers: &HeaderMap) -> Strin
 
 /// `GET /api/sign-in/openid`: off to the provider.
 pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let openid = match configured(&state) {
-        Ok(openid) => openid,
-        Err(page) => return page,
+    let Some(openid) = configured(&state) else {
+        return not_configured();
     };
     let client = match openid.client(&redirect_url(&state, openid, &headers)).await {
         Ok(client) => client,
@@ -277,9 +281,8 @@ pub async fn callback(
     headers: HeaderMap,
     Query(answer): Query<Callback>,
 ) -> Response {
-    let openid = match configured(&state) {
-        Ok(openid) => openid,
-        Err(page) => return page,
+    let Some(openid) = configured(&state) else {
+        return not_configured();
     };
     let mut response = match finish(&state, openid, peer, &headers, answer).await {
         Ok(response) => response,

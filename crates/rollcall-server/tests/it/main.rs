@@ -5,7 +5,6 @@ mod contract;
 mod digest;
 mod dreamclass;
 mod durability;
-mod fake_openid;
 mod forwarding;
 mod hostile;
 mod load;

@@ -1,5 +1,5 @@
 //! Signing in with the district's accounts (OpenID Connect) against a real provider run in
-//! the tests (fake_openid.rs): the whole browser round trip over HTTP, who gets in with which
+//! the tests (rollcall-simulator's fake_openid): the whole browser round trip over HTTP, who gets in with which
 //! role and schools, and every forged, replayed or foreign answer refused with a sentence and
 //! no session.
 
@@ -11,9 +11,9 @@ use rollcall_server::auth::openid::{DomainRule, OpenIdConfig};
 use rollcall_server::auth::SignInConfig;
 use rollcall_server::ServerConfig;
 
-use crate::fake_openid::{Account, FakeProvider, Tamper, CLIENT_ID, CLIENT_SECRET};
 use crate::sign_in::{add_person, get, set_up, with_sign_in, Session};
 use crate::support::TestServer;
+use rollcall_simulator::fake_openid::{Account, FakeProvider, Tamper, CLIENT_ID, CLIENT_SECRET};
 
 fn config(issuer: &str) -> impl FnOnce(&Path) -> ServerConfig + '_ {
     move |dir| {

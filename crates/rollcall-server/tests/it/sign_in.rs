@@ -383,6 +383,28 @@ async fn nothing_of_another_school_reaches_staff_through_any_route_or_export() {
         leaked_to_admin >= 12,
         "south's rows are in most answers for an administrator ({leaked_to_admin})"
     );
+    // An administrator who picks one school gets that school only, and the file says which.
+    let board = get(&s, "/api/board?date=2025-06-19&tenant=north", &admin).await;
+    assert_eq!(board.body["byClass"][0]["total"], 1, "{}", board.text);
+    let alerts = get(&s, "/api/alerts?date=2025-06-19&tenant=north", &admin).await;
+    assert!(!alerts.text.contains("southridge"), "{}", alerts.text);
+    let export = s
+        .http
+        .get(format!(
+            "{}/api/export/attendance.csv?tenant=north",
+            s.api_base
+        ))
+        .header("cookie", &admin.cookie)
+        .send()
+        .await
+        .unwrap();
+    let named = export.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(named.contains("rollcall-attendance-north"), "{named}");
+    let rows = export.text().await.unwrap();
+    assert_eq!(rows.lines().count(), 2, "north's one record: {rows}");
     // The routes of administrators only are refused to her with a sentence, not emptied.
     for path in [
         "/api/deliveries",

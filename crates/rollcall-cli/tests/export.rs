@@ -185,7 +185,7 @@ async fn the_command_writes_the_expected_csv_and_follows_the_locale_for_excel() 
         "{text}"
     );
     assert!(
-        text.contains("\r\n2026-11-02;34;5A;4;0;3;1;0;0;0,2500;0,7500\r\n"),
+        text.contains("\r\n2026-11-02;34;5A;4;0;3;1;0;0;0,2500;0,7500;my-school\r\n"),
         "{text}"
     );
     let out = stdout_of(rollcall(

@@ -291,7 +291,7 @@ async fn the_days_before_judging_chronic_absence_are_a_saved_setting() {
         export
             .lines()
             .skip(1)
-            .all(|l| l.ends_with(",too early to tell")),
+            .all(|l| l.ends_with(",too early to tell,my-school")),
         "{export}"
     );
 

@@ -173,12 +173,18 @@ async fn every_report_with_filters_matches_the_library_byte_for_byte() {
     )
     .await;
     let text = String::from_utf8(d.body).unwrap();
-    assert!(text.lines().next().unwrap().ends_with(",deleted"), "{text}");
-    assert!(text.contains(",2026-11-04T07:31:00.000Z,yes\r\n"), "{text}");
+    assert!(
+        text.lines().next().unwrap().ends_with(",school,deleted"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",2026-11-04T07:31:00.000Z,my-school,yes\r\n"),
+        "{text}"
+    );
     let d = download(&s, "/api/export/students.csv?chronicThreshold=0.5").await;
     let text = String::from_utf8(d.body).unwrap();
     assert!(text.contains("\r\n5,\"O'Brien, Seán\",34; 35,"), "{text}");
-    assert!(text.contains(",0.7500,0.2500,no\r\n"), "{text}");
+    assert!(text.contains(",0.7500,0.2500,no,my-school\r\n"), "{text}");
 }
 
 #[tokio::test]
@@ -274,9 +280,9 @@ async fn summary_has_the_shape_the_ui_draws_with_hand_counted_numbers() {
         body,
         json!({
             "byClass": [
-                {"id": 34, "name": "5A", "sessions": 8, "present": 2, "absent": 4, "late": 1, "excused": 1, "rate": 0.375},
-                {"id": 35, "name": "6\"B\"", "sessions": 4, "present": 1, "absent": 1, "late": 0, "excused": 1, "rate": 0.25},
-                {"id": 36, "name": null, "sessions": 2, "present": 1, "absent": 0, "late": 0, "excused": 0, "rate": 0.5},
+                {"tenant": "my-school", "id": 34, "name": "5A", "sessions": 8, "present": 2, "absent": 4, "late": 1, "excused": 1, "rate": 0.375},
+                {"tenant": "my-school", "id": 35, "name": "6\"B\"", "sessions": 4, "present": 1, "absent": 1, "late": 0, "excused": 1, "rate": 0.25},
+                {"tenant": "my-school", "id": 36, "name": null, "sessions": 2, "present": 1, "absent": 0, "late": 0, "excused": 0, "rate": 0.5},
             ],
             "byDay": [
                 {"date": "2026-11-02", "absent": 5, "sessions": 6},
@@ -284,10 +290,10 @@ async fn summary_has_the_shape_the_ui_draws_with_hand_counted_numbers() {
                 {"date": "2026-11-04", "absent": 1, "sessions": 3},
             ],
             "chronic": [
-                {"studentPeriodId": 7, "name": "-Minus Name", "sessions": 1, "absent": 1, "rate": 1.0},
-                {"studentPeriodId": 4, "name": "María García", "sessions": 5, "absent": 4, "rate": 0.8},
-                {"studentPeriodId": 6, "name": "Γιώργος Παπαδόπουλος", "sessions": 2, "absent": 1, "rate": 0.5},
-                {"studentPeriodId": 5, "name": "O'Brien, Seán", "sessions": 4, "absent": 1, "rate": 0.25},
+                {"tenant": "my-school", "studentPeriodId": 7, "name": "-Minus Name", "sessions": 1, "absent": 1, "rate": 1.0},
+                {"tenant": "my-school", "studentPeriodId": 4, "name": "María García", "sessions": 5, "absent": 4, "rate": 0.8},
+                {"tenant": "my-school", "studentPeriodId": 6, "name": "Γιώργος Παπαδόπουλος", "sessions": 2, "absent": 1, "rate": 0.5},
+                {"tenant": "my-school", "studentPeriodId": 5, "name": "O'Brien, Seán", "sessions": 4, "absent": 1, "rate": 0.25},
             ],
             "threshold": 0.1,
             "tooEarly": 0,
@@ -302,7 +308,7 @@ async fn summary_has_the_shape_the_ui_draws_with_hand_counted_numbers() {
     .await;
     assert_eq!(
         body["byClass"],
-        json!([{"id": 34, "name": "5A", "sessions": 2, "present": 0, "absent": 1, "late": 1, "excused": 0, "rate": 0.5}])
+        json!([{"tenant": "my-school", "id": 34, "name": "5A", "sessions": 2, "present": 0, "absent": 1, "late": 1, "excused": 0, "rate": 0.5}])
     );
     assert_eq!(
         body["byDay"],
@@ -324,6 +330,7 @@ async fn alerts_name_students_absent_today_and_chronically() {
         json!({
             "at": 1_793_602_980_000i64,
             "kind": "absences_today",
+            "tenant": "my-school",
             "studentPeriodId": 4,
             "name": "María García",
             "message": "María García has been absent in 2 lessons today.",

@@ -54,7 +54,7 @@ impl DeliveryOutcome {
 }
 
 /// Where a change came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeSource {
     /// Received as a webhook.
@@ -81,7 +81,7 @@ impl ChangeSource {
 }
 
 /// One applied change of an attendance record: the live feed and the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     /// Monotonically increasing; the live stream's event id.

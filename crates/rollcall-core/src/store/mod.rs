@@ -15,6 +15,7 @@ pub mod read_pool;
 pub mod recheck;
 pub mod recovery;
 pub mod reference;
+pub mod replica;
 pub mod schema;
 pub mod sqlite;
 pub mod writer;
@@ -27,6 +28,7 @@ pub use purge::PurgedSchool;
 pub use queries::{BoardGroup, BoardGrouping};
 pub use read_pool::ReadPool;
 pub use recheck::{KeptRefusal, RecheckRange, RecheckResult, RefusedForSecret};
+pub use replica::Replicated;
 pub use sqlite::SqliteStore;
 pub use writer::IngestWriter;
 

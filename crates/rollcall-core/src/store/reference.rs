@@ -8,13 +8,13 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::model::{Change, StatusCategory};
 
 /// The names the UI shows, exactly as `GET /api/reference` answers (docs/local-api.md).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Reference {
     pub statuses: Vec<ReferenceStatus>,
@@ -23,7 +23,48 @@ pub struct Reference {
     pub courses: Vec<ReferenceName>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+impl Reference {
+    /// These names as one refresh of a copy (a viewer's, from its server): each status's
+    /// category as the server decides it, every student and class in one school period.
+    pub fn into_refresh(self) -> FetchedReference {
+        let names = |list: Vec<ReferenceName>| {
+            list.into_iter()
+                .map(|n| FetchedName {
+                    id: n.id,
+                    name: n.name,
+                })
+                .collect::<Vec<_>>()
+        };
+        FetchedReference {
+            statuses: Some(
+                self.statuses
+                    .into_iter()
+                    .map(|s| FetchedStatus {
+                        id: s.id,
+                        name: s.name,
+                        guessed_category: s.category,
+                    })
+                    .collect(),
+            ),
+            students: vec![(
+                0,
+                self.students
+                    .into_iter()
+                    .map(|s| FetchedStudent {
+                        student_period_id: s.student_period_id,
+                        student_id: None,
+                        name: Some(s.name),
+                        class_id: None,
+                    })
+                    .collect(),
+            )],
+            classes: vec![(0, names(self.classes))],
+            courses: Some(names(self.courses)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceStatus {
     pub id: i64,
@@ -32,7 +73,7 @@ pub struct ReferenceStatus {
     pub category: StatusCategory,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceStudent {
     pub student_period_id: i64,
@@ -40,7 +81,7 @@ pub struct ReferenceStudent {
 }
 
 /// A class or a course.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceName {
     pub id: i64,

@@ -50,6 +50,19 @@ impl SqliteStore {
         Self { writer, reads }
     }
 
+    /// Stores a server's changes in this copy with the server's sequence numbers (a viewer's
+    /// local copy: [`super::replica`]); once committed they go out on this store's stream.
+    pub async fn replicate(&self, changes: Vec<Change>) -> Result<super::Replicated, StoreError> {
+        self.writer
+            .transact(move |t, published| super::replica::store_changes(t, &changes, published))
+            .await
+    }
+
+    /// Empties a viewer's copy: its changes, attendance and names.
+    pub async fn clear_copy(&self) -> Result<(), StoreError> {
+        self.writer.transact(|t, _| super::replica::clear(t)).await
+    }
+
     /// This store as the shared handle the server and the shell hold.
     pub fn shared(self) -> super::SharedStore {
         Arc::new(self)

@@ -22,6 +22,11 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     database_url: Option<String>,
+    /// Show this Rollcall server's attendance instead of receiving webhooks, e.g.
+    /// https://rollcall.district.org:8788: no webhook listener, no tunnel; a copy is kept in
+    /// the data folder [default data folder: a separate viewer folder].
+    #[arg(long, env = "ROLLCALL_VIEWER_OF", conflicts_with = "demo")]
+    viewer_of: Option<String>,
     /// The webhook listener (what a tunnel or port-forward exposes) [default: 127.0.0.1:8787].
     #[arg(long, env = "ROLLCALL_WEBHOOK_ADDR")]
     webhook_addr: Option<SocketAddr>,
@@ -137,6 +142,7 @@ impl ServeArgs {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             demo: self.demo,
+            viewer_of: self.viewer_of.clone(),
             webhook_addr: self.webhook_addr,
             ui_addr: self.ui_addr,
             webhook_secret: self.webhook_secret.clone(),
@@ -194,10 +200,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = &launched.server;
     let info = server.info();
     println!("Rollcall is running.");
-    println!(
-        "  Webhook URL for DreamClass (Settings > Integrations): {}",
-        info.webhook_url()
-    );
+    match server.state().viewer() {
+        Some(viewer) => println!(
+            "  Showing the attendance of {} (sign in to it in the window).",
+            viewer.server
+        ),
+        None => println!(
+            "  Webhook URL for DreamClass (Settings > Integrations): {}",
+            info.webhook_url()
+        ),
+    }
     println!("  Open Rollcall: {}", info.ui_url());
     if server.state().signs_in() {
         // "0.0.0.0" is no address to type: other computers reach this one by its name.

@@ -28,6 +28,7 @@ mod settings_followers;
 pub mod state;
 pub mod tunnel;
 pub mod ui_tls;
+pub mod viewer;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -87,6 +88,9 @@ pub struct ServerConfig {
     pub sign_in: auth::SignInConfig,
     /// Whether the interface speaks HTTPS, and with which certificate.
     pub ui_tls: ui_tls::UiTls,
+    /// Show another Rollcall server's attendance instead of receiving webhooks: no webhook
+    /// listener, no tunnel; the data folder keeps a copy (`viewer`).
+    pub viewer: Option<viewer::ViewerConfig>,
 }
 
 impl ServerConfig {
@@ -114,6 +118,7 @@ impl ServerConfig {
             forwarding_retry: forwarding::ForwardingRetry::default(),
             sign_in: auth::SignInConfig::default(),
             ui_tls: ui_tls::UiTls::Off,
+            viewer: None,
         }
     }
 }
@@ -200,22 +205,34 @@ async fn open_store(config: &ServerConfig) -> Result<SharedStore, StartError> {
         tracing::info!(database = %shown, "attendance is kept in PostgreSQL");
         return Ok(store.shared());
     }
-    let db_path = config.data_dir.join(DATABASE_FILE);
-    let path = db_path.clone();
-    Ok(
-        tokio::task::spawn_blocking(move || SqliteStore::open(&path))
-            .await
-            .expect("opening the store does not panic")
-            .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))?
-            .shared(),
-    )
+    Ok(open_sqlite(config).await?.shared())
 }
 
-/// Opens the database and starts both listeners.
+async fn open_sqlite(config: &ServerConfig) -> Result<SqliteStore, StartError> {
+    let db_path = config.data_dir.join(DATABASE_FILE);
+    let path = db_path.clone();
+    tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        .await
+        .expect("opening the store does not panic")
+        .map_err(|e| StartError::Database(db_path.clone(), e.to_string()))
+}
+
+/// Opens the database and starts both listeners (a viewer: the interface only).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let lock = lock_data_dir(&config)?;
+    if config.viewer.is_some() {
+        if config.database_url.is_some() {
+            return Err(StartError::DatabaseUrl(
+                "A Rollcall that shows a server's attendance keeps its copy on this computer: \
+                 it cannot use a database server too."
+                    .into(),
+            ));
+        }
+        let copy = open_sqlite(&config).await?;
+        return start_on(config, lock, copy.clone().shared(), Some(copy)).await;
+    }
     let store = open_store(&config).await?;
-    start_on(config, lock, store).await
+    start_on(config, lock, store, None).await
 }
 
 /// Starts both listeners on `store` instead of the one `config` names (the data folder is
@@ -226,7 +243,7 @@ pub async fn start_with_store(
     store: SharedStore,
 ) -> Result<RunningServer, StartError> {
     let lock = lock_data_dir(&config)?;
-    start_on(config, lock, store).await
+    start_on(config, lock, store, None).await
 }
 
 fn lock_data_dir(config: &ServerConfig) -> Result<DataDirLock, StartError> {
@@ -239,23 +256,32 @@ fn lock_data_dir(config: &ServerConfig) -> Result<DataDirLock, StartError> {
     })
 }
 
+/// `copy`: the same store as `store`, for a viewer's sync to write the server's changes to.
 async fn start_on(
     mut config: ServerConfig,
     lock: DataDirLock,
     store: SharedStore,
+    copy: Option<SqliteStore>,
 ) -> Result<RunningServer, StartError> {
     let db_path = config.data_dir.join(DATABASE_FILE);
-    let webhook_listener = TcpListener::bind(config.webhook_addr)
-        .await
-        .map_err(|e| StartError::Bind("webhook", config.webhook_addr, e))?;
+    // A viewer receives no webhooks: the server it shows does.
+    let webhook_listener = match config.viewer {
+        Some(_) => None,
+        None => Some(
+            TcpListener::bind(config.webhook_addr)
+                .await
+                .map_err(|e| StartError::Bind("webhook", config.webhook_addr, e))?,
+        ),
+    };
+    let webhook_addr = webhook_listener.as_ref().map_or(config.webhook_addr, |l| {
+        l.local_addr().expect("bound socket has an address")
+    });
     let tls = ui_tls::load(&config.ui_tls, &config.data_dir).map_err(StartError::Tls)?;
     let ui_listener = TcpListener::bind(config.ui_addr)
         .await
         .map_err(|e| StartError::Bind("local interface", config.ui_addr, e))?;
     let info = ServerInfo {
-        webhook_addr: webhook_listener
-            .local_addr()
-            .expect("bound socket has an address"),
+        webhook_addr,
         ui_addr: ui_listener
             .local_addr()
             .expect("bound socket has an address"),
@@ -277,9 +303,6 @@ async fn start_on(
         config.secret_store.clone(),
     );
     let in_force = settings.current();
-    let webhook_addr = webhook_listener
-        .local_addr()
-        .expect("bound socket has an address");
     let tunnel = Arc::new(TunnelService::new(
         webhook_addr,
         settings.clone(),
@@ -320,7 +343,16 @@ async fn start_on(
         forwarding,
         rechecking: Arc::new(tokio::sync::Mutex::new(())),
         sign_in: Arc::new(auth::SignIn::new(config.sign_in.clone())),
+        viewer: config
+            .viewer
+            .clone()
+            .zip(copy)
+            .map(|(viewer, copy)| viewer::Viewer::new(viewer, copy, config.data_dir.clone())),
     };
+    if let Some(viewer) = &state.viewer {
+        tracing::info!(server = %viewer.state().server, "showing a Rollcall server's attendance");
+        viewer::spawn(viewer.clone(), state.notices.clone(), stopping.clone());
+    }
     forward_reference_changes(&state);
     check_the_tunnel_on_waking(&state);
     retention::spawn(state.clone());
@@ -328,36 +360,39 @@ async fn start_on(
     lesson_cutoff::spawn(state.clone(), config.cutoff_check_every);
     // The tunnel forwards to the webhook socket only; the local API's socket is never given
     // to it.
-    state.tunnel.restart(in_force.tunnel.clone()).await;
+    if webhook_listener.is_some() {
+        state.tunnel.restart(in_force.tunnel.clone()).await;
+    }
     settings_followers::spawn(&state);
-    let tasks = vec![
+    let mut tasks = Vec::new();
+    if let Some(listener) = webhook_listener {
         // The internet-facing socket: connections capped, slow request heads cut off.
-        limits::serve_limited(
-            webhook_listener,
+        tasks.push(limits::serve_limited(
+            listener,
             webhook::router(state.clone()),
             config.connection_limits,
             stopping.clone(),
+        ));
+    }
+    tasks.push(match tls {
+        None => serve(
+            ui_listener,
+            local::router(state.clone(), config.ui_dir.clone()),
+            stopping,
         ),
-        match tls {
-            None => serve(
-                ui_listener,
-                local::router(state.clone(), config.ui_dir.clone()),
-                stopping,
-            ),
-            // People on other computers: each connection's TLS handshake and request head
-            // under a deadline, as on the webhook listener.
-            Some(tls) => limits::serve_connections(
-                ui_listener,
-                local::router(state.clone(), config.ui_dir.clone()),
-                limits::ConnectionLimits {
-                    max_connections: 2048,
-                    ..limits::ConnectionLimits::default()
-                },
-                Some(tls.acceptor),
-                stopping,
-            ),
-        },
-    ];
+        // People on other computers: each connection's TLS handshake and request head
+        // under a deadline, as on the webhook listener.
+        Some(tls) => limits::serve_connections(
+            ui_listener,
+            local::router(state.clone(), config.ui_dir.clone()),
+            limits::ConnectionLimits {
+                max_connections: 2048,
+                ..limits::ConnectionLimits::default()
+            },
+            Some(tls.acceptor),
+            stopping,
+        ),
+    });
     Ok(RunningServer {
         state,
         stop,

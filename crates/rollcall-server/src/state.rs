@@ -111,12 +111,19 @@ pub struct AppState {
     pub(crate) rechecking: Arc<tokio::sync::Mutex<()>>,
     /// How people sign in, and their attempts.
     pub(crate) sign_in: Arc<crate::auth::SignIn>,
+    /// The server this Rollcall shows, when it is a viewer (then it receives no webhooks).
+    pub(crate) viewer: Option<Arc<crate::viewer::Viewer>>,
 }
 
 impl AppState {
     /// Facts about this run: addresses, data folder, start time.
     pub fn info(&self) -> &ServerInfo {
         &self.info
+    }
+
+    /// How the copy of the server this Rollcall shows stands; `None` unless it is a viewer.
+    pub fn viewer(&self) -> Option<crate::viewer::ViewerState> {
+        self.viewer.as_ref().map(|v| v.state())
     }
 
     /// Whether people sign in to this Rollcall (otherwise: this run's link and token).

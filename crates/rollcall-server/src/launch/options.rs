@@ -32,6 +32,9 @@ pub struct LaunchOptions {
     pub database_url: Option<String>,
     /// A simulated school day and a fake DreamClass, in a data folder of their own.
     pub demo: bool,
+    /// Show this Rollcall server's attendance instead of receiving webhooks (`--viewer-of`,
+    /// `ROLLCALL_VIEWER_OF`): a copy in a data folder of its own, no webhook listener.
+    pub viewer_of: Option<String>,
     pub webhook_addr: Option<SocketAddr>,
     pub ui_addr: Option<SocketAddr>,
     pub webhook_secret: Option<String>,
@@ -166,6 +169,7 @@ impl LaunchOptions {
             data_dir: get("ROLLCALL_DATA_DIR").map(PathBuf::from),
             database_url: get("ROLLCALL_DATABASE_URL"),
             demo: flag("ROLLCALL_DEMO"),
+            viewer_of: get("ROLLCALL_VIEWER_OF"),
             webhook_addr: address("ROLLCALL_WEBHOOK_ADDR")?,
             ui_addr: address("ROLLCALL_UI_ADDR")?,
             webhook_secret: get("ROLLCALL_WEBHOOK_SECRET"),
@@ -220,6 +224,8 @@ impl LaunchOptions {
     pub fn data_dir(&self) -> PathBuf {
         match (&self.data_dir, self.demo) {
             (Some(dir), _) => dir.clone(),
+            // A server's copy never mixes with the attendance this computer received itself.
+            (None, _) if self.viewer_of.is_some() => config::default_data_dir().join("viewer"),
             (None, false) => config::default_data_dir(),
             (None, true) => config::default_data_dir().join("demo"),
         }
@@ -253,6 +259,17 @@ impl LaunchOptions {
         (server.sign_in, server.ui_tls) = self.sign_in(server.ui_addr)?;
         server.settings = settings;
         server.overrides = overrides;
+        server.viewer = match &self.viewer_of {
+            None => None,
+            Some(_) if self.demo => {
+                return Err(
+                    "The demo receives its own simulated school day: it cannot show a \
+                            server's attendance too. Leave out --demo or --viewer-of."
+                        .into(),
+                )
+            }
+            Some(address) => Some(crate::viewer::ViewerConfig::parse(address)?),
+        };
         Ok(server)
     }
 

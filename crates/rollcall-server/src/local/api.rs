@@ -62,6 +62,8 @@ pub struct Status {
     started_at: i64,
     #[serde(flatten)]
     tunnel: TunnelStatus,
+    /// Present when this Rollcall shows a server's attendance (a viewer): how its copy stands.
+    viewer: Option<crate::viewer::ViewerState>,
 }
 
 pub async fn status(State(state): State<AppState>, person: Person) -> ApiResult<Json<Status>> {
@@ -98,6 +100,7 @@ pub async fn status(State(state): State<AppState>, person: Person) -> ApiResult<
         rejections_dropped: health.rejections_dropped,
         started_at: state.info.started_at,
         tunnel: state.tunnel.status(),
+        viewer: state.viewer.as_ref().map(|v| v.state()),
     }))
 }
 

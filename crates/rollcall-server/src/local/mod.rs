@@ -19,6 +19,7 @@ pub use rollcall_core::reports::ExportRequest;
 mod stream;
 mod test_event;
 mod tunnel_api;
+mod viewer_api;
 
 use std::path::PathBuf;
 
@@ -87,6 +88,7 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .merge(auth::people_api::routes())
         .route("/sign-out", post(auth::sign_in_api::sign_out))
         .merge(schools_api::routes())
+        .merge(viewer_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(from_fn_with_state(

@@ -27,4 +27,5 @@ mod stream;
 mod support;
 mod tunnel;
 mod ui_tls;
+mod viewer;
 mod webhook_cases;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::support::{key, new_id, now_ms, record, signed_config, TestServer};
 
 const ADMIN_PASSWORD: &str = "the head's long password";
-const PASSWORD: &str = "a colleague's password";
+pub(crate) const PASSWORD: &str = "a colleague's password";
 
 fn signing_in(dir: &Path) -> ServerConfig {
     with_sign_in(dir, SignInConfig::default())

@@ -1,0 +1,368 @@
+//! The desktop (or any Rollcall) as a viewer of a Rollcall server: no webhook listener and
+//! no tunnel here; the server's attendance is copied into this computer's own SQLite file,
+//! change by change with the server's sequence numbers (`rollcall_core::store::replica`), so
+//! the feed, history, board, reports, alerts and exports all read the copy, and still open
+//! when the network is down.
+//!
+//! [`Viewer`] holds the connection: the person's session on the server (kept in the data
+//! folder, readable by this user only; the password is never kept), and what the window
+//! shows about it ([`ViewerState`]). `sync` keeps the copy up to date.
+
+mod sync;
+pub mod upstream;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use reqwest::Url;
+use rollcall_core::store::SqliteStore;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
+use ts_rs::TS;
+
+use upstream::{Trouble, Upstream};
+
+/// The file in the data folder that keeps the session on the server.
+const SESSION_FILE: &str = "viewer-session.json";
+/// The file that names whose copy this is (kept after a sign-out, for the next sign-in).
+const OWNER_FILE: &str = "viewer-copy-owner";
+
+/// Which server this Rollcall shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewerConfig {
+    /// The server's address, as people open it in a browser (`https://rollcall.district:8788/`).
+    pub server: Url,
+}
+
+impl ViewerConfig {
+    /// Reads the address a person typed; the error is a sentence saying what to type.
+    pub fn parse(server: &str) -> Result<Self, String> {
+        let typed = server.trim();
+        let with_scheme = if typed.contains("://") {
+            typed.to_string()
+        } else {
+            format!("https://{typed}")
+        };
+        let mut url = Url::parse(&with_scheme)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                format!(
+                    "\"{typed}\" is not the address of a Rollcall server. Type it as the \
+                     server's administrator gave it, such as https://rollcall.school.org:8788."
+                )
+            })?;
+        // Paths are joined onto it: it must end with a slash to keep its own.
+        if !url.path().ends_with('/') {
+            url.set_path(&format!("{}/", url.path()));
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        Ok(Self { server: url })
+    }
+}
+
+/// How the copy stands, for the window's banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ViewerConnection {
+    /// Reaching the server and catching up.
+    Connecting,
+    /// Following the server's live stream: the copy is current.
+    Live,
+    /// The server cannot be reached: the copy is shown as it was at `lastContactAt`.
+    Offline,
+    /// Nobody is signed in (or the session ended): the copy waits for a sign-in.
+    SignInNeeded,
+}
+
+/// `viewer` in `GET /api/status`: present only when this Rollcall shows a server's attendance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewerState {
+    /// The server's address.
+    pub server: String,
+    pub connection: ViewerConnection,
+    /// Who is signed in to the server, if anyone.
+    pub signed_in_as: Option<String>,
+    /// When the copy was last known to hold everything the server had (ms since the epoch):
+    /// how old the copy is while the server cannot be reached.
+    pub last_contact_at: Option<i64>,
+    /// The newest change in the copy (the server's sequence number).
+    pub copied_up_to: i64,
+    /// One sentence for the window: what is happening and what to do.
+    pub message: String,
+}
+
+/// The session on the server, as kept in the data folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Session {
+    username: String,
+    token: String,
+}
+
+/// The connection to the server, shared by the sync task and the local API.
+pub struct Viewer {
+    upstream: Upstream,
+    copy: SqliteStore,
+    data_dir: PathBuf,
+    session: Mutex<Option<Session>>,
+    /// Who the copy's attendance was copied for: another person's sign-in starts it afresh.
+    copy_owner: Mutex<Option<String>>,
+    state: watch::Sender<ViewerState>,
+    /// A sign-in or sign-out: the sync task starts again at once instead of waiting.
+    wake: Notify,
+    /// Counts sign-ins and sign-outs: a write to the copy made for an earlier one is dropped.
+    generation: AtomicU64,
+    /// Held while the copy is written, so that emptying it for another person cannot
+    /// interleave with a write still in flight for the one before.
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl Viewer {
+    /// The viewer of `config`'s server, with the session kept by an earlier run.
+    pub fn new(config: ViewerConfig, copy: SqliteStore, data_dir: PathBuf) -> Arc<Self> {
+        let session = read_session(&data_dir);
+        let state = ViewerState {
+            server: config.server.to_string(),
+            connection: if session.is_some() {
+                ViewerConnection::Connecting
+            } else {
+                ViewerConnection::SignInNeeded
+            },
+            signed_in_as: session.as_ref().map(|s| s.username.clone()),
+            last_contact_at: None,
+            copied_up_to: 0,
+            message: match &session {
+                Some(_) => format!("Connecting to {}…", config.server),
+                None => sign_in_sentence(&config.server),
+            },
+        };
+        Arc::new(Self {
+            upstream: Upstream::new(config.server),
+            copy,
+            copy_owner: Mutex::new(
+                std::fs::read_to_string(data_dir.join(OWNER_FILE))
+                    .ok()
+                    .map(|owner| owner.trim().to_string()),
+            ),
+            data_dir,
+            session: Mutex::new(session),
+            state: watch::channel(state).0,
+            wake: Notify::new(),
+            generation: AtomicU64::new(0),
+            writing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn state(&self) -> ViewerState {
+        self.state.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<ViewerState> {
+        self.state.subscribe()
+    }
+
+    /// Signs in to the server with the person's username and password. The error is the
+    /// server's sentence (wrong password, locked out) or why it could not be reached.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<(), Trouble> {
+        let token = self.upstream.sign_in(username, password).await?;
+        let session = Session {
+            username: username.trim().to_lowercase(),
+            token,
+        };
+        self.keep_session(Some(&session))
+            .map_err(Trouble::Refused)?;
+        // From here, writes for the earlier session are dropped; the lock waits for one in
+        // flight.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let _writing = self.writing.lock().await;
+        let previous_owner = self
+            .copy_owner
+            .lock()
+            .expect("owner lock")
+            .replace(session.username.clone());
+        if previous_owner.is_some_and(|owner| owner != session.username) {
+            // What the last person could see is not this person's to see.
+            self.copy.clear_copy().await.map_err(|e| {
+                Trouble::Refused(format!(
+                    "Rollcall could not empty this computer's copy ({e})."
+                ))
+            })?;
+        }
+        crate::settings::write_atomically(&self.data_dir, OWNER_FILE, &session.username).map_err(
+            |e| {
+                Trouble::Refused(format!(
+                    "Rollcall could not write to its data folder ({e})."
+                ))
+            },
+        )?;
+        *self.session.lock().expect("session lock") = Some(session.clone());
+        self.update(|s| {
+            s.connection = ViewerConnection::Connecting;
+            s.signed_in_as = Some(session.username.clone());
+            s.message = format!("Connecting to {}…", s.server);
+        });
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Ends the session here and on the server; the copy stays until someone else signs in.
+    pub async fn sign_out(&self) -> Result<(), String> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let session = self.session.lock().expect("session lock").take();
+        self.keep_session(None)?;
+        if let Some(session) = session {
+            self.upstream.sign_out(&session.token).await;
+        }
+        let server = self.upstream.base().clone();
+        self.update(|s| {
+            s.connection = ViewerConnection::SignInNeeded;
+            s.signed_in_as = None;
+            s.message = sign_in_sentence(&server);
+        });
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// The session to follow, and the generation writes for it belong to.
+    fn session(&self) -> Option<(Session, u64)> {
+        let session = self.session.lock().expect("session lock").clone()?;
+        Some((session, self.generation.load(Ordering::SeqCst)))
+    }
+
+    /// Writes `changes` to the copy unless a sign-in or sign-out came since `generation`.
+    async fn write(
+        &self,
+        generation: u64,
+        changes: Vec<rollcall_core::model::Change>,
+    ) -> Result<(), rollcall_core::store::StoreError> {
+        let _writing = self.writing.lock().await;
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Ok(());
+        }
+        self.copy.replicate(changes).await.map(|_| ())
+    }
+
+    /// Writes the server's names to the copy, as [`write`](Self::write) does changes;
+    /// returns whether a name shown changed.
+    async fn write_names(
+        &self,
+        generation: u64,
+        names: rollcall_core::store::reference::Reference,
+    ) -> Result<bool, rollcall_core::store::StoreError> {
+        use rollcall_core::store::Store;
+        let _writing = self.writing.lock().await;
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Ok(false);
+        }
+        let now = rollcall_core::model::now_ms();
+        self.copy.store_reference(names.into_refresh(), now).await
+    }
+
+    /// The session ended on the server: forget it, and ask for a sign-in.
+    fn session_ended(&self, sentence: &str) {
+        *self.session.lock().expect("session lock") = None;
+        if let Err(e) = self.keep_session(None) {
+            tracing::warn!(error = %e, "the ended session could not be removed");
+        }
+        self.update(|s| {
+            s.connection = ViewerConnection::SignInNeeded;
+            s.signed_in_as = None;
+            s.message = sentence.to_string();
+        });
+    }
+
+    fn keep_session(&self, session: Option<&Session>) -> Result<(), String> {
+        let cannot = |e: std::io::Error| {
+            format!(
+                "Rollcall could not keep the sign-in in {} ({e}). Check that the data folder \
+                 can be written.",
+                self.data_dir.display()
+            )
+        };
+        match session {
+            Some(session) => crate::settings::write_atomically(
+                &self.data_dir,
+                SESSION_FILE,
+                &serde_json::to_string(session).expect("a session serialises"),
+            )
+            .map_err(cannot),
+            None => match std::fs::remove_file(self.data_dir.join(SESSION_FILE)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(cannot(e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Changes the state, telling subscribers only if it changed.
+    fn update(&self, change: impl FnOnce(&mut ViewerState)) {
+        self.state.send_if_modified(|state| {
+            let before = state.clone();
+            change(state);
+            *state != before
+        });
+    }
+
+    /// Changes what the next status read shows without telling the window now (progress of
+    /// the copy, the time of the last contact: they change with every change and ping).
+    fn quietly(&self, change: impl FnOnce(&mut ViewerState)) {
+        self.state.send_if_modified(|state| {
+            change(state);
+            false
+        });
+    }
+
+    /// The connection failed for `trouble`: what the window says.
+    fn troubled(&self, trouble: &Trouble) {
+        match trouble {
+            Trouble::SignInNeeded(sentence) => self.session_ended(sentence),
+            Trouble::Unreachable(why) | Trouble::Refused(why) => self.update(|s| {
+                s.connection = ViewerConnection::Offline;
+                s.message = format!(
+                    "{why} This window shows the copy kept on this computer; Rollcall keeps \
+                     trying and catches up by itself."
+                );
+            }),
+        }
+    }
+}
+
+fn sign_in_sentence(server: &Url) -> String {
+    format!("Sign in to {server} with your Rollcall username and password to see its attendance.")
+}
+
+fn read_session(data_dir: &std::path::Path) -> Option<Session> {
+    let text = std::fs::read_to_string(data_dir.join(SESSION_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub use sync::spawn;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_address_becomes_the_servers_base() {
+        let cases = [
+            (
+                "rollcall.school.org:8788",
+                "https://rollcall.school.org:8788/",
+            ),
+            ("http://10.0.0.5:8788", "http://10.0.0.5:8788/"),
+            (
+                "https://district.org/rollcall?x=1#top",
+                "https://district.org/rollcall/",
+            ),
+        ];
+        for (typed, base) in cases {
+            assert_eq!(ViewerConfig::parse(typed).unwrap().server.as_str(), base);
+        }
+        for wrong in ["", "ftp://x", "http://"] {
+            let e = ViewerConfig::parse(wrong).unwrap_err();
+            assert!(e.contains("not the address of a Rollcall server"), "{e}");
+        }
+    }
+}

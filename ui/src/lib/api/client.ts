@@ -43,6 +43,7 @@ import type {
   Settings,
   Status,
   TestEventResult,
+  ViewerState,
   WebhookSettings,
 } from "./types";
 import { filterToParams, type ServerFilter } from "../feed/filters";
@@ -126,6 +127,16 @@ export class Api {
 
   signOut(): Promise<unknown> {
     return this.request("POST", "/api/sign-out");
+  }
+
+  /** Signs this computer's copy in to the Rollcall server it shows (a viewer). */
+  viewerSignIn(username: string, password: string): Promise<ViewerState> {
+    return this.request("POST", "/api/viewer/sign-in", { username, password });
+  }
+
+  /** Ends the viewer's session on its server; the copy stays until another person signs in. */
+  viewerSignOut(): Promise<ViewerState> {
+    return this.request("POST", "/api/viewer/sign-out");
   }
 
   people(): Promise<PeopleList> {

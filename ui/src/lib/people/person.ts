@@ -11,11 +11,12 @@ export function mayAct(person: SignedInPerson | null, needed: Role): boolean {
   return person === null || RANK[person.role] >= RANK[needed];
 }
 
-/** The views of the navigation a person may open; the office PC has no People view. */
-export function visibleViews(person: SignedInPerson | null): Set<string> {
+/** The views of the navigation a person may open; the office PC has no People view, and a
+ * viewer of a Rollcall server (`viewing`) receives no webhooks: no Deliveries, no Setup. */
+export function visibleViews(person: SignedInPerson | null, viewing = false): Set<string> {
   const views = new Set(["feed", "board", "reports"]);
   if (mayAct(person, "administrator")) {
-    for (const v of ["deliveries", "setup", "settings"]) views.add(v);
+    for (const v of viewing ? ["settings"] : ["deliveries", "setup", "settings"]) views.add(v);
     if (person !== null) views.add("people");
   }
   return views;

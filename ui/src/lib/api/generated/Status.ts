@@ -3,6 +3,7 @@ import type { DeliveryOutcome } from "./DeliveryOutcome";
 import type { Reachability } from "./Reachability";
 import type { TunnelState } from "./TunnelState";
 import type { UrlNotice } from "./UrlNotice";
+import type { ViewerState } from "./ViewerState";
 
 /**
  * `GET /api/status`: what the window's status line and setup cards show.
@@ -24,6 +25,10 @@ database: string | null,
  * The database server cannot be reached just now (the counts above are then 0).
  */
 databaseUnreachable: boolean, rejectionsDropped: number, startedAt: number, 
+/**
+ * Present when this Rollcall shows a server's attendance (a viewer): how its copy stands.
+ */
+viewer: ViewerState | null, 
 /**
  * `{"state":"off"}` when no tunnel is configured.
  */

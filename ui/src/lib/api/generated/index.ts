@@ -74,3 +74,5 @@ export type { TunnelProvider } from "./TunnelProvider";
 export type { TunnelSettings } from "./TunnelSettings";
 export type { TunnelState } from "./TunnelState";
 export type { UrlNotice } from "./UrlNotice";
+export type { ViewerConnection } from "./ViewerConnection";
+export type { ViewerState } from "./ViewerState";

@@ -143,6 +143,7 @@ impl ServeArgs {
             database_url: self.database_url.clone(),
             demo: self.demo,
             viewer_of: self.viewer_of.clone(),
+            viewer_saved_in: None,
             webhook_addr: self.webhook_addr,
             ui_addr: self.ui_addr,
             webhook_secret: self.webhook_secret.clone(),
@@ -178,7 +179,22 @@ impl ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let options = args.launch_options();
+    // "Connect to a Rollcall server" (or "Stop viewing") in the window starts it again with
+    // the choice saved in the data folder.
+    while run_once(&args).await? == Ended::Restart {
+        println!("Starting again…");
+    }
+    Ok(())
+}
+
+#[derive(PartialEq, Eq)]
+enum Ended {
+    Stopped,
+    Restart,
+}
+
+async fn run_once(args: &ServeArgs) -> anyhow::Result<Ended> {
+    let options = args.launch_options().with_saved_server();
     let data_dir = options.data_dir();
     let server_config = options
         .resolve(&KeptSecrets::default())
@@ -257,11 +273,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             info.ui_addr
         );
     }
-    wait_for_stop_signal().await;
+    let mut restart = server.state().restart_requested();
+    let ended = tokio::select! {
+        _ = wait_for_stop_signal() => Ended::Stopped,
+        _ = restart.wait_for(|asked| *asked) => Ended::Restart,
+    };
     println!("Stopping: finishing and saving what has arrived…");
     launched.shutdown().await;
     println!("Stopped. Everything received was saved.");
-    Ok(())
+    Ok(ended)
 }
 
 async fn wait_for_stop_signal() {

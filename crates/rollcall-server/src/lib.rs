@@ -348,6 +348,7 @@ async fn start_on(
             .clone()
             .zip(copy)
             .map(|(viewer, copy)| viewer::Viewer::new(viewer, copy, config.data_dir.clone())),
+        restart: Arc::new(watch::channel(false).0),
     };
     if let Some(viewer) = &state.viewer {
         tracing::info!(server = %viewer.state().server, "showing a Rollcall server's attendance");

@@ -113,12 +113,27 @@ pub struct AppState {
     pub(crate) sign_in: Arc<crate::auth::SignIn>,
     /// The server this Rollcall shows, when it is a viewer (then it receives no webhooks).
     pub(crate) viewer: Option<Arc<crate::viewer::Viewer>>,
+    /// Set when a change needs Rollcall started again (viewing a server, or no longer):
+    /// whoever runs the server (the desktop, `rollcall serve`) stops it and starts it anew.
+    pub(crate) restart: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
     /// Facts about this run: addresses, data folder, start time.
     pub fn info(&self) -> &ServerInfo {
         &self.info
+    }
+
+    /// Becomes `true` when Rollcall should be stopped and started again with its saved
+    /// choices (asked for by `request_restart`).
+    pub fn restart_requested(&self) -> watch::Receiver<bool> {
+        self.restart.subscribe()
+    }
+
+    /// Asks whoever runs the server to start it again; `false` when nobody listens for that.
+    pub(crate) fn request_restart(&self) -> bool {
+        self.restart.send_replace(true);
+        self.restart.receiver_count() > 0
     }
 
     /// How the copy of the server this Rollcall shows stands; `None` unless it is a viewer.

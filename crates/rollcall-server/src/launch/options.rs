@@ -35,6 +35,8 @@ pub struct LaunchOptions {
     /// Show this Rollcall server's attendance instead of receiving webhooks (`--viewer-of`,
     /// `ROLLCALL_VIEWER_OF`): a copy in a data folder of its own, no webhook listener.
     pub viewer_of: Option<String>,
+    /// The data folder whose saved connection set `viewer_of` ([`Self::with_saved_server`]).
+    pub viewer_saved_in: Option<PathBuf>,
     pub webhook_addr: Option<SocketAddr>,
     pub ui_addr: Option<SocketAddr>,
     pub webhook_secret: Option<String>,
@@ -170,6 +172,7 @@ impl LaunchOptions {
             database_url: get("ROLLCALL_DATABASE_URL"),
             demo: flag("ROLLCALL_DEMO"),
             viewer_of: get("ROLLCALL_VIEWER_OF"),
+            viewer_saved_in: None,
             webhook_addr: address("ROLLCALL_WEBHOOK_ADDR")?,
             ui_addr: address("ROLLCALL_UI_ADDR")?,
             webhook_secret: get("ROLLCALL_WEBHOOK_SECRET"),
@@ -231,6 +234,22 @@ impl LaunchOptions {
         }
     }
 
+    /// With the server saved by "Connect to a Rollcall server" in the data folder (unless a
+    /// server or the demo was chosen for this run): the copy then lives in its `viewer`
+    /// folder, apart from anything this computer received itself.
+    pub fn with_saved_server(mut self) -> Self {
+        if self.viewer_of.is_some() || self.demo {
+            return self;
+        }
+        let base = self.data_dir();
+        if let Some(server) = crate::viewer::saved_server(&base) {
+            self.viewer_of = Some(server);
+            self.data_dir = Some(base.join("viewer"));
+            self.viewer_saved_in = Some(base);
+        }
+        self
+    }
+
     /// Reads `rollcall.toml` from the data folder and resolves the server's configuration.
     pub fn resolve(&self, kept: &KeptSecrets) -> Result<ServerConfig, String> {
         let file = crate::settings::read_file(&self.data_dir())?;
@@ -268,7 +287,10 @@ impl LaunchOptions {
                         .into(),
                 )
             }
-            Some(address) => Some(crate::viewer::ViewerConfig::parse(address)?),
+            Some(address) => Some(crate::viewer::ViewerConfig {
+                saved_in: self.viewer_saved_in.clone(),
+                ..crate::viewer::ViewerConfig::parse(address)?
+            }),
         };
         Ok(server)
     }

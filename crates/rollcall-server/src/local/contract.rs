@@ -49,6 +49,7 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     v.visit::<crate::error::ErrorBody>();
     // Signing in, people and the audit log.
     v.visit::<crate::auth::sign_in_api::SignInStatus>();
+    v.visit::<super::viewer_api::ViewerSwitch>();
     v.visit::<crate::auth::people_api::PeopleList>();
     v.visit::<crate::auth::people_api::AuditPage>();
     // The feed, records and deliveries.

@@ -19,7 +19,7 @@ pub use rollcall_core::reports::ExportRequest;
 mod stream;
 mod test_event;
 mod tunnel_api;
-mod viewer_api;
+pub(crate) mod viewer_api;
 
 use std::path::PathBuf;
 

@@ -6,17 +6,144 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::viewer::upstream::Trouble;
-use crate::viewer::{Viewer, ViewerState};
+use crate::viewer::upstream::{Trouble, Upstream};
+use crate::viewer::{Viewer, ViewerConfig, ViewerState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/viewer/connect", post(connect))
+        .route("/viewer/disconnect", post(disconnect))
         .route("/viewer/sign-in", post(sign_in))
         .route("/viewer/sign-out", post(sign_out))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConnectForm {
+    server: String,
+}
+
+/// What "Connect" and "Stop viewing" did.
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewerSwitch {
+    /// Rollcall starts again by itself (the desktop app, `rollcall serve`); otherwise the
+    /// person restarts it.
+    pub restarting: bool,
+    pub message: String,
+}
+
+/// `POST /api/viewer/connect`: from now on this computer shows the server's attendance.
+async fn connect(
+    State(state): State<AppState>,
+    body: Result<Json<ConnectForm>, JsonRejection>,
+) -> ApiResult<Json<ViewerSwitch>> {
+    if let Some(viewer) = &state.viewer {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_a_viewer",
+            format!(
+                "This Rollcall already shows {}. Stop viewing it first.",
+                viewer.state().server
+            ),
+        ));
+    }
+    if state.signs_in() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "shared_server",
+            "People sign in to this Rollcall, so it cannot become a viewer from the window. On \
+             a computer of its own, choose \"Connect to a Rollcall server\" instead.",
+        ));
+    }
+    let Json(form) = body.map_err(|_| {
+        ApiError::bad_request(
+            "Type the address of your district's Rollcall server, then press Connect.",
+        )
+    })?;
+    let config = ViewerConfig::parse(&form.server).map_err(ApiError::bad_request)?;
+    let own = state.info.ui_addr;
+    let host_is_own = config.server.port_or_known_default() == Some(own.port())
+        && config.server.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    if host_is_own {
+        return Err(ApiError::bad_request(
+            "That is this Rollcall's own address. Type the address of your district's Rollcall \
+             server.",
+        ));
+    }
+    Upstream::new(config.server.clone())
+        .check_server()
+        .await
+        .map_err(|trouble| match trouble {
+            Trouble::Unreachable(s) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "server_unreachable", s)
+            }
+            Trouble::Refused(s) | Trouble::SignInNeeded(s) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_a_rollcall_server", s)
+            }
+        })?;
+    let dir = state.info.data_dir.clone();
+    let server = config.server.clone();
+    tokio::task::spawn_blocking(move || crate::viewer::save_server(&dir, Some(&server)))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(format!("the connection could not be saved: {e}")))?;
+    tracing::info!(server = %config.server, "this computer is to show a Rollcall server's attendance");
+    let restarting = state.request_restart();
+    Ok(Json(ViewerSwitch {
+        restarting,
+        message: if restarting {
+            format!(
+                "Rollcall starts again to show {}'s attendance. Sign in to it when it asks.",
+                config.server
+            )
+        } else {
+            format!(
+                "Saved. Start Rollcall again to show {}'s attendance.",
+                config.server
+            )
+        },
+    }))
+}
+
+/// `POST /api/viewer/disconnect`: this computer receives its own webhooks again.
+async fn disconnect(State(state): State<AppState>) -> ApiResult<Json<ViewerSwitch>> {
+    let viewer = viewer(&state)?;
+    let Some(dir) = viewer.saved_in().map(|d| d.to_path_buf()) else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "viewer_chosen_at_start",
+            format!(
+                "This Rollcall was started to show {} (--viewer-of or ROLLCALL_VIEWER_OF). Start \
+                 it without that to receive webhooks on this computer again.",
+                viewer.state().server
+            ),
+        ));
+    };
+    tokio::task::spawn_blocking(move || crate::viewer::save_server(&dir, None))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(format!("the connection could not be removed: {e}")))?;
+    let restarting = state.request_restart();
+    Ok(Json(ViewerSwitch {
+        restarting,
+        message: if restarting {
+            "Rollcall starts again to receive webhooks on this computer. The server's copy is \
+             kept for when you connect again."
+                .into()
+        } else {
+            "Saved. Start Rollcall again to receive webhooks on this computer.".into()
+        },
+    }))
 }
 
 #[derive(Deserialize)]

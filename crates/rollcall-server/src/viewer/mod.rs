@@ -33,6 +33,30 @@ const OWNER_FILE: &str = "viewer-copy-owner";
 pub struct ViewerConfig {
     /// The server's address, as people open it in a browser (`https://rollcall.district:8788/`).
     pub server: Url,
+    /// The data folder whose saved connection chose this server ("Connect to a Rollcall
+    /// server" in the window), so that "Stop viewing" can forget it; `None` when chosen by
+    /// `--viewer-of` or `ROLLCALL_VIEWER_OF` for this run.
+    pub saved_in: Option<PathBuf>,
+}
+
+/// The file in a data folder that names the server this computer views.
+pub const CONNECTION_FILE: &str = "viewer-of";
+
+/// The server saved in `dir` by "Connect to a Rollcall server", if any.
+pub fn saved_server(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(CONNECTION_FILE)).ok()?;
+    Some(text.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Saves (or with `None` forgets) the server this computer views; read at the next start.
+pub fn save_server(dir: &std::path::Path, server: Option<&Url>) -> std::io::Result<()> {
+    match server {
+        Some(url) => crate::settings::write_atomically(dir, CONNECTION_FILE, url.as_str()),
+        None => match std::fs::remove_file(dir.join(CONNECTION_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+    }
 }
 
 impl ViewerConfig {
@@ -59,7 +83,10 @@ impl ViewerConfig {
         }
         url.set_query(None);
         url.set_fragment(None);
-        Ok(Self { server: url })
+        Ok(Self {
+            server: url,
+            saved_in: None,
+        })
     }
 }
 
@@ -105,6 +132,7 @@ struct Session {
 /// The connection to the server, shared by the sync task and the local API.
 pub struct Viewer {
     upstream: Upstream,
+    saved_in: Option<PathBuf>,
     copy: SqliteStore,
     data_dir: PathBuf,
     session: Mutex<Option<Session>>,
@@ -141,6 +169,7 @@ impl Viewer {
         };
         Arc::new(Self {
             upstream: Upstream::new(config.server),
+            saved_in: config.saved_in,
             copy,
             copy_owner: Mutex::new(
                 std::fs::read_to_string(data_dir.join(OWNER_FILE))
@@ -154,6 +183,11 @@ impl Viewer {
             generation: AtomicU64::new(0),
             writing: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Where "Stop viewing" forgets the connection, when it was saved from the window.
+    pub fn saved_in(&self) -> Option<&std::path::Path> {
+        self.saved_in.as_deref()
     }
 
     pub fn state(&self) -> ViewerState {

@@ -90,6 +90,35 @@ impl Upstream {
             .expect("a path joins the server's address")
     }
 
+    /// Checks that a Rollcall server people sign in to answers at this address.
+    pub async fn check_server(&self) -> Result<(), Trouble> {
+        let response = self
+            .http
+            .get(self.url("api/session"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let answer: Option<serde_json::Value> = if response.status().is_success() {
+            response.json().await.ok()
+        } else {
+            None
+        };
+        match answer.as_ref().and_then(|a| a["mode"].as_str()) {
+            Some("accounts") => Ok(()),
+            Some(_) => Err(Trouble::Refused(format!(
+                "The Rollcall at {} is an office computer's own, which nobody else signs in to. \
+                 Connect to your district's Rollcall server instead.",
+                self.base
+            ))),
+            None => Err(Trouble::Refused(format!(
+                "{} does not answer as a Rollcall server. Check the address with whoever runs \
+                 your district's Rollcall.",
+                self.base
+            ))),
+        }
+    }
+
     /// Signs in with a username and password; returns the session token (the cookie's value).
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<String, Trouble> {
         let response = self

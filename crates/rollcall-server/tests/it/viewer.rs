@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use reqwest::Method;
+use rollcall_core::store::DATABASE_FILE;
 use rollcall_server::auth::SignInConfig;
 use rollcall_server::viewer::ViewerConfig;
 use rollcall_server::ServerConfig;
@@ -364,4 +365,90 @@ async fn a_viewer_of_an_address_where_no_server_runs_says_so_when_signing_in() {
     let message = answer["message"].as_str().unwrap();
     assert!(message.contains("does not answer"), "{message}");
     viewer.stop().await;
+}
+
+#[tokio::test]
+async fn an_office_computer_connects_to_a_server_from_the_window_and_stops_viewing_again() {
+    let district = TestServer::start_with(|dir| with_sign_in(dir, SignInConfig::default())).await;
+    let another_office = TestServer::start().await;
+    let office = TestServer::start().await;
+    let mut restart = office.server.as_ref().unwrap().state().restart_requested();
+    assert!(!*restart.borrow());
+
+    let connect = |server: String| {
+        let office = &office;
+        async move {
+            office
+                .call(
+                    Method::POST,
+                    "/api/viewer/connect",
+                    json!({ "server": server }),
+                )
+                .await
+        }
+    };
+    let (code, answer) = connect("not an address at all".into()).await;
+    assert_eq!(code, 400, "{answer}");
+    let (code, answer) = connect(office.api_base.clone()).await;
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("own address"));
+    let (code, answer) = connect(another_office.api_base.clone()).await;
+    assert_eq!(code, 422, "{answer}");
+    assert_eq!(answer["error"], "not_a_rollcall_server");
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("office computer's own"));
+    assert!(
+        !office.dir.path().join("viewer-of").exists(),
+        "nothing saved"
+    );
+    assert!(!*restart.borrow(), "no restart for a refusal");
+
+    let (code, answer) = connect(district.api_base.clone()).await;
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["restarting"], true, "{answer}");
+    restart.wait_for(|asked| *asked).await.unwrap();
+    let saved = std::fs::read_to_string(office.dir.path().join("viewer-of")).unwrap();
+    assert_eq!(saved, format!("{}/", district.api_base));
+
+    // The next start is a viewer, with its copy in a folder of its own.
+    let dir = office.stop().await;
+    let options = rollcall_server::launch::LaunchOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    }
+    .with_saved_server();
+    assert_eq!(options.data_dir(), dir.path().join("viewer"));
+    let mut config = options.resolve(&Default::default()).unwrap();
+    config.ui_addr = "127.0.0.1:0".parse().unwrap();
+    let viewer = TestServer::start_in(tempfile::tempdir().unwrap(), config).await;
+    let state = viewer_state(&viewer).await;
+    assert_eq!(state["server"], format!("{}/", district.api_base));
+    let (code, answer) = viewer
+        .call(
+            Method::POST,
+            "/api/viewer/connect",
+            json!({ "server": district.api_base }),
+        )
+        .await;
+    assert_eq!(
+        (code, answer["error"].as_str()),
+        (409, Some("already_a_viewer"))
+    );
+    let (code, answer) = viewer
+        .call(Method::POST, "/api/viewer/disconnect", json!({}))
+        .await;
+    assert_eq!(code, 200, "{answer}");
+    assert!(
+        !dir.path().join("viewer-of").exists(),
+        "the connection is forgotten"
+    );
+    assert!(
+        dir.path().join("viewer").join(DATABASE_FILE).is_file(),
+        "the copy lives apart from the office's own database"
+    );
+    viewer.stop().await;
+    district.stop().await;
+    another_office.stop().await;
 }

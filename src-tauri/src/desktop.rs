@@ -2,7 +2,7 @@
 //! running in the tray when the window closes, and stop the listeners cleanly on quit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rollcall_server::launch::{launch, DemoPace, KeptSecrets, LaunchOptions, Launched};
 use rollcall_server::{RunningServer, SecretStore, ServerInfo};
@@ -22,11 +22,16 @@ pub struct Desktop {
     /// `None` until started, and again once stopped. The start holds the lock until the server
     /// is in place, so a quit during start waits for it and then stops it.
     running: tokio::sync::Mutex<Option<Launched>>,
-    /// Set once the listeners are up.
-    info: OnceLock<ServerInfo>,
+    /// Set once the listeners are up (anew each time Rollcall starts again).
+    info: Mutex<Option<ServerInfo>>,
     /// Why the listeners could not start, a sentence for the window.
     startup_problem: Mutex<Option<String>>,
     quitting: AtomicBool,
+    /// Showing a Rollcall server's attendance rather than receiving webhooks.
+    viewing: AtomicBool,
+    /// The interface origin the window's commands were granted to (once per origin: a start
+    /// again on the same address keeps the grant).
+    granted: Mutex<Option<String>>,
     told_about_tray: AtomicBool,
     pub pause: NotificationPause,
     pub tray: Tray,
@@ -36,23 +41,23 @@ impl Desktop {
     pub fn new(tray: Tray) -> Self {
         Self {
             running: tokio::sync::Mutex::new(None),
-            info: OnceLock::new(),
+            info: Mutex::new(None),
             startup_problem: Mutex::new(None),
             quitting: AtomicBool::new(false),
+            viewing: AtomicBool::new(false),
+            granted: Mutex::new(None),
             told_about_tray: AtomicBool::new(false),
             pause: NotificationPause::default(),
             tray,
         }
     }
 
-    pub fn info(&self) -> Option<&ServerInfo> {
-        self.info.get()
+    pub fn info(&self) -> Option<ServerInfo> {
+        self.info.lock().expect("info lock").clone()
     }
 
     fn ui_origin(&self) -> Option<String> {
-        self.info
-            .get()
-            .map(|info| format!("http://{}", info.ui_addr))
+        self.info().map(|info| format!("http://{}", info.ui_addr))
     }
 }
 
@@ -60,7 +65,12 @@ impl Desktop {
 pub const TRAY_ACTIONS: TrayActions = TrayActions {
     show_window,
     quit,
-    webhook_url: |app| app.state::<Desktop>().info().map(ServerInfo::webhook_url),
+    webhook_url: |app| {
+        let desktop = app.state::<Desktop>();
+        let info = desktop.info()?;
+        // A viewer receives no webhooks: there is no address to copy.
+        (!desktop.viewing.load(Ordering::Relaxed)).then(|| info.webhook_url())
+    },
     pause_notifications: |app, paused| app.state::<Desktop>().pause.set(paused),
 };
 
@@ -130,6 +140,7 @@ pub fn start(app: AppHandle) {
         match start_server(bundled_ui(&app)).await {
             Ok(launched) => {
                 on_started(&app, &desktop, &launched.server);
+                restart_when_asked(app.clone(), &launched.server);
                 *slot = Some(launched);
             }
             Err(problem) => {
@@ -137,6 +148,28 @@ pub fn start(app: AppHandle) {
                 on_start_failed(&app, &desktop, problem);
             }
         }
+    });
+}
+
+/// "Connect to a Rollcall server" or "Stop viewing" in the window: the listeners stop
+/// (everything received is committed) and start again with the saved choice, and the window
+/// moves to the new run's interface.
+fn restart_when_asked(app: AppHandle, server: &RunningServer) {
+    let mut asked = server.state().restart_requested();
+    tauri::async_runtime::spawn(async move {
+        if asked.wait_for(|asked| *asked).await.is_err() {
+            return;
+        }
+        let desktop = app.state::<Desktop>();
+        if desktop.quitting.load(Ordering::SeqCst) {
+            return;
+        }
+        let running = desktop.running.lock().await.take();
+        if let Some(running) = running {
+            tracing::info!("starting again with the saved choice");
+            running.shutdown().await;
+        }
+        start(app.clone());
     });
 }
 
@@ -151,7 +184,8 @@ fn bundled_ui(app: &AppHandle) -> Option<std::path::PathBuf> {
 async fn start_server(bundled_ui: Option<std::path::PathBuf>) -> Result<Launched, String> {
     let (config, demo) = tauri::async_runtime::spawn_blocking(move || {
         let mut options =
-            LaunchOptions::from_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?;
+            LaunchOptions::from_env(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?
+                .with_saved_server();
         options.ui_dir = options
             .ui_dir
             .or_else(rollcall_server::launch::find_ui_dir)
@@ -187,11 +221,21 @@ fn on_started(app: &AppHandle, desktop: &Desktop, server: &RunningServer) {
         data = %info.data_dir.display(),
         "Rollcall is running"
     );
-    let _ = desktop.info.set(info.clone());
-    desktop.tray.enable_copy_webhook_url();
+    *desktop.info.lock().expect("info lock") = Some(info.clone());
+    let viewing = server.state().viewer().is_some();
+    desktop.viewing.store(viewing, Ordering::Relaxed);
+    if !viewing {
+        desktop.tray.enable_copy_webhook_url();
+    }
     let state = server.state().clone();
     app.state::<Exports>().server_started(state.clone());
-    exports::grant_to_ui(app, &format!("http://{}", info.ui_addr), MAIN_WINDOW);
+    let origin = format!("http://{}", info.ui_addr);
+    let mut granted = desktop.granted.lock().expect("grant lock");
+    if granted.as_deref() != Some(origin.as_str()) {
+        exports::grant_to_ui(app, &origin, MAIN_WINDOW);
+        *granted = Some(origin);
+    }
+    drop(granted);
     tauri::async_runtime::spawn(tray::watch_status(
         app.clone(),
         state.clone(),

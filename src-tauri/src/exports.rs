@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rollcall_core::filter::RecordFilter;
@@ -33,8 +33,8 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// Saves in progress and reports saved in this session.
 #[derive(Default)]
 pub struct Exports {
-    /// The server's state, set once it runs.
-    server: OnceLock<AppState>,
+    /// The running server's state (a new one after Rollcall starts again).
+    server: Mutex<Option<AppState>>,
     next_job: AtomicU64,
     /// Cancel flags of the saves in progress, by job.
     running: Mutex<HashMap<u64, Arc<AtomicBool>>>,
@@ -46,7 +46,7 @@ pub struct Exports {
 
 impl Exports {
     pub fn server_started(&self, state: AppState) {
-        let _ = self.server.set(state);
+        *self.server.lock().expect("server lock") = Some(state);
     }
 
     /// Cancels every save in progress and waits (up to `limit`) until each has removed its
@@ -120,8 +120,9 @@ pub async fn save_report(
 ) -> Result<ExportOutcome, String> {
     let state = exports
         .server
-        .get()
-        .cloned()
+        .lock()
+        .expect("server lock")
+        .clone()
         .ok_or("Rollcall is still starting. Try again in a moment.")?;
     let request = export_request(&state, &report, filter, &options).map_err(|e| e.message)?;
     let suggested = export_file_name(&state, &request);

@@ -44,6 +44,7 @@ import type {
   Status,
   TestEventResult,
   ViewerState,
+  ViewerSwitch,
   WebhookSettings,
 } from "./types";
 import { filterToParams, type ServerFilter } from "../feed/filters";
@@ -127,6 +128,16 @@ export class Api {
 
   signOut(): Promise<unknown> {
     return this.request("POST", "/api/sign-out");
+  }
+
+  /** From now on this computer shows `server`'s attendance; Rollcall starts again. */
+  viewerConnect(server: string): Promise<ViewerSwitch> {
+    return this.request("POST", "/api/viewer/connect", { server });
+  }
+
+  /** This computer receives its own webhooks again; Rollcall starts again. */
+  viewerDisconnect(): Promise<ViewerSwitch> {
+    return this.request("POST", "/api/viewer/disconnect");
   }
 
   /** Signs this computer's copy in to the Rollcall server it shows (a viewer). */

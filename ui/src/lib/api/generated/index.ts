@@ -76,3 +76,4 @@ export type { TunnelState } from "./TunnelState";
 export type { UrlNotice } from "./UrlNotice";
 export type { ViewerConnection } from "./ViewerConnection";
 export type { ViewerState } from "./ViewerState";
+export type { ViewerSwitch } from "./ViewerSwitch";

@@ -28,17 +28,16 @@ pub struct Serve {
 
 impl Serve {
     /// Starts `rollcall serve` with `args` after the listener and data options, the webhook
-    /// secret `secret` (if any) in `ROLLCALL_WEBHOOK_SECRET`, and its stderr in `log`.
+    /// secret `secret` (if any) in `ROLLCALL_WEBHOOK_SECRET`, and its stderr in `log`. The
+    /// listeners take free ports unless `args` gives `--ui-addr` (to start again on the same
+    /// address).
     pub fn start(data_dir: &Path, secret: Option<&str>, args: &[&str], log: &Path) -> Self {
         let mut command = Command::new(serve_binary());
+        command.args(["serve", "--webhook-addr", "127.0.0.1:0"]);
+        if !args.contains(&"--ui-addr") {
+            command.args(["--ui-addr", "127.0.0.1:0"]);
+        }
         command
-            .args([
-                "serve",
-                "--webhook-addr",
-                "127.0.0.1:0",
-                "--ui-addr",
-                "127.0.0.1:0",
-            ])
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--ui-dir")

@@ -236,7 +236,7 @@ impl Upstream {
                         SILENCE.as_secs()
                     ))),
                     Ok(None) => Err(Trouble::Unreachable(format!(
-                        "{} closed the live connection.",
+                        "{} closed the live connection (it may be restarting).",
                         this.base
                     ))),
                     Ok(Some(Err(e))) => Err(this.unreachable(&e)),

@@ -27,6 +27,11 @@ pub struct ServeArgs {
     /// the data folder [default data folder: a separate viewer folder].
     #[arg(long, env = "ROLLCALL_VIEWER_OF", conflicts_with = "demo")]
     viewer_of: Option<String>,
+    /// With --viewer-of: the SHA-256 fingerprint of the server's certificate when it made its
+    /// own (the server prints it when it starts) [default: only certificates of public
+    /// authorities are trusted].
+    #[arg(long, env = "ROLLCALL_VIEWER_CERTIFICATE", requires = "viewer_of")]
+    viewer_certificate: Option<String>,
     /// The webhook listener (what a tunnel or port-forward exposes) [default: 127.0.0.1:8787].
     #[arg(long, env = "ROLLCALL_WEBHOOK_ADDR")]
     webhook_addr: Option<SocketAddr>,
@@ -143,6 +148,7 @@ impl ServeArgs {
             database_url: self.database_url.clone(),
             demo: self.demo,
             viewer_of: self.viewer_of.clone(),
+            viewer_certificate: self.viewer_certificate.clone(),
             viewer_saved_in: None,
             webhook_addr: self.webhook_addr,
             ui_addr: self.ui_addr,

@@ -35,6 +35,9 @@ pub struct LaunchOptions {
     /// Show this Rollcall server's attendance instead of receiving webhooks (`--viewer-of`,
     /// `ROLLCALL_VIEWER_OF`): a copy in a data folder of its own, no webhook listener.
     pub viewer_of: Option<String>,
+    /// The fingerprint of the viewed server's certificate, when it is self-signed
+    /// (`--viewer-certificate`, `ROLLCALL_VIEWER_CERTIFICATE`).
+    pub viewer_certificate: Option<String>,
     /// The data folder whose saved connection set `viewer_of` ([`Self::with_saved_server`]).
     pub viewer_saved_in: Option<PathBuf>,
     pub webhook_addr: Option<SocketAddr>,
@@ -172,6 +175,7 @@ impl LaunchOptions {
             database_url: get("ROLLCALL_DATABASE_URL"),
             demo: flag("ROLLCALL_DEMO"),
             viewer_of: get("ROLLCALL_VIEWER_OF"),
+            viewer_certificate: get("ROLLCALL_VIEWER_CERTIFICATE"),
             viewer_saved_in: None,
             webhook_addr: address("ROLLCALL_WEBHOOK_ADDR")?,
             ui_addr: address("ROLLCALL_UI_ADDR")?,
@@ -242,8 +246,9 @@ impl LaunchOptions {
             return self;
         }
         let base = self.data_dir();
-        if let Some(server) = crate::viewer::saved_server(&base) {
-            self.viewer_of = Some(server);
+        if let Some(saved) = crate::viewer::saved_server(&base) {
+            self.viewer_of = Some(saved.server);
+            self.viewer_certificate = saved.certificate;
             self.data_dir = Some(base.join("viewer"));
             self.viewer_saved_in = Some(base);
         }
@@ -289,6 +294,10 @@ impl LaunchOptions {
             }
             Some(address) => Some(crate::viewer::ViewerConfig {
                 saved_in: self.viewer_saved_in.clone(),
+                certificate: self
+                    .viewer_certificate
+                    .as_deref()
+                    .map(crate::viewer::trust::normalize),
                 ..crate::viewer::ViewerConfig::parse(address)?
             }),
         };

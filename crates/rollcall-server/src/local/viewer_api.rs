@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ConnectForm {
     server: String,
+    /// The fingerprint of the server's certificate the person confirmed (self-signed).
+    certificate: Option<String>,
 }
 
 /// What "Connect" and "Stop viewing" did.
@@ -36,6 +38,9 @@ pub struct ViewerSwitch {
     /// person restarts it.
     pub restarting: bool,
     pub message: String,
+    /// Nothing was saved: the server's certificate is not from a public authority, and this
+    /// is its fingerprint for the person to compare, then send back as `certificate`.
+    pub certificate_to_confirm: Option<String>,
 }
 
 /// `POST /api/viewer/connect`: from now on this computer shows the server's attendance.
@@ -66,7 +71,14 @@ async fn connect(
             "Type the address of your district's Rollcall server, then press Connect.",
         )
     })?;
-    let config = ViewerConfig::parse(&form.server).map_err(ApiError::bad_request)?;
+    let config = ViewerConfig {
+        certificate: form
+            .certificate
+            .as_deref()
+            .map(crate::viewer::trust::normalize)
+            .filter(|f| !f.is_empty()),
+        ..ViewerConfig::parse(&form.server).map_err(ApiError::bad_request)?
+    };
     let own = state.info.ui_addr;
     let host_is_own = config.server.port_or_known_default() == Some(own.port())
         && config.server.host_str().is_some_and(|h| {
@@ -80,20 +92,39 @@ async fn connect(
              server.",
         ));
     }
-    Upstream::new(config.server.clone())
+    let checked = Upstream::new(config.server.clone(), config.certificate.clone())
         .check_server()
-        .await
-        .map_err(|trouble| match trouble {
-            Trouble::Unreachable(s) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "server_unreachable", s)
-            }
-            Trouble::Refused(s) | Trouble::SignInNeeded(s) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_a_rollcall_server", s)
-            }
-        })?;
+        .await;
+    match checked {
+        Ok(()) => {}
+        Err(Trouble::Untrusted {
+            fingerprint,
+            sentence,
+        }) => {
+            return Ok(Json(ViewerSwitch {
+                restarting: false,
+                message: sentence,
+                certificate_to_confirm: Some(fingerprint),
+            }))
+        }
+        Err(Trouble::Unreachable(s)) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "server_unreachable",
+                s,
+            ))
+        }
+        Err(Trouble::Refused(s) | Trouble::SignInNeeded(s)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_a_rollcall_server",
+                s,
+            ))
+        }
+    }
     let dir = state.info.data_dir.clone();
-    let server = config.server.clone();
-    tokio::task::spawn_blocking(move || crate::viewer::save_server(&dir, Some(&server)))
+    let saved = config.clone();
+    tokio::task::spawn_blocking(move || crate::viewer::save_server(&dir, Some(&saved)))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::internal(format!("the connection could not be saved: {e}")))?;
@@ -112,6 +143,7 @@ async fn connect(
                 config.server
             )
         },
+        certificate_to_confirm: None,
     }))
 }
 
@@ -143,6 +175,7 @@ async fn disconnect(State(state): State<AppState>) -> ApiResult<Json<ViewerSwitc
         } else {
             "Saved. Start Rollcall again to receive webhooks on this computer.".into()
         },
+        certificate_to_confirm: None,
     }))
 }
 
@@ -191,6 +224,9 @@ async fn sign_in(
                 ApiError::new(StatusCode::BAD_GATEWAY, "server_unreachable", s)
             }
             Trouble::Refused(s) => ApiError::new(StatusCode::BAD_GATEWAY, "server_refused", s),
+            Trouble::Untrusted { sentence, .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "certificate_not_trusted", sentence)
+            }
         })?;
     Ok(Json(viewer.state()))
 }

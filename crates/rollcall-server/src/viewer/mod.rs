@@ -9,6 +9,7 @@
 //! shows about it ([`ViewerState`]). `sync` keeps the copy up to date.
 
 mod sync;
+pub mod trust;
 pub mod upstream;
 
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ const OWNER_FILE: &str = "viewer-copy-owner";
 pub struct ViewerConfig {
     /// The server's address, as people open it in a browser (`https://rollcall.district:8788/`).
     pub server: Url,
+    /// The fingerprint of the server's certificate the person confirmed (a self-signed one);
+    /// `None`: only certificates of public authorities are trusted.
+    pub certificate: Option<String>,
     /// The data folder whose saved connection chose this server ("Connect to a Rollcall
     /// server" in the window), so that "Stop viewing" can forget it; `None` when chosen by
     /// `--viewer-of` or `ROLLCALL_VIEWER_OF` for this run.
@@ -42,16 +46,35 @@ pub struct ViewerConfig {
 /// The file in a data folder that names the server this computer views.
 pub const CONNECTION_FILE: &str = "viewer-of";
 
-/// The server saved in `dir` by "Connect to a Rollcall server", if any.
-pub fn saved_server(dir: &std::path::Path) -> Option<String> {
+/// A server saved by "Connect to a Rollcall server": its address, and the fingerprint of its
+/// certificate when the person confirmed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedServer {
+    pub server: String,
+    pub certificate: Option<String>,
+}
+
+/// The server saved in `dir`, if any: the address on the first line, a confirmed
+/// certificate's fingerprint on the second.
+pub fn saved_server(dir: &std::path::Path) -> Option<SavedServer> {
     let text = std::fs::read_to_string(dir.join(CONNECTION_FILE)).ok()?;
-    Some(text.trim().to_string()).filter(|s| !s.is_empty())
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    Some(SavedServer {
+        server: lines.next()?.to_string(),
+        certificate: lines.next().map(str::to_string),
+    })
 }
 
 /// Saves (or with `None` forgets) the server this computer views; read at the next start.
-pub fn save_server(dir: &std::path::Path, server: Option<&Url>) -> std::io::Result<()> {
+pub fn save_server(dir: &std::path::Path, server: Option<&ViewerConfig>) -> std::io::Result<()> {
     match server {
-        Some(url) => crate::settings::write_atomically(dir, CONNECTION_FILE, url.as_str()),
+        Some(config) => {
+            let mut text = format!("{}\n", config.server);
+            if let Some(fingerprint) = &config.certificate {
+                text.push_str(&format!("{fingerprint}\n"));
+            }
+            crate::settings::write_atomically(dir, CONNECTION_FILE, &text)
+        }
         None => match std::fs::remove_file(dir.join(CONNECTION_FILE)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -85,6 +108,7 @@ impl ViewerConfig {
         url.set_fragment(None);
         Ok(Self {
             server: url,
+            certificate: None,
             saved_in: None,
         })
     }
@@ -168,7 +192,7 @@ impl Viewer {
             },
         };
         Arc::new(Self {
-            upstream: Upstream::new(config.server),
+            upstream: Upstream::new(config.server, config.certificate),
             saved_in: config.saved_in,
             copy,
             copy_owner: Mutex::new(
@@ -352,7 +376,9 @@ impl Viewer {
     fn troubled(&self, trouble: &Trouble) {
         match trouble {
             Trouble::SignInNeeded(sentence) => self.session_ended(sentence),
-            Trouble::Unreachable(why) | Trouble::Refused(why) => self.update(|s| {
+            Trouble::Unreachable(why)
+            | Trouble::Refused(why)
+            | Trouble::Untrusted { sentence: why, .. } => self.update(|s| {
                 s.connection = ViewerConnection::Offline;
                 s.message = format!(
                     "{why} This window shows the copy kept on this computer; Rollcall keeps \

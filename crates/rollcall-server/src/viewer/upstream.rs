@@ -12,6 +12,7 @@ use rollcall_core::model::Change;
 use rollcall_core::store::reference::Reference;
 use serde::Deserialize;
 
+use super::trust::Seen;
 use crate::auth::session::SESSION_COOKIE;
 
 /// The most changes asked for in one page of the change log (the server's own cap).
@@ -29,12 +30,19 @@ pub enum Trouble {
     SignInNeeded(String),
     /// The server answered, but not as a Rollcall server answers this person.
     Refused(String),
+    /// The server's certificate is neither issued by a public authority for its name nor the
+    /// one confirmed: its fingerprint, for the person to compare with the administrator's.
+    Untrusted {
+        fingerprint: String,
+        sentence: String,
+    },
 }
 
 impl Trouble {
     pub fn sentence(&self) -> &str {
         match self {
             Self::Unreachable(s) | Self::SignInNeeded(s) | Self::Refused(s) => s,
+            Self::Untrusted { sentence, .. } => sentence,
         }
     }
 }
@@ -67,17 +75,23 @@ struct ServerError {
 pub struct Upstream {
     http: reqwest::Client,
     base: Url,
+    /// The certificate the last handshake presented (HTTPS).
+    seen: Seen,
 }
 
 impl Upstream {
-    pub fn new(base: Url) -> Self {
+    /// `pinned`: the fingerprint of the server's certificate the person confirmed, if it is
+    /// not one a public authority issued.
+    pub fn new(base: Url, pinned: Option<String>) -> Self {
+        let seen = Seen::default();
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(super::trust::client_config(pinned, seen.clone()))
             .connect_timeout(Duration::from_secs(5))
             // The stream stays open; its silence is watched instead of a request timeout.
             .read_timeout(SILENCE)
             .build()
             .expect("an HTTP client builds");
-        Self { http, base }
+        Self { http, base, seen }
     }
 
     pub fn base(&self) -> &Url {
@@ -284,6 +298,25 @@ impl Upstream {
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> Trouble {
+        let mut chain = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(inner) = source {
+            chain = format!("{chain}: {inner}");
+            source = inner.source();
+        }
+        let seen = self.seen.lock().expect("seen lock").clone();
+        if let Some(fingerprint) = seen.filter(|_| chain.to_lowercase().contains("certificate")) {
+            return Trouble::Untrusted {
+                sentence: format!(
+                    "The certificate of {} was not issued by an authority this computer knows, \
+                     and is not the one confirmed for it. Its fingerprint is {fingerprint}. \
+                     Compare it with the fingerprint your server's administrator gave you (the \
+                     server prints it when it starts); only if they are the same, trust it.",
+                    self.base
+                ),
+                fingerprint,
+            };
+        }
         let why = if e.is_connect() {
             "it does not answer: check the address, that the server is running and that this \
              computer is on the network"

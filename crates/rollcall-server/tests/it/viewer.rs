@@ -410,7 +410,7 @@ async fn an_office_computer_connects_to_a_server_from_the_window_and_stops_viewi
     assert_eq!(answer["restarting"], true, "{answer}");
     restart.wait_for(|asked| *asked).await.unwrap();
     let saved = std::fs::read_to_string(office.dir.path().join("viewer-of")).unwrap();
-    assert_eq!(saved, format!("{}/", district.api_base));
+    assert_eq!(saved, format!("{}/\n", district.api_base));
 
     // The next start is a viewer, with its copy in a folder of its own.
     let dir = office.stop().await;
@@ -451,4 +451,100 @@ async fn an_office_computer_connects_to_a_server_from_the_window_and_stops_viewi
     viewer.stop().await;
     district.stop().await;
     another_office.stop().await;
+}
+
+#[tokio::test]
+async fn a_self_signed_server_is_trusted_only_by_the_fingerprint_the_person_confirmed() {
+    use rollcall_server::ui_tls::{UiTls, SELF_SIGNED_CERT};
+    let mut district = TestServer::start_with(|dir| {
+        let mut config = with_sign_in(dir, SignInConfig::default());
+        config.ui_tls = UiTls::SelfSigned;
+        config
+    })
+    .await;
+    let fingerprint = district
+        .server
+        .as_ref()
+        .unwrap()
+        .info()
+        .ui_tls_fingerprint
+        .clone()
+        .unwrap();
+    let cert = std::fs::read(district.dir.path().join(SELF_SIGNED_CERT)).unwrap();
+    district.http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
+        .build()
+        .unwrap();
+    district.api_base = district.api_base.replacen("http://", "https://", 1);
+    let admin = set_up(&district).await;
+    add_person(&district, &admin, "secretary", "staff", None).await;
+    deliver(&district, "north", 1).await;
+
+    let office = TestServer::start().await;
+    let connect = |certificate: Option<String>| {
+        let (office, server) = (&office, district.api_base.clone());
+        async move {
+            office
+                .call(
+                    Method::POST,
+                    "/api/viewer/connect",
+                    json!({ "server": server, "certificate": certificate }),
+                )
+                .await
+        }
+    };
+    // Unknown: its fingerprint to compare, and nothing saved.
+    let (code, answer) = connect(None).await;
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["certificateToConfirm"], fingerprint.as_str());
+    assert!(answer["message"].as_str().unwrap().contains(&fingerprint));
+    assert!(!office.dir.path().join("viewer-of").exists());
+    let wrong = "00:".repeat(31) + "00";
+    let (_, answer) = connect(Some(wrong.clone())).await;
+    assert_eq!(
+        answer["certificateToConfirm"],
+        fingerprint.as_str(),
+        "another certificate is not this one"
+    );
+    assert!(!office.dir.path().join("viewer-of").exists());
+
+    // Confirmed, as typed from the administrator's note (lower case, no colons).
+    let typed = fingerprint.replace(':', "").to_lowercase();
+    let (code, answer) = connect(Some(typed)).await;
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["certificateToConfirm"], Value::Null, "{answer}");
+    let saved = std::fs::read_to_string(office.dir.path().join("viewer-of")).unwrap();
+    assert_eq!(saved, format!("{}/\n{fingerprint}\n", district.api_base));
+
+    let dir = office.stop().await;
+    let mut config = rollcall_server::launch::LaunchOptions {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    }
+    .with_saved_server()
+    .resolve(&Default::default())
+    .unwrap();
+    config.ui_addr = "127.0.0.1:0".parse().unwrap();
+    let viewer = TestServer::start_in(tempfile::tempdir().unwrap(), config).await;
+    let (code, answer) = sign_in_viewer(&viewer, "secretary", PASSWORD).await;
+    assert_eq!(code, 200, "{answer}");
+    until_copied(&viewer, &server_changes(&district, &admin).await).await;
+
+    // Someone else's certificate in front of the server (or a changed one): refused, named.
+    let pinned_wrong = TestServer::start_with(|dir| {
+        let mut config = viewer_of(&district.api_base)(dir);
+        config.viewer.as_mut().unwrap().certificate = Some(wrong);
+        config
+    })
+    .await;
+    let (code, answer) = sign_in_viewer(&pinned_wrong, "secretary", PASSWORD).await;
+    assert_eq!(code, 502, "{answer}");
+    assert_eq!(answer["error"], "certificate_not_trusted");
+    assert!(
+        answer["message"].as_str().unwrap().contains(&fingerprint),
+        "{answer}"
+    );
+    for s in [viewer, pinned_wrong, district] {
+        s.stop().await;
+    }
 }

@@ -131,8 +131,8 @@ export class Api {
   }
 
   /** From now on this computer shows `server`'s attendance; Rollcall starts again. */
-  viewerConnect(server: string): Promise<ViewerSwitch> {
-    return this.request("POST", "/api/viewer/connect", { server });
+  viewerConnect(server: string, certificate: string | null = null): Promise<ViewerSwitch> {
+    return this.request("POST", "/api/viewer/connect", { server, certificate });
   }
 
   /** This computer receives its own webhooks again; Rollcall starts again. */

@@ -8,4 +8,9 @@ export type ViewerSwitch = {
  * Rollcall starts again by itself (the desktop app, `rollcall serve`); otherwise the
  * person restarts it.
  */
-restarting: boolean, message: string, };
+restarting: boolean, message: string, 
+/**
+ * Nothing was saved: the server's certificate is not from a public authority, and this
+ * is its fingerprint for the person to compare, then send back as `certificate`.
+ */
+certificateToConfirm: string | null, };

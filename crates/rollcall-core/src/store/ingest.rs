@@ -277,6 +277,19 @@ pub fn change_for(
     }
 }
 
+/// A record's current state, written over what was stored: by an applied event, and by a
+/// viewer's copy (`replica`) from the server's change.
+pub(crate) const UPSERT_ATTENDANCE: &str = "INSERT INTO attendance
+         (tenant, attendance_id, date, kind, class_id, course_id, status_id,
+          student_period_id, comment, deleted, event_ts, request_id, last_seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+     ON CONFLICT (tenant, attendance_id) DO UPDATE SET
+         date = excluded.date, kind = excluded.kind, class_id = excluded.class_id,
+         course_id = excluded.course_id, status_id = excluded.status_id,
+         student_period_id = excluded.student_period_id, comment = excluded.comment,
+         deleted = excluded.deleted, event_ts = excluded.event_ts,
+         request_id = excluded.request_id, last_seq = excluded.last_seq";
+
 /// Applies one attendance event if it is newer than what is stored. Returns the change it
 /// made, or `None` when a newer event already decided the record.
 pub fn apply_attendance_event(
@@ -346,19 +359,7 @@ pub fn apply_attendance_event(
         change.comment_after,
     ])?;
     change.seq = tx.last_insert_rowid();
-    tx.prepare_cached(
-        "INSERT INTO attendance
-             (tenant, attendance_id, date, kind, class_id, course_id, status_id,
-              student_period_id, comment, deleted, event_ts, request_id, last_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT (tenant, attendance_id) DO UPDATE SET
-             date = excluded.date, kind = excluded.kind, class_id = excluded.class_id,
-             course_id = excluded.course_id, status_id = excluded.status_id,
-             student_period_id = excluded.student_period_id, comment = excluded.comment,
-             deleted = excluded.deleted, event_ts = excluded.event_ts,
-             request_id = excluded.request_id, last_seq = excluded.last_seq",
-    )?
-    .execute(params![
+    tx.prepare_cached(UPSERT_ATTENDANCE)?.execute(params![
         tenant,
         record.id,
         record.date,

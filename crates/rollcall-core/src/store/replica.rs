@@ -105,33 +105,22 @@ fn bring_record_to(tx: &Transaction<'_>, change: &Change) -> rusqlite::Result<()
         .or_else(|| change.comment_before.clone())
         .or_else(|| stored.map(|(_, _, comment)| comment))
         .unwrap_or_default();
-    tx.prepare_cached(
-        "INSERT INTO attendance
-             (tenant, attendance_id, date, kind, class_id, course_id, status_id,
-              student_period_id, comment, deleted, event_ts, request_id, last_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-         ON CONFLICT (tenant, attendance_id) DO UPDATE SET
-             date = excluded.date, kind = excluded.kind, class_id = excluded.class_id,
-             course_id = excluded.course_id, status_id = excluded.status_id,
-             student_period_id = excluded.student_period_id, comment = excluded.comment,
-             deleted = excluded.deleted, event_ts = excluded.event_ts,
-             request_id = excluded.request_id, last_seq = excluded.last_seq",
-    )?
-    .execute(params![
-        change.tenant,
-        change.attendance_id,
-        change.date,
-        change.kind,
-        change.class_id,
-        change.course_id,
-        status_id,
-        change.student_period_id,
-        comment,
-        deleted,
-        change.event_ts,
-        change.request_id,
-        change.seq,
-    ])?;
+    tx.prepare_cached(super::ingest::UPSERT_ATTENDANCE)?
+        .execute(params![
+            change.tenant,
+            change.attendance_id,
+            change.date,
+            change.kind,
+            change.class_id,
+            change.course_id,
+            status_id,
+            change.student_period_id,
+            comment,
+            deleted,
+            change.event_ts,
+            change.request_id,
+            change.seq,
+        ])?;
     Ok(())
 }
 

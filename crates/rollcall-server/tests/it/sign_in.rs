@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::{key, new_id, now_ms, record, signed_config, TestServer};
 
-const ADMIN_PASSWORD: &str = "the head's long password";
+pub(crate) const ADMIN_PASSWORD: &str = "the head's long password";
 pub(crate) const PASSWORD: &str = "a colleague's password";
 
 fn signing_in(dir: &Path) -> ServerConfig {
@@ -81,7 +81,7 @@ pub(crate) async fn get(s: &TestServer, path: &str, session: &Session) -> Answer
 }
 
 /// The session a successful sign-in or setup answer opened.
-fn opened(answer: &Answer) -> Session {
+pub(crate) fn opened(answer: &Answer) -> Session {
     assert_eq!(answer.status, 200, "{}", answer.text);
     let set_cookie = answer.set_cookie.clone().expect("a session cookie is set");
     for part in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
@@ -93,7 +93,7 @@ fn opened(answer: &Answer) -> Session {
     }
 }
 
-async fn sign_in(s: &TestServer, username: &str, password: &str) -> Answer {
+pub(crate) async fn sign_in(s: &TestServer, username: &str, password: &str) -> Answer {
     send(
         s,
         Method::POST,

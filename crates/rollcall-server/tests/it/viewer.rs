@@ -15,7 +15,9 @@ use rollcall_server::viewer::ViewerConfig;
 use rollcall_server::ServerConfig;
 use serde_json::{json, Value};
 
-use crate::sign_in::{add_person, get, set_up, with_sign_in, Session, PASSWORD};
+use crate::sign_in::{
+    add_person, get, opened, set_up, sign_in, with_sign_in, Session, ADMIN_PASSWORD, PASSWORD,
+};
 use crate::support::{key, new_id, now_ms, record, SseReader, TestServer};
 
 fn viewer_of(server: &str) -> impl FnOnce(&Path) -> ServerConfig + '_ {
@@ -246,26 +248,7 @@ async fn a_viewer_copies_the_server_follows_it_live_keeps_its_copy_while_it_is_d
 }
 
 async fn sign_in_again(server: &TestServer) -> Session {
-    let response = server
-        .http
-        .post(format!("{}/api/sign-in", server.api_base))
-        .json(&json!({ "username": "head", "password": "the head's long password" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body: Value = response.json().await.unwrap();
-    Session {
-        cookie,
-        csrf: body["csrfToken"].as_str().unwrap().to_string(),
-    }
+    opened(&sign_in(server, "head", ADMIN_PASSWORD).await)
 }
 
 #[tokio::test]

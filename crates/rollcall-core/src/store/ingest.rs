@@ -277,6 +277,44 @@ pub fn change_for(
     }
 }
 
+/// Adds `change` to the change log under `seq`, or under the next number when `None`.
+/// Returns whether it was added (a viewer's copy already holding that `seq` adds nothing).
+pub(crate) fn insert_change(
+    tx: &Transaction<'_>,
+    change: &Change,
+    seq: Option<i64>,
+) -> rusqlite::Result<bool> {
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO changes
+                 (seq, recorded_at, source, request_id, event_type, event_ts, tenant,
+                  attendance_id, date, kind, class_id, course_id, student_period_id,
+                  status_before, status_after, comment_before, comment_after)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             ON CONFLICT (seq) DO NOTHING",
+        )?
+        .execute(params![
+            seq,
+            change.recorded_at,
+            change.source.as_str(),
+            change.request_id,
+            change.event_type,
+            change.event_ts,
+            change.tenant,
+            change.attendance_id,
+            change.date,
+            change.kind,
+            change.class_id,
+            change.course_id,
+            change.student_period_id,
+            change.status_before,
+            change.status_after,
+            change.comment_before,
+            change.comment_after,
+        ])?;
+    Ok(added == 1)
+}
+
 /// A record's current state, written over what was stored: by an applied event, and by a
 /// viewer's copy (`replica`) from the server's change.
 pub(crate) const UPSERT_ATTENDANCE: &str = "INSERT INTO attendance
@@ -333,31 +371,7 @@ pub fn apply_attendance_event(
         recorded_at,
         stored,
     );
-    tx.prepare_cached(
-        "INSERT INTO changes
-             (recorded_at, source, request_id, event_type, event_ts, tenant, attendance_id, date,
-              kind, class_id, course_id, student_period_id, status_before, status_after,
-              comment_before, comment_after)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?
-    .execute(params![
-        change.recorded_at,
-        change.source.as_str(),
-        change.request_id,
-        change.event_type,
-        change.event_ts,
-        change.tenant,
-        change.attendance_id,
-        change.date,
-        change.kind,
-        change.class_id,
-        change.course_id,
-        change.student_period_id,
-        change.status_before,
-        change.status_after,
-        change.comment_before,
-        change.comment_after,
-    ])?;
+    insert_change(tx, &change, None)?;
     change.seq = tx.last_insert_rowid();
     tx.prepare_cached(UPSERT_ATTENDANCE)?.execute(params![
         tenant,

@@ -30,35 +30,8 @@ pub(crate) fn store_changes(
     let mut sorted: Vec<&Change> = changes.iter().collect();
     sorted.sort_by_key(|c| c.seq);
     for change in sorted {
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO changes
-                     (seq, recorded_at, source, request_id, event_type, event_ts, tenant,
-                      attendance_id, date, kind, class_id, course_id, student_period_id,
-                      status_before, status_after, comment_before, comment_after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-                 ON CONFLICT (seq) DO NOTHING",
-            )?
-            .execute(params![
-                change.seq,
-                change.recorded_at,
-                change.source.as_str(),
-                change.request_id,
-                change.event_type,
-                change.event_ts,
-                change.tenant,
-                change.attendance_id,
-                change.date,
-                change.kind,
-                change.class_id,
-                change.course_id,
-                change.student_period_id,
-                change.status_before,
-                change.status_after,
-                change.comment_before,
-                change.comment_after,
-            ])?;
-        if inserted == 0 {
+        let inserted = super::ingest::insert_change(tx, change, Some(change.seq))?;
+        if !inserted {
             done.already_had += 1;
             continue;
         }

@@ -204,6 +204,23 @@ impl Tray {
 
 /// The status of a running server.
 fn status_of(state: &AppState, last_event_at: Option<i64>) -> TrayStatus {
+    let last_event = match last_event_at {
+        Some(ms) => format!("Last event: {}", describe_time(ms)),
+        None => "No events yet".to_string(),
+    };
+    // A viewer receives no webhooks: what matters is whether its copy is live.
+    if let Some(viewer) = state.viewer() {
+        let live = viewer.connection == rollcall_server::viewer::ViewerConnection::Live;
+        return TrayStatus {
+            listening: format!("Showing {}", viewer.server),
+            last_event,
+            problem: if state.storage_failing() {
+                Some("Problem: this computer's copy cannot be saved. Check the disk.".to_string())
+            } else {
+                (!live).then(|| format!("Not live: {}", viewer.message))
+            },
+        };
+    }
     let auth = state.webhook_auth();
     let problem = if state.storage_failing() {
         Some("Problem: saving is failing, deliveries are refused. Check the disk.".to_string())
@@ -219,10 +236,7 @@ fn status_of(state: &AppState, last_event_at: Option<i64>) -> TrayStatus {
     };
     TrayStatus {
         listening: format!("Listening for DreamClass at {listening_at}"),
-        last_event: match last_event_at {
-            Some(ms) => format!("Last event: {}", describe_time(ms)),
-            None => "No events yet".to_string(),
-        },
+        last_event,
         problem,
     }
 }

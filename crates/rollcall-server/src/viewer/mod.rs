@@ -26,8 +26,26 @@ use upstream::{Trouble, Upstream};
 
 /// The file in the data folder that keeps the session on the server.
 const SESSION_FILE: &str = "viewer-session.json";
-/// The file that names whose copy this is (kept after a sign-out, for the next sign-in).
-const OWNER_FILE: &str = "viewer-copy-owner";
+/// The file that names whose copy this is, and of which schools (kept after a sign-out, for
+/// the next sign-in).
+const OWNER_FILE: &str = "viewer-copy-owner.json";
+
+/// The schools a person sees, as the server last said (`None`: every school). A struct of
+/// its own so that "every school" and "not asked yet" stay apart in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Schools {
+    seen: Option<Vec<String>>,
+}
+
+/// Whose copy this is: another person, or the same person with other schools, starts it
+/// afresh, so that nothing stays on this computer that its person may no longer see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CopyOwner {
+    username: String,
+    /// The schools the server said this person sees when the copy was last filled
+    /// (`None`: every school), once asked since the sign-in.
+    schools: Option<Schools>,
+}
 
 /// Which server this Rollcall shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +179,7 @@ pub struct Viewer {
     data_dir: PathBuf,
     session: Mutex<Option<Session>>,
     /// Who the copy's attendance was copied for: another person's sign-in starts it afresh.
-    copy_owner: Mutex<Option<String>>,
+    copy_owner: Mutex<Option<CopyOwner>>,
     state: watch::Sender<ViewerState>,
     /// A sign-in or sign-out: the sync task starts again at once instead of waiting.
     wake: Notify,
@@ -198,7 +216,7 @@ impl Viewer {
             copy_owner: Mutex::new(
                 std::fs::read_to_string(data_dir.join(OWNER_FILE))
                     .ok()
-                    .map(|owner| owner.trim().to_string()),
+                    .and_then(|text| serde_json::from_str(&text).ok()),
             ),
             data_dir,
             session: Mutex::new(session),
@@ -236,26 +254,18 @@ impl Viewer {
         // flight.
         self.generation.fetch_add(1, Ordering::SeqCst);
         let _writing = self.writing.lock().await;
-        let previous_owner = self
-            .copy_owner
-            .lock()
-            .expect("owner lock")
-            .replace(session.username.clone());
-        if previous_owner.is_some_and(|owner| owner != session.username) {
+        let previous = self.copy_owner.lock().expect("owner lock").clone();
+        let same_person = previous
+            .as_ref()
+            .is_some_and(|p| p.username == session.username);
+        if previous.is_some() && !same_person {
             // What the last person could see is not this person's to see.
-            self.copy.clear_copy().await.map_err(|e| {
-                Trouble::Refused(format!(
-                    "Rollcall could not empty this computer's copy ({e})."
-                ))
-            })?;
+            self.clear_copy().await?;
         }
-        crate::settings::write_atomically(&self.data_dir, OWNER_FILE, &session.username).map_err(
-            |e| {
-                Trouble::Refused(format!(
-                    "Rollcall could not write to its data folder ({e})."
-                ))
-            },
-        )?;
+        self.keep_owner(CopyOwner {
+            username: session.username.clone(),
+            schools: previous.filter(|_| same_person).and_then(|p| p.schools),
+        })?;
         *self.session.lock().expect("session lock") = Some(session.clone());
         self.update(|s| {
             s.connection = ViewerConnection::Connecting;
@@ -288,6 +298,57 @@ impl Viewer {
     fn session(&self) -> Option<(Session, u64)> {
         let session = self.session.lock().expect("session lock").clone()?;
         Some((session, self.generation.load(Ordering::SeqCst)))
+    }
+
+    async fn clear_copy(&self) -> Result<(), Trouble> {
+        self.copy.clear_copy().await.map_err(|e| {
+            Trouble::Refused(format!(
+                "Rollcall could not empty this computer's copy ({e})."
+            ))
+        })
+    }
+
+    fn keep_owner(&self, owner: CopyOwner) -> Result<(), Trouble> {
+        let text = serde_json::to_string(&owner).expect("an owner serialises");
+        crate::settings::write_atomically(&self.data_dir, OWNER_FILE, &text).map_err(|e| {
+            Trouble::Refused(format!(
+                "Rollcall could not write to its data folder ({e})."
+            ))
+        })?;
+        *self.copy_owner.lock().expect("owner lock") = Some(owner);
+        Ok(())
+    }
+
+    /// The server says the person now sees `schools`: if the copy was filled for other
+    /// schools, it starts afresh (a school taken away leaves nothing here; one added is
+    /// copied from its first change). Nothing happens for a sign-in since `generation`.
+    async fn check_schools(
+        &self,
+        generation: u64,
+        schools: Option<Vec<String>>,
+    ) -> Result<(), Trouble> {
+        let _writing = self.writing.lock().await;
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Ok(());
+        }
+        let Some(owner) = self.copy_owner.lock().expect("owner lock").clone() else {
+            return Ok(());
+        };
+        let schools = Schools { seen: schools };
+        if owner.schools.as_ref() == Some(&schools) {
+            return Ok(());
+        }
+        if owner.schools.is_some() {
+            tracing::info!(
+                schools = ?schools.seen,
+                "the person's schools changed: the copy starts afresh"
+            );
+            self.clear_copy().await?;
+        }
+        self.keep_owner(CopyOwner {
+            schools: Some(schools),
+            ..owner
+        })
     }
 
     /// Writes `changes` to the copy unless a sign-in or sign-out came since `generation`.

@@ -164,6 +164,8 @@ impl Following<'_> {
     /// Names, then the change log after the copy's newest change, then the stream from there.
     async fn catch_up(&self) -> Result<mpsc::Receiver<Result<StreamEvent, Trouble>>, Trouble> {
         let (viewer, session) = (self.viewer, self.session);
+        let schools = viewer.upstream.schools(&session.token).await?;
+        viewer.check_schools(self.generation, schools).await?;
         self.copy_names().await?;
         let mut after = newest_in_copy(viewer).await?;
         loop {

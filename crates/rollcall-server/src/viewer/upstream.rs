@@ -177,6 +177,18 @@ impl Upstream {
             })
     }
 
+    /// The schools the session's person sees (`None`: every school).
+    pub async fn schools(&self, session: &str) -> Result<Option<Vec<String>>, Trouble> {
+        let answer: serde_json::Value = self.get_json(session, "api/session").await?;
+        if answer["signedIn"] != serde_json::Value::Bool(true) {
+            return Err(Trouble::SignInNeeded(format!(
+                "Your session on {} has ended. Sign in again to keep this copy up to date.",
+                self.base
+            )));
+        }
+        Ok(serde_json::from_value(answer["person"]["schools"].clone()).unwrap_or(None))
+    }
+
     /// Changes with a sequence number above `after`, oldest first, one page.
     pub async fn changes_after(&self, session: &str, after: i64) -> Result<ChangePage, Trouble> {
         let url = format!("api/changes?after={after}&limit={PAGE}");

@@ -45,7 +45,7 @@ pub(crate) struct Answer {
     pub(crate) text: String,
 }
 
-async fn send(
+pub(crate) async fn send(
     s: &TestServer,
     method: Method,
     path: &str,

@@ -16,7 +16,7 @@ use rollcall_server::ServerConfig;
 use serde_json::{json, Value};
 
 use crate::sign_in::{
-    add_person, get, opened, set_up, sign_in, with_sign_in, Session, ADMIN_PASSWORD, PASSWORD,
+    add_person, get, opened, send, set_up, sign_in, with_sign_in, Session, ADMIN_PASSWORD, PASSWORD,
 };
 use crate::support::{key, new_id, now_ms, record, SseReader, TestServer};
 
@@ -530,4 +530,57 @@ async fn a_self_signed_server_is_trusted_only_by_the_fingerprint_the_person_conf
     for s in [viewer, pinned_wrong, district] {
         s.stop().await;
     }
+}
+
+#[tokio::test]
+async fn a_viewer_whose_person_now_sees_other_schools_keeps_nothing_of_the_old_ones() {
+    let server = TestServer::start_with(|dir| with_sign_in(dir, SignInConfig::default())).await;
+    let server_addr: SocketAddr = server
+        .api_base
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let admin = set_up(&server).await;
+    let id = add_person(&server, &admin, "office", "viewer", Some(&["north"])).await;
+    for n in 1..=2 {
+        deliver(&server, "north", n).await;
+        deliver(&server, "south", 100 + n).await;
+    }
+    let viewer = TestServer::start_with(viewer_of(&server.api_base)).await;
+    let (code, _) = sign_in_viewer(&viewer, "office", PASSWORD).await;
+    assert_eq!(code, 200);
+    until_viewer(&viewer, "live", |s| s["connection"] == "live").await;
+    let copied = viewer_changes(&viewer).await;
+    assert_eq!(copied.len(), 2);
+    assert!(copied.iter().all(|c| c["tenant"] == "north"));
+
+    // The office moves to South; the viewer learns it at its next connection.
+    let moved = send(
+        &server,
+        Method::PUT,
+        &format!("/api/people/{id}"),
+        Some(&admin),
+        Some(json!({ "displayName": "office", "role": "viewer", "schools": ["south"], "disabled": false })),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let dir = server.stop().await;
+    let server = restart_on(dir, server_addr).await;
+    for _ in 0..200 {
+        let now = viewer_changes(&viewer).await;
+        if now.len() == 2 && now.iter().all(|c| c["tenant"] == "south") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let now = viewer_changes(&viewer).await;
+    let tenants: Vec<&str> = now.iter().map(|c| c["tenant"].as_str().unwrap()).collect();
+    assert_eq!(
+        tenants,
+        ["south", "south"],
+        "nothing of North stays on this computer (owner: {:?})",
+        std::fs::read_to_string(viewer.dir.path().join("viewer-copy-owner.json"))
+    );
+    server.stop().await;
+    viewer.stop().await;
 }

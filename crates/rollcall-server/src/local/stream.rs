@@ -108,7 +108,7 @@ enum Stop {
 }
 
 /// How often a signed-in person's stream checks that their session still stands (it ends
-/// when the session expires, is signed out, or the account is disabled).
+/// when the session expires, is signed out, the account is disabled, or its schools change).
 const SESSION_CHECK_EVERY: Duration = Duration::from_secs(30);
 
 async fn feed(state: AppState, person: Person, mut last: i64, tx: Sink) {
@@ -193,12 +193,19 @@ async fn send_change(tx: &Sink, change: &Change, last: &mut i64) -> Result<(), S
 }
 
 /// Whether the session `person` streams under is still open.
+/// Whether the stream may go on: the session still stands, and the person still sees the
+/// schools the stream was opened for (an administrator who changes them ends the stream; the
+/// client reconnects and gets what it may see now, a viewer's copy starts afresh).
 async fn session_stands(state: &AppState, person: &Person) -> bool {
     let Some(hash) = &person.session_hash else {
         return true;
     };
-    // A database that cannot be read just now ends nothing: the next check tries again.
-    !matches!(state.store.session(hash, now_ms()).await, Ok(None))
+    match state.store.session(hash, now_ms()).await {
+        Ok(None) => false,
+        Ok(Some((_, account))) => account.scope() == person.scope,
+        // A database that cannot be read just now ends nothing: the next check tries again.
+        Err(_) => true,
+    }
 }
 
 /// Sends every logged change of `scope` with `last < seq <= up_to`.

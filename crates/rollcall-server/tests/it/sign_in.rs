@@ -784,3 +784,37 @@ async fn with_sign_in_this_computers_token_still_opens_the_api_from_loopback() {
     // The desktop window on the server itself holds this run's token.
     assert_eq!(s.get("/api/changes/latest").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_live_stream_ends_when_an_administrator_changes_the_persons_schools() {
+    let s = TestServer::start_with(signing_in).await;
+    let admin = set_up(&s).await;
+    let id = add_person(&s, &admin, "anna", "staff", Some(&["north"])).await;
+    let anna = opened(&sign_in(&s, "anna", PASSWORD).await);
+    let mut stream = s
+        .http
+        .get(format!("{}/api/stream", s.api_base))
+        .header("cookie", &anna.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let moved = send(
+        &s,
+        Method::PUT,
+        &format!("/api/people/{id}"),
+        Some(&admin),
+        Some(json!({ "displayName": "anna", "role": "staff", "schools": ["south"], "disabled": false })),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    // North's changes must stop reaching her: the stream ends at its next look at the
+    // session (every 30 s), and a new one sees South.
+    let ended = tokio::time::timeout(Duration::from_secs(45), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream went on with the old schools");
+    let now = get(&s, "/api/session", &anna).await;
+    assert_eq!(now.body["person"]["schools"], json!(["south"]));
+}

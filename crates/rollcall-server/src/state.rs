@@ -136,6 +136,12 @@ impl AppState {
         self.restart.receiver_count() > 0
     }
 
+    /// Every change of the viewer's state (connection, sign-in, message); `None` unless this
+    /// Rollcall is a viewer.
+    pub fn viewer_updates(&self) -> Option<watch::Receiver<crate::viewer::ViewerState>> {
+        self.viewer.as_ref().map(|v| v.subscribe())
+    }
+
     /// How the copy of the server this Rollcall shows stands; `None` unless it is a viewer.
     pub fn viewer(&self) -> Option<crate::viewer::ViewerState> {
         self.viewer.as_ref().map(|v| v.state())

@@ -36,6 +36,15 @@ impl Scope {
             .is_none_or(|list| list.iter().any(|t| t == tenant))
     }
 
+    /// This scope narrowed to the one school a page picked (`tenant`), or as it is when the
+    /// page picked none ("all schools"). A school outside the scope leaves nothing.
+    pub fn narrowed_to(self, tenant: Option<&str>) -> Scope {
+        match tenant.filter(|t| !t.is_empty()) {
+            Some(t) => self.intersect(&Scope::tenants([t])),
+            None => self,
+        }
+    }
+
     /// The tenants both scopes allow: a scope only ever narrows another.
     pub fn intersect(&self, other: &Scope) -> Scope {
         match (&self.tenants, &other.tenants) {
@@ -49,6 +58,18 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_picked_school_narrows_and_never_widens() {
+        let north = Scope::tenants(["north"]);
+        assert_eq!(
+            Scope::all().narrowed_to(Some("south")),
+            Scope::tenants(["south"])
+        );
+        assert_eq!(north.clone().narrowed_to(Some("")), north);
+        assert_eq!(north.clone().narrowed_to(None), north);
+        assert!(!north.narrowed_to(Some("south")).allows("south"));
+    }
 
     #[test]
     fn a_scope_narrows_and_never_widens() {

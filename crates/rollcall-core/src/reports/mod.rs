@@ -131,7 +131,7 @@ impl ReportKind {
 
     /// A file name that says what is in the file, such as
     /// `rollcall-attendance-2026-11-01-to-2026-11-28.csv` (the UI names files the same way).
-    pub fn file_name(self, filter: &RecordFilter) -> String {
+    pub fn file_name(self, filter: &RecordFilter, school: Option<&str>) -> String {
         // One day asked for as `date` is named like a range of one day.
         let (from, to) = match &filter.date {
             Some(day) => (Some(day), Some(day)),
@@ -144,7 +144,20 @@ impl ReportKind {
             (None, Some(to)) => format!("-until-{to}"),
             (None, None) => String::new(),
         };
-        format!("rollcall-{}{range}.csv", self.as_str())
+        // Only characters a file name may have everywhere.
+        let school: String = school
+            .map(|id| {
+                let safe: String = id
+                    .chars()
+                    .map(|c| match c {
+                        'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => c,
+                        _ => '-',
+                    })
+                    .collect();
+                format!("-{safe}")
+            })
+            .unwrap_or_default();
+        format!("rollcall-{}{school}{range}.csv", self.as_str())
     }
 }
 
@@ -335,11 +348,16 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            ReportKind::Attendance.file_name(&filter),
+            ReportKind::Attendance.file_name(&filter, None),
             "rollcall-attendance-2026-11-01-to-2026-11-28.csv"
         );
         assert_eq!(
-            ReportKind::Students.file_name(&RecordFilter::default()),
+            ReportKind::Attendance.file_name(&filter, Some("north/primary")),
+            "rollcall-attendance-north-primary-2026-11-01-to-2026-11-28.csv",
+            "the school's id, with what a file name may not hold replaced"
+        );
+        assert_eq!(
+            ReportKind::Students.file_name(&RecordFilter::default(), None),
             "rollcall-students.csv"
         );
         let one_day = RecordFilter {
@@ -348,7 +366,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            ReportKind::Classes.file_name(&one_day),
+            ReportKind::Classes.file_name(&one_day, None),
             "rollcall-classes-2026-11-02.csv"
         );
         let until = RecordFilter {
@@ -356,7 +374,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            ReportKind::Changes.file_name(&until),
+            ReportKind::Changes.file_name(&until, None),
             "rollcall-changes-until-2026-11-02.csv"
         );
     }

@@ -79,8 +79,9 @@ impl ExportRequest {
     }
 
     /// The file name the report is offered under, such as `rollcall-attendance-2026-11-02.csv`.
-    pub fn file_name(&self) -> String {
-        self.kind.file_name(&self.filter)
+    /// The file's name; `school`: the id of the one school it is narrowed to, if any.
+    pub fn file_name(&self, school: Option<&str>) -> String {
+        self.kind.file_name(&self.filter, school)
     }
 }
 
@@ -106,7 +107,7 @@ mod tests {
         assert_eq!(request.kind, ReportKind::Attendance);
         assert!(request.options.include_deleted);
         assert_eq!(request.options.settings.chronic_threshold, 0.2);
-        assert_eq!(request.file_name(), "rollcall-attendance.csv");
+        assert_eq!(request.file_name(None), "rollcall-attendance.csv");
         let saved = ReportSettings::default();
         let unknown = ExportRequest::new("grades", RecordFilter::default(), &params, saved);
         assert_eq!(unknown.unwrap_err(), ExportRequestError::UnknownReport);

@@ -278,15 +278,6 @@ pub struct BoardQuery {
     tenant: Option<String>,
 }
 
-/// The person's scope, narrowed to one school when the request names one (a scope only ever
-/// narrows: a school the person may not see gives nothing).
-pub(crate) fn scope_for(person_scope: Scope, tenant: Option<&str>) -> Scope {
-    match tenant.filter(|t| !t.is_empty()) {
-        Some(t) => person_scope.intersect(&Scope::tenants([t])),
-        None => person_scope,
-    }
-}
-
 pub async fn board(
     State(state): State<AppState>,
     person: Person,
@@ -300,7 +291,7 @@ pub async fn board(
             "The date must be written YYYY-MM-DD.",
         ));
     }
-    let scope = scope_for(person.scope, query.tenant.as_deref());
+    let scope = person.scope.narrowed_to(query.tenant.as_deref());
     let by_class = state
         .store
         .board(&scope, &date, BoardGrouping::Class)

@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use ts_rs::TS;
 
-use super::api::scope_for;
 use super::query::ApiQuery;
 use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
@@ -91,33 +90,25 @@ pub fn parse_export_request(
 /// after the kind when the export is of one school (`rollcall-attendance-north-2026-11-01.csv`;
 /// the UI names files the same way). A tenant no school has is named as it is.
 pub fn export_file_name(state: &AppState, request: &ExportRequest) -> String {
-    let plain = request.file_name();
     let Some(tenant) = request.filter.tenant.as_deref().filter(|t| !t.is_empty()) else {
-        return plain;
+        return request.file_name(None);
     };
+    // The school's id as the office named it (listed or removed), else its tenant.
     let settings = state.settings.current();
-    let listed = settings.schools.iter().find(|s| s.tenant == tenant);
-    let removed = settings.removed_schools.iter().find(|s| s.tenant == tenant);
-    let id = listed
+    let id = settings
+        .schools
+        .iter()
+        .find(|s| s.tenant == tenant)
         .map(|s| s.id.as_str())
-        .or(removed.map(|s| s.id.as_str()))
-        .unwrap_or(tenant);
-    // Only characters a file name may have everywhere.
-    let id: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
+        .or_else(|| {
+            settings
+                .removed_schools
+                .iter()
+                .find(|s| s.tenant == tenant)
+                .map(|s| s.id.as_str())
         })
-        .collect();
-    let kind = format!("rollcall-{}", request.kind.as_str());
-    match plain.strip_prefix(&kind) {
-        Some(rest) => format!("{kind}-{id}{rest}"),
-        None => plain,
-    }
+        .unwrap_or(tenant);
+    request.file_name(Some(id))
 }
 
 /// `GET /api/export/{kind}.csv`: streams a report as it is read from the database.
@@ -250,7 +241,7 @@ pub async fn alerts(
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
     let settings = report_settings(&state);
-    let scope = scope_for(person.scope, query.tenant.as_deref());
+    let scope = person.scope.narrowed_to(query.tenant.as_deref());
     let alerts = state.store.alerts(&scope, today, &settings).await?;
     Ok(Json(AlertList { alerts }))
 }
@@ -286,7 +277,7 @@ pub async fn not_taken(
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
     let cutoff = report_settings(&state).lesson_cutoff;
-    let scope = scope_for(person.scope, query.tenant.as_deref());
+    let scope = person.scope.narrowed_to(query.tenant.as_deref());
     let found = state.store.lessons_not_taken(&scope, day).await?;
     Ok(Json(NotTakenView {
         cutoff_passed: cutoff.has_passed(day, now),

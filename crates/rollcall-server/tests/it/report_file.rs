@@ -167,5 +167,5 @@ async fn a_wrong_request_is_refused_with_a_sentence() {
     assert!(refused("attendance", "classId=5A").starts_with("The address has a wrong value"));
     assert!(refused("students", "chronicThreshold=2").contains("between 0 and 1"));
     let ok = parse_export_request(&state, "classes", "from=2026-11-02&to=2026-11-02").unwrap();
-    assert_eq!(ok.file_name(), "rollcall-classes-2026-11-02.csv");
+    assert_eq!(ok.file_name(None), "rollcall-classes-2026-11-02.csv");
 }

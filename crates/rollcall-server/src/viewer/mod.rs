@@ -26,6 +26,9 @@ use upstream::{Trouble, Upstream};
 
 /// The file in the data folder that keeps the session on the server.
 const SESSION_FILE: &str = "viewer-session.json";
+/// The file that keeps when the copy last held everything the server had (ms, as text).
+const CONTACT_FILE: &str = "viewer-last-contact";
+
 /// The file that names whose copy this is, and of which schools (kept after a sign-out, for
 /// the next sign-in).
 const OWNER_FILE: &str = "viewer-copy-owner.json";
@@ -183,6 +186,8 @@ pub struct Viewer {
     state: watch::Sender<ViewerState>,
     /// A sign-in or sign-out: the sync task starts again at once instead of waiting.
     wake: Notify,
+    /// When the time of the last contact was last written to the data folder.
+    contact_kept_at: std::sync::atomic::AtomicI64,
     /// Counts sign-ins and sign-outs: a write to the copy made for an earlier one is dropped.
     generation: AtomicU64,
     /// Held while the copy is written, so that emptying it for another person cannot
@@ -202,7 +207,9 @@ impl Viewer {
                 ViewerConnection::SignInNeeded
             },
             signed_in_as: session.as_ref().map(|s| s.username.clone()),
-            last_contact_at: None,
+            last_contact_at: std::fs::read_to_string(data_dir.join(CONTACT_FILE))
+                .ok()
+                .and_then(|t| t.trim().parse().ok()),
             copied_up_to: 0,
             message: match &session {
                 Some(_) => format!("Connecting to {}…", config.server),
@@ -223,6 +230,7 @@ impl Viewer {
             state: watch::channel(state).0,
             wake: Notify::new(),
             generation: AtomicU64::new(0),
+            contact_kept_at: std::sync::atomic::AtomicI64::new(0),
             writing: tokio::sync::Mutex::new(()),
         })
     }
@@ -421,6 +429,22 @@ impl Viewer {
             let before = state.clone();
             change(state);
             *state != before
+        });
+    }
+
+    /// Whether the last contact was written to the data folder before `at` (or never).
+    fn last_contact_kept_before(&self, at: i64) -> bool {
+        self.contact_kept_at.load(Ordering::Relaxed) < at
+    }
+
+    /// Writes the time of the last contact (best effort: only the banner's age depends on it).
+    fn keep_last_contact(&self, at: i64) {
+        self.contact_kept_at.store(at, Ordering::Relaxed);
+        let (dir, text) = (self.data_dir.clone(), at.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = crate::settings::write_atomically(&dir, CONTACT_FILE, &text) {
+                tracing::warn!(error = %e, "the time of the last contact could not be kept");
+            }
         });
     }
 

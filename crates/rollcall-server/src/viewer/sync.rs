@@ -235,7 +235,15 @@ async fn newest_in_copy(viewer: &Viewer) -> Result<i64, Trouble> {
 fn mark_current(viewer: &Viewer) {
     let now = now_ms();
     viewer.quietly(|s| s.last_contact_at = Some(now));
+    // Kept in the data folder about once a minute, so that a restart while the server
+    // cannot be reached still says how old the copy is.
+    if viewer.last_contact_kept_before(now - KEEP_CONTACT_EVERY_MS) {
+        viewer.keep_last_contact(now);
+    }
 }
+
+/// How often, at most, the time of the last contact is written to the data folder.
+const KEEP_CONTACT_EVERY_MS: i64 = 60_000;
 
 fn copy_failed(e: rollcall_core::store::StoreError) -> Trouble {
     Trouble::Refused(format!(

@@ -243,7 +243,22 @@ async fn a_viewer_copies_the_server_follows_it_live_keeps_its_copy_while_it_is_d
     until_copied(&viewer, &expected).await;
     let state = viewer_state(&viewer).await;
     assert_eq!(state["signedInAs"], "secretary", "{state}");
+
+    // Started again while the server is down: the copy, and how old it is, from the start.
+    let viewer_dir = viewer.stop().await;
     server.stop().await;
+    let mut config = viewer_of(&format!("http://{server_addr}"))(viewer_dir.path());
+    config.ui_addr = viewer_addr;
+    let viewer = TestServer::start_in(viewer_dir, config).await;
+    let state = until_viewer(&viewer, "offline after a restart", |s| {
+        s["connection"] == "offline"
+    })
+    .await;
+    let age = state["lastContactAt"]
+        .as_i64()
+        .expect("the copy's age is kept");
+    assert!(age <= now_ms() && age > now_ms() - 120_000, "{state}");
+    assert_eq!(viewer_changes(&viewer).await, expected);
     viewer.stop().await;
 }
 

@@ -274,7 +274,15 @@ impl Viewer {
             username: session.username.clone(),
             schools: previous.filter(|_| same_person).and_then(|p| p.schools),
         })?;
-        *self.session.lock().expect("session lock") = Some(session.clone());
+        let replaced = self
+            .session
+            .lock()
+            .expect("session lock")
+            .replace(session.clone());
+        if let Some(old) = replaced.filter(|old| old.token != session.token) {
+            // Signing in again: the session it replaces is ended on the server too.
+            self.upstream.sign_out(&old.token).await;
+        }
         self.update(|s| {
             s.connection = ViewerConnection::Connecting;
             s.signed_in_as = Some(session.username.clone());

@@ -9,6 +9,9 @@ pub enum Notice {
     Reference,
     /// Something in /api/status changed (storage, tunnel, settings).
     Status,
+    /// An administrator changed a person (role, schools, disabled): each signed-in stream
+    /// looks at its session at once instead of at its next periodic check. Not sent to clients.
+    People,
     /// The lesson cutoff passed today with lessons still without attendance (once per cutoff
     /// per day, see `lesson_cutoff`).
     LessonsNotTaken(crate::lesson_cutoff::LessonsNotTakenNotice),

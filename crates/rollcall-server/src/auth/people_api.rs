@@ -212,6 +212,8 @@ async fn change(
     if form.disabled {
         state.store.end_sessions(EndSessions::OfAccount(id)).await?;
     }
+    // Open streams of this person end now if what they may see changed.
+    let _ = state.notices.send(crate::Notice::People);
     let note = format!(
         "{} is now {} of {}{}",
         current.username,

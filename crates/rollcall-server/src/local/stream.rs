@@ -108,7 +108,9 @@ enum Stop {
 }
 
 /// How often a signed-in person's stream checks that their session still stands (it ends
-/// when the session expires, is signed out, the account is disabled, or its schools change).
+/// when the session expires, is signed out, the account is disabled, or its schools change;
+/// a change made on this server is looked at at once, one made on another server of the
+/// same database at this check).
 const SESSION_CHECK_EVERY: Duration = Duration::from_secs(30);
 
 async fn feed(state: AppState, person: Person, mut last: i64, tx: Sink) {
@@ -168,6 +170,12 @@ async fn feed(state: AppState, person: Person, mut last: i64, tx: Sink) {
                 let sse = match &notice {
                     Ok(Notice::Reference) => StreamEvent::Reference(NoData {}).to_sse(),
                     Ok(Notice::Status) => StreamEvent::Status(NoData {}).to_sse(),
+                    Ok(Notice::People) => {
+                        if !session_stands(&state, &person).await {
+                            return;
+                        }
+                        continue;
+                    }
                     Ok(Notice::LessonsNotTaken(n)) => {
                         match crate::lesson_cutoff::notice_within(&state, scope, n).await {
                             Some(theirs) => StreamEvent::LessonsNotTaken(&theirs).to_sse(),
@@ -192,7 +200,6 @@ async fn send_change(tx: &Sink, change: &Change, last: &mut i64) -> Result<(), S
     Ok(())
 }
 
-/// Whether the session `person` streams under is still open.
 /// Whether the stream may go on: the session still stands, and the person still sees the
 /// schools the stream was opened for (an administrator who changes them ends the stream; the
 /// client reconnects and gets what it may see now, a viewer's copy starts afresh).

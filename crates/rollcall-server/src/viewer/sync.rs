@@ -154,7 +154,8 @@ impl Following<'_> {
                     if let Err(trouble) = self.store(batch).await {
                         return trouble;
                     }
-                    viewer.update(|s| s.connection = ViewerConnection::Live);
+                    // Still live: catch_up said so, and only a failure (which returns) or a
+                    // sign-in (which interrupts) changes it.
                     mark_current(viewer);
                 }
             }

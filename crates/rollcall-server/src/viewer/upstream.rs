@@ -310,14 +310,19 @@ impl Upstream {
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> Trouble {
+        // One walk down the causes: the whole chain (does a certificate appear in it?) and the
+        // innermost cause, which says best what went wrong.
         let mut chain = e.to_string();
+        let mut innermost = chain.clone();
         let mut source = std::error::Error::source(e);
         while let Some(inner) = source {
-            chain = format!("{chain}: {inner}");
+            innermost = inner.to_string();
+            chain = format!("{chain}: {innermost}");
             source = inner.source();
         }
         let seen = self.seen.lock().expect("seen lock").clone();
-        if let Some(fingerprint) = seen.filter(|_| chain.to_lowercase().contains("certificate")) {
+        let certificate = chain.to_lowercase().contains("certificate");
+        if let Some(fingerprint) = seen.filter(|_| certificate) {
             return Trouble::Untrusted {
                 sentence: format!(
                     "The certificate of {} was not issued by an authority this computer knows, \
@@ -336,14 +341,7 @@ impl Upstream {
         } else if e.is_timeout() {
             "it took too long to answer".to_string()
         } else {
-            // Certificates and broken connections: the underlying reason says which.
-            let mut reason = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(inner) = source {
-                reason = inner.to_string();
-                source = inner.source();
-            }
-            reason
+            innermost
         };
         Trouble::Unreachable(format!("Rollcall cannot reach {} ({why}).", self.base))
     }

@@ -105,6 +105,23 @@ async fn sign_in_viewer(viewer: &TestServer, username: &str, password: &str) -> 
         .await
 }
 
+/// The launch options of a start in `dir`, with the connection Connect saved there.
+fn saved_options(dir: &Path) -> rollcall_server::launch::LaunchOptions {
+    rollcall_server::launch::LaunchOptions {
+        data_dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    }
+    .with_saved_server()
+}
+
+/// Rollcall started as the next start in `dir` would be: the viewer its saved connection
+/// chose, its interface on a free port.
+async fn start_saved_viewer(dir: &Path) -> TestServer {
+    let mut config = saved_options(dir).resolve(&Default::default()).unwrap();
+    config.ui_addr = "127.0.0.1:0".parse().unwrap();
+    TestServer::start_in(tempfile::tempdir().unwrap(), config).await
+}
+
 async fn restart_on(dir: tempfile::TempDir, ui_addr: SocketAddr) -> TestServer {
     let mut config = with_sign_in(dir.path(), SignInConfig::default());
     config.ui_addr = ui_addr;
@@ -412,15 +429,11 @@ async fn an_office_computer_connects_to_a_server_from_the_window_and_stops_viewi
 
     // The next start is a viewer, with its copy in a folder of its own.
     let dir = office.stop().await;
-    let options = rollcall_server::launch::LaunchOptions {
-        data_dir: Some(dir.path().to_path_buf()),
-        ..Default::default()
-    }
-    .with_saved_server();
-    assert_eq!(options.data_dir(), dir.path().join("viewer"));
-    let mut config = options.resolve(&Default::default()).unwrap();
-    config.ui_addr = "127.0.0.1:0".parse().unwrap();
-    let viewer = TestServer::start_in(tempfile::tempdir().unwrap(), config).await;
+    assert_eq!(
+        saved_options(dir.path()).data_dir(),
+        dir.path().join("viewer")
+    );
+    let viewer = start_saved_viewer(dir.path()).await;
     let state = viewer_state(&viewer).await;
     assert_eq!(state["server"], format!("{}/", district.api_base));
     let (code, answer) = viewer
@@ -515,15 +528,7 @@ async fn a_self_signed_server_is_trusted_only_by_the_fingerprint_the_person_conf
     assert_eq!(saved, format!("{}/\n{fingerprint}\n", district.api_base));
 
     let dir = office.stop().await;
-    let mut config = rollcall_server::launch::LaunchOptions {
-        data_dir: Some(dir.path().to_path_buf()),
-        ..Default::default()
-    }
-    .with_saved_server()
-    .resolve(&Default::default())
-    .unwrap();
-    config.ui_addr = "127.0.0.1:0".parse().unwrap();
-    let viewer = TestServer::start_in(tempfile::tempdir().unwrap(), config).await;
+    let viewer = start_saved_viewer(dir.path()).await;
     let (code, answer) = sign_in_viewer(&viewer, "secretary", PASSWORD).await;
     assert_eq!(code, 200, "{answer}");
     until_copied(&viewer, &server_changes(&district, &admin).await).await;

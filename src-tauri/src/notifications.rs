@@ -42,16 +42,19 @@ pub fn is_notable(change: &Change, notify_status_ids: &[i64]) -> bool {
     }
 }
 
-/// Matching changes of one window, counted per (status, class).
+/// Matching changes of one window, counted per (school, status, class): ids are per school.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Group {
-    counts: BTreeMap<(i64, i64), usize>,
+    counts: BTreeMap<(String, i64, i64), usize>,
 }
 
 impl Group {
     pub fn add(&mut self, change: &Change) {
         if let Some(status) = change.status_after {
-            *self.counts.entry((status, change.class_id)).or_default() += 1;
+            *self
+                .counts
+                .entry((change.tenant.clone(), status, change.class_id))
+                .or_default() += 1;
         }
     }
 
@@ -59,33 +62,35 @@ impl Group {
         self.counts.is_empty()
     }
 
-    /// The statuses and classes the message names.
-    pub fn names_needed(&self) -> Vec<Name> {
-        let mut needed: Vec<Name> = Vec::new();
-        for &(status, class) in self.counts.keys() {
-            for name in [Name::Status(status), Name::Class(class)] {
-                if !needed.contains(&name) {
-                    needed.push(name);
+    /// The statuses and classes the message names, per school.
+    pub fn names_needed(&self) -> BTreeMap<String, Vec<Name>> {
+        let mut needed: BTreeMap<String, Vec<Name>> = BTreeMap::new();
+        for (tenant, status, class) in self.counts.keys() {
+            let school = needed.entry(tenant.clone()).or_default();
+            for name in [Name::Status(*status), Name::Class(*class)] {
+                if !school.contains(&name) {
+                    school.push(name);
                 }
             }
         }
         needed
     }
 
-    /// The notification's title and body, with names from `names` (ids when unknown).
-    pub fn message(&self, names: &dyn Fn(Name) -> String) -> (String, String) {
+    /// The notification's title and body, with names from `names` (given the school; ids
+    /// when unknown).
+    pub fn message(&self, names: &dyn Fn(&str, Name) -> String) -> (String, String) {
         let total: usize = self.counts.values().sum();
         let mut lines: Vec<(usize, String)> = self
             .counts
             .iter()
-            .map(|(&(status, class), &count)| {
+            .map(|((tenant, status, class), &count)| {
                 let who = if count == 1 {
                     "1 student".to_string()
                 } else {
                     format!("{count} students")
                 };
-                let status = names(Name::Status(status));
-                let class = names(Name::Class(class));
+                let status = names(tenant, Name::Status(*status));
+                let class = names(tenant, Name::Class(*class));
                 (count, format!("{who} marked {status} in {class}"))
             })
             .collect();
@@ -109,10 +114,13 @@ impl Group {
 /// An id to put a name to.
 pub type Name = NamedId;
 
-/// The name the reference tables (filled by the DreamClass resolver) have for `name`, else
-/// its id.
-fn name_or_id(names: &HashMap<Name, String>, name: Name) -> String {
-    match (names.get(&name), name) {
+/// Names found, per school.
+type SchoolNames = HashMap<String, HashMap<Name, String>>;
+
+/// The name the reference tables (filled by the DreamClass resolver) have for `name` in
+/// school `tenant`, else its id.
+fn name_or_id(names: &SchoolNames, tenant: &str, name: Name) -> String {
+    match (names.get(tenant).and_then(|n| n.get(&name)), name) {
         (Some(known), _) => known.clone(),
         (None, Name::Status(id)) => format!("status {id}"),
         (None, Name::Class(id)) => format!("Class {id}"),
@@ -167,17 +175,23 @@ pub async fn watch<R: Runtime>(app: AppHandle<R>, state: AppState, pause: Notifi
 }
 
 async fn show<R: Runtime>(app: &AppHandle<R>, state: &AppState, group: Group) {
-    let names = state
-        .store()
-        .names_of(&Scope::all(), group.names_needed())
-        .await;
-    let (title, body) = match names {
-        Ok(names) => group.message(&|name| name_or_id(&names, name)),
-        Err(e) => {
-            tracing::warn!(error = ?e, "could not read names for a notification");
-            return;
+    let mut names = SchoolNames::new();
+    for (tenant, needed) in group.names_needed() {
+        match state
+            .store()
+            .names_of(&Scope::all(), tenant.clone(), needed)
+            .await
+        {
+            Ok(found) => {
+                names.insert(tenant, found);
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, "could not read names for a notification");
+                return;
+            }
         }
-    };
+    }
+    let (title, body) = group.message(&|tenant, name| name_or_id(&names, tenant, name));
     notify(app, &title, &body);
 }
 
@@ -217,7 +231,7 @@ mod tests {
         }
     }
 
-    fn names(name: Name) -> String {
+    fn names(_tenant: &str, name: Name) -> String {
         match name {
             Name::Status(2) => "Absent".into(),
             Name::Status(id) => format!("status {id}"),
@@ -272,13 +286,30 @@ mod tests {
         group.add(&change(7, None, Some(2)));
         group.add(&change(7, None, Some(2)));
         group.add(&change(8, None, Some(2)));
+        let mut other_school = change(7, None, Some(2));
+        other_school.tenant = "u".into();
+        group.add(&other_school);
         assert_eq!(
             group.names_needed(),
-            vec![Name::Status(2), Name::Class(7), Name::Class(8)]
+            BTreeMap::from([
+                (
+                    "t".to_string(),
+                    vec![Name::Status(2), Name::Class(7), Name::Class(8)]
+                ),
+                ("u".to_string(), vec![Name::Status(2), Name::Class(7)]),
+            ])
         );
-        let names = HashMap::from([(Name::Class(7), "Year 7 A".to_string())]);
-        assert_eq!(name_or_id(&names, Name::Class(7)), "Year 7 A");
-        assert_eq!(name_or_id(&names, Name::Class(8)), "Class 8");
-        assert_eq!(name_or_id(&names, Name::Status(2)), "status 2");
+        let names = SchoolNames::from([(
+            "t".to_string(),
+            HashMap::from([(Name::Class(7), "Year 7 A".to_string())]),
+        )]);
+        assert_eq!(name_or_id(&names, "t", Name::Class(7)), "Year 7 A");
+        assert_eq!(
+            name_or_id(&names, "u", Name::Class(7)),
+            "Class 7",
+            "class 7 of another school is not named after this one's"
+        );
+        assert_eq!(name_or_id(&names, "t", Name::Class(8)), "Class 8");
+        assert_eq!(name_or_id(&names, "t", Name::Status(2)), "status 2");
     }
 }

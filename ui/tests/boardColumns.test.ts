@@ -14,11 +14,11 @@ const board: Board = {
 
 describe("board", () => {
   it("orders status columns present, late, absent, excused, then others", () => {
-    const names = new NameBook({
+    const names = NameBook.of({
       statuses: [
-        { id: 5, name: "Present", category: "present" },
-        { id: 6, name: "Absent", category: "absent" },
-        { id: 7, name: "Late", category: "late" },
+        { tenant: "my-school", id: 5, name: "Present", category: "present" },
+        { tenant: "my-school", id: 6, name: "Absent", category: "absent" },
+        { tenant: "my-school", id: 7, name: "Late", category: "late" },
       ],
     });
     expect(boardStatusColumns(board, names)).toEqual([5, 7, 6, 8]);

@@ -12,13 +12,13 @@ const unknownCategory = (name: string) => name as StatusCategory;
 
 const reference: Reference = {
   statuses: [
-    { id: 5, name: "Present", category: "present" },
-    { id: 6, name: "Absent", category: unknownCategory("ABSENT") },
-    { id: 7, name: "Field trip", category: unknownCategory("something-new") },
+    { tenant: "my-school", id: 5, name: "Present", category: "present" },
+    { tenant: "my-school", id: 6, name: "Absent", category: unknownCategory("ABSENT") },
+    { tenant: "my-school", id: 7, name: "Field trip", category: unknownCategory("something-new") },
   ],
-  students: [{ studentPeriodId: 4, name: "Zoë Papadopoulou" }],
-  classes: [{ id: 34, name: "B2" }],
-  courses: [{ id: 40, name: "Mathematics" }],
+  students: [{ tenant: "my-school", studentPeriodId: 4, name: "Zoë Papadopoulou" }],
+  classes: [{ tenant: "my-school", id: 34, name: "B2" }],
+  courses: [{ tenant: "my-school", id: 40, name: "Mathematics" }],
 };
 
 describe("NameBook", () => {
@@ -33,7 +33,7 @@ describe("NameBook", () => {
   });
 
   it("uses names once known, and maps categories to the five colours", () => {
-    const names = new NameBook(reference);
+    const names = NameBook.of(reference);
     expect(names.student(4)).toBe("Zoë Papadopoulou");
     expect(names.className(34)).toBe("B2");
     expect(names.course(40)).toBe("Mathematics");
@@ -43,17 +43,35 @@ describe("NameBook", () => {
   });
 
   it("describes creations, deletions and comment-only changes", () => {
-    const names = new NameBook(reference);
+    const names = NameBook.of(reference);
     expect(statusChangeText(change(1, { statusBefore: null, statusAfter: 5 }), names)).toBe("Present (new)");
     expect(statusChangeText(change(1, { statusBefore: 6, statusAfter: null }), names)).toBe("Deleted (was Absent)");
     expect(statusChangeText(change(1, { statusBefore: 5, statusAfter: 5, commentBefore: "", commentAfter: "late bus" }), names)).toBe("Present (comment changed)");
   });
 
   it("knows when a row still has an id without a name", () => {
-    const names = new NameBook(reference);
+    const names = NameBook.of(reference);
     expect(names.knowsAll(change(1, { statusBefore: 5, statusAfter: 6 }))).toBe(true);
     expect(names.knowsAll(change(1, { statusBefore: 5, statusAfter: 8 }))).toBe(false);
     expect(names.knowsAll(change(1, { studentPeriodId: 99 }))).toBe(false);
+    expect(names.knowsAll(change(1, { tenant: "another-school", statusBefore: 5, statusAfter: 6 })), "the ids have names in their own school only").toBe(false);
+  });
+
+  it("keeps each school's names apart: a row reads its own school, a picker the school chosen", () => {
+    const names = NameBook.of({
+      classes: [
+        { tenant: "north", id: 12, name: "North 7" },
+        { tenant: "south", id: 12, name: "South 7" },
+        { tenant: "south", id: 13, name: "South 8" },
+      ],
+    });
+    expect(names.className(12, "north")).toBe("North 7");
+    expect(names.className(12, "south")).toBe("South 7");
+    expect(names.className(13, "north"), "south's class 13 is not north's").toBe("Class 13");
+    expect(names.forSchool("south").className(12)).toBe("South 7");
+    expect(names.forSchool("north").classList()).toEqual([{ id: 12, name: "North 7" }]);
+    expect(names.forSchool(null).classList().map((c) => c.id)).toEqual([12, 13]);
+    expect(names.forSchool("south").className(12, "north"), "a row's own school wins over the picker").toBe("North 7");
   });
 });
 

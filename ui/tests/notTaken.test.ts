@@ -6,7 +6,7 @@ import { parseNotTakenNotice } from "../src/lib/live/liveStream";
 import { NameBook } from "../src/lib/names/nameBook";
 import type { NotTakenView } from "../src/lib/api/types";
 
-const names = new NameBook({ classes: [{ id: 35, name: "7B" }], courses: [{ id: 40, name: "Maths" }] });
+const names = NameBook.of({ classes: [{ tenant: "s", id: 35, name: "7B" }], courses: [{ tenant: "s", id: 40, name: "Maths" }] });
 
 function view(patch: Partial<NotTakenView> = {}): NotTakenView {
   return {

@@ -42,10 +42,10 @@ const SQLITE3_QUERY: &str = "SELECT a.attendance_id, a.date, a.kind AS type, a.c
      WHEN 'excused' THEN 'excused' ELSE 'other' END AS status_category, a.comment, \
      strftime('%Y-%m-%dT%H:%M:%fZ', a.event_ts / 1000.0, 'unixepoch') AS last_event_at, a.tenant AS school \
      FROM attendance a \
-     LEFT JOIN reference_classes c ON c.id = a.class_id \
-     LEFT JOIN reference_courses co ON co.id = a.course_id \
-     LEFT JOIN reference_students st ON st.student_period_id = a.student_period_id \
-     LEFT JOIN reference_statuses s ON s.id = a.status_id \
+     LEFT JOIN reference_classes c ON c.tenant = a.tenant AND c.id = a.class_id \
+     LEFT JOIN reference_courses co ON co.tenant = a.tenant AND co.id = a.course_id \
+     LEFT JOIN reference_students st ON st.tenant = a.tenant AND st.student_period_id = a.student_period_id \
+     LEFT JOIN reference_statuses s ON s.tenant = a.tenant AND s.id = a.status_id \
      WHERE a.deleted = 0 \
      ORDER BY a.date, a.class_id, a.course_id, a.student_period_id, a.attendance_id";
 
@@ -385,8 +385,8 @@ fn build_database(db: &Path, rows: i64) {
         ];
         let mut student = tx
             .prepare(
-                "INSERT INTO reference_students (student_period_id, student_id, name, class_id,
-                     school_period_id, active, fetched_at) VALUES (?1, ?1, ?2, ?3, 1, 1, 0)",
+                "INSERT INTO reference_students (tenant, student_period_id, student_id, name, class_id,
+                     school_period_id, active, fetched_at) VALUES ('bench-school', ?1, ?1, ?2, ?3, 1, 1, 0)",
             )
             .unwrap();
         for sp in 1..=STUDENTS {
@@ -401,8 +401,8 @@ fn build_database(db: &Path, rows: i64) {
         }
         for c in 0..CLASSES {
             tx.execute(
-                "INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-                 VALUES (?1, ?2, 1, 1, 0)",
+                "INSERT INTO reference_classes (tenant, id, name, school_period_id, active, fetched_at)
+                 VALUES ('bench-school', ?1, ?2, 1, 1, 0)",
                 params![
                     100 + c,
                     format!(
@@ -430,16 +430,16 @@ fn build_database(db: &Path, rows: i64) {
         ];
         for (i, name) in courses.iter().enumerate() {
             tx.execute(
-                "INSERT INTO reference_courses (id, name, fetched_at) VALUES (?1, ?2, 0)",
+                "INSERT INTO reference_courses (tenant, id, name, fetched_at) VALUES ('bench-school', ?1, ?2, 0)",
                 params![200 + i as i64, name],
             )
             .unwrap();
         }
         tx.execute_batch(
-            "INSERT INTO reference_statuses (id, name, guessed_category, user_category, fetched_at)
-             VALUES (1, 'Present', 'present', NULL, 0), (2, 'Absent', 'absent', NULL, 0),
-                    (3, 'Late', 'late', NULL, 0), (4, 'Excused', 'excused', NULL, 0),
-                    (5, 'Left early', 'other', NULL, 0);",
+            "INSERT INTO reference_statuses (tenant, id, name, guessed_category, user_category, fetched_at)
+             VALUES ('bench-school', 1, 'Present', 'present', NULL, 0), ('bench-school', 2, 'Absent', 'absent', NULL, 0),
+                    ('bench-school', 3, 'Late', 'late', NULL, 0), ('bench-school', 4, 'Excused', 'excused', NULL, 0),
+                    ('bench-school', 5, 'Left early', 'other', NULL, 0);",
         )
         .unwrap();
 

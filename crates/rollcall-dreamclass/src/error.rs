@@ -11,6 +11,11 @@ pub enum ApiError {
     )]
     NotConfigured,
     #[error(
+        "The school's DreamClass domain (such as my-school) is not set: enter it in Settings, \
+         next to the API token."
+    )]
+    TenantNotSet,
+    #[error(
         "The DreamClass API address \"{0}\" is not a web address: check it in Settings \
          (it looks like https://api.dreamclass.io/dreamclassapi/v1)."
     )]
@@ -67,6 +72,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotConfigured => "not_configured",
+            Self::TenantNotSet => "tenant_not_set",
             Self::BadAddress(_) => "bad_address",
             Self::TokenRefused => "token_refused",
             Self::Forbidden { .. } => "forbidden",

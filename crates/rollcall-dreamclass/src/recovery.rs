@@ -243,10 +243,7 @@ pub async fn recover_days(
         return report.finish(recheck_after);
     }
     if tenant.is_empty() {
-        report.errors.push(
-            "The school's DreamClass name (such as my-school) is not set: enter it in Settings."
-                .into(),
-        );
+        report.errors.push(ApiError::TenantNotSet.to_string());
         report.retry_later = true;
         return report.finish(recheck_after);
     }

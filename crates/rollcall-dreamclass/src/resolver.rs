@@ -16,7 +16,10 @@ const MAX_PERIODS: usize = 4;
 /// Reads statuses, courses, and the students and classes of the current school period(s).
 /// Parts that fail are left out (`None` or missing); the first error is returned with them.
 pub async fn fetch_reference(client: &DreamClassClient) -> (FetchedReference, Option<ApiError>) {
-    let mut fetched = FetchedReference::default();
+    let mut fetched = FetchedReference {
+        tenant: client.config().tenant.trim().to_string(),
+        ..FetchedReference::default()
+    };
     let mut first_error: Option<ApiError> = None;
     // A refused token or a wrong address fails every call the same way: stop at the first.
     let stops = |e: &ApiError| !e.is_transient();
@@ -70,11 +73,18 @@ pub struct RefreshOutcome {
     pub error: Option<ApiError>,
 }
 
-/// Reads the names from the API and stores them.
+/// Reads the names from the API and stores them, as the names of the school the connection
+/// is for (its tenant). Without a tenant nothing is asked: the names would belong to no school.
 pub async fn refresh(
     client: &DreamClassClient,
     store: &dyn Store,
 ) -> Result<RefreshOutcome, rollcall_core::store::StoreError> {
+    if client.config().tenant.trim().is_empty() {
+        return Ok(RefreshOutcome {
+            changed: false,
+            error: Some(ApiError::TenantNotSet),
+        });
+    }
     let (fetched, error) = fetch_reference(client).await;
     let now = rollcall_core::model::now_ms();
     let changed = store.store_reference(fetched, now).await?;

@@ -248,17 +248,18 @@ impl DreamClass {
         self.inner.refresh_now.notify_one();
     }
 
-    /// Corrects (or, with `None`, un-corrects) the category of a status. Returns whether the
-    /// status is known.
+    /// Corrects (or, with `None`, un-corrects) the category of a status of school `tenant`.
+    /// Returns whether the status is known.
     pub async fn set_status_category(
         &self,
+        tenant: String,
         status_id: i64,
         category: Option<StatusCategory>,
     ) -> Result<bool, StoreError> {
         let known = self
             .inner
             .store
-            .set_status_category(status_id, category)
+            .set_status_category(tenant, status_id, category)
             .await?;
         if known {
             self.publish_reference_changed();
@@ -266,10 +267,12 @@ impl DreamClass {
         Ok(known)
     }
 
-    /// Applies a `STUDENT_PERIOD_*`, `STUDENT_CLASS_*` or `CLASS_*` webhook's `data` (call it
-    /// after the delivery was stored, for types where [`reference::is_reference_event`]).
+    /// Applies a `STUDENT_PERIOD_*`, `STUDENT_CLASS_*` or `CLASS_*` webhook's `data`, as
+    /// names of the school (`tenant`) the delivery named (call it after the delivery was
+    /// stored, for types where [`reference::is_reference_event`]).
     pub async fn apply_webhook(
         &self,
+        tenant: &str,
         event_type: &str,
         data: serde_json::Value,
     ) -> Result<(), StoreError> {
@@ -280,11 +283,16 @@ impl DreamClass {
             return Ok(());
         };
         let now = rollcall_core::model::now_ms();
-        let effect = self.inner.store.apply_reference_update(update, now).await?;
+        let effect = self
+            .inner
+            .store
+            .apply_reference_update(tenant.to_string(), update, now)
+            .await?;
         if effect.names_changed {
             self.publish_reference_changed();
         }
-        if effect.unknown_name {
+        // Only this connection's school is worth asking the API about.
+        if effect.unknown_name && self.names_scope().allows(tenant) {
             self.inner.refresh_soon.notify_one();
         }
         Ok(())
@@ -340,6 +348,11 @@ impl DreamClass {
 
     fn client(&self) -> DreamClassClient {
         self.inner.client.borrow().clone()
+    }
+
+    /// The school whose names this connection reads: its tenant (none while it is not set).
+    fn names_scope(&self) -> Scope {
+        Scope::tenants([self.client().config().tenant.trim().to_string()])
     }
 
     fn publish_reference_changed(&self) {
@@ -424,7 +437,7 @@ impl DreamClass {
         let mut known = self
             .inner
             .store
-            .known_ids(&Scope::all())
+            .known_ids(&self.names_scope())
             .await
             .unwrap_or_default();
         // Unknown ids already asked about; forgotten at each periodic refresh, so that an id
@@ -447,6 +460,8 @@ impl DreamClass {
                 }
                 received = next_change(&mut changes) => {
                     let unknown = match received {
+                        // A change of another school is not this connection's to name.
+                        Ok(change) if !self.names_scope().allows(&change.tenant) => false,
                         Ok(change) => {
                             let mut any_new = false;
                             for id in known.missing(&change) {
@@ -457,7 +472,7 @@ impl DreamClass {
                         Err(broadcast::error::RecvError::Lagged(_)) => self
                             .inner
                             .store
-                            .attendance_has_unknown_ids(&Scope::all())
+                            .attendance_has_unknown_ids(&self.names_scope())
                             .await
                             .unwrap_or(false),
                         Err(broadcast::error::RecvError::Closed) => {
@@ -483,7 +498,7 @@ impl DreamClass {
             }
             if !self.lease("names", 2 * options.refresh_every).await {
                 // Another server sharing the database refreshes the names for everyone.
-                if let Ok(k) = self.inner.store.known_ids(&Scope::all()).await {
+                if let Ok(k) = self.inner.store.known_ids(&self.names_scope()).await {
                     known = k;
                 }
                 next_due = Instant::now() + options.refresh_every;
@@ -501,7 +516,7 @@ impl DreamClass {
                 }
                 Err(e) => Some((e.user_message().to_string(), "storage".to_string())),
             };
-            if let Ok(k) = self.inner.store.known_ids(&Scope::all()).await {
+            if let Ok(k) = self.inner.store.known_ids(&self.names_scope()).await {
                 known = k;
             }
             self.inner.state.send_modify(|s| {

@@ -348,6 +348,7 @@ pub(crate) async fn store_checked(
         names_data,
     } = checked;
     let event_type = delivery.envelope.event_type.clone();
+    let tenant = delivery.envelope.tenant.clone();
     let body = state.forwarding.wants().then(|| delivery.raw_body.clone());
     let outcome = state.store.deliver(delivery).await?;
     if let Some(body) = body {
@@ -359,7 +360,7 @@ pub(crate) async fn store_checked(
         let dreamclass = state.dreamclass.clone();
         tokio::spawn(async move {
             let data = serde_json::Value::Object(data);
-            if let Err(e) = dreamclass.apply_webhook(&event_type, data).await {
+            if let Err(e) = dreamclass.apply_webhook(&tenant, &event_type, data).await {
                 tracing::warn!(error = %e, "names from a webhook could not be saved");
             }
         });

@@ -38,10 +38,10 @@ const PSQL_QUERY: &str = "SELECT a.attendance_id, a.date, a.kind AS type, a.clas
      to_char(to_timestamp(a.event_ts / 1000.0) AT TIME ZONE 'UTC', \
      'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS last_event_at, a.tenant AS school \
      FROM attendance a \
-     LEFT JOIN reference_classes c ON c.id = a.class_id \
-     LEFT JOIN reference_courses co ON co.id = a.course_id \
-     LEFT JOIN reference_students st ON st.student_period_id = a.student_period_id \
-     LEFT JOIN reference_statuses s ON s.id = a.status_id \
+     LEFT JOIN reference_classes c ON c.tenant = a.tenant AND c.id = a.class_id \
+     LEFT JOIN reference_courses co ON co.tenant = a.tenant AND co.id = a.course_id \
+     LEFT JOIN reference_students st ON st.tenant = a.tenant AND st.student_period_id = a.student_period_id \
+     LEFT JOIN reference_statuses s ON s.tenant = a.tenant AND s.id = a.status_id \
      WHERE a.deleted = 0 \
      ORDER BY a.date, a.class_id, a.course_id, a.student_period_id, a.attendance_id";
 
@@ -187,17 +187,16 @@ fn load(url: &DatabaseUrl, rows: i64) {
     let mut c = url.connect_raw().expect("a connection");
     c.batch_execute(
         "BEGIN;
-         INSERT INTO reference_statuses (id, name, guessed_category, fetched_at) VALUES
-             (1, 'Present', 'present', 0), (2, 'Absent', 'absent', 0),
-             (3, 'Late', 'late', 0), (4, 'Excused', 'excused', 0);
-         INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-             SELECT g, 'Class ' || g, 1, 1, 0 FROM generate_series(1, 40) g;
-         INSERT INTO reference_courses (id, name, fetched_at)
-             SELECT g, 'Course ' || g, 0 FROM generate_series(1, 12) g;
-         INSERT INTO reference_students
-             (student_period_id, student_id, name, class_id, school_period_id, active, fetched_at)
-             SELECT g, 10000 + g, 'Student ' || g, 1 + g % 40, 1, 1, 0
-             FROM generate_series(1, 1000) g;
+         INSERT INTO reference_statuses (tenant, id, name, guessed_category, fetched_at) VALUES
+             ('bench', 1, 'Present', 'present', 0), ('bench', 2, 'Absent', 'absent', 0),
+             ('bench', 3, 'Late', 'late', 0), ('bench', 4, 'Excused', 'excused', 0);
+         INSERT INTO reference_classes (tenant, id, name, school_period_id, active, fetched_at)
+             SELECT 'bench', g, 'Class ' || g, 1, 1, 0 FROM generate_series('bench', 1, 40) g;
+         INSERT INTO reference_courses (tenant, id, name, fetched_at)
+             SELECT 'bench', g, 'Course ' || g, 0 FROM generate_series('bench', 1, 12) g;
+         INSERT INTO reference_students (tenant, student_period_id, student_id, name, class_id, school_period_id, active, fetched_at)
+             SELECT 'bench', g, 10000 + g, 'Student ' || g, 1 + g % 40, 1, 1, 0
+             FROM generate_series('bench', 1, 1000) g;
          COMMIT;",
     )
     .expect("reference names load");

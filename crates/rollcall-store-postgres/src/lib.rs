@@ -305,24 +305,39 @@ impl Store for PostgresStore {
 
     // The reference tables hold the names of the schools this database serves; as on SQLite,
     // a scope does not narrow them (ids are DreamClass's, per installation).
-    async fn reference(&self, _scope: &Scope) -> Result<Reference, StoreError> {
-        self.pool.run(reference::load_reference).await
+    async fn reference(&self, scope: &Scope) -> Result<Reference, StoreError> {
+        let scope = scope.clone();
+        self.pool
+            .run(move |c| reference::load_reference(c, &scope))
+            .await
     }
 
     async fn names_of(
         &self,
-        _scope: &Scope,
+        scope: &Scope,
+        tenant: String,
         ids: Vec<NamedId>,
     ) -> Result<HashMap<NamedId, String>, StoreError> {
-        self.pool.run(move |c| reference::names_of(c, &ids)).await
+        if !scope.allows(&tenant) {
+            return Ok(HashMap::new());
+        }
+        self.pool
+            .run(move |c| reference::names_of(c, &tenant, &ids))
+            .await
     }
 
-    async fn known_ids(&self, _scope: &Scope) -> Result<KnownIds, StoreError> {
-        self.pool.run(reference::known_ids).await
+    async fn known_ids(&self, scope: &Scope) -> Result<KnownIds, StoreError> {
+        let scope = scope.clone();
+        self.pool
+            .run(move |c| reference::known_ids(c, &scope))
+            .await
     }
 
-    async fn attendance_has_unknown_ids(&self, _scope: &Scope) -> Result<bool, StoreError> {
-        self.pool.run(reference::attendance_has_unknown_ids).await
+    async fn attendance_has_unknown_ids(&self, scope: &Scope) -> Result<bool, StoreError> {
+        let scope = scope.clone();
+        self.pool
+            .run(move |c| reference::attendance_has_unknown_ids(c, &scope))
+            .await
     }
 
     async fn store_reference(
@@ -337,21 +352,23 @@ impl Store for PostgresStore {
 
     async fn set_status_category(
         &self,
+        tenant: String,
         status_id: i64,
         category: Option<StatusCategory>,
     ) -> Result<bool, StoreError> {
         self.writer
-            .transact(move |t| reference::set_status_category(t, status_id, category))
+            .transact(move |t| reference::set_status_category(t, &tenant, status_id, category))
             .await
     }
 
     async fn apply_reference_update(
         &self,
+        tenant: String,
         update: ReferenceUpdate,
         now: i64,
     ) -> Result<ReferenceWebhookEffect, StoreError> {
         self.writer
-            .transact(move |t| reference::apply_reference_update(t, &update, now))
+            .transact(move |t| reference::apply_reference_update(t, &tenant, &update, now))
             .await
     }
 

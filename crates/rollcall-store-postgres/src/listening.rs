@@ -111,10 +111,15 @@ pub fn purge_deliveries_before(
 
 /// rollcall-core's `store::purge::PURGE_SQL`, numbered for PostgreSQL (the statement cache
 /// is keyed by static text). `store_suite` checks both stores delete the same rows.
-const PURGE_SQL: [&str; 3] = [
+const PURGE_SQL: [&str; 8] = [
     "DELETE FROM attendance WHERE tenant = $1",
     "DELETE FROM changes WHERE tenant = $1",
     "DELETE FROM deliveries WHERE tenant = $1 OR school = $2",
+    "DELETE FROM reference_statuses WHERE tenant = $1",
+    "DELETE FROM reference_students WHERE tenant = $1",
+    "DELETE FROM reference_student_classes WHERE tenant = $1",
+    "DELETE FROM reference_classes WHERE tenant = $1",
+    "DELETE FROM reference_courses WHERE tenant = $1",
 ];
 
 /// Deletes one removed school's rows.
@@ -123,7 +128,7 @@ pub fn purge_school(
     tenant: &str,
     school: &str,
 ) -> Result<PurgedSchool, postgres::Error> {
-    let mut counts = [0u64; 3];
+    let mut counts = [0u64; PURGE_SQL.len()];
     for (sql, count) in PURGE_SQL.iter().zip(&mut counts) {
         *count = match sql.contains("$2") {
             true => tx.execute(sql, &[&tenant, &school])?,

@@ -3,59 +3,85 @@
 //! webhook's effect is decided by core's functions, so both backends answer alike.
 //!
 //! Invariant (as on SQLite): a name once known is never removed; a refresh only adds or
-//! renames, and a user's category correction survives every refresh.
+//! renames, and a user's category correction survives every refresh. Names belong to their
+//! school: every table is keyed by (tenant, id).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use postgres::Client;
+use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::StatusCategory;
 use rollcall_core::store::reference::{
     renamed, shown_category, shown_name, student_renamed, FetchedReference, KnownIds, NamedId,
     Reference, ReferenceName, ReferenceStatus, ReferenceStudent, ReferenceUpdate,
-    ReferenceWebhookEffect,
+    ReferenceWebhookEffect, KNOWN_ID_QUERIES,
 };
+use rollcall_core::Scope;
 
+use crate::sql::{params, placeholders, refs};
 use crate::write_tx::WriteTx;
 
-/// Every known name, as `GET /api/reference` answers.
-pub fn load_reference(c: &mut Client) -> Result<Reference, postgres::Error> {
-    let statuses = c
-        .query(
-            "SELECT id, name, COALESCE(user_category, guessed_category)
-             FROM reference_statuses ORDER BY id",
-            &[],
-        )?
-        .iter()
-        .map(|r| ReferenceStatus {
-            id: r.get(0),
-            name: r.get(1),
-            category: shown_category(r.get(2)),
-        })
-        .collect();
-    let students = c
-        .query(
-            "SELECT student_period_id, name FROM reference_students
-             WHERE name IS NOT NULL ORDER BY student_period_id",
-            &[],
-        )?
-        .iter()
-        .map(|r| ReferenceStudent {
-            student_period_id: r.get(0),
-            name: r.get(1),
-        })
-        .collect();
+/// The rows of `sql` (its `{within}` replaced by the scope's condition on alias `r`).
+fn scoped_rows(
+    c: &mut Client,
+    scope: &Scope,
+    sql: &str,
+) -> Result<Vec<postgres::Row>, postgres::Error> {
+    let (within, values) = RecordFilter::default().within(scope).sql("r", "");
+    let values = params(values);
+    c.query(
+        &placeholders(&sql.replace("{within}", &within)),
+        &refs(&values),
+    )
+}
+
+/// Every known name of the schools `scope` allows, as `GET /api/reference` answers.
+pub fn load_reference(c: &mut Client, scope: &Scope) -> Result<Reference, postgres::Error> {
+    let statuses = scoped_rows(
+        c,
+        scope,
+        "SELECT r.tenant, r.id, r.name, COALESCE(r.user_category, r.guessed_category)
+         FROM reference_statuses r WHERE {within} ORDER BY r.tenant, r.id",
+    )?
+    .iter()
+    .map(|r| ReferenceStatus {
+        tenant: r.get(0),
+        id: r.get(1),
+        name: r.get(2),
+        category: shown_category(r.get(3)),
+    })
+    .collect();
+    let students = scoped_rows(
+        c,
+        scope,
+        "SELECT r.tenant, r.student_period_id, r.name FROM reference_students r
+         WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.student_period_id",
+    )?
+    .iter()
+    .map(|r| ReferenceStudent {
+        tenant: r.get(0),
+        student_period_id: r.get(1),
+        name: r.get(2),
+    })
+    .collect();
     let mut named = |sql: &str| -> Result<Vec<ReferenceName>, postgres::Error> {
-        Ok(c.query(sql, &[])?
+        Ok(scoped_rows(c, scope, sql)?
             .iter()
             .map(|r| ReferenceName {
-                id: r.get(0),
-                name: r.get(1),
+                tenant: r.get(0),
+                id: r.get(1),
+                name: r.get(2),
             })
             .collect())
     };
-    let classes =
-        named("SELECT id, name FROM reference_classes WHERE name IS NOT NULL ORDER BY id")?;
-    let courses = named("SELECT id, name FROM reference_courses ORDER BY id")?;
+    let classes = named(
+        "SELECT r.tenant, r.id, r.name FROM reference_classes r
+         WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.id",
+    )?;
+    let courses = named(
+        "SELECT r.tenant, r.id, r.name FROM reference_courses r
+         WHERE {within} ORDER BY r.tenant, r.id",
+    )?;
     Ok(Reference {
         statuses,
         students,
@@ -64,18 +90,25 @@ pub fn load_reference(c: &mut Client) -> Result<Reference, postgres::Error> {
     })
 }
 
-/// The stored, non-blank names of `ids`; an id without one is left out.
+/// The stored, non-blank names of `ids` of school `tenant`; an id without one is left out.
 pub fn names_of(
     c: &mut Client,
+    tenant: &str,
     ids: &[NamedId],
 ) -> Result<HashMap<NamedId, String>, postgres::Error> {
     let mut names = HashMap::new();
     for &id in ids {
         let (sql, n) = match id {
-            NamedId::Status(n) => ("SELECT name FROM reference_statuses WHERE id = $1", n),
-            NamedId::Class(n) => ("SELECT name FROM reference_classes WHERE id = $1", n),
+            NamedId::Status(n) => (
+                "SELECT name FROM reference_statuses WHERE tenant = $1 AND id = $2",
+                n,
+            ),
+            NamedId::Class(n) => (
+                "SELECT name FROM reference_classes WHERE tenant = $1 AND id = $2",
+                n,
+            ),
         };
-        let name: Option<String> = c.query_opt(sql, &[&n])?.and_then(|r| r.get(0));
+        let name: Option<String> = c.query_opt(sql, &[&tenant, &n])?.and_then(|r| r.get(0));
         if let Some(name) = shown_name(name) {
             names.insert(id, name);
         }
@@ -83,46 +116,49 @@ pub fn names_of(
     Ok(names)
 }
 
-/// The ids that have a name (core's [`KnownIds`], read from PostgreSQL).
-pub fn known_ids(c: &mut Client) -> Result<KnownIds, postgres::Error> {
-    let mut ids = |sql: &str| -> Result<HashSet<i64>, postgres::Error> {
-        Ok(c.query(sql, &[])?.iter().map(|r| r.get(0)).collect())
-    };
-    Ok(KnownIds {
-        statuses: ids("SELECT id FROM reference_statuses")?,
-        students: ids("SELECT student_period_id FROM reference_students WHERE name IS NOT NULL")?,
-        classes: ids("SELECT id FROM reference_classes WHERE name IS NOT NULL")?,
-        courses: ids("SELECT id FROM reference_courses")?,
-    })
+/// The ids that have a name, per school (core's [`KnownIds`], read from PostgreSQL).
+pub fn known_ids(c: &mut Client, scope: &Scope) -> Result<KnownIds, postgres::Error> {
+    let mut known = KnownIds::default();
+    for (sql, set) in KNOWN_ID_QUERIES {
+        for row in scoped_rows(c, scope, sql)? {
+            set(known.school(row.get::<_, &str>(0))).insert(row.get(1));
+        }
+    }
+    Ok(known)
 }
 
-/// Whether stored attendance names any id without a name.
-pub fn attendance_has_unknown_ids(c: &mut Client) -> Result<bool, postgres::Error> {
-    Ok(c.query_one(
-        "SELECT EXISTS (SELECT 1 FROM attendance a WHERE
-             NOT EXISTS (SELECT 1 FROM reference_statuses s WHERE s.id = a.status_id)
+/// Whether stored attendance of the schools `scope` allows names any id without a name.
+pub fn attendance_has_unknown_ids(c: &mut Client, scope: &Scope) -> Result<bool, postgres::Error> {
+    let (within, values) = RecordFilter::default().within(scope).sql("a", "");
+    let values = params(values);
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM attendance a WHERE ({within}) AND (
+             NOT EXISTS (SELECT 1 FROM reference_statuses s
+                         WHERE s.tenant = a.tenant AND s.id = a.status_id)
           OR NOT EXISTS (SELECT 1 FROM reference_students s
-                         WHERE s.student_period_id = a.student_period_id AND s.name IS NOT NULL)
+                         WHERE s.tenant = a.tenant AND s.student_period_id = a.student_period_id
+                           AND s.name IS NOT NULL)
           OR (a.class_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_classes c
-                         WHERE c.id = a.class_id AND c.name IS NOT NULL))
+                         WHERE c.tenant = a.tenant AND c.id = a.class_id AND c.name IS NOT NULL))
           OR (a.course_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_courses c
-                         WHERE c.id = a.course_id)))",
-        &[],
-    )?
-    .get(0))
+                         WHERE c.tenant = a.tenant AND c.id = a.course_id))))"
+    );
+    Ok(c.query_one(&placeholders(&sql), &refs(&values))?.get(0))
 }
 
-const STUDENT_NAME: &str = "SELECT name FROM reference_students WHERE student_period_id = $1";
-const CLASS_NAME: &str = "SELECT name FROM reference_classes WHERE id = $1";
-const COURSE_NAME: &str = "SELECT name FROM reference_courses WHERE id = $1";
+const STUDENT_NAME: &str =
+    "SELECT name FROM reference_students WHERE tenant = $1 AND student_period_id = $2";
+const CLASS_NAME: &str = "SELECT name FROM reference_classes WHERE tenant = $1 AND id = $2";
+const COURSE_NAME: &str = "SELECT name FROM reference_courses WHERE tenant = $1 AND id = $2";
 
-/// The stored name of a row (`None` when the row or its name is missing).
+/// The stored name of a row of school `tenant` (`None` when the row or its name is missing).
 fn stored_name(
     t: &mut WriteTx<'_>,
     sql: &'static str,
+    tenant: &str,
     id: i64,
 ) -> Result<Option<String>, postgres::Error> {
-    Ok(t.query_opt(sql, &[&id])?.and_then(|r| r.get(0)))
+    Ok(t.query_opt(sql, &[&tenant, &id])?.and_then(|r| r.get(0)))
 }
 
 /// Stores a refresh. Names the API no longer lists are kept. Returns whether anything the
@@ -133,33 +169,37 @@ pub fn store_fetched(
     now: i64,
 ) -> Result<bool, postgres::Error> {
     let mut changed = 0u64;
+    let tenant = fetched.tenant.as_str();
     if let Some(statuses) = &fetched.statuses {
         for s in statuses {
             // Counts only rows inserted or really updated, as SQLite's `WHERE` on the upsert.
             changed += t.execute(
-                "INSERT INTO reference_statuses (id, name, guessed_category, fetched_at)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                "INSERT INTO reference_statuses (tenant, id, name, guessed_category, fetched_at)
+                 VALUES ($5, $1, $2, $3, $4)
+                 ON CONFLICT (tenant, id) DO UPDATE SET name = excluded.name,
                      guessed_category = excluded.guessed_category,
                      fetched_at = excluded.fetched_at
                  WHERE reference_statuses.name IS DISTINCT FROM excluded.name
                     OR reference_statuses.guessed_category
                        IS DISTINCT FROM excluded.guessed_category",
-                &[&s.id, &s.name, &s.guessed_category.as_str(), &now],
+                &[&s.id, &s.name, &s.guessed_category.as_str(), &now, &tenant],
             )?;
         }
-        t.execute("UPDATE reference_statuses SET fetched_at = $1", &[&now])?;
+        t.execute(
+            "UPDATE reference_statuses SET fetched_at = $1 WHERE tenant = $2",
+            &[&now, &tenant],
+        )?;
     }
     for (period_id, students) in &fetched.students {
         for s in students {
-            let old = stored_name(t, STUDENT_NAME, s.student_period_id)?;
+            let old = stored_name(t, STUDENT_NAME, tenant, s.student_period_id)?;
             changed += u64::from(student_renamed(old.as_deref(), s.name.as_deref()));
             t.execute(
                 "INSERT INTO reference_students
-                     (student_period_id, student_id, name, class_id, school_period_id, active,
-                      fetched_at)
-                 VALUES ($1, $2, $3, $4, $5, 1, $6)
-                 ON CONFLICT (student_period_id) DO UPDATE SET
+                     (tenant, student_period_id, student_id, name, class_id, school_period_id,
+                      active, fetched_at)
+                 VALUES ($7, $1, $2, $3, $4, $5, 1, $6)
+                 ON CONFLICT (tenant, student_period_id) DO UPDATE SET
                      student_id = COALESCE(excluded.student_id, reference_students.student_id),
                      name = COALESCE(excluded.name, reference_students.name),
                      class_id = COALESCE(excluded.class_id, reference_students.class_id),
@@ -172,36 +212,39 @@ pub fn store_fetched(
                     &s.class_id,
                     period_id,
                     &now,
+                    &tenant,
                 ],
             )?;
             if let Some(class_id) = s.class_id {
-                join_class(t, s.student_period_id, class_id, now)?;
+                join_class(t, tenant, s.student_period_id, class_id, now)?;
             }
         }
     }
     for (period_id, classes) in &fetched.classes {
         for c in classes {
-            let old = stored_name(t, CLASS_NAME, c.id)?;
+            let old = stored_name(t, CLASS_NAME, tenant, c.id)?;
             changed += u64::from(renamed(old.as_deref(), &c.name));
             t.execute(
-                "INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-                 VALUES ($1, $2, $3, 1, $4)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                "INSERT INTO reference_classes
+                     (tenant, id, name, school_period_id, active, fetched_at)
+                 VALUES ($5, $1, $2, $3, 1, $4)
+                 ON CONFLICT (tenant, id) DO UPDATE SET name = excluded.name,
                      school_period_id = excluded.school_period_id, active = 1,
                      fetched_at = excluded.fetched_at",
-                &[&c.id, &c.name, period_id, &now],
+                &[&c.id, &c.name, period_id, &now, &tenant],
             )?;
         }
     }
     if let Some(courses) = &fetched.courses {
         for c in courses {
-            let old = stored_name(t, COURSE_NAME, c.id)?;
+            let old = stored_name(t, COURSE_NAME, tenant, c.id)?;
             changed += u64::from(renamed(old.as_deref(), &c.name));
             t.execute(
-                "INSERT INTO reference_courses (id, name, fetched_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                "INSERT INTO reference_courses (tenant, id, name, fetched_at)
+                 VALUES ($4, $1, $2, $3)
+                 ON CONFLICT (tenant, id) DO UPDATE SET name = excluded.name,
                      fetched_at = excluded.fetched_at",
-                &[&c.id, &c.name, &now],
+                &[&c.id, &c.name, &now, &tenant],
             )?;
         }
     }
@@ -210,42 +253,51 @@ pub fn store_fetched(
 
 fn join_class(
     t: &mut WriteTx<'_>,
+    tenant: &str,
     student_period_id: i64,
     class_id: i64,
     now: i64,
 ) -> Result<(), postgres::Error> {
     t.execute(
-        "INSERT INTO reference_student_classes (student_period_id, class_id, fetched_at)
-         VALUES ($1, $2, $3)
-         ON CONFLICT (student_period_id, class_id) DO UPDATE SET fetched_at = excluded.fetched_at",
-        &[&student_period_id, &class_id, &now],
+        "INSERT INTO reference_student_classes (tenant, student_period_id, class_id, fetched_at)
+         VALUES ($4, $1, $2, $3)
+         ON CONFLICT (tenant, student_period_id, class_id)
+         DO UPDATE SET fetched_at = excluded.fetched_at",
+        &[&student_period_id, &class_id, &now, &tenant],
     )?;
     Ok(())
 }
 
-/// Sets the user's category for a status (`None` goes back to the guess). Returns whether
-/// the status exists.
+/// Sets the user's category for a status of school `tenant` (`None` goes back to the guess).
+/// Returns whether the status exists.
 pub fn set_status_category(
     t: &mut WriteTx<'_>,
+    tenant: &str,
     status_id: i64,
     category: Option<StatusCategory>,
 ) -> Result<bool, postgres::Error> {
     let category = category.map(StatusCategory::as_str);
     let n = t.execute(
-        "UPDATE reference_statuses SET user_category = $2 WHERE id = $1",
-        &[&status_id, &category],
+        "UPDATE reference_statuses SET user_category = $2 WHERE id = $1 AND tenant = $3",
+        &[&status_id, &category, &tenant],
     )?;
     Ok(n > 0)
 }
 
-/// Whether the row with `id` exists and has a name.
-fn named(t: &mut WriteTx<'_>, sql: &'static str, id: i64) -> Result<bool, postgres::Error> {
-    Ok(stored_name(t, sql, id)?.is_some())
+/// Whether the row of school `tenant` with `id` exists and has a name.
+fn named(
+    t: &mut WriteTx<'_>,
+    sql: &'static str,
+    tenant: &str,
+    id: i64,
+) -> Result<bool, postgres::Error> {
+    Ok(stored_name(t, sql, tenant, id)?.is_some())
 }
 
-/// Applies what a reference webhook said to the reference tables.
+/// Applies what a reference webhook of school `tenant` said to the reference tables.
 pub fn apply_reference_update(
     t: &mut WriteTx<'_>,
+    tenant: &str,
     update: &ReferenceUpdate,
     now: i64,
 ) -> Result<ReferenceWebhookEffect, postgres::Error> {
@@ -260,15 +312,15 @@ pub fn apply_reference_update(
         } => {
             t.execute(
                 "INSERT INTO reference_students
-                     (student_period_id, student_id, name, active, fetched_at)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (student_period_id) DO UPDATE SET
+                     (tenant, student_period_id, student_id, name, active, fetched_at)
+                 VALUES ($6, $1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant, student_period_id) DO UPDATE SET
                      student_id = COALESCE(excluded.student_id, reference_students.student_id),
                      name = COALESCE(excluded.name, reference_students.name),
                      active = excluded.active",
-                &[&id, &student_id, name, &i64::from(active), &now],
+                &[&id, &student_id, name, &i64::from(active), &now, &tenant],
             )?;
-            let named_after = named(t, STUDENT_NAME, id)?;
+            let named_after = named(t, STUDENT_NAME, tenant, id)?;
             effect =
                 ReferenceWebhookEffect::of_student_period(named_after, name.is_some(), deleted);
         }
@@ -280,18 +332,19 @@ pub fn apply_reference_update(
             if deleted {
                 t.execute(
                     "DELETE FROM reference_student_classes
-                     WHERE student_period_id = $1 AND class_id = $2",
-                    &[&spid, &class_id],
+                     WHERE tenant = $3 AND student_period_id = $1 AND class_id = $2",
+                    &[&spid, &class_id, &tenant],
                 )?;
             } else {
-                join_class(t, spid, class_id, now)?;
+                join_class(t, tenant, spid, class_id, now)?;
                 t.execute(
-                    "UPDATE reference_students SET class_id = $2 WHERE student_period_id = $1",
-                    &[&spid, &class_id],
+                    "UPDATE reference_students SET class_id = $2
+                     WHERE tenant = $3 AND student_period_id = $1",
+                    &[&spid, &class_id, &tenant],
                 )?;
                 effect = ReferenceWebhookEffect::of_student_class(
-                    named(t, STUDENT_NAME, spid)?,
-                    named(t, CLASS_NAME, class_id)?,
+                    named(t, STUDENT_NAME, tenant, spid)?,
+                    named(t, CLASS_NAME, tenant, class_id)?,
                 );
             }
         }
@@ -302,24 +355,32 @@ pub fn apply_reference_update(
             deleted,
         } => {
             if let Some(name) = name {
-                let old = stored_name(t, CLASS_NAME, id)?;
+                let old = stored_name(t, CLASS_NAME, tenant, id)?;
                 effect.names_changed = renamed(old.as_deref(), name);
             }
             // A deleted class keeps its name: old attendance still refers to it.
             t.execute(
-                "INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (id) DO UPDATE SET
+                "INSERT INTO reference_classes
+                     (tenant, id, name, school_period_id, active, fetched_at)
+                 VALUES ($6, $1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant, id) DO UPDATE SET
                      name = COALESCE(excluded.name, reference_classes.name),
                      school_period_id = COALESCE(excluded.school_period_id,
                                                  reference_classes.school_period_id),
                      active = excluded.active",
-                &[&id, name, &school_period_id, &i64::from(!deleted), &now],
+                &[
+                    &id,
+                    name,
+                    &school_period_id,
+                    &i64::from(!deleted),
+                    &now,
+                    &tenant,
+                ],
             )?;
             effect.unknown_name = ReferenceWebhookEffect::class_still_unnamed(
                 name.is_some(),
                 deleted,
-                named(t, CLASS_NAME, id)?,
+                named(t, CLASS_NAME, tenant, id)?,
             );
         }
     }

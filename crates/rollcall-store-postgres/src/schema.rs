@@ -194,11 +194,57 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deliveries ADD COLUMN school TEXT COLLATE "C";
     "#,
+    // 5: as SQLite's 6: names belong to their school, keyed by (tenant, id). Names stored
+    // before go to the tenant with the most attendance records; with none, nothing refers to
+    // them and they are left to the next refresh.
+    r#"
+    CREATE TEMP TABLE names_owner AS
+        SELECT tenant FROM attendance GROUP BY tenant ORDER BY COUNT(*) DESC, tenant LIMIT 1;
+
+    ALTER TABLE reference_statuses ADD COLUMN tenant TEXT COLLATE "C" NOT NULL DEFAULT '';
+    DELETE FROM reference_statuses WHERE NOT EXISTS (SELECT 1 FROM names_owner);
+    UPDATE reference_statuses SET tenant = o.tenant FROM names_owner o;
+    ALTER TABLE reference_statuses ALTER COLUMN tenant DROP DEFAULT,
+        DROP CONSTRAINT reference_statuses_pkey, ADD PRIMARY KEY (tenant, id);
+
+    ALTER TABLE reference_students ADD COLUMN tenant TEXT COLLATE "C" NOT NULL DEFAULT '';
+    DELETE FROM reference_students WHERE NOT EXISTS (SELECT 1 FROM names_owner);
+    UPDATE reference_students SET tenant = o.tenant FROM names_owner o;
+    ALTER TABLE reference_students ALTER COLUMN tenant DROP DEFAULT,
+        DROP CONSTRAINT reference_students_pkey, ADD PRIMARY KEY (tenant, student_period_id);
+
+    ALTER TABLE reference_student_classes ADD COLUMN tenant TEXT COLLATE "C" NOT NULL DEFAULT '';
+    DELETE FROM reference_student_classes WHERE NOT EXISTS (SELECT 1 FROM names_owner);
+    UPDATE reference_student_classes SET tenant = o.tenant FROM names_owner o;
+    ALTER TABLE reference_student_classes ALTER COLUMN tenant DROP DEFAULT,
+        DROP CONSTRAINT reference_student_classes_pkey, ADD PRIMARY KEY (tenant, student_period_id, class_id);
+
+    ALTER TABLE reference_classes ADD COLUMN tenant TEXT COLLATE "C" NOT NULL DEFAULT '';
+    DELETE FROM reference_classes WHERE NOT EXISTS (SELECT 1 FROM names_owner);
+    UPDATE reference_classes SET tenant = o.tenant FROM names_owner o;
+    ALTER TABLE reference_classes ALTER COLUMN tenant DROP DEFAULT,
+        DROP CONSTRAINT reference_classes_pkey, ADD PRIMARY KEY (tenant, id);
+
+    ALTER TABLE reference_courses ADD COLUMN tenant TEXT COLLATE "C" NOT NULL DEFAULT '';
+    DELETE FROM reference_courses WHERE NOT EXISTS (SELECT 1 FROM names_owner);
+    UPDATE reference_courses SET tenant = o.tenant FROM names_owner o;
+    ALTER TABLE reference_courses ALTER COLUMN tenant DROP DEFAULT,
+        DROP CONSTRAINT reference_courses_pkey, ADD PRIMARY KEY (tenant, id);
+
+    DROP TABLE names_owner;
+    "#,
 ];
 
 /// Brings the database to the newest schema, in one transaction under [`MIGRATION_LOCK`].
 /// Returns the version it found (0 for an empty database).
 pub fn migrate(client: &mut Client) -> Result<usize, postgres::Error> {
+    migrate_up_to(client, MIGRATIONS.len())
+}
+
+/// Brings the database to schema `version` (a test of a migration starts just before it).
+/// Returns the version it found.
+pub fn migrate_up_to(client: &mut Client, version: usize) -> Result<usize, postgres::Error> {
+    let version = version.min(MIGRATIONS.len());
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
@@ -209,13 +255,13 @@ pub fn migrate(client: &mut Client) -> Result<usize, postgres::Error> {
             0
         }
     };
-    for sql in MIGRATIONS.iter().skip(found) {
+    for sql in MIGRATIONS.iter().take(version).skip(found) {
         tx.batch_execute(sql)?;
     }
-    if found < MIGRATIONS.len() {
+    if found < version {
         tx.execute(
             "UPDATE schema_version SET version = $1",
-            &[&(MIGRATIONS.len() as i64)],
+            &[&(version as i64)],
         )?;
     }
     tx.commit()?;

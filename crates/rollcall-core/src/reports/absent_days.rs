@@ -42,7 +42,7 @@ pub fn absent_days_query(
              SELECT a.tenant AS tenant, a.date AS date, a.student_period_id AS student,
                     MIN(CASE WHEN {CATEGORY_CODE_SQL} IN (1, 3) THEN 1 ELSE 0 END) AS absent_day,
                     MAX(a.event_ts) AS last_ts
-             FROM attendance a LEFT JOIN reference_statuses s ON s.id = a.status_id
+             FROM attendance a LEFT JOIN reference_statuses s ON s.tenant = a.tenant AND s.id = a.status_id
              WHERE a.deleted = 0 AND {conditions}
              GROUP BY a.tenant, a.date, a.student_period_id
          ),
@@ -58,7 +58,7 @@ pub fn absent_days_query(
          SELECT r.tenant, r.date, r.n, r.latest, d.student, st.name, d.absent_day, d.last_ts
          FROM ranked r
          JOIN student_days d ON d.tenant = r.tenant AND d.date = r.date
-         LEFT JOIN reference_students st ON st.student_period_id = d.student
+         LEFT JOIN reference_students st ON st.tenant = d.tenant AND st.student_period_id = d.student
          WHERE r.n <= ?
          ORDER BY r.tenant, d.student, r.n"
     );

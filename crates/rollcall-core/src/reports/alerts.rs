@@ -127,7 +127,7 @@ pub fn absences_today_query(
     let sql = format!(
         "SELECT r.student_period_id, st.name, COUNT(*), MAX(r.event_ts), r.tenant
          FROM ({records}) r
-         LEFT JOIN reference_students st ON st.student_period_id = r.student_period_id
+         LEFT JOIN reference_students st ON st.tenant = r.tenant AND st.student_period_id = r.student_period_id
          WHERE r.cat IN (1, 3)
          GROUP BY r.tenant, r.student_period_id, st.name
          HAVING COUNT(*) >= ?

@@ -43,10 +43,10 @@ pub(super) fn query(
                 a.student_period_id, st.name, a.status_id, s.name, {CATEGORY_CODE_SQL},
                 a.comment, a.event_ts, a.deleted, a.tenant
          FROM attendance a
-         LEFT JOIN reference_classes c ON c.id = a.class_id
-         LEFT JOIN reference_courses co ON co.id = a.course_id
-         LEFT JOIN reference_students st ON st.student_period_id = a.student_period_id
-         LEFT JOIN reference_statuses s ON s.id = a.status_id
+         LEFT JOIN reference_classes c ON c.tenant = a.tenant AND c.id = a.class_id
+         LEFT JOIN reference_courses co ON co.tenant = a.tenant AND co.id = a.course_id
+         LEFT JOIN reference_students st ON st.tenant = a.tenant AND st.student_period_id = a.student_period_id
+         LEFT JOIN reference_statuses s ON s.tenant = a.tenant AND s.id = a.status_id
          WHERE {conditions}{deleted}
          ORDER BY a.date, a.class_id, a.course_id, a.student_period_id, a.attendance_id"
     );

@@ -44,11 +44,11 @@ pub(super) fn query(filter: &RecordFilter) -> (String, Vec<rusqlite::types::Valu
                 ch.student_period_id, st.name, ch.status_before, sb.name, ch.status_after,
                 sa.name, ch.comment_before, ch.comment_after, ch.request_id, ch.tenant
          FROM changes ch
-         LEFT JOIN reference_classes c ON c.id = ch.class_id
-         LEFT JOIN reference_courses co ON co.id = ch.course_id
-         LEFT JOIN reference_students st ON st.student_period_id = ch.student_period_id
-         LEFT JOIN reference_statuses sb ON sb.id = ch.status_before
-         LEFT JOIN reference_statuses sa ON sa.id = ch.status_after
+         LEFT JOIN reference_classes c ON c.tenant = ch.tenant AND c.id = ch.class_id
+         LEFT JOIN reference_courses co ON co.tenant = ch.tenant AND co.id = ch.course_id
+         LEFT JOIN reference_students st ON st.tenant = ch.tenant AND st.student_period_id = ch.student_period_id
+         LEFT JOIN reference_statuses sb ON sb.tenant = ch.tenant AND sb.id = ch.status_before
+         LEFT JOIN reference_statuses sa ON sa.tenant = ch.tenant AND sa.id = ch.status_after
          WHERE {conditions}
          ORDER BY ch.seq"
     );

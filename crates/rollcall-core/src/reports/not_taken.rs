@@ -215,8 +215,8 @@ pub fn not_taken_query(filter: &RecordFilter, days: &[NaiveDate]) -> ReportQuery
          )
          SELECT e.day, e.tenant, e.class_id, c.name, e.course_id, co.name, e.last_taken
          FROM seen e
-         LEFT JOIN reference_classes c ON c.id = e.class_id
-         LEFT JOIN reference_courses co ON co.id = e.course_id
+         LEFT JOIN reference_classes c ON c.tenant = e.tenant AND c.id = e.class_id
+         LEFT JOIN reference_courses co ON co.tenant = e.tenant AND co.id = e.course_id
          WHERE NOT EXISTS (
              SELECT 1 FROM attendance t
              WHERE t.date = e.day AND t.class_id = e.class_id AND t.course_id = e.course_id

@@ -115,7 +115,7 @@ pub fn by_class_query(filter: &RecordFilter) -> ReportQuery {
     let (records, params) = records_sql(filter);
     let sql = format!(
         "SELECT r.class_id, g.name, {COUNTS_SQL}, r.tenant
-         FROM ({records}) r LEFT JOIN reference_classes g ON g.id = r.class_id
+         FROM ({records}) r LEFT JOIN reference_classes g ON g.tenant = r.tenant AND g.id = r.class_id
          GROUP BY r.tenant, r.class_id, g.name
          ORDER BY g.name IS NULL, g.name, r.class_id, r.tenant"
     );

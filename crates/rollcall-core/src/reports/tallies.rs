@@ -79,7 +79,7 @@ pub(crate) fn records_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::types
     let sql = format!(
         "SELECT a.tenant, a.date, a.class_id, a.course_id, a.student_period_id, a.event_ts,
                 {CATEGORY_CODE_SQL} AS cat
-         FROM attendance a LEFT JOIN reference_statuses s ON s.id = a.status_id
+         FROM attendance a LEFT JOIN reference_statuses s ON s.tenant = a.tenant AND s.id = a.status_id
          WHERE a.deleted = 0 AND {conditions}"
     );
     (sql, params)
@@ -153,7 +153,7 @@ pub(super) fn per_day_query(
     // column selected to be grouped.
     let sql = format!(
         "SELECT r.date, r.{id_column}, g.name, {COUNTS_SQL}, r.tenant
-         FROM ({records}) r LEFT JOIN {table} g ON g.id = r.{id_column}
+         FROM ({records}) r LEFT JOIN {table} g ON g.tenant = r.tenant AND g.id = r.{id_column}
          GROUP BY r.date, r.tenant, r.{id_column}, g.name
          ORDER BY r.date, r.tenant, r.{id_column}"
     );
@@ -209,8 +209,8 @@ pub(crate) fn students_sql(filter: &RecordFilter) -> (String, Vec<rusqlite::type
                 MAX(p.last_absence_at), MAX(d.days), p.tenant
          FROM per_class p
          JOIN per_student_days d ON d.tenant = p.tenant AND d.sp = p.sp
-         LEFT JOIN reference_students st ON st.student_period_id = p.sp
-         LEFT JOIN reference_classes c ON c.id = p.class_id
+         LEFT JOIN reference_students st ON st.tenant = p.tenant AND st.student_period_id = p.sp
+         LEFT JOIN reference_classes c ON c.tenant = p.tenant AND c.id = p.class_id
          GROUP BY p.tenant, p.sp, st.name
          ORDER BY st.name IS NULL, st.name, p.sp, p.tenant"
     );

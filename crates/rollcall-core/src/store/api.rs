@@ -186,24 +186,27 @@ pub trait Store: Send + Sync {
 
     // ----- Names behind the ids -----------------------------------------------------
 
-    /// Every known name, as `GET /api/reference` answers.
+    /// Every known name of the schools `scope` allows, as `GET /api/reference` answers.
+    /// Names belong to their school (DreamClass ids are per tenant).
     async fn reference(&self, scope: &Scope) -> Result<Reference, StoreError>;
 
-    /// The stored, non-blank names of `ids`; ids without one are left out.
+    /// The stored, non-blank names of `ids` of school `tenant`; ids without one are left
+    /// out, and every id when `scope` does not allow `tenant`.
     async fn names_of(
         &self,
         scope: &Scope,
+        tenant: String,
         ids: Vec<NamedId>,
     ) -> Result<HashMap<NamedId, String>, StoreError>;
 
-    /// The ids that have a name.
+    /// The ids that have a name, per school, in the schools `scope` allows.
     async fn known_ids(&self, scope: &Scope) -> Result<KnownIds, StoreError>;
 
-    /// Whether stored attendance names an id without a name.
+    /// Whether stored attendance of the schools `scope` allows names an id without a name.
     async fn attendance_has_unknown_ids(&self, scope: &Scope) -> Result<bool, StoreError>;
 
-    /// Stores one refresh from the API; names no longer listed are kept. Returns whether a
-    /// name the user sees changed.
+    /// Stores one refresh from the API, under its school (`fetched.tenant`); names no longer
+    /// listed are kept. Returns whether a name the user sees changed.
     async fn store_reference(
         &self,
         fetched: FetchedReference,
@@ -214,13 +217,15 @@ pub trait Store: Send + Sync {
     /// refresh. Returns whether the status is known.
     async fn set_status_category(
         &self,
+        tenant: String,
         status_id: i64,
         category: Option<StatusCategory>,
     ) -> Result<bool, StoreError>;
 
-    /// Applies what a reference webhook said.
+    /// Applies what a reference webhook of school `tenant` said.
     async fn apply_reference_update(
         &self,
+        tenant: String,
         update: ReferenceUpdate,
         now: i64,
     ) -> Result<ReferenceWebhookEffect, StoreError>;

@@ -4,6 +4,10 @@
 //!
 //! Invariant: a name once known is never removed (old attendance still refers to it); a
 //! refresh only adds or renames, and a user's category correction survives every refresh.
+//!
+//! Names belong to a school: DreamClass ids are per tenant, so every table is keyed by
+//! (tenant, id) (migration 6), every read joins on both, and a reader sees only the names of
+//! the schools its [`Scope`] allows.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::filter::RecordFilter;
 use crate::model::{Change, StatusCategory};
+use crate::Scope;
 
 /// The names the UI shows, exactly as `GET /api/reference` answers (docs/local-api.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -24,49 +30,74 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// These names as one refresh of a copy (a viewer's, from its server): each status's
-    /// category as the server decides it, every student and class in one school period.
-    pub fn into_refresh(self) -> FetchedReference {
-        let names = |list: Vec<ReferenceName>| {
-            list.into_iter()
-                .map(|n| FetchedName {
-                    id: n.id,
-                    name: n.name,
-                })
-                .collect::<Vec<_>>()
-        };
-        FetchedReference {
-            statuses: Some(
-                self.statuses
-                    .into_iter()
-                    .map(|s| FetchedStatus {
-                        id: s.id,
-                        name: s.name,
-                        guessed_category: s.category,
-                    })
-                    .collect(),
-            ),
-            students: vec![(
-                0,
-                self.students
-                    .into_iter()
-                    .map(|s| FetchedStudent {
-                        student_period_id: s.student_period_id,
-                        student_id: None,
-                        name: Some(s.name),
-                        class_id: None,
-                    })
-                    .collect(),
-            )],
-            classes: vec![(0, names(self.classes))],
-            courses: Some(names(self.courses)),
+    /// These names as refreshes of a copy (a viewer's, from its server), one per school:
+    /// each status's category as the server decides it, every student and class in one
+    /// school period.
+    pub fn into_refresh(self) -> Vec<FetchedReference> {
+        let mut by_school: std::collections::BTreeMap<String, FetchedReference> =
+            std::collections::BTreeMap::new();
+        for s in self.statuses {
+            fetched_for(&mut by_school, &s.tenant)
+                .statuses
+                .get_or_insert_with(Vec::new)
+                .push(FetchedStatus {
+                    id: s.id,
+                    name: s.name,
+                    guessed_category: s.category,
+                });
         }
+        for s in self.students {
+            fetched_for(&mut by_school, &s.tenant).students[0]
+                .1
+                .push(FetchedStudent {
+                    student_period_id: s.student_period_id,
+                    student_id: None,
+                    name: Some(s.name),
+                    class_id: None,
+                });
+        }
+        for c in self.classes {
+            fetched_for(&mut by_school, &c.tenant).classes[0]
+                .1
+                .push(FetchedName {
+                    id: c.id,
+                    name: c.name,
+                });
+        }
+        for c in self.courses {
+            fetched_for(&mut by_school, &c.tenant)
+                .courses
+                .get_or_insert_with(Vec::new)
+                .push(FetchedName {
+                    id: c.id,
+                    name: c.name,
+                });
+        }
+        by_school.into_values().collect()
     }
+}
+
+/// The refresh of `tenant` in `by_school`, begun empty (every part read) if there is none yet.
+fn fetched_for<'a>(
+    by_school: &'a mut std::collections::BTreeMap<String, FetchedReference>,
+    tenant: &str,
+) -> &'a mut FetchedReference {
+    by_school
+        .entry(tenant.to_string())
+        .or_insert_with(|| FetchedReference {
+            tenant: tenant.to_string(),
+            statuses: Some(Vec::new()),
+            students: vec![(0, Vec::new())],
+            classes: vec![(0, Vec::new())],
+            courses: Some(Vec::new()),
+        })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceStatus {
+    /// The school (DreamClass tenant) whose status this is.
+    pub tenant: String,
     pub id: i64,
     pub name: String,
     /// The user's correction if any, else the guess from the name.
@@ -76,6 +107,7 @@ pub struct ReferenceStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceStudent {
+    pub tenant: String,
     pub student_period_id: i64,
     pub name: String,
 }
@@ -84,6 +116,7 @@ pub struct ReferenceStudent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceName {
+    pub tenant: String,
     pub id: i64,
     pub name: String,
 }
@@ -116,6 +149,8 @@ pub struct FetchedName {
 /// stored for it stays as it was.
 #[derive(Debug, Clone, Default)]
 pub struct FetchedReference {
+    /// The school (DreamClass tenant) these names are of.
+    pub tenant: String,
     pub statuses: Option<Vec<FetchedStatus>>,
     /// Per school period: its id and its students.
     pub students: Vec<(i64, Vec<FetchedStudent>)>,
@@ -212,65 +247,84 @@ pub enum NamedId {
     Class(i64),
 }
 
-/// Every known name. Ids whose name is not known yet are left out; the UI shows the id.
-pub fn load_reference(conn: &Connection) -> rusqlite::Result<Reference> {
-    let statuses = conn
-        .prepare_cached(
-            "SELECT id, name, COALESCE(user_category, guessed_category)
-             FROM reference_statuses ORDER BY id",
-        )?
-        .query_map([], |r| {
-            let category: String = r.get(2)?;
-            Ok(ReferenceStatus {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                category: shown_category(&category),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let students = conn
-        .prepare_cached(
-            "SELECT student_period_id, name FROM reference_students
-             WHERE name IS NOT NULL ORDER BY student_period_id",
-        )?
-        .query_map([], |r| {
-            Ok(ReferenceStudent {
-                student_period_id: r.get(0)?,
-                name: r.get(1)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let named = |sql: &str| -> rusqlite::Result<Vec<ReferenceName>> {
-        conn.prepare_cached(sql)?
-            .query_map([], |r| {
-                Ok(ReferenceName {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
+/// A row of a names query: school, id, name, and a status's category (NULL for the others).
+type NameRow = (String, i64, String, Option<String>);
+
+/// Every known name of the schools `scope` allows. Ids whose name is not known yet are left
+/// out; the UI shows the id.
+pub fn load_reference(conn: &Connection, scope: &Scope) -> rusqlite::Result<Reference> {
+    let (within, params) = RecordFilter::default().within(scope).sql("r", "");
+    let rows = |sql: &str| -> rusqlite::Result<Vec<NameRow>> {
+        conn.prepare_cached(&sql.replace("{within}", &within))?
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect()
+    };
+    let statuses = rows(
+        "SELECT r.tenant, r.id, r.name, COALESCE(r.user_category, r.guessed_category)
+         FROM reference_statuses r WHERE {within} ORDER BY r.tenant, r.id",
+    )?
+    .into_iter()
+    .map(|(tenant, id, name, category)| ReferenceStatus {
+        tenant,
+        id,
+        name,
+        category: shown_category(category.as_deref().unwrap_or_default()),
+    })
+    .collect();
+    let students = rows(
+        "SELECT r.tenant, r.student_period_id, r.name, NULL FROM reference_students r
+         WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.student_period_id",
+    )?
+    .into_iter()
+    .map(|(tenant, student_period_id, name, _)| ReferenceStudent {
+        tenant,
+        student_period_id,
+        name,
+    })
+    .collect();
+    let named = |sql: &str| -> rusqlite::Result<Vec<ReferenceName>> {
+        Ok(rows(sql)?
+            .into_iter()
+            .map(|(tenant, id, name, _)| ReferenceName { tenant, id, name })
+            .collect())
     };
     Ok(Reference {
         statuses,
         students,
         classes: named(
-            "SELECT id, name FROM reference_classes WHERE name IS NOT NULL ORDER BY id",
+            "SELECT r.tenant, r.id, r.name, NULL FROM reference_classes r
+             WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.id",
         )?,
-        courses: named("SELECT id, name FROM reference_courses ORDER BY id")?,
+        courses: named(
+            "SELECT r.tenant, r.id, r.name, NULL FROM reference_courses r
+             WHERE {within} ORDER BY r.tenant, r.id",
+        )?,
     })
 }
 
-/// The stored, non-blank names of `ids`; an id without one is left out.
-pub fn names_of(conn: &Connection, ids: &[NamedId]) -> rusqlite::Result<HashMap<NamedId, String>> {
+/// The stored, non-blank names of `ids` of school `tenant`; an id without one is left out.
+pub fn names_of(
+    conn: &Connection,
+    tenant: &str,
+    ids: &[NamedId],
+) -> rusqlite::Result<HashMap<NamedId, String>> {
     let mut names = HashMap::new();
     for &id in ids {
         let (sql, n) = match id {
-            NamedId::Status(n) => ("SELECT name FROM reference_statuses WHERE id = ?1", n),
-            NamedId::Class(n) => ("SELECT name FROM reference_classes WHERE id = ?1", n),
+            NamedId::Status(n) => (
+                "SELECT name FROM reference_statuses WHERE tenant = ?1 AND id = ?2",
+                n,
+            ),
+            NamedId::Class(n) => (
+                "SELECT name FROM reference_classes WHERE tenant = ?1 AND id = ?2",
+                n,
+            ),
         };
         let name: Option<String> = conn
             .prepare_cached(sql)?
-            .query_row([n], |r| r.get(0))
+            .query_row(params![tenant, n], |r| r.get(0))
             .optional()?
             .flatten();
         if let Some(name) = shown_name(name) {
@@ -288,36 +342,48 @@ pub fn store_fetched(
     now: i64,
 ) -> rusqlite::Result<bool> {
     let mut changed = 0;
+    let tenant = fetched.tenant.as_str();
     if let Some(statuses) = &fetched.statuses {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO reference_statuses (id, name, guessed_category, fetched_at)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+            "INSERT INTO reference_statuses (tenant, id, name, guessed_category, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, id) DO UPDATE SET name = excluded.name,
                  guessed_category = excluded.guessed_category, fetched_at = excluded.fetched_at
              WHERE name IS NOT excluded.name OR guessed_category IS NOT excluded.guessed_category",
         )?;
         for s in statuses {
-            changed += stmt.execute(params![s.id, s.name, s.guessed_category.as_str(), now])?;
+            changed += stmt.execute(params![
+                tenant,
+                s.id,
+                s.name,
+                s.guessed_category.as_str(),
+                now
+            ])?;
         }
-        tx.execute("UPDATE reference_statuses SET fetched_at = ?1", [now])?;
+        tx.execute(
+            "UPDATE reference_statuses SET fetched_at = ?1 WHERE tenant = ?2",
+            params![now, tenant],
+        )?;
     }
     for (period_id, students) in &fetched.students {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO reference_students
-                 (student_period_id, student_id, name, class_id, school_period_id, active, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)
-             ON CONFLICT (student_period_id) DO UPDATE SET
+                 (tenant, student_period_id, student_id, name, class_id, school_period_id, active,
+                  fetched_at)
+             VALUES (?7, ?1, ?2, ?3, ?4, ?5, 1, ?6)
+             ON CONFLICT (tenant, student_period_id) DO UPDATE SET
                  student_id = COALESCE(excluded.student_id, student_id),
                  name = COALESCE(excluded.name, name),
                  class_id = COALESCE(excluded.class_id, class_id),
                  school_period_id = excluded.school_period_id,
                  active = 1, fetched_at = excluded.fetched_at",
         )?;
-        let mut before =
-            tx.prepare_cached("SELECT name FROM reference_students WHERE student_period_id = ?1")?;
+        let mut before = tx.prepare_cached(
+            "SELECT name FROM reference_students WHERE tenant = ?1 AND student_period_id = ?2",
+        )?;
         for s in students {
             let old: Option<Option<String>> = before
-                .query_row([s.student_period_id], |r| r.get(0))
+                .query_row(params![tenant, s.student_period_id], |r| r.get(0))
                 .optional()?;
             changed += usize::from(student_renamed(old.flatten().as_deref(), s.name.as_deref()));
             stmt.execute(params![
@@ -326,69 +392,94 @@ pub fn store_fetched(
                 s.name,
                 s.class_id,
                 period_id,
-                now
+                now,
+                tenant
             ])?;
             if let Some(class_id) = s.class_id {
                 tx.prepare_cached(
-                    "INSERT INTO reference_student_classes (student_period_id, class_id, fetched_at)
-                     VALUES (?1, ?2, ?3)
+                    "INSERT INTO reference_student_classes
+                         (tenant, student_period_id, class_id, fetched_at)
+                     VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at",
                 )?
-                .execute(params![s.student_period_id, class_id, now])?;
+                .execute(params![tenant, s.student_period_id, class_id, now])?;
             }
         }
     }
     for (period_id, classes) in &fetched.classes {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-             VALUES (?1, ?2, ?3, 1, ?4)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+            "INSERT INTO reference_classes (tenant, id, name, school_period_id, active, fetched_at)
+             VALUES (?5, ?1, ?2, ?3, 1, ?4)
+             ON CONFLICT (tenant, id) DO UPDATE SET name = excluded.name,
                  school_period_id = excluded.school_period_id, active = 1,
                  fetched_at = excluded.fetched_at",
         )?;
         for c in classes {
-            changed += usize::from(name_differs(tx, "reference_classes", c.id, &c.name)?);
-            stmt.execute(params![c.id, c.name, period_id, now])?;
+            changed += usize::from(name_differs(
+                tx,
+                "reference_classes",
+                tenant,
+                c.id,
+                &c.name,
+            )?);
+            stmt.execute(params![c.id, c.name, period_id, now, tenant])?;
         }
     }
     if let Some(courses) = &fetched.courses {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO reference_courses (id, name, fetched_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, fetched_at = excluded.fetched_at",
+            "INSERT INTO reference_courses (tenant, id, name, fetched_at) VALUES (?4, ?1, ?2, ?3)
+             ON CONFLICT (tenant, id) DO UPDATE SET name = excluded.name,
+                 fetched_at = excluded.fetched_at",
         )?;
         for c in courses {
-            changed += usize::from(name_differs(tx, "reference_courses", c.id, &c.name)?);
-            stmt.execute(params![c.id, c.name, now])?;
+            changed += usize::from(name_differs(
+                tx,
+                "reference_courses",
+                tenant,
+                c.id,
+                &c.name,
+            )?);
+            stmt.execute(params![c.id, c.name, now, tenant])?;
         }
     }
     Ok(changed > 0)
 }
 
-fn name_differs(tx: &Transaction<'_>, table: &str, id: i64, name: &str) -> rusqlite::Result<bool> {
+fn name_differs(
+    tx: &Transaction<'_>,
+    table: &str,
+    tenant: &str,
+    id: i64,
+    name: &str,
+) -> rusqlite::Result<bool> {
     let old: Option<Option<String>> = tx
-        .prepare_cached(&format!("SELECT name FROM {table} WHERE id = ?1"))?
-        .query_row([id], |r| r.get(0))
+        .prepare_cached(&format!(
+            "SELECT name FROM {table} WHERE tenant = ?1 AND id = ?2"
+        ))?
+        .query_row(params![tenant, id], |r| r.get(0))
         .optional()?;
     Ok(renamed(old.flatten().as_deref(), name))
 }
 
-/// Sets the user's category for a status (`None` goes back to the guess). Returns whether
-/// the status exists.
+/// Sets the user's category for a status of school `tenant` (`None` goes back to the
+/// guess). Returns whether the status exists.
 pub fn set_status_category(
     tx: &Transaction<'_>,
+    tenant: &str,
     status_id: i64,
     category: Option<StatusCategory>,
 ) -> rusqlite::Result<bool> {
     let n = tx.execute(
-        "UPDATE reference_statuses SET user_category = ?2 WHERE id = ?1",
-        params![status_id, category.map(StatusCategory::as_str)],
+        "UPDATE reference_statuses SET user_category = ?2 WHERE id = ?1 AND tenant = ?3",
+        params![status_id, category.map(StatusCategory::as_str), tenant],
     )?;
     Ok(n > 0)
 }
 
-/// Applies what a reference webhook said to the reference tables.
+/// Applies what a reference webhook of school `tenant` said to the reference tables.
 pub fn apply_reference_update(
     tx: &Transaction<'_>,
+    tenant: &str,
     update: &ReferenceUpdate,
     now: i64,
 ) -> rusqlite::Result<ReferenceWebhookEffect> {
@@ -402,17 +493,18 @@ pub fn apply_reference_update(
             deleted,
         } => {
             tx.prepare_cached(
-                "INSERT INTO reference_students (student_period_id, student_id, name, active, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (student_period_id) DO UPDATE SET
+                "INSERT INTO reference_students
+                     (tenant, student_period_id, student_id, name, active, fetched_at)
+                 VALUES (?6, ?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, student_period_id) DO UPDATE SET
                      student_id = COALESCE(excluded.student_id, student_id),
                      name = COALESCE(excluded.name, name), active = excluded.active",
             )?
-            .execute(params![id, student_id, name, active, now])?;
+            .execute(params![id, student_id, name, active, now, tenant])?;
             let known: Option<String> = tx
                 .query_row(
-                    "SELECT name FROM reference_students WHERE student_period_id = ?1",
-                    [id],
+                    "SELECT name FROM reference_students WHERE tenant = ?1 AND student_period_id = ?2",
+                    params![tenant, id],
                     |r| r.get(0),
                 )
                 .optional()?
@@ -427,22 +519,25 @@ pub fn apply_reference_update(
         } => {
             if deleted {
                 tx.execute(
-                    "DELETE FROM reference_student_classes WHERE student_period_id = ?1 AND class_id = ?2",
-                    params![spid, class_id],
+                    "DELETE FROM reference_student_classes
+                     WHERE tenant = ?3 AND student_period_id = ?1 AND class_id = ?2",
+                    params![spid, class_id, tenant],
                 )?;
             } else {
                 tx.execute(
-                    "INSERT INTO reference_student_classes (student_period_id, class_id, fetched_at)
-                     VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at",
-                    params![spid, class_id, now],
+                    "INSERT INTO reference_student_classes
+                         (tenant, student_period_id, class_id, fetched_at)
+                     VALUES (?4, ?1, ?2, ?3) ON CONFLICT DO UPDATE SET fetched_at = excluded.fetched_at",
+                    params![spid, class_id, now, tenant],
                 )?;
                 tx.execute(
-                    "UPDATE reference_students SET class_id = ?2 WHERE student_period_id = ?1",
-                    params![spid, class_id],
+                    "UPDATE reference_students SET class_id = ?2
+                     WHERE tenant = ?3 AND student_period_id = ?1",
+                    params![spid, class_id, tenant],
                 )?;
                 effect = ReferenceWebhookEffect::of_student_class(
-                    known_id(tx, "reference_students", "student_period_id", spid)?,
-                    known_id(tx, "reference_classes", "id", class_id)?,
+                    known_id(tx, "reference_students", "student_period_id", tenant, spid)?,
+                    known_id(tx, "reference_classes", "id", tenant, class_id)?,
                 );
             }
         }
@@ -453,38 +548,79 @@ pub fn apply_reference_update(
             deleted,
         } => {
             if let Some(name) = name {
-                effect.names_changed = name_differs(tx, "reference_classes", id, name)?;
+                effect.names_changed = name_differs(tx, "reference_classes", tenant, id, name)?;
             }
             // A deleted class keeps its name: old attendance still refers to it.
             tx.prepare_cached(
-                "INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, name),
+                "INSERT INTO reference_classes (tenant, id, name, school_period_id, active, fetched_at)
+                 VALUES (?6, ?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, id) DO UPDATE SET name = COALESCE(excluded.name, name),
                      school_period_id = COALESCE(excluded.school_period_id, school_period_id),
                      active = excluded.active",
             )?
-            .execute(params![id, name, school_period_id, !deleted, now])?;
+            .execute(params![id, name, school_period_id, !deleted, now, tenant])?;
             effect.unknown_name = ReferenceWebhookEffect::class_still_unnamed(
                 name.is_some(),
                 deleted,
-                known_id(tx, "reference_classes", "id", id)?,
+                known_id(tx, "reference_classes", "id", tenant, id)?,
             );
         }
     }
     Ok(effect)
 }
 
-fn known_id(tx: &Transaction<'_>, table: &str, column: &str, id: i64) -> rusqlite::Result<bool> {
+fn known_id(
+    tx: &Transaction<'_>,
+    table: &str,
+    column: &str,
+    tenant: &str,
+    id: i64,
+) -> rusqlite::Result<bool> {
     tx.query_row(
-        &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ?1 AND name IS NOT NULL)"),
-        [id],
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM {table}
+                 WHERE tenant = ?1 AND {column} = ?2 AND name IS NOT NULL)"
+        ),
+        params![tenant, id],
         |r| r.get(0),
     )
 }
 
-/// The ids that have a name, to notice quickly when a change names one that has not.
+/// The ids that have a name, per school, to notice quickly when a change names one that has
+/// not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KnownIds {
+    pub schools: HashMap<String, SchoolKnownIds>,
+}
+
+/// Which of a school's sets of named ids a [`KNOWN_ID_QUERIES`] row goes to.
+pub type KnownSet = fn(&mut SchoolKnownIds) -> &mut HashSet<i64>;
+
+/// The queries of [`KnownIds`] (both stores run them): each gives (tenant, id) rows, with
+/// `{within}` to be replaced by the scope's condition on alias `r`.
+pub const KNOWN_ID_QUERIES: [(&str, KnownSet); 4] = [
+    (
+        "SELECT r.tenant, r.id FROM reference_statuses r WHERE {within}",
+        |k| &mut k.statuses,
+    ),
+    (
+        "SELECT r.tenant, r.student_period_id FROM reference_students r
+         WHERE r.name IS NOT NULL AND {within}",
+        |k| &mut k.students,
+    ),
+    (
+        "SELECT r.tenant, r.id FROM reference_classes r WHERE r.name IS NOT NULL AND {within}",
+        |k| &mut k.classes,
+    ),
+    (
+        "SELECT r.tenant, r.id FROM reference_courses r WHERE {within}",
+        |k| &mut k.courses,
+    ),
+];
+
+/// The ids of one school that have a name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchoolKnownIds {
     pub statuses: HashSet<i64>,
     pub students: HashSet<i64>,
     pub classes: HashSet<i64>,
@@ -492,53 +628,67 @@ pub struct KnownIds {
 }
 
 impl KnownIds {
-    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
-        let ids = |sql: &str| -> rusqlite::Result<HashSet<i64>> {
-            conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect()
-        };
-        Ok(Self {
-            statuses: ids("SELECT id FROM reference_statuses")?,
-            students: ids(
-                "SELECT student_period_id FROM reference_students WHERE name IS NOT NULL",
-            )?,
-            classes: ids("SELECT id FROM reference_classes WHERE name IS NOT NULL")?,
-            courses: ids("SELECT id FROM reference_courses")?,
-        })
+    /// The named ids of the schools `scope` allows.
+    pub fn load(conn: &Connection, scope: &Scope) -> rusqlite::Result<Self> {
+        let (within, params) = RecordFilter::default().within(scope).sql("r", "");
+        let mut known = Self::default();
+        for (sql, set) in KNOWN_ID_QUERIES {
+            let mut stmt = conn.prepare(&sql.replace("{within}", &within))?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+            while let Some(row) = rows.next()? {
+                let tenant: String = row.get(0)?;
+                set(known.schools.entry(tenant).or_default()).insert(row.get(1)?);
+            }
+        }
+        Ok(known)
     }
 
-    /// The ids a change names that have no name, as (table, id). Course 0 (daily
-    /// attendance) and class 0 stand for "none".
+    /// The named ids of school `tenant`, to add to.
+    pub fn school(&mut self, tenant: &str) -> &mut SchoolKnownIds {
+        self.schools.entry(tenant.to_string()).or_default()
+    }
+
+    /// The ids a change names that have no name in its school, as (table, id). Course 0
+    /// (daily attendance) and class 0 stand for "none".
     pub fn missing(&self, change: &Change) -> Vec<(&'static str, i64)> {
+        let none = SchoolKnownIds::default();
+        let known = self.schools.get(&change.tenant).unwrap_or(&none);
         let mut missing = Vec::new();
-        if let Some(s) = change.status_after.filter(|s| !self.statuses.contains(s)) {
+        if let Some(s) = change.status_after.filter(|s| !known.statuses.contains(s)) {
             missing.push(("status", s));
         }
-        if !self.students.contains(&change.student_period_id) {
+        if !known.students.contains(&change.student_period_id) {
             missing.push(("student", change.student_period_id));
         }
-        if change.class_id != 0 && !self.classes.contains(&change.class_id) {
+        if change.class_id != 0 && !known.classes.contains(&change.class_id) {
             missing.push(("class", change.class_id));
         }
-        if change.course_id != 0 && !self.courses.contains(&change.course_id) {
+        if change.course_id != 0 && !known.courses.contains(&change.course_id) {
             missing.push(("course", change.course_id));
         }
         missing
     }
 }
 
-/// Whether stored attendance names any id without a name (checked at start and after the
-/// live feed fell behind).
-pub fn attendance_has_unknown_ids(conn: &Connection) -> rusqlite::Result<bool> {
+/// Whether stored attendance of the schools `scope` allows names any id without a name
+/// (checked at start and after the live feed fell behind).
+pub fn attendance_has_unknown_ids(conn: &Connection, scope: &Scope) -> rusqlite::Result<bool> {
+    let (within, params) = RecordFilter::default().within(scope).sql("a", "");
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM attendance a WHERE
-             NOT EXISTS (SELECT 1 FROM reference_statuses s WHERE s.id = a.status_id)
-          OR NOT EXISTS (SELECT 1 FROM reference_students s
-                         WHERE s.student_period_id = a.student_period_id AND s.name IS NOT NULL)
-          OR (a.class_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_classes c
-                         WHERE c.id = a.class_id AND c.name IS NOT NULL))
-          OR (a.course_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_courses c
-                         WHERE c.id = a.course_id)))",
-        [],
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM attendance a WHERE ({within}) AND (
+                 NOT EXISTS (SELECT 1 FROM reference_statuses s
+                             WHERE s.tenant = a.tenant AND s.id = a.status_id)
+              OR NOT EXISTS (SELECT 1 FROM reference_students s
+                             WHERE s.tenant = a.tenant AND s.student_period_id = a.student_period_id
+                               AND s.name IS NOT NULL)
+              OR (a.class_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_classes c
+                             WHERE c.tenant = a.tenant AND c.id = a.class_id
+                               AND c.name IS NOT NULL))
+              OR (a.course_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_courses c
+                             WHERE c.tenant = a.tenant AND c.id = a.course_id))))"
+        ),
+        rusqlite::params_from_iter(params),
         |r| r.get(0),
     )
 }
@@ -567,6 +717,7 @@ mod tests {
         let mut conn = db();
         let tx = conn.transaction().unwrap();
         let fetched = FetchedReference {
+            tenant: "north".into(),
             statuses: Some(vec![
                 status(1, "Παρών", StatusCategory::Present),
                 status(2, "Late", StatusCategory::Late),
@@ -597,24 +748,29 @@ mod tests {
             !store_fetched(&tx, &fetched, 200).unwrap(),
             "same names: no change"
         );
-        assert!(set_status_category(&tx, 2, Some(StatusCategory::Excused)).unwrap());
-        assert!(!set_status_category(&tx, 99, Some(StatusCategory::Late)).unwrap());
+        assert!(set_status_category(&tx, "north", 2, Some(StatusCategory::Excused)).unwrap());
+        assert!(!set_status_category(&tx, "north", 99, Some(StatusCategory::Late)).unwrap());
+        assert!(
+            !set_status_category(&tx, "south", 2, Some(StatusCategory::Late)).unwrap(),
+            "status 2 of another school is not north's"
+        );
         // A refresh keeps the user's correction.
         assert!(!store_fetched(&tx, &fetched, 300).unwrap());
         tx.commit().unwrap();
-        let json = serde_json::to_value(load_reference(&conn).unwrap()).unwrap();
+        let json = serde_json::to_value(load_reference(&conn, &Scope::all()).unwrap()).unwrap();
         assert_eq!(
             json,
             json!({
-                "statuses": [{"id": 1, "name": "Παρών", "category": "present"},
-                             {"id": 2, "name": "Late", "category": "excused"}],
-                "students": [{"studentPeriodId": 4, "name": "Eleni Georgiou"}],
-                "classes": [{"id": 31, "name": "Year 7 A"}],
-                "courses": [{"id": 40, "name": "Mathematics"}]
+                "statuses": [{"tenant": "north", "id": 1, "name": "Παρών", "category": "present"},
+                             {"tenant": "north", "id": 2, "name": "Late", "category": "excused"}],
+                "students": [{"tenant": "north", "studentPeriodId": 4, "name": "Eleni Georgiou"}],
+                "classes": [{"tenant": "north", "id": 31, "name": "Year 7 A"}],
+                "courses": [{"tenant": "north", "id": 40, "name": "Mathematics"}]
             })
         );
         let names = names_of(
             &conn,
+            "north",
             &[NamedId::Status(2), NamedId::Class(31), NamedId::Class(99)],
         )
         .unwrap();
@@ -629,6 +785,7 @@ mod tests {
         let tx = conn.transaction().unwrap();
         let e = apply_reference_update(
             &tx,
+            "north",
             &ReferenceUpdate::StudentPeriod {
                 id: 12,
                 student_id: Some(9),
@@ -646,10 +803,11 @@ mod tests {
             school_period_id: None,
             deleted,
         };
-        let e = apply_reference_update(&tx, &class(Some("Year 9 C"), false), 2).unwrap();
+        let e = apply_reference_update(&tx, "north", &class(Some("Year 9 C"), false), 2).unwrap();
         assert!(e.names_changed && !e.unknown_name);
         let e = apply_reference_update(
             &tx,
+            "north",
             &ReferenceUpdate::StudentClass {
                 student_period_id: 12,
                 class_id: 3,
@@ -667,16 +825,99 @@ mod tests {
             )
             .unwrap();
         assert_eq!(class_id, 3);
-        apply_reference_update(&tx, &class(None, true), 4).unwrap();
+        apply_reference_update(&tx, "north", &class(None, true), 4).unwrap();
         tx.commit().unwrap();
-        let r = load_reference(&conn).unwrap();
+        let r = load_reference(&conn, &Scope::all()).unwrap();
         assert_eq!(
             r.classes,
             vec![ReferenceName {
+                tenant: "north".into(),
                 id: 3,
                 name: "Year 9 C".into()
             }]
         );
         assert!(r.students.is_empty());
     }
+
+    fn one_class(tenant: &str, id: i64, name: &str) -> FetchedReference {
+        FetchedReference {
+            tenant: tenant.into(),
+            classes: vec![(
+                1,
+                vec![FetchedName {
+                    id,
+                    name: name.into(),
+                }],
+            )],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_same_id_in_two_schools_has_two_names_and_each_reader_sees_its_own() {
+        let mut conn = db();
+        let tx = conn.transaction().unwrap();
+        store_fetched(&tx, &one_class("north", 12, "Year 7 North"), 1).unwrap();
+        assert!(
+            store_fetched(&tx, &one_class("south", 12, "Year 7 South"), 2).unwrap(),
+            "south's class 12 is new, not a rename of north's"
+        );
+        tx.commit().unwrap();
+        let north = load_reference(&conn, &Scope::tenants(["north"])).unwrap();
+        assert_eq!(north.classes.len(), 1);
+        assert_eq!(north.classes[0].name, "Year 7 North");
+        let all = load_reference(&conn, &Scope::all()).unwrap();
+        assert_eq!(all.classes.len(), 2);
+        assert!(load_reference(&conn, &Scope::tenants(Vec::<String>::new()))
+            .unwrap()
+            .classes
+            .is_empty());
+        let south = names_of(&conn, "south", &[NamedId::Class(12)]).unwrap();
+        assert_eq!(south[&NamedId::Class(12)], "Year 7 South");
+        let known = KnownIds::load(&conn, &Scope::tenants(["south"])).unwrap();
+        assert!(known.schools["south"].classes.contains(&12));
+        assert!(!known.schools.contains_key("north"));
+    }
+
+    #[test]
+    fn names_stored_before_schools_had_their_own_go_to_the_school_with_the_attendance() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate_up_to(&mut conn, 5).unwrap();
+        conn.execute_batch(ONE_SCHOOL_AT_VERSION_5).unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let r = load_reference(&conn, &Scope::all()).unwrap();
+        assert_eq!(
+            r.classes,
+            vec![ReferenceName {
+                tenant: "my-school".into(),
+                id: 34,
+                name: "Year 8 B".into()
+            }]
+        );
+        assert_eq!(r.statuses[0].tenant, "my-school");
+        assert_eq!(
+            r.statuses[0].category,
+            StatusCategory::Excused,
+            "the user's correction stays"
+        );
+        assert_eq!(r.students[0].tenant, "my-school");
+        assert_eq!(r.courses[0].tenant, "my-school");
+    }
+
+    /// One school's names and attendance in a database at version 5, as every installation
+    /// had before names were kept per school (and a few records of a second tenant).
+    const ONE_SCHOOL_AT_VERSION_5: &str = "
+        INSERT INTO reference_statuses (id, name, guessed_category, user_category, fetched_at)
+            VALUES (5, 'Sick note', 'other', 'excused', 1);
+        INSERT INTO reference_students (student_period_id, name, fetched_at)
+            VALUES (4, 'Eleni Georgiou', 1);
+        INSERT INTO reference_student_classes (student_period_id, class_id, fetched_at)
+            VALUES (4, 34, 1);
+        INSERT INTO reference_classes (id, name, fetched_at) VALUES (34, 'Year 8 B', 1);
+        INSERT INTO reference_courses (id, name, fetched_at) VALUES (40, 'Mathematics', 1);
+        INSERT INTO attendance VALUES
+            ('my-school', 1, '2026-11-02', 'SESSION', 34, 40, 5, 4, '', 0, 1, 'r1', 1),
+            ('my-school', 2, '2026-11-02', 'SESSION', 34, 40, 5, 5, '', 0, 1, 'r2', 2),
+            ('other', 3, '2026-11-02', 'SESSION', 34, 40, 5, 6, '', 0, 1, 'r3', 3);
+    ";
 }

@@ -177,14 +177,103 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deliveries ADD COLUMN school TEXT;
     "#,
+    // 6: names belong to their school. DreamClass ids are per tenant (class 12 of one school
+    // is not class 12 of another), so every reference table is keyed by (tenant, id), and
+    // reads join on both. Names stored before were one school's: they go to the tenant with
+    // the most attendance records (the single school of every installation until now). With
+    // no attendance yet nothing refers to them, so they are left to the next refresh.
+    r#"
+    CREATE TEMP TABLE names_owner AS
+        SELECT tenant FROM attendance GROUP BY tenant ORDER BY COUNT(*) DESC, tenant LIMIT 1;
+
+    CREATE TABLE reference_statuses_by_school (
+        tenant           TEXT NOT NULL,
+        id               INTEGER NOT NULL,
+        name             TEXT NOT NULL,
+        guessed_category TEXT NOT NULL,
+        user_category    TEXT,
+        fetched_at       INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID;
+    INSERT INTO reference_statuses_by_school
+        SELECT o.tenant, r.id, r.name, r.guessed_category, r.user_category, r.fetched_at
+        FROM reference_statuses r, names_owner o;
+    DROP TABLE reference_statuses;
+    ALTER TABLE reference_statuses_by_school RENAME TO reference_statuses;
+
+    CREATE TABLE reference_students_by_school (
+        tenant            TEXT NOT NULL,
+        student_period_id INTEGER NOT NULL,
+        student_id        INTEGER,
+        name              TEXT,
+        class_id          INTEGER,
+        school_period_id  INTEGER,
+        active            INTEGER NOT NULL DEFAULT 1,
+        fetched_at        INTEGER NOT NULL,
+        PRIMARY KEY (tenant, student_period_id)
+    ) WITHOUT ROWID;
+    INSERT INTO reference_students_by_school
+        SELECT o.tenant, r.student_period_id, r.student_id, r.name, r.class_id,
+               r.school_period_id, r.active, r.fetched_at
+        FROM reference_students r, names_owner o;
+    DROP TABLE reference_students;
+    ALTER TABLE reference_students_by_school RENAME TO reference_students;
+
+    CREATE TABLE reference_student_classes_by_school (
+        tenant            TEXT NOT NULL,
+        student_period_id INTEGER NOT NULL,
+        class_id          INTEGER NOT NULL,
+        fetched_at        INTEGER NOT NULL,
+        PRIMARY KEY (tenant, student_period_id, class_id)
+    ) WITHOUT ROWID;
+    INSERT INTO reference_student_classes_by_school
+        SELECT o.tenant, r.student_period_id, r.class_id, r.fetched_at
+        FROM reference_student_classes r, names_owner o;
+    DROP TABLE reference_student_classes;
+    ALTER TABLE reference_student_classes_by_school RENAME TO reference_student_classes;
+
+    CREATE TABLE reference_classes_by_school (
+        tenant           TEXT NOT NULL,
+        id               INTEGER NOT NULL,
+        name             TEXT,
+        school_period_id INTEGER,
+        active           INTEGER NOT NULL DEFAULT 1,
+        fetched_at       INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID;
+    INSERT INTO reference_classes_by_school
+        SELECT o.tenant, r.id, r.name, r.school_period_id, r.active, r.fetched_at
+        FROM reference_classes r, names_owner o;
+    DROP TABLE reference_classes;
+    ALTER TABLE reference_classes_by_school RENAME TO reference_classes;
+
+    CREATE TABLE reference_courses_by_school (
+        tenant     TEXT NOT NULL,
+        id         INTEGER NOT NULL,
+        name       TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID;
+    INSERT INTO reference_courses_by_school
+        SELECT o.tenant, r.id, r.name, r.fetched_at FROM reference_courses r, names_owner o;
+    DROP TABLE reference_courses;
+    ALTER TABLE reference_courses_by_school RENAME TO reference_courses;
+
+    DROP TABLE names_owner;
+    "#,
 ];
 
 /// Brings the database to the newest schema. Each migration runs in its own transaction
 /// together with the version bump, so a crash leaves the database at one version or the next.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_up_to(conn, MIGRATIONS.len())
+}
+
+/// Brings the database to schema `version` (tests of a migration start just before it).
+pub(crate) fn migrate_up_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
     let current: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (index, sql) in MIGRATIONS.iter().enumerate().take(version).skip(current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (index + 1) as i64)?;

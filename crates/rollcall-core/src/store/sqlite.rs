@@ -208,26 +208,37 @@ impl Store for SqliteStore {
             .await
     }
 
-    // The reference tables hold the names of the one school this file serves; a scope
-    // cannot narrow them further here.
-    async fn reference(&self, _scope: &Scope) -> Result<Reference, StoreError> {
-        self.reads.read(reference::load_reference).await
+    async fn reference(&self, scope: &Scope) -> Result<Reference, StoreError> {
+        let scope = scope.clone();
+        self.reads
+            .read(move |c| reference::load_reference(c, &scope))
+            .await
     }
 
     async fn names_of(
         &self,
-        _scope: &Scope,
+        scope: &Scope,
+        tenant: String,
         ids: Vec<NamedId>,
     ) -> Result<HashMap<NamedId, String>, StoreError> {
-        self.reads.read(move |c| reference::names_of(c, &ids)).await
+        if !scope.allows(&tenant) {
+            return Ok(HashMap::new());
+        }
+        self.reads
+            .read(move |c| reference::names_of(c, &tenant, &ids))
+            .await
     }
 
-    async fn known_ids(&self, _scope: &Scope) -> Result<KnownIds, StoreError> {
-        self.reads.read(KnownIds::load).await
+    async fn known_ids(&self, scope: &Scope) -> Result<KnownIds, StoreError> {
+        let scope = scope.clone();
+        self.reads.read(move |c| KnownIds::load(c, &scope)).await
     }
 
-    async fn attendance_has_unknown_ids(&self, _scope: &Scope) -> Result<bool, StoreError> {
-        self.reads.read(reference::attendance_has_unknown_ids).await
+    async fn attendance_has_unknown_ids(&self, scope: &Scope) -> Result<bool, StoreError> {
+        let scope = scope.clone();
+        self.reads
+            .read(move |c| reference::attendance_has_unknown_ids(c, &scope))
+            .await
     }
 
     async fn store_reference(
@@ -242,21 +253,23 @@ impl Store for SqliteStore {
 
     async fn set_status_category(
         &self,
+        tenant: String,
         status_id: i64,
         category: Option<StatusCategory>,
     ) -> Result<bool, StoreError> {
         self.writer
-            .transact(move |t, _| reference::set_status_category(t, status_id, category))
+            .transact(move |t, _| reference::set_status_category(t, &tenant, status_id, category))
             .await
     }
 
     async fn apply_reference_update(
         &self,
+        tenant: String,
         update: ReferenceUpdate,
         now: i64,
     ) -> Result<ReferenceWebhookEffect, StoreError> {
         self.writer
-            .transact(move |t, _| reference::apply_reference_update(t, &update, now))
+            .transact(move |t, _| reference::apply_reference_update(t, &tenant, &update, now))
             .await
     }
 

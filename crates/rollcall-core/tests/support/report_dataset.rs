@@ -195,19 +195,18 @@ pub async fn build(data_dir: &Path) {
 
     let conn = open_writer(&path).unwrap();
     conn.execute_batch(
-        "INSERT INTO reference_statuses (id, name, guessed_category, user_category, fetched_at)
-         VALUES (1, 'Present', 'present', NULL, 0), (2, 'Absent', 'absent', NULL, 0),
-                (3, 'Late', 'late', NULL, 0), (4, 'Excused, doctor', 'excused', NULL, 0),
-                (5, 'Απών', 'other', 'absent', 0), (6, '=Left early', 'other', NULL, 0);
-         INSERT INTO reference_students
-             (student_period_id, student_id, name, class_id, school_period_id, active, fetched_at)
-         VALUES (4, 104, 'María García', 34, 1, 1, 0), (5, 105, 'O''Brien, Seán', 34, 1, 1, 0),
-                (6, 106, 'Γιώργος Παπαδόπουλος', 35, 1, 1, 0),
-                (7, 107, '-Minus Name', 35, 1, 1, 0), (9, 109, NULL, 36, 1, 1, 0);
-         INSERT INTO reference_classes (id, name, school_period_id, active, fetched_at)
-         VALUES (34, '5A', 1, 1, 0), (35, '6\"B\"', 1, 1, 0);
-         INSERT INTO reference_courses (id, name, fetched_at)
-         VALUES (40, 'Mathematics', 0), (41, 'Ελληνικά', 0);",
+        "INSERT INTO reference_statuses (tenant, id, name, guessed_category, user_category, fetched_at)
+         VALUES ('my-school', 1, 'Present', 'present', NULL, 0), ('my-school', 2, 'Absent', 'absent', NULL, 0),
+                ('my-school', 3, 'Late', 'late', NULL, 0), ('my-school', 4, 'Excused, doctor', 'excused', NULL, 0),
+                ('my-school', 5, 'Απών', 'other', 'absent', 0), ('my-school', 6, '=Left early', 'other', NULL, 0);
+         INSERT INTO reference_students (tenant, student_period_id, student_id, name, class_id, school_period_id, active, fetched_at)
+         VALUES ('my-school', 4, 104, 'María García', 34, 1, 1, 0), ('my-school', 5, 105, 'O''Brien, Seán', 34, 1, 1, 0),
+                ('my-school', 6, 106, 'Γιώργος Παπαδόπουλος', 35, 1, 1, 0),
+                ('my-school', 7, 107, '-Minus Name', 35, 1, 1, 0), ('my-school', 9, 109, NULL, 36, 1, 1, 0);
+         INSERT INTO reference_classes (tenant, id, name, school_period_id, active, fetched_at)
+         VALUES ('my-school', 34, '5A', 1, 1, 0), ('my-school', 35, '6\"B\"', 1, 1, 0);
+         INSERT INTO reference_courses (tenant, id, name, fetched_at)
+         VALUES ('my-school', 40, 'Mathematics', 0), ('my-school', 41, 'Ελληνικά', 0);",
     )
     .unwrap();
 }

@@ -327,6 +327,7 @@ pub async fn changes_come_after_a_sequence_in_order(store: &dyn Store) {
 pub async fn names_round_trip(store: &dyn Store) {
     let all = Scope::all();
     let fetched = FetchedReference {
+        tenant: NAMES_TENANT.into(),
         statuses: Some(vec![FetchedStatus {
             id: 901,
             name: "Late".into(),
@@ -359,10 +360,20 @@ pub async fn names_round_trip(store: &dyn Store) {
         "same names: no change"
     );
     assert!(store
-        .set_status_category(901, Some(StatusCategory::Excused))
+        .set_status_category(NAMES_TENANT.into(), 901, Some(StatusCategory::Excused))
         .await
         .unwrap());
-    assert!(!store.set_status_category(999_999, None).await.unwrap());
+    assert!(!store
+        .set_status_category(NAMES_TENANT.into(), 999_999, None)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .set_status_category("names-elsewhere".into(), 901, None)
+            .await
+            .unwrap(),
+        "status 901 of another school is not this one's"
+    );
     let reference = store.reference(&all).await.unwrap();
     let status = reference.statuses.iter().find(|s| s.id == 901).unwrap();
     assert_eq!(
@@ -376,7 +387,11 @@ pub async fn names_round_trip(store: &dyn Store) {
         .any(|s| s.name == "Eleni Georgiou"));
     assert!(reference.courses.iter().any(|c| c.name == "Mathematics"));
     let names = store
-        .names_of(&all, vec![NamedId::Class(931), NamedId::Class(932)])
+        .names_of(
+            &all,
+            NAMES_TENANT.into(),
+            vec![NamedId::Class(931), NamedId::Class(932)],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -384,9 +399,64 @@ pub async fn names_round_trip(store: &dyn Store) {
         Some("Year 7 A")
     );
     assert!(!names.contains_key(&NamedId::Class(932)));
+    let elsewhere = store
+        .names_of(&all, "names-elsewhere".into(), vec![NamedId::Class(931)])
+        .await
+        .unwrap();
+    assert!(
+        elsewhere.is_empty(),
+        "class 931 has a name in its own school only"
+    );
+    let hidden = store
+        .names_of(
+            &Scope::tenants(["names-elsewhere"]),
+            NAMES_TENANT.into(),
+            vec![NamedId::Class(931)],
+        )
+        .await
+        .unwrap();
+    assert!(hidden.is_empty(), "a reader of another school gets no name");
     let known = store.known_ids(&all).await.unwrap();
-    assert!(known.students.contains(&904) && known.classes.contains(&931));
+    let school = &known.schools[NAMES_TENANT];
+    assert!(school.students.contains(&904) && school.classes.contains(&931));
+
+    // The same ids in another school are another school's: its own names, and a reader of
+    // one school sees only that school's.
+    let other = FetchedReference {
+        tenant: "names-elsewhere".into(),
+        classes: vec![(
+            7,
+            vec![FetchedName {
+                id: 931,
+                name: "Elsewhere 7".into(),
+            }],
+        )],
+        ..Default::default()
+    };
+    assert!(store.store_reference(other, 3).await.unwrap());
+    let mine = store
+        .reference(&Scope::tenants([NAMES_TENANT]))
+        .await
+        .unwrap();
+    let classes: Vec<_> = mine
+        .classes
+        .iter()
+        .filter(|c| c.id == 931)
+        .map(|c| (c.tenant.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(classes, [(NAMES_TENANT, "Year 7 A")]);
+    assert!(mine.statuses.iter().all(|s| s.tenant == NAMES_TENANT));
+    let theirs = store
+        .reference(&Scope::tenants(["names-elsewhere"]))
+        .await
+        .unwrap();
+    assert_eq!(theirs.classes.len(), 1);
+    assert_eq!(theirs.classes[0].name, "Elsewhere 7");
+    assert!(theirs.students.is_empty() && theirs.statuses.is_empty());
 }
+
+/// The school of [`names_round_trip`].
+const NAMES_TENANT: &str = "names-school";
 
 pub async fn a_gap_runs_from_the_last_heartbeat_to_the_next_start(store: &dyn Store) {
     let before: Vec<i64> = store
@@ -656,10 +726,14 @@ pub async fn a_scope_hides_other_tenants(store: &dyn Store) {
     assert_eq!(rows, 2);
 }
 
+/// The school of [`reference_webhooks_change_the_names`].
+const WEBHOOK_NAMES_TENANT: &str = "webhook-names-school";
+
 pub async fn reference_webhooks_change_the_names(store: &dyn Store) {
     let all = Scope::all();
     let enrolled = store
         .apply_reference_update(
+            WEBHOOK_NAMES_TENANT.into(),
             ReferenceUpdate::StudentPeriod {
                 id: 1201,
                 student_id: Some(2201),
@@ -686,17 +760,26 @@ pub async fn reference_webhooks_change_the_names(store: &dyn Store) {
         deleted,
     };
     let named = store
-        .apply_reference_update(class(Some("Year 9 C"), false), 2)
+        .apply_reference_update(
+            WEBHOOK_NAMES_TENANT.into(),
+            class(Some("Year 9 C"), false),
+            2,
+        )
         .await
         .unwrap();
     assert!(named.names_changed && !named.unknown_name);
     let again = store
-        .apply_reference_update(class(Some("Year 9 C"), false), 3)
+        .apply_reference_update(
+            WEBHOOK_NAMES_TENANT.into(),
+            class(Some("Year 9 C"), false),
+            3,
+        )
         .await
         .unwrap();
     assert!(!again.names_changed, "the same name again is no change");
     let joined = store
         .apply_reference_update(
+            WEBHOOK_NAMES_TENANT.into(),
             ReferenceUpdate::StudentClass {
                 student_period_id: 1201,
                 class_id: 1203,
@@ -709,6 +792,7 @@ pub async fn reference_webhooks_change_the_names(store: &dyn Store) {
     assert!(joined.unknown_name, "the student still has no name");
     let renamed = store
         .apply_reference_update(
+            WEBHOOK_NAMES_TENANT.into(),
             ReferenceUpdate::StudentPeriod {
                 id: 1201,
                 student_id: None,
@@ -729,11 +813,12 @@ pub async fn reference_webhooks_change_the_names(store: &dyn Store) {
     );
     // A deleted class keeps its name: old attendance still refers to it.
     store
-        .apply_reference_update(class(None, true), 6)
+        .apply_reference_update(WEBHOOK_NAMES_TENANT.into(), class(None, true), 6)
         .await
         .unwrap();
     let unnamed = store
         .apply_reference_update(
+            WEBHOOK_NAMES_TENANT.into(),
             ReferenceUpdate::Class {
                 id: 1204,
                 name: None,
@@ -756,6 +841,7 @@ pub async fn reference_webhooks_change_the_names(store: &dyn Store) {
         .iter()
         .any(|s| s.student_period_id == 1201 && s.name == "Nikos Pappas"));
     let known = store.known_ids(&all).await.unwrap();
+    let known = &known.schools[WEBHOOK_NAMES_TENANT];
     assert!(known.students.contains(&1201) && known.classes.contains(&1203));
     assert!(!known.classes.contains(&1204));
     assert!(store.attendance_has_unknown_ids(&all).await.unwrap());
@@ -766,23 +852,30 @@ pub async fn reference_webhooks_change_the_names(store: &dyn Store) {
 const REPORTS_TENANT: &str = "reports-school";
 const T0: i64 = 1_791_187_200_000; // 2026-10-05T08:00:00Z
 
+/// The four statuses the report checks use (each school has its own): 801 Present,
+/// 802 Absent, 803 Late, 804 Excused.
+fn four_statuses() -> Option<Vec<FetchedStatus>> {
+    Some(
+        [
+            (801, "Present", StatusCategory::Present),
+            (802, "Absent", StatusCategory::Absent),
+            (803, "Late", StatusCategory::Late),
+            (804, "Excused", StatusCategory::Excused),
+        ]
+        .into_iter()
+        .map(|(id, name, guessed_category)| FetchedStatus {
+            id,
+            name: name.into(),
+            guessed_category,
+        })
+        .collect(),
+    )
+}
+
 async fn a_small_school(store: &dyn Store) {
     let names = FetchedReference {
-        statuses: Some(
-            [
-                (801, "Present", StatusCategory::Present),
-                (802, "Absent", StatusCategory::Absent),
-                (803, "Late", StatusCategory::Late),
-                (804, "Excused", StatusCategory::Excused),
-            ]
-            .into_iter()
-            .map(|(id, name, guessed_category)| FetchedStatus {
-                id,
-                name: name.into(),
-                guessed_category,
-            })
-            .collect(),
-        ),
+        tenant: REPORTS_TENANT.into(),
+        statuses: four_statuses(),
         students: vec![(
             8,
             [(811, Some("Ana Silva")), (812, Some("=Bob")), (813, None)]
@@ -1216,7 +1309,24 @@ pub async fn schools_are_kept_apart_in_reports(store: &dyn Store) {
         student_period_id: 911,
         comment: String::new(),
     };
-    // East: absent in two lessons; west: present in one. 801 Present, 802 Absent.
+    // Each school has its own names for the same ids: 801 Present, 802 Absent, and class
+    // 921 is "East 7" in one and "West 7" in the other.
+    for (tenant, class) in [(east, "East 7"), (west, "West 7")] {
+        let names = FetchedReference {
+            tenant: tenant.into(),
+            statuses: four_statuses(),
+            classes: vec![(
+                1,
+                vec![FetchedName {
+                    id: 921,
+                    name: class.into(),
+                }],
+            )],
+            ..Default::default()
+        };
+        store.store_reference(names, 1).await.unwrap();
+    }
+    // East: absent in two lessons; west: present in one.
     deliver_all(store, east, &[lesson(9101, 802), lesson(9102, 802)], east).await;
     deliver_all(store, west, &[lesson(9101, 801)], west).await;
     let day = RecordFilter {
@@ -1260,8 +1370,8 @@ pub async fn schools_are_kept_apart_in_reports(store: &dyn Store) {
         export_in(store, &both, "students", &day).await,
         crlf(&[
             header,
-            "911,,921,921,2,0,2,0,0,0,0.0000,1.0000,yes,apart-east",
-            "911,,921,921,1,1,0,0,0,0,1.0000,0.0000,no,apart-west",
+            "911,,921,East 7,2,0,2,0,0,0,0.0000,1.0000,yes,apart-east",
+            "911,,921,West 7,1,1,0,0,0,0,1.0000,0.0000,no,apart-west",
         ])
     );
     assert_eq!(
@@ -1269,8 +1379,8 @@ pub async fn schools_are_kept_apart_in_reports(store: &dyn Store) {
         crlf(&[
             "date,class_id,class,sessions,present,absent,late,excused,other,attendance_rate,\
              absence_rate,school",
-            "2026-10-12,921,,2,0,2,0,0,0,0.0000,1.0000,apart-east",
-            "2026-10-12,921,,1,1,0,0,0,0,1.0000,0.0000,apart-west",
+            "2026-10-12,921,East 7,2,0,2,0,0,0,0.0000,1.0000,apart-east",
+            "2026-10-12,921,West 7,1,1,0,0,0,0,1.0000,0.0000,apart-west",
         ])
     );
     // A reader of one school, or a filter for one, gets that school's rows only.
@@ -1279,7 +1389,7 @@ pub async fn schools_are_kept_apart_in_reports(store: &dyn Store) {
         west_only,
         crlf(&[
             header,
-            "911,,921,921,1,1,0,0,0,0,1.0000,0.0000,no,apart-west"
+            "911,,921,West 7,1,1,0,0,0,0,1.0000,0.0000,no,apart-west"
         ])
     );
     let east_day = RecordFilter {
@@ -1342,7 +1452,8 @@ fn lesson(
 
 pub async fn lessons_not_taken_and_absent_days_in_a_row(store: &dyn Store) {
     let names = FetchedReference {
-        statuses: None,
+        tenant: WEEKS_TENANT.into(),
+        statuses: four_statuses(),
         students: vec![],
         classes: vec![(
             9,
@@ -1769,6 +1880,20 @@ pub async fn purging_a_school_removes_its_rows_only(store: &dyn Store) {
         tenant: Some(tenant.into()),
         ..Default::default()
     };
+    for tenant in [gone, stays] {
+        let names = FetchedReference {
+            tenant: tenant.into(),
+            classes: vec![(
+                1,
+                vec![FetchedName {
+                    id: 12,
+                    name: format!("Class of {tenant}"),
+                }],
+            )],
+            ..Default::default()
+        };
+        store.store_reference(names, 1).await.unwrap();
+    }
     let log_before = store.deliveries(&all, None, None, 100_000).await.unwrap();
 
     let purged = store.purge_school(gone, "gone").await.unwrap();
@@ -1800,6 +1925,16 @@ pub async fn purging_a_school_removes_its_rows_only(store: &dyn Store) {
     assert!(log_after
         .iter()
         .any(|d| d.request_id.as_deref() == Some("purge-refused-stays")));
+
+    let names: Vec<_> = store
+        .reference(&Scope::tenants([gone, stays]))
+        .await
+        .unwrap()
+        .classes
+        .into_iter()
+        .map(|c| c.tenant)
+        .collect();
+    assert_eq!(names, [stays], "the purged school's names go with it");
 
     // The other school is whole.
     let kept = store.attendance(&all, &of(stays), true, 100).await.unwrap();

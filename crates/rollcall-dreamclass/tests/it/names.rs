@@ -53,8 +53,12 @@ async fn names_resolve_and_a_notification_is_published() {
             status.name
         );
     }
+    // Every name is the school's own, under its tenant.
+    assert!(reference.students.iter().all(|s| s.tenant == school.tenant));
+    assert!(reference.statuses.iter().all(|s| s.tenant == school.tenant));
     // The shape of GET /api/reference.
     let json = serde_json::to_value(&reference).unwrap();
+    assert_eq!(json["classes"][0]["tenant"], json!(school.tenant));
     assert_eq!(
         json["students"][0]["studentPeriodId"],
         json!(first.student_period_id)
@@ -70,7 +74,7 @@ async fn names_resolve_and_a_notification_is_published() {
         .id;
     assert!(app
         .dreamclass
-        .set_status_category(late, Some(StatusCategory::Excused))
+        .set_status_category(school.tenant.clone(), late, Some(StatusCategory::Excused))
         .await
         .unwrap());
     tokio::time::timeout(WAIT, notifications.recv())
@@ -91,6 +95,7 @@ async fn names_resolve_and_a_notification_is_published() {
     // A CLASS_UPDATED webhook renames a class at once.
     app.dreamclass
         .apply_webhook(
+            &school.tenant,
             "CLASS_UPDATED",
             json!({"id": school.classes[0].id, "name": "Year 7 Alpha"}),
         )
@@ -102,6 +107,26 @@ async fn names_resolve_and_a_notification_is_published() {
         .unwrap();
     let reference = app.dreamclass.reference().await.unwrap();
     assert!(reference.classes.iter().any(|c| c.name == "Year 7 Alpha"));
+    // The same webhook from another school names that school's class, not this one's.
+    app.dreamclass
+        .apply_webhook(
+            "another-school",
+            "CLASS_UPDATED",
+            json!({"id": school.classes[1].id, "name": "Elsewhere"}),
+        )
+        .await
+        .unwrap();
+    let reference = app.dreamclass.reference().await.unwrap();
+    let renamed: Vec<_> = reference
+        .classes
+        .iter()
+        .filter(|c| c.name == "Elsewhere")
+        .map(|c| (c.tenant.as_str(), c.id))
+        .collect();
+    assert_eq!(renamed, [("another-school", school.classes[1].id)]);
+    assert!(reference.classes.iter().any(|c| c.tenant == school.tenant
+        && c.id == school.classes[1].id
+        && c.name != "Elsewhere"));
 
     app.stop().await;
     server.stop().await;

@@ -218,9 +218,10 @@ impl Store for BenchStore {
     async fn names_of(
         &self,
         scope: &Scope,
+        tenant: String,
         ids: Vec<NamedId>,
     ) -> Result<HashMap<NamedId, String>, StoreError> {
-        self.inner.names_of(scope, ids).await
+        self.inner.names_of(scope, tenant, ids).await
     }
 
     async fn known_ids(&self, scope: &Scope) -> Result<KnownIds, StoreError> {
@@ -241,18 +242,22 @@ impl Store for BenchStore {
 
     async fn set_status_category(
         &self,
+        tenant: String,
         status_id: i64,
         category: Option<StatusCategory>,
     ) -> Result<bool, StoreError> {
-        self.inner.set_status_category(status_id, category).await
+        self.inner
+            .set_status_category(tenant, status_id, category)
+            .await
     }
 
     async fn apply_reference_update(
         &self,
+        tenant: String,
         update: ReferenceUpdate,
         now: i64,
     ) -> Result<ReferenceWebhookEffect, StoreError> {
-        self.inner.apply_reference_update(update, now).await
+        self.inner.apply_reference_update(tenant, update, now).await
     }
 
     async fn begin_listening(&self, now: i64) -> Result<(i64, Option<Gap>), StoreError> {

@@ -239,17 +239,30 @@ pub async fn check_missed_changes(
 #[derive(Deserialize)]
 pub struct CategoryForm {
     category: Option<StatusCategory>,
+    /// The school whose status it is (statuses are per school); without it, the school of
+    /// the DreamClass API connection.
+    #[serde(default)]
+    tenant: Option<String>,
 }
 
 /// Corrects how a status counts (present, absent, late, excused, other); `null` undoes it.
 pub async fn set_status_category(
     State(state): State<AppState>,
+    person: Person,
     Path(status_id): Path<i64>,
     Json(form): Json<CategoryForm>,
 ) -> ApiResult<Json<Saved>> {
+    let tenant = form.tenant.unwrap_or_else(|| {
+        state
+            .settings
+            .with(|s| s.dreamclass.tenant.trim().to_string())
+    });
+    if !person.scope.allows(&tenant) {
+        return Err(status_not_found());
+    }
     let known = state
         .dreamclass
-        .set_status_category(status_id, form.category)
+        .set_status_category(tenant, status_id, form.category)
         .await
         .map_err(|e| {
             ApiError::new(
@@ -259,11 +272,17 @@ pub async fn set_status_category(
             )
         })?;
     if !known {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "status_not_found",
-            "Rollcall does not know this status yet. Connect to DreamClass first.",
-        ));
+        return Err(status_not_found());
     }
     Ok(Json(Saved::OK))
+}
+
+/// A status this person cannot correct: not known (yet), or of a school they do not see
+/// (answered alike, so that ids of other schools reveal nothing).
+fn status_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "status_not_found",
+        "Rollcall does not know this status yet. Connect to DreamClass first.",
+    )
 }

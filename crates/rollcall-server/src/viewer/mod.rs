@@ -393,7 +393,11 @@ impl Viewer {
             return Ok(false);
         }
         let now = rollcall_core::model::now_ms();
-        self.copy.store_reference(names.into_refresh(), now).await
+        let mut changed = false;
+        for school in names.into_refresh() {
+            changed |= self.copy.store_reference(school, now).await?;
+        }
+        Ok(changed)
     }
 
     /// The session ended on the server: forget it, and ask for a sign-in.

@@ -355,7 +355,41 @@ async fn nothing_of_another_school_reaches_staff_through_any_route_or_export() {
     for (tenant, id) in [("north", 1), ("southridge", 1), ("southridge", 2)] {
         deliver(&s, tenant, id).await;
     }
+    // The same class id named in both schools (names are per school): north's staff must
+    // get north's name only.
+    for (tenant, name) in [
+        ("north", "Year 7 North"),
+        ("southridge", "Year 7 Southridge"),
+    ] {
+        let request_id = new_id();
+        let (status, body) = s
+            .post(&json!({
+                "id": request_id, "data": {"id": 34, "name": name}, "type": "CLASS_UPDATED",
+                "tenant": tenant, "signature": key().sign(&request_id), "timestamp": now_ms(),
+            }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !get(&s, "/api/reference", &admin)
+        .await
+        .text
+        .contains("Year 7 Southridge")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the class names arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let anna = opened(&sign_in(&s, "anna", PASSWORD).await);
+    let names = get(&s, "/api/reference", &anna).await;
+    assert_eq!(
+        names.body["classes"],
+        json!([{"tenant": "north", "id": 34, "name": "Year 7 North"}]),
+        "{}",
+        names.text
+    );
     let more_exports = [
         "/api/export/courses.csv?from=2025-06-01&to=2025-06-30",
         "/api/export/lessons-not-taken.csv?date=2025-06-26",

@@ -146,7 +146,7 @@ async fn a_names_webhook_renames_what_the_office_sees() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let reference = s.api("/api/reference").await;
-        if reference["classes"] == json!([{"id": 31, "name": "Year 7 Alpha"}]) {
+        if reference["classes"] == json!([{"tenant": TENANT, "id": 31, "name": "Year 7 Alpha"}]) {
             break;
         }
         assert!(

@@ -287,8 +287,9 @@ export class Api {
   }
 
   /** null: back to the guess from the status's name. */
-  setStatusCategory(statusId: number, category: StatusCategory | null): Promise<unknown> {
-    return this.request("PUT", `/api/statuses/${encodeURIComponent(String(statusId))}/category`, { category });
+  /** Statuses are per school: `tenant` says whose (without it, the DreamClass API's school). */
+  setStatusCategory(statusId: number, category: StatusCategory | null, tenant?: string): Promise<unknown> {
+    return this.request("PUT", `/api/statuses/${encodeURIComponent(String(statusId))}/category`, tenant === undefined ? { category } : { category, tenant });
   }
 
   tunnelSettings(): Promise<TunnelSettings> {

@@ -35,7 +35,7 @@ export function notTakenRows(view: NotTakenView, names: NameBook): NotTakenRow[]
     .map((l) => ({
       classId: l.classId,
       courseId: l.courseId,
-      label: `${names.className(l.classId)} · ${names.course(l.courseId)}`,
+      label: `${names.className(l.classId, l.tenant)} · ${names.course(l.courseId, l.tenant)}`,
       because: `Expected: attendance on ${attendanceDate(l.lastTaken)} (same weekday)`,
     }))
     .sort((a, b) => a.label.localeCompare(b.label));

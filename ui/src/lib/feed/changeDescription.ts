@@ -21,13 +21,13 @@ export function statusChangeText(c: Change, names: NameBook): string {
   const s = statusChange(c);
   switch (s.kind) {
     case "new":
-      return `${names.status(s.after)} (new)`;
+      return `${names.status(s.after, c.tenant)} (new)`;
     case "deleted":
-      return s.before === null ? "Deleted" : `Deleted (was ${names.status(s.before)})`;
+      return s.before === null ? "Deleted" : `Deleted (was ${names.status(s.before, c.tenant)})`;
     case "changed":
-      return `${names.status(s.before)} → ${names.status(s.after)}`;
+      return `${names.status(s.before, c.tenant)} → ${names.status(s.after, c.tenant)}`;
     case "same":
-      return c.commentBefore !== c.commentAfter ? `${names.status(s.status)} (comment changed)` : names.status(s.status);
+      return c.commentBefore !== c.commentAfter ? `${names.status(s.status, c.tenant)} (comment changed)` : names.status(s.status, c.tenant);
   }
 }
 

@@ -56,7 +56,7 @@ export class ReferenceLoader {
       .reference()
       .then(
         (ref) => {
-          if (!this.stopped) this.opts.onNames(new NameBook(ref));
+          if (!this.stopped) this.opts.onNames(NameBook.of(ref));
         },
         () => {
           // Names are a comfort, not a need: keep what is shown and try again later.

@@ -3,4 +3,4 @@
 /**
  * A class or a course.
  */
-export type ReferenceName = { id: number, name: string, };
+export type ReferenceName = { tenant: string, id: number, name: string, };

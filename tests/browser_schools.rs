@@ -9,6 +9,9 @@
 //!   reads carry `tenant`, and so do the export links, whose file is named with the school.
 //! - The views with the picker pass axe-core in the light and the dark theme, and the picker
 //!   is a labelled select that the keyboard can change.
+//! - Each school's own DreamClass account (two run here on loopback, each with its own token
+//!   and student names) is entered in Settings > Schools; the same student number delivered
+//!   to both schools then reads as each school's own student in the feed.
 //!
 //! Needs what `browser.rs` needs (`cargo build -p rollcall-cli`, `ui/dist`, chromium and
 //! chromium-driver). Screenshots and logs: `target/e2e-artifacts/schools-*`.
@@ -92,6 +95,197 @@ async fn the_school_picker_narrows_the_feed_the_board_reports_and_exports() {
     })
     .await;
     serve.stop();
+}
+
+/// A school's own DreamClass account, run here on loopback (the real one cannot be reached):
+/// its tenant, its own token, and students named after `seed`. Returns it and its address.
+async fn dreamclass_account(
+    school: School,
+    seed: u64,
+) -> (rollcall_simulator::FakeDreamClass, String) {
+    let mut demo = rollcall_simulator::DemoSchool::generate(seed);
+    demo.tenant = school.tenant.into();
+    let fake = rollcall_simulator::FakeDreamClass::new(demo, format!("{}-api-token", school.id));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(rollcall_simulator::fake_dreamclass::serve(
+        listener,
+        fake.clone(),
+        std::future::pending(),
+    ));
+    let base_url = fake.api_config(addr).base_url;
+    (fake, base_url)
+}
+
+/// Each school's DreamClass connection is entered in Settings > Schools; the same student
+/// number in both schools then reads as each school's own student in the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_school_names_its_own_students_with_its_own_dreamclass_account() {
+    let logs = rollcall_e2e::artifacts_dir().join("schools-names-logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let (north_api, north_base) = dreamclass_account(NORTH, 1).await;
+    let (south_api, south_base) = dreamclass_account(SOUTH, 2).await;
+    let student = north_api.school().students[0].student_period_id;
+    let name_in = |fake: &rollcall_simulator::FakeDreamClass| {
+        fake.school()
+            .students
+            .iter()
+            .find(|s| s.student_period_id == student)
+            .map(|s| s.full_name())
+            .expect("the student number is in both schools")
+    };
+    let (north_name, south_name) = (name_in(&north_api), name_in(&south_api));
+    assert_ne!(
+        north_name, south_name,
+        "the check needs two different names"
+    );
+    let data = tempfile::tempdir().unwrap();
+    let mut toml = String::new();
+    for school in [NORTH, SOUTH] {
+        toml.push_str(&format!(
+            "[[schools]]\nid = {:?}\nname = {:?}\ntenant = {:?}\nwebhook_secret = {:?}\n\n",
+            school.id, school.name, school.tenant, school.secret
+        ));
+    }
+    std::fs::write(data.path().join("rollcall.toml"), toml).unwrap();
+    let mut serve = Serve::start(data.path(), None, &[], &logs.join("serve.log"));
+    let site = Site {
+        link: serve.link.clone(),
+        origin: serve.origin.clone(),
+        token: serve.token.clone(),
+    };
+    let accounts = [(NORTH, north_base), (SOUTH, south_base)];
+    with_browsers(
+        &logs,
+        "schools-names",
+        1,
+        &BrowserOptions::default(),
+        move |b| {
+            names_checks(
+                b[0].clone(),
+                site,
+                accounts,
+                student,
+                [north_name, south_name],
+            )
+        },
+    )
+    .await;
+    assert!(north_api.request_count() > 0 && south_api.request_count() > 0);
+    serve.stop();
+}
+
+async fn names_checks(
+    browser: Client,
+    site: Site,
+    accounts: [(School, String); 2],
+    student: i64,
+    names: [String; 2],
+) {
+    browser.goto(&site.link).await.unwrap();
+    wait_feed(&browser).await;
+    browser
+        .goto(&format!("{}/#/settings", site.origin))
+        .await
+        .unwrap();
+    let mut problems = Vec::new();
+    for (school, base_url) in &accounts {
+        let edit = format!("[data-edit-api={:?}]", school.id);
+        wait_for(
+            &browser,
+            "the school's DreamClass connection button",
+            WAIT,
+            &format!("return !!document.querySelector({});", json!(edit)),
+        )
+        .await;
+        browser
+            .find(Locator::Css(&edit))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let form = format!("[data-school-api-form={:?}]", school.id);
+        let field = |name: &str| format!("{form} input[name={name:?}]");
+        let token = browser
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&field("schoolApiToken")))
+            .await
+            .expect("the token field");
+        token
+            .send_keys(&format!("{}-api-token", school.id))
+            .await
+            .unwrap();
+        // The open form is checked like every view.
+        problems.extend(serious_violations(&browser).await);
+        let address = browser
+            .find(Locator::Css(&field("schoolApiBaseUrl")))
+            .await
+            .unwrap();
+        address.clear().await.unwrap();
+        address.send_keys(base_url).await.unwrap();
+        browser
+            .find(Locator::Css(&format!("{form} button[type=submit]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_text(
+            &browser,
+            &format!(
+                "{}'s names and missed changes are now read with its own DreamClass connection.",
+                school.name
+            ),
+            WAIT,
+        )
+        .await;
+        wait_for(
+            &browser,
+            "the school says it has its own connection",
+            WAIT,
+            &format!(
+                "const s = document.querySelector('[data-school-api={}]');
+                 return !!s && s.innerText.includes('Own DreamClass connection');",
+                school.id
+            ),
+        )
+        .await;
+    }
+    screenshot(&browser, "schools-names-1-settings").await;
+
+    // The same student number delivered to both schools.
+    for (school, _) in &accounts {
+        let url = site.school_url(*school).await;
+        site.deliver(&url, *school, student).await;
+    }
+    browser
+        .goto(&format!("{}/#/feed", site.origin))
+        .await
+        .unwrap();
+    wait_feed(&browser).await;
+    let expected = json!([
+        [SOUTH.tenant, SOUTH.name, names[1]],
+        [NORTH.tenant, NORTH.name, names[0]],
+    ]);
+    wait_for(
+        &browser,
+        "each school's row with its own student's name",
+        WAIT,
+        &format!(
+            "const rows = (() => {{ {FEED_ROWS} }})();
+             return JSON.stringify(rows) === {};",
+            json!(expected.to_string())
+        ),
+    )
+    .await;
+    screenshot(&browser, "schools-names-2-feed").await;
+    assert!(
+        problems.is_empty(),
+        "serious accessibility problems in Settings > Schools:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// What the checks need of the running `rollcall serve` (it stays owned by the test).

@@ -80,6 +80,12 @@ pub struct SchoolTable {
     /// `user:password`.
     pub basic_auth: Option<String>,
     pub allow_unsigned: Option<bool>,
+    /// The school's own DreamClass API token (each school's DreamClass account has its
+    /// own); without one, the `[dreamclass]` connection serves the school if its tenant is
+    /// this school's.
+    pub dreamclass_token: Option<String>,
+    /// The school's DreamClass API address, when not `[dreamclass]`'s `base_url`.
+    pub dreamclass_base_url: Option<String>,
 }
 
 /// `[reports]` in `rollcall.toml`: the school's thresholds for chronic absence and alerts.

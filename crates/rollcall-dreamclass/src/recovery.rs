@@ -114,6 +114,38 @@ pub struct RecoveryReport {
 }
 
 impl RecoveryReport {
+    /// One report of a check of the same days with each school's DreamClass (`(tenant,
+    /// report)`): the counts added up, each error, note and sentence naming its school, and
+    /// "try again" or "check again" if any school needs it. One school's report is its own.
+    pub fn of_schools(mut reports: Vec<(String, RecoveryReport)>) -> RecoveryReport {
+        if reports.len() == 1 {
+            return reports.pop().expect("one report").1;
+        }
+        let mut all = RecoveryReport::default();
+        let mut sentences = Vec::new();
+        for (tenant, r) in reports {
+            if all.dates_checked.len() < r.dates_checked.len() {
+                all.dates_checked = r.dates_checked.clone();
+            }
+            all.records_seen += r.records_seen;
+            all.recovered += r.recovered;
+            all.created += r.created;
+            all.updated += r.updated;
+            all.deleted += r.deleted;
+            all.unchanged += r.unchanged;
+            all.kept_newer += r.kept_newer;
+            all.decided_by_content += r.decided_by_content;
+            all.check_again |= r.check_again;
+            all.retry_later |= r.retry_later;
+            let named = |m: &String| crate::service::school_says(true, &tenant, m.clone());
+            all.errors.extend(r.errors.iter().map(named));
+            all.notes.extend(r.notes.iter().map(named));
+            sentences.push(named(&r.message));
+        }
+        all.message = sentences.join(" ");
+        all
+    }
+
     /// Whether every day was checked in full.
     pub fn is_complete(&self) -> bool {
         self.errors.is_empty()
@@ -437,6 +469,42 @@ pub fn with_lookback(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_of_several_schools_adds_up_and_names_each_school() {
+        let north = RecoveryReport {
+            dates_checked: vec!["2026-12-01".into()],
+            records_seen: 3,
+            recovered: 1,
+            updated: 1,
+            message: "Checked 2026-12-01 with DreamClass: recovered 1 missed change.".into(),
+            ..Default::default()
+        };
+        let south = RecoveryReport {
+            dates_checked: vec!["2026-12-01".into()],
+            errors: vec!["The API token was refused (401).".into()],
+            retry_later: true,
+            message: "The check could not be finished.".into(),
+            ..Default::default()
+        };
+        let both = RecoveryReport::of_schools(vec![
+            ("north".into(), north.clone()),
+            ("south".into(), south),
+        ]);
+        assert_eq!((both.records_seen, both.recovered, both.updated), (3, 1, 1));
+        assert!(both.retry_later, "south must be asked again");
+        assert_eq!(both.errors, ["south: The API token was refused (401)."]);
+        assert_eq!(
+            both.message,
+            "north: Checked 2026-12-01 with DreamClass: recovered 1 missed change. south: The \
+             check could not be finished."
+        );
+        assert_eq!(
+            RecoveryReport::of_schools(vec![("north".into(), north.clone())]),
+            north,
+            "one school's report is its own"
+        );
+    }
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -2,6 +2,11 @@
 //! background, records when Rollcall was listening, and recovers missed changes after a gap
 //! (a stop, or the computer sleeping: see [`crate::wake`]) and on demand. None of it is ever
 //! on the webhook path.
+//!
+//! It holds one API connection per school that has one (each school's DreamClass account has
+//! its own token): names are read from each into that school's names, and a gap is asked
+//! for of each, counting as recovered only when every school's check is done. The listening
+//! periods and gaps are the installation's (one listener receives every school).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -126,7 +131,8 @@ pub struct DreamClass {
 }
 
 struct Inner {
-    client: watch::Sender<DreamClassClient>,
+    /// One per school with an API connection; never empty (one, maybe not configured).
+    clients: watch::Sender<Vec<DreamClassClient>>,
     store: SharedStore,
     options: DreamClassOptions,
     reference_changed: broadcast::Sender<ReferenceChanged>,
@@ -158,6 +164,16 @@ impl DreamClass {
         store: SharedStore,
         options: DreamClassOptions,
     ) -> Result<Self, StoreError> {
+        Self::start_for_schools(vec![config], store, options).await
+    }
+
+    /// [`start`](Self::start) with one API connection per school (`configs`; each names its
+    /// school's tenant).
+    pub async fn start_for_schools(
+        configs: Vec<ApiConfig>,
+        store: SharedStore,
+        options: DreamClassOptions,
+    ) -> Result<Self, StoreError> {
         let (period, gap) =
             ListeningPeriod::begin(store.as_ref(), (options.wall_clock.0)()).await?;
         if let Some(gap) = gap {
@@ -167,12 +183,13 @@ impl DreamClass {
                 "Rollcall was not listening; missed changes will be asked for"
             );
         }
-        let configured = config.is_configured();
-        let (client, _) = watch::channel(DreamClassClient::new(config));
+        let clients = clients_for(configs);
+        let configured = clients.iter().any(|c| c.config().is_configured());
+        let (clients, _) = watch::channel(clients);
         let (stop, _) = watch::channel(false);
         let this = Self {
             inner: Arc::new(Inner {
-                client,
+                clients,
                 store,
                 options,
                 reference_changed: broadcast::channel(64).0,
@@ -230,10 +247,14 @@ impl DreamClass {
     /// Uses new API settings from now on (after the user saved Settings), and tries them at
     /// once: names and pending gaps.
     pub fn reconfigure(&self, config: ApiConfig) {
-        let configured = config.is_configured();
-        self.inner
-            .client
-            .send_replace(DreamClassClient::new(config));
+        self.reconfigure_schools(vec![config]);
+    }
+
+    /// [`reconfigure`](Self::reconfigure) with one connection per school.
+    pub fn reconfigure_schools(&self, configs: Vec<ApiConfig>) {
+        let clients = clients_for(configs);
+        let configured = clients.iter().any(|c| c.config().is_configured());
+        self.inner.clients.send_replace(clients);
         self.inner.state.send_modify(|s| s.configured = configured);
         self.inner.refresh_now.notify_one();
     }
@@ -346,13 +367,24 @@ impl DreamClass {
         }
     }
 
+    /// The first school's connection (the only one of a single school).
     fn client(&self) -> DreamClassClient {
-        self.inner.client.borrow().clone()
+        self.inner.clients.borrow()[0].clone()
     }
 
-    /// The school whose names this connection reads: its tenant (none while it is not set).
+    fn clients(&self) -> Vec<DreamClassClient> {
+        self.inner.clients.borrow().clone()
+    }
+
+    /// The schools whose names these connections read: their tenants (none while not set).
     fn names_scope(&self) -> Scope {
-        Scope::tenants([self.client().config().tenant.trim().to_string()])
+        Scope::tenants(
+            self.inner
+                .clients
+                .borrow()
+                .iter()
+                .map(|c| c.config().tenant.trim().to_string()),
+        )
     }
 
     fn publish_reference_changed(&self) {
@@ -367,17 +399,23 @@ impl DreamClass {
 
     async fn recover(&self, from: NaiveDate, to: NaiveDate, gap_ids: Vec<i64>) -> RecoveryReport {
         let _one_at_a_time = self.inner.recovery_lock.lock().await;
-        let client = self.client();
         let listening_since = self.inner.period.lock().expect("period lock").started_at;
-        let report = recovery::recover_days(
-            &client,
-            self.inner.store.as_ref(),
-            from,
-            to,
-            listening_since,
-            &self.inner.options.recovery,
-        )
-        .await;
+        // Each school's DreamClass is asked for its own attendance; the gap is done only
+        // when every school's check is (see below).
+        let mut reports = Vec::new();
+        for client in self.checked_clients() {
+            let report = recovery::recover_days(
+                &client,
+                self.inner.store.as_ref(),
+                from,
+                to,
+                listening_since,
+                &self.inner.options.recovery,
+            )
+            .await;
+            reports.push((client.config().tenant.trim().to_string(), report));
+        }
+        let report = RecoveryReport::of_schools(reports);
         if report.check_again {
             let due = Instant::now() + self.inner.options.recovery.recheck_after;
             self.want_recheck(Recheck {
@@ -486,8 +524,8 @@ impl DreamClass {
                     continue;
                 }
             }
-            let client = self.client();
-            if !client.config().is_configured() {
+            let clients = self.checked_clients();
+            if !clients.iter().any(|c| c.config().is_configured()) {
                 self.inner.state.send_modify(|s| {
                     s.configured = false;
                     s.error = Some(ApiError::NotConfigured.to_string());
@@ -506,16 +544,25 @@ impl DreamClass {
             }
             last_attempt = Some(Instant::now());
             let attempt_at = rollcall_core::model::now_ms();
-            let outcome = resolver::refresh(&client, self.inner.store.as_ref()).await;
-            let error = match outcome {
-                Ok(outcome) => {
-                    if outcome.changed {
-                        self.publish_reference_changed();
+            let mut error = None;
+            let several = clients.len() > 1;
+            for client in &clients {
+                let outcome = resolver::refresh(client, self.inner.store.as_ref()).await;
+                let failed = match outcome {
+                    Ok(outcome) => {
+                        if outcome.changed {
+                            self.publish_reference_changed();
+                        }
+                        outcome.error.map(|e| (e.to_string(), e.code().to_string()))
                     }
-                    outcome.error.map(|e| (e.to_string(), e.code().to_string()))
+                    Err(e) => Some((e.user_message().to_string(), "storage".to_string())),
+                };
+                // The first failure is shown, naming its school when there are several.
+                if let (None, Some((message, code))) = (&error, failed) {
+                    let tenant = client.config().tenant.trim().to_string();
+                    error = Some((school_says(several, &tenant, message), code));
                 }
-                Err(e) => Some((e.user_message().to_string(), "storage".to_string())),
-            };
+            }
             if let Ok(k) = self.inner.store.known_ids(&self.names_scope()).await {
                 known = k;
             }
@@ -632,7 +679,7 @@ impl DreamClass {
     /// been asked in full (an unreachable API is tried again with growing waits, new settings
     /// at once), and checks days again when a check could only decide from content.
     async fn recover_in_background(self) {
-        let mut client_changed = self.inner.client.subscribe();
+        let mut client_changed = self.inner.clients.subscribe();
         let mut stop = self.inner.stop.subscribe();
         let mut failures = 0u32;
         loop {
@@ -725,6 +772,42 @@ impl DreamClass {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+impl DreamClass {
+    /// The connections a check or a refresh uses: those configured, or, when none is, the
+    /// first alone (so that its report says what to set up).
+    fn checked_clients(&self) -> Vec<DreamClassClient> {
+        let clients = self.clients();
+        let configured: Vec<_> = clients
+            .iter()
+            .filter(|c| c.config().is_configured())
+            .cloned()
+            .collect();
+        if configured.is_empty() {
+            clients.into_iter().take(1).collect()
+        } else {
+            configured
+        }
+    }
+}
+
+/// One client per connection; an empty list is one unconfigured connection.
+fn clients_for(configs: Vec<ApiConfig>) -> Vec<DreamClassClient> {
+    let mut clients: Vec<_> = configs.into_iter().map(DreamClassClient::new).collect();
+    if clients.is_empty() {
+        clients.push(DreamClassClient::new(ApiConfig::default()));
+    }
+    clients
+}
+
+/// `message`, prefixed with the school (`tenant`) it is about when there are `several`.
+pub(crate) fn school_says(several: bool, tenant: &str, message: String) -> String {
+    if several {
+        format!("{tenant}: {message}")
+    } else {
+        message
     }
 }
 

@@ -310,8 +310,8 @@ async fn start_on(
     ));
     // How far back recovery looks is read once, at start (as documented for the setting).
     config.dreamclass_options.recovery.lookback_days = in_force.dreamclass.recovery_lookback_days;
-    let dreamclass = DreamClass::start(
-        in_force.dreamclass.clone(),
+    let dreamclass = DreamClass::start_for_schools(
+        in_force.api_connections(),
         store.clone(),
         config.dreamclass_options.clone(),
     )

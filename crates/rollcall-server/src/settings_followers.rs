@@ -36,14 +36,11 @@ pub fn spawn(state: &AppState) {
         },
     );
     let dreamclass = state.dreamclass.clone();
-    follow(
-        state,
-        |s| s.dreamclass.clone(),
-        move |config| {
-            dreamclass.reconfigure(config);
-            async {}
-        },
-    );
+    // One connection per school with its own (see `Settings::api_connections`).
+    follow(state, Settings::api_connections, move |configs| {
+        dreamclass.reconfigure_schools(configs);
+        async {}
+    });
 }
 
 /// Runs `apply` with `part` of the settings each time that part changes, in order.

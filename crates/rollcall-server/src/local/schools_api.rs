@@ -2,14 +2,15 @@
 //! them with their webhook URLs (never their secrets), `POST /api/schools` adds one,
 //! `DELETE /api/schools/{id}` removes one and keeps its data, and
 //! `POST /api/schools/{id}/purge` deletes what was kept of a removed school once its name is
-//! typed. Every change goes through the settings owner, which saves before it publishes, so
+//! typed, and `PUT /api/schools/{id}/dreamclass` sets the school's own DreamClass API token
+//! (and address). Every change goes through the settings owner, which saves before it publishes, so
 //! the webhook listener receives (or refuses) a school from the next delivery on, without a
 //! restart.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use rollcall_core::KeyEncoding;
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use ts_rs::TS;
 
 use crate::auth::Person;
 use crate::error::{ApiError, ApiResult};
-use crate::settings::schools::{school_path, take_over_single_school};
+use crate::settings::schools::{school_path, take_over_single_school, SchoolApi};
 use crate::settings::{RemovedSchool, SchoolSettings, Settings, WebhookSettings};
 use crate::state::AppState;
 use rollcall_core::accounts::Role;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/schools", get(list).post(add))
         .route("/schools/{id}", delete(remove))
         .route("/schools/{id}/purge", post(purge))
+        .route("/schools/{id}/dreamclass", put(set_api))
 }
 
 /// One school as the window shows it: never its secret, only whether it has one.
@@ -53,6 +55,10 @@ pub struct SchoolView {
     pub key_encoding: KeyEncoding,
     pub basic_auth_username: Option<String>,
     pub allow_unsigned: bool,
+    /// Whether the school has its own DreamClass API token (never the token itself).
+    pub api_token_configured: bool,
+    /// Its own DreamClass API address; `null`: the one in Settings > DreamClass.
+    pub api_base_url: Option<String>,
 }
 
 /// A removed school whose data is kept until it is purged.
@@ -108,6 +114,19 @@ pub struct SchoolForm {
     #[serde(default)]
     key_encoding: KeyEncoding,
     basic_auth: Option<super::api::BasicAuthSettings>,
+    /// The school's own DreamClass API token and address (both optional).
+    api_token: Option<String>,
+    api_base_url: Option<String>,
+}
+
+/// `PUT /api/schools/{id}/dreamclass`: `token` left out (or `null`) keeps the one saved, an
+/// empty one removes it (the school is then served by Settings > DreamClass, if that names
+/// its tenant); `baseUrl` empty or left out: the address in Settings > DreamClass.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SchoolApiForm {
+    token: Option<String>,
+    base_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +150,8 @@ fn view(state: &AppState, school: &SchoolSettings) -> SchoolView {
         key_encoding: webhook.key_encoding,
         basic_auth_username: webhook.basic_auth.as_ref().map(|b| b.username.clone()),
         allow_unsigned: webhook.allow_unsigned,
+        api_token_configured: school.api.token.is_some(),
+        api_base_url: school.api.base_url.clone(),
     }
 }
 
@@ -200,6 +221,7 @@ pub async fn add(
         )
     })?;
     let (secret, basic_auth) = super::api::checked_credentials(form.secret, form.basic_auth)?;
+    let api = school_api(SchoolApi::default(), form.api_token, form.api_base_url)?;
     let mut school = SchoolSettings {
         id: form.id.trim().to_string(),
         name: form.name.trim().to_string(),
@@ -210,6 +232,7 @@ pub async fn add(
             basic_auth,
             allow_unsigned: false,
         },
+        api,
     };
     let _one_at_a_time = SCHOOLS_CHANGING.lock().await;
     let mut refusal = None;
@@ -373,6 +396,67 @@ pub async fn remove(
         removed: removed_view(removed),
         message,
     }))
+}
+
+/// `current` with what a form says of the token and the address (see [`SchoolApiForm`]), or
+/// a 400 with a sentence for an address that is not one.
+fn school_api(
+    current: SchoolApi,
+    token: Option<String>,
+    base_url: Option<String>,
+) -> Result<SchoolApi, ApiError> {
+    let token = match token.map(|t| t.trim().to_string()) {
+        None => current.token,
+        Some(t) if t.is_empty() => None,
+        Some(t) => Some(t),
+    };
+    let base_url = base_url
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &base_url {
+        let parsed = reqwest::Url::parse(url).ok();
+        if !parsed.is_some_and(|u| matches!(u.scheme(), "https" | "http")) {
+            return Err(ApiError::bad_request(format!(
+                "\"{url}\" is not a web address. Enter the school's DreamClass API address, \
+                 such as {}, or leave it empty to use the one in Settings > DreamClass.",
+                rollcall_dreamclass::config::DEFAULT_BASE_URL
+            )));
+        }
+    }
+    Ok(SchoolApi { token, base_url })
+}
+
+/// Sets a school's own DreamClass API connection. Its names and missed changes are read with
+/// it from then on (no restart).
+pub async fn set_api(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<SchoolApiForm>, JsonRejection>,
+) -> ApiResult<Json<SchoolView>> {
+    let Json(form) = body.map_err(|_| {
+        ApiError::bad_request(
+            "The DreamClass connection was not understood. Send the school's API token              (\"token\") and, if it is not the usual one, its API address (\"baseUrl\").",
+        )
+    })?;
+    let current = state.settings.current();
+    let Some(school) = current.school(&id) else {
+        return Err(not_listed(&current, &id));
+    };
+    let api = school_api(school.api.clone(), form.token, form.base_url)?;
+    let saved = state
+        .settings
+        .update(|s| {
+            let school = s
+                .schools
+                .iter_mut()
+                .find(|l| l.id == id)
+                .ok_or_else(|| format!("The school `{id}` is no longer listed."))?;
+            school.api = api.clone();
+            Ok(())
+        })
+        .await?;
+    let school = saved.school(&id).expect("the school just saved is listed");
+    Ok(Json(view(&state, school)))
 }
 
 /// Why no listed school has `id`: 409 when it was removed already, else 404.

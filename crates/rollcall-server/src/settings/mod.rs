@@ -22,7 +22,7 @@ use rollcall_tunnel::TunnelConfig;
 pub use digest::{DigestSettings, SmtpSettings, TlsMode, DEFAULT_SEND_AT};
 pub use file::{read as read_file, settings_from, write_atomically, SettingsFile};
 pub use overrides::{Field, Override, Overrides};
-pub use schools::{NoReceiver, RemovedSchool, SchoolCheck, SchoolSettings};
+pub use schools::{NoReceiver, RemovedSchool, SchoolApi, SchoolCheck, SchoolSettings};
 pub use secrets::{secret_names, KeptSecrets, SecretStore, SECRETS};
 pub use store::{SettingsError, SettingsStore};
 

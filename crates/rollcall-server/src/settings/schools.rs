@@ -16,6 +16,7 @@
 //! that its data, kept until then, can be purged explicitly by its name.
 
 use rollcall_core::config::{BasicAuth, SchoolTable};
+use rollcall_dreamclass::ApiConfig;
 
 use super::{Settings, WebhookAuth, WebhookSettings};
 
@@ -34,6 +35,25 @@ pub struct SchoolSettings {
     /// The DreamClass tenant its deliveries name in their envelope.
     pub tenant: String,
     pub webhook: WebhookSettings,
+    /// Its own DreamClass API connection, if it has one.
+    pub api: SchoolApi,
+}
+
+/// A school's own DreamClass API connection: its token, and its address when not the
+/// `[dreamclass]` one. Every other API setting (headers, paths, limits) is `[dreamclass]`'s.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SchoolApi {
+    pub token: Option<String>,
+    pub base_url: Option<String>,
+}
+
+impl std::fmt::Debug for SchoolApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchoolApi")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 /// Who a school's deliveries must come from, for [`crate::webhook::check_body`]: a delivery
@@ -179,6 +199,37 @@ pub(super) fn validate(settings: &Settings) -> Result<(), String> {
 }
 
 impl Settings {
+    /// The DreamClass API connections, one per school that has one, each naming its school's
+    /// tenant. A single school (no list) has `[dreamclass]`. With a list, each school with its
+    /// own token has its own connection (`[dreamclass]`'s settings with the school's token,
+    /// address and tenant), and `[dreamclass]` serves the school whose tenant it names (as
+    /// it did before schools had their own). Never empty: `[dreamclass]` when nothing else.
+    pub fn api_connections(&self) -> Vec<ApiConfig> {
+        let shared = &self.dreamclass;
+        let mut connections: Vec<ApiConfig> = self
+            .schools
+            .iter()
+            .filter_map(|school| {
+                let token = school.api.token.as_ref()?;
+                Some(ApiConfig {
+                    token: token.clone(),
+                    base_url: school
+                        .api
+                        .base_url
+                        .clone()
+                        .unwrap_or_else(|| shared.base_url.clone()),
+                    tenant: school.tenant.clone(),
+                    ..shared.clone()
+                })
+            })
+            .collect();
+        let shared_tenant = shared.tenant.trim();
+        if !connections.iter().any(|c| c.tenant == shared_tenant) {
+            connections.insert(0, shared.clone());
+        }
+        connections
+    }
+
     /// The school with this id, if it is in the list.
     pub fn school(&self, id: &str) -> Option<&SchoolSettings> {
         self.schools.iter().find(|s| s.id == id)
@@ -264,6 +315,16 @@ pub(super) fn from_table(table: &SchoolTable) -> Result<SchoolSettings, String> 
             basic_auth,
             allow_unsigned: table.allow_unsigned.unwrap_or(false),
         },
+        api: SchoolApi {
+            token: table
+                .dreamclass_token
+                .clone()
+                .filter(|t| !t.trim().is_empty()),
+            base_url: table
+                .dreamclass_base_url
+                .clone()
+                .filter(|u| !u.trim().is_empty()),
+        },
     })
 }
 
@@ -281,6 +342,8 @@ pub(super) fn to_table(school: &SchoolSettings) -> SchoolTable {
             .as_ref()
             .map(|b| format!("{}:{}", b.username, b.password)),
         allow_unsigned: webhook.allow_unsigned.then_some(true),
+        dreamclass_token: school.api.token.clone(),
+        dreamclass_base_url: school.api.base_url.clone(),
     }
 }
 
@@ -308,7 +371,9 @@ pub(super) fn removed_to_table(school: &RemovedSchool) -> SchoolTable {
 pub(super) fn secrets_of(schools: &[SchoolTable]) -> Option<String> {
     let map: serde_json::Map<String, serde_json::Value> = schools
         .iter()
-        .filter(|s| s.webhook_secret.is_some() || s.basic_auth.is_some())
+        .filter(|s| {
+            s.webhook_secret.is_some() || s.basic_auth.is_some() || s.dreamclass_token.is_some()
+        })
         .map(|s| {
             let mut entry = serde_json::Map::new();
             if let Some(secret) = &s.webhook_secret {
@@ -316,6 +381,9 @@ pub(super) fn secrets_of(schools: &[SchoolTable]) -> Option<String> {
             }
             if let Some(basic) = &s.basic_auth {
                 entry.insert("basicAuth".into(), basic.clone().into());
+            }
+            if let Some(token) = &s.dreamclass_token {
+                entry.insert("apiToken".into(), token.clone().into());
             }
             (s.id.clone(), entry.into())
         })
@@ -332,6 +400,7 @@ pub(super) fn put_secrets(schools: &mut [SchoolTable], value: Option<String>) {
         for school in schools {
             school.webhook_secret = None;
             school.basic_auth = None;
+            school.dreamclass_token = None;
         }
         return;
     };
@@ -344,6 +413,7 @@ pub(super) fn put_secrets(schools: &mut [SchoolTable], value: Option<String>) {
         let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).map(str::to_string);
         school.webhook_secret = field("secret");
         school.basic_auth = field("basicAuth");
+        school.dreamclass_token = field("apiToken");
     }
 }
 
@@ -357,7 +427,60 @@ mod tests {
             name: format!("School {id}"),
             tenant: tenant.into(),
             webhook: WebhookSettings::signed(secret),
+            api: SchoolApi::default(),
         }
+    }
+
+    #[test]
+    fn each_school_with_its_own_token_has_its_own_api_connection() {
+        let mut settings = Settings {
+            schools: vec![school("a", "ta", "s1"), school("b", "tb", "s2")],
+            ..Settings::default()
+        };
+        settings.dreamclass.token = "shared".into();
+        settings.dreamclass.tenant = "ta".into();
+        settings.dreamclass.timeout_ms = 1234;
+        let one = settings.api_connections();
+        assert_eq!(one.len(), 1, "only [dreamclass], for school a: {one:?}");
+        assert_eq!(one[0].tenant, "ta");
+        settings.schools[1].api = SchoolApi {
+            token: Some("b-token".into()),
+            base_url: Some("https://b.example/api".into()),
+        };
+        let two = settings.api_connections();
+        let shown: Vec<_> = two
+            .iter()
+            .map(|c| (c.tenant.as_str(), c.token.as_str(), c.base_url.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "ta",
+                    "shared",
+                    rollcall_dreamclass::config::DEFAULT_BASE_URL
+                ),
+                ("tb", "b-token", "https://b.example/api")
+            ]
+        );
+        assert_eq!(
+            two[1].timeout_ms, 1234,
+            "the other settings are [dreamclass]'s"
+        );
+        // A school with its own token replaces [dreamclass] for its tenant.
+        settings.schools[0].api.token = Some("a-token".into());
+        let own: Vec<_> = settings
+            .api_connections()
+            .iter()
+            .map(|c| (c.tenant.clone(), c.token.clone()))
+            .collect();
+        assert_eq!(
+            own,
+            [
+                ("ta".to_string(), "a-token".to_string()),
+                ("tb".into(), "b-token".into())
+            ]
+        );
     }
 
     #[test]

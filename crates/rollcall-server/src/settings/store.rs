@@ -349,11 +349,16 @@ mod tests {
             name: format!("School {id}"),
             tenant: format!("{id}-tenant"),
             webhook: WebhookSettings::signed(secret),
+            api: Default::default(),
         };
         store
             .update(|s| {
                 s.schools = vec![school("north", "north-hush"), school("south", "south-hush")];
                 s.schools[1].webhook.basic_auth = Some("office:pw-south".parse().unwrap());
+                s.schools[1].api = crate::settings::SchoolApi {
+                    token: Some("south-api-hush".into()),
+                    base_url: Some("https://south.example/api".into()),
+                };
                 Ok(())
             })
             .await
@@ -364,10 +369,16 @@ mod tests {
             !text.contains("hush") && !text.contains("pw-south"),
             "{text}"
         );
+        assert!(
+            text.contains("dreamclass_base_url = \"https://south.example/api\""),
+            "an address is no secret: {text}"
+        );
         let kept = keyring.0.lock().unwrap().clone();
         let entry = &kept[secret_names::SCHOOL_SECRETS];
         assert!(
-            entry.contains("north-hush") && entry.contains("pw-south"),
+            entry.contains("north-hush")
+                && entry.contains("pw-south")
+                && entry.contains("south-api-hush"),
             "{entry}"
         );
 

@@ -19,6 +19,7 @@ pub fn school(id: &str, name: &str, tenant: &str, secret: &str) -> SchoolSetting
         name: name.into(),
         tenant: tenant.into(),
         webhook: WebhookSettings::signed(secret),
+        api: Default::default(),
     }
 }
 
@@ -294,5 +295,201 @@ async fn with_several_schools_the_status_and_the_test_delivery_speak_of_every_sc
             .unwrap()
             .contains("South High: Enter the Secret"),
         "{answer}"
+    );
+}
+
+/// A fake DreamClass account of `tenant` (its own token, its own student names: seed), served
+/// on loopback.
+async fn fake_account(tenant: &str, seed: u64) -> (rollcall_simulator::FakeDreamClass, String) {
+    let mut school = rollcall_simulator::DemoSchool::generate(seed);
+    school.tenant = tenant.into();
+    school.classes[0].name = format!("{} {}", school.classes[0].name, tenant);
+    let fake = rollcall_simulator::FakeDreamClass::new(school, format!("{tenant}-token"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(rollcall_simulator::fake_dreamclass::serve(
+        listener,
+        fake.clone(),
+        std::future::pending(),
+    ));
+    let base_url = fake.api_config(addr).base_url;
+    (fake, base_url)
+}
+
+/// The names `/api/reference` lists of `kind` for `tenant`: id → name.
+fn names_of(reference: &Value, kind: &str, id_field: &str, tenant: &str) -> Vec<(i64, String)> {
+    reference[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["tenant"] == tenant)
+        .map(|n| {
+            (
+                n[id_field].as_i64().unwrap(),
+                n["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_school_reads_its_names_and_missed_changes_from_its_own_dreamclass_account() {
+    let (north_api, north_url) = fake_account("north-tenant", 1).await;
+    let (south_api, south_url) = fake_account("south-tenant", 2).await;
+    let mut schools = vec![north(), south()];
+    for (school, (fake, url)) in schools
+        .iter_mut()
+        .zip([(&north_api, &north_url), (&south_api, &south_url)])
+    {
+        school.api = rollcall_server::settings::SchoolApi {
+            token: Some(format!("{}-token", fake.school().tenant)),
+            base_url: Some(url.clone()),
+        };
+    }
+    let s = TestServer::start_with(move |dir| schools_config(dir, schools)).await;
+
+    // Names: each school's from its own account, under its own tenant.
+    let mut reference = Value::Null;
+    for _ in 0..200 {
+        reference = s.api("/api/reference").await;
+        let counts = ["north-tenant", "south-tenant"]
+            .map(|t| names_of(&reference, "students", "studentPeriodId", t).len());
+        if counts
+            == [
+                north_api.school().students.len(),
+                south_api.school().students.len(),
+            ]
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for fake in [&north_api, &south_api] {
+        let tenant = &fake.school().tenant;
+        let students = names_of(&reference, "students", "studentPeriodId", tenant);
+        let expected: Vec<(i64, String)> = fake
+            .school()
+            .students
+            .iter()
+            .map(|st| (st.student_period_id, st.full_name()))
+            .collect();
+        let mut students = students;
+        students.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(
+            students, expected,
+            "{tenant}'s students, from its own account"
+        );
+        let first_class = &fake.school().classes[0];
+        assert!(
+            names_of(&reference, "classes", "id", tenant)
+                .contains(&(first_class.id, first_class.name.clone())),
+            "{tenant}'s class {} is named {}: {reference}",
+            first_class.id,
+            first_class.name
+        );
+    }
+    assert_eq!(
+        north_api.school().classes[0].id,
+        south_api.school().classes[0].id,
+        "the check needs the same class id in both schools"
+    );
+
+    // Missed changes: each school's DreamClass is asked for its own.
+    for (fake, id) in [(&north_api, 701), (&south_api, 702)] {
+        let mut record: rollcall_core::AttendanceRecord =
+            serde_json::from_value(record(id, 2, "missed")).unwrap();
+        record.date = "2026-03-02".into();
+        fake.upsert_attendance(record);
+    }
+    let report: Value = s
+        .http
+        .post(format!("{}/api/dreamclass/check", s.api_base))
+        .bearer_auth(&s.token)
+        .json(&json!({"from": "2026-03-02", "to": "2026-03-02"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["recovered"], 2, "{report}");
+    let message = report["message"].as_str().unwrap();
+    assert!(
+        message.contains("north-tenant:") && message.contains("south-tenant:"),
+        "the report names each school: {message}"
+    );
+    let changes = s.api("/api/changes?after=0").await;
+    let mut recovered: Vec<(String, i64)> = changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["tenant"].as_str().unwrap().to_string(),
+                c["attendanceId"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    recovered.sort();
+    assert_eq!(
+        recovered,
+        [
+            ("north-tenant".to_string(), 701),
+            ("south-tenant".to_string(), 702)
+        ]
+    );
+
+    // The window sees which school has its own connection; removing south's token leaves it
+    // without one (nothing serves its tenant: [dreamclass] is not set up here).
+    let list = s.api("/api/schools").await;
+    assert_eq!(list["schools"][1]["apiTokenConfigured"], true, "{list}");
+    assert!(
+        !list.to_string().contains("south-tenant-token"),
+        "never the token: {list}"
+    );
+    let put = |body: Value| {
+        s.http
+            .put(format!("{}/api/schools/south/dreamclass", s.api_base))
+            .bearer_auth(&s.token)
+            .json(&body)
+            .send()
+    };
+    let refused = put(json!({"token": null, "baseUrl": "not an address"}))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let sentence: Value = refused.json().await.unwrap();
+    assert!(
+        sentence["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a web address"),
+        "{sentence}"
+    );
+    let removed: Value = put(json!({"token": ""}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(removed["apiTokenConfigured"], false, "{removed}");
+    let before = south_api.request_count();
+    let report: Value = s
+        .http
+        .post(format!("{}/api/dreamclass/check", s.api_base))
+        .bearer_auth(&s.token)
+        .json(&json!({"from": "2026-03-02", "to": "2026-03-02"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        south_api.request_count(),
+        before,
+        "south's account is no longer asked: {report}"
     );
 }

@@ -10,10 +10,12 @@ import type {
   Board,
   PeopleList,
   SchoolAdded,
+  SchoolApiForm,
   SchoolForm,
   SchoolList,
   SchoolPurged,
   SchoolRemoved,
+  SchoolView,
   PersonAccount,
   PersonChange,
   NewPerson,
@@ -105,6 +107,11 @@ export class Api {
   /** Stops receiving a school; its data is kept until it is purged. */
   removeSchool(id: string): Promise<SchoolRemoved> {
     return this.request("DELETE", `/api/schools/${encodeURIComponent(id)}`);
+  }
+
+  /** Sets a school's own DreamClass API connection; names and missed changes use it at once. */
+  setSchoolApi(id: string, form: SchoolApiForm): Promise<SchoolView> {
+    return this.request("PUT", `/api/schools/${encodeURIComponent(id)}/dreamclass`, form);
   }
 
   /** Deletes a removed school's data; `confirm` is its name, typed exactly. */

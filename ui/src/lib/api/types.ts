@@ -102,4 +102,11 @@ export type SchoolForm = {
   secret: string | null;
   keyEncoding?: "text" | "base64";
   basicAuth?: { username: string; password: string } | null;
+  /** The school's own DreamClass API token and address (optional). */
+  apiToken?: string | null;
+  apiBaseUrl?: string | null;
 };
+
+/** `PUT /api/schools/{id}/dreamclass`: `token` null keeps the saved one, "" removes it;
+ * `baseUrl` null or "": the address in Settings > DreamClass. */
+export type SchoolApiForm = { token: string | null; baseUrl: string | null };

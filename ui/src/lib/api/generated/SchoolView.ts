@@ -11,4 +11,12 @@ webhookUrl: string,
 /**
  * What to enter in DreamClass while a public address (tunnel) is online.
  */
-publicWebhookUrl: string | null, secretConfigured: boolean, keyEncoding: "text" | "base64", basicAuthUsername: string | null, allowUnsigned: boolean, };
+publicWebhookUrl: string | null, secretConfigured: boolean, keyEncoding: "text" | "base64", basicAuthUsername: string | null, allowUnsigned: boolean, 
+/**
+ * Whether the school has its own DreamClass API token (never the token itself).
+ */
+apiTokenConfigured: boolean, 
+/**
+ * Its own DreamClass API address; `null`: the one in Settings > DreamClass.
+ */
+apiBaseUrl: string | null, };

@@ -255,6 +255,56 @@ async fn names_checks(
     }
     screenshot(&browser, "schools-names-1-settings").await;
 
+    // South gets thresholds of its own in Settings > Thresholds; North keeps every school's.
+    let picker = browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("select[name=thresholdsSchool]"))
+        .await
+        .expect("the school choice of the thresholds");
+    picker.select_by_value(SOUTH.id).await.unwrap();
+    wait_for_text(
+        &browser,
+        "South High uses the thresholds of every school.",
+        WAIT,
+    )
+    .await;
+    let field = browser
+        .find(Locator::Css("input[name=absencesPerDay]"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("1").await.unwrap();
+    problems.extend(serious_violations(&browser).await);
+    browser
+        .find(Locator::Css("form.thresholds button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&browser, "For South High only:", WAIT).await;
+    let thresholds = |school: &'static str| {
+        let site = site.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!(
+                    "{}/api/settings/reports?school={school}",
+                    site.origin
+                ))
+                .bearer_auth(&site.token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(thresholds(SOUTH.id).await["absencesPerDay"], 1);
+    assert_ne!(thresholds(NORTH.id).await["absencesPerDay"], 1);
+    screenshot(&browser, "schools-names-1b-thresholds").await;
+
     // The same student number delivered to both schools.
     for (school, _) in &accounts {
         let url = site.school_url(*school).await;

@@ -86,6 +86,10 @@ pub struct SchoolTable {
     pub dreamclass_token: Option<String>,
     /// The school's DreamClass API address, when not `[dreamclass]`'s `base_url`.
     pub dreamclass_base_url: Option<String>,
+    /// The school's own thresholds (`[schools.reports]`, as `[reports]`); without them, the
+    /// installation's `[reports]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reports: Option<ReportThresholds>,
 }
 
 /// `[reports]` in `rollcall.toml`: the school's thresholds for chronic absence and alerts.

@@ -4,12 +4,17 @@
 //! as a `lessonsNotTaken` stream event (the window shows it, the desktop turns it into a
 //! system notification), the same path as the other notices.
 //!
+//! A school with its own thresholds (Settings > Thresholds, for one school) is told about at
+//! its own cutoff, in a notice of its own that names it; the other schools share the
+//! installation's cutoff and one notice.
+//!
 //! Once per cutoff per day: a day is told about at most once for each cutoff time, so moving
 //! the cutoff later in the day (09:30 to 10:00) tells again at the new time, and the check of
 //! a day that had nothing to tell is not repeated. A server started after the cutoff tells at
 //! once (an office PC switched on at 09:45 should still hear of it); the memory is the
 //! process's own, so a restart later that day tells again.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,6 +71,10 @@ pub struct LessonsNotTakenNotice {
     pub count: u32,
     /// A sentence for the office.
     pub message: String,
+    /// The schools the notice counts (every school, or one with its own cutoff).
+    #[serde(skip)]
+    #[ts(skip)]
+    pub about: Scope,
 }
 
 /// The days (and cutoffs) already told about.
@@ -88,15 +97,25 @@ impl CutoffMemory {
     }
 }
 
-/// The notice for `day` at `cutoff`, when there is something to tell.
-pub fn notice_of(day: &NotTakenDay, cutoff: LessonCutoff) -> Option<LessonsNotTakenNotice> {
+/// The notice for `day` at `cutoff`, counting the schools of `about`, when there is
+/// something to tell; `school` (a name) begins its sentence when it is one school's.
+pub fn notice_of(
+    day: &NotTakenDay,
+    cutoff: LessonCutoff,
+    about: &Scope,
+    school: Option<&str>,
+) -> Option<LessonsNotTakenNotice> {
     let cutoff = cutoff.to_string();
     let message = day.notice(&cutoff)?;
     Some(LessonsNotTakenNotice {
         date: day.date.clone(),
         cutoff,
         count: u32::try_from(day.lessons.len()).unwrap_or(u32::MAX),
-        message,
+        message: match school {
+            Some(name) => format!("{name}: {message}"),
+            None => message,
+        },
+        about: about.clone(),
     })
 }
 
@@ -108,13 +127,19 @@ pub async fn notice_within(
     scope: &Scope,
     notice: &LessonsNotTakenNotice,
 ) -> Option<LessonsNotTakenNotice> {
-    if scope.tenant_list().is_none() {
+    let theirs = scope.intersect(&notice.about);
+    if theirs == notice.about {
         return Some(notice.clone());
     }
+    if theirs.tenant_list().is_some_and(<[String]>::is_empty) {
+        return None;
+    }
     let day = NaiveDate::parse_from_str(&notice.date, "%Y-%m-%d").ok()?;
-    let cutoff = state.report_settings().lesson_cutoff;
-    match state.store.lessons_not_taken(scope, day).await {
-        Ok(not_taken) => notice_of(&not_taken, cutoff),
+    let cutoff = LessonCutoff::parse(&notice.cutoff).ok()?;
+    match state.store.lessons_not_taken(&theirs, day).await {
+        // Only a notice of several schools is counted again (one school's is seen whole or
+        // not at all, above).
+        Ok(not_taken) => notice_of(&not_taken, cutoff, &theirs, None),
         Err(e) => {
             tracing::warn!(error = %e, "could not count the lessons not taken of some schools");
             None
@@ -122,17 +147,52 @@ pub async fn notice_within(
     }
 }
 
-/// Checks once: when the cutoff is due, reads the day and sends the notice (if any). A failed
-/// read is tried again at the next check.
-async fn check(state: &AppState, memory: &mut CutoffMemory) {
-    let cutoff = state.report_settings().lesson_cutoff;
+/// Checks once, for each group of schools with the same thresholds: when its cutoff is due,
+/// reads the day and sends the notice (if any). A failed read is tried again at the next
+/// check.
+async fn check(state: &AppState, memories: &mut HashMap<String, CutoffMemory>) {
+    let (groups, settings) = state
+        .settings
+        .with(|s| (s.report_groups(&Scope::all()), s.clone()));
+    let several = groups.len() > 1;
+    for (scope, thresholds) in groups {
+        // A school with its own cutoff is named in its notice.
+        let school = match (several, scope.tenant_list()) {
+            (true, Some([tenant])) => settings
+                .schools
+                .iter()
+                .find(|s| &s.tenant == tenant && s.reports.is_some())
+                .map(|s| s.name.clone()),
+            _ => None,
+        };
+        let memory = memories
+            .entry(format!("{:?}", scope.tenant_list()))
+            .or_default();
+        check_group(
+            state,
+            memory,
+            &scope,
+            thresholds.lesson_cutoff,
+            school.as_deref(),
+        )
+        .await;
+    }
+}
+
+async fn check_group(
+    state: &AppState,
+    memory: &mut CutoffMemory,
+    scope: &Scope,
+    cutoff: LessonCutoff,
+    school: Option<&str>,
+) {
     let Some(day) = memory.due(state.clock.now(), cutoff) else {
         return;
     };
-    match state.store.lessons_not_taken(&Scope::all(), day).await {
+    match state.store.lessons_not_taken(scope, day).await {
         Ok(not_taken) => {
             memory.checked(day, cutoff);
-            if let Some(notice) = notice_of(&not_taken, cutoff) {
+            if let Some(notice) = notice_of(&not_taken, cutoff, scope, school) {
                 tracing::info!(date = %notice.date, lessons = notice.count, "lessons not taken by the cutoff");
                 let _ = state.notices.send(Notice::LessonsNotTaken(notice));
             }
@@ -144,10 +204,10 @@ async fn check(state: &AppState, memory: &mut CutoffMemory) {
 /// Looks at the cutoff every `every` until the server stops.
 pub fn spawn(state: AppState, every: Duration) {
     tokio::spawn(async move {
-        let mut memory = CutoffMemory::default();
+        let mut memories = HashMap::new();
         let mut stopping = state.stopping.clone();
         loop {
-            check(&state, &mut memory).await;
+            check(&state, &mut memories).await;
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stopping.wait_for(|stop| *stop) => return,

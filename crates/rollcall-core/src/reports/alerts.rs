@@ -14,7 +14,8 @@ use super::{ReportQuery, ReportSettings};
 use crate::filter::RecordFilter;
 use crate::scope::Scope;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+/// Ordered as alerts are listed: today's absences, days in a row, chronic absence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// At least [`ReportSettings::absences_per_day`] absences today.

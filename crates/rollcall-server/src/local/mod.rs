@@ -74,7 +74,9 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .route("/digest/test", post(digest_api::send_test))
         .route(
             "/settings/reports",
-            get(report_settings_api::get).put(report_settings_api::save),
+            get(report_settings_api::get)
+                .put(report_settings_api::save)
+                .delete(report_settings_api::use_default),
         )
         .route("/backup", get(care_api::download_backup))
         .route(

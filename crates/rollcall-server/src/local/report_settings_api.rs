@@ -1,15 +1,44 @@
 //! The thresholds of reports and alerts, read and changed from Settings: saved in the
 //! `[reports]` part of `rollcall.toml` and used at once by summaries, alerts and exports.
+//! With `?school={id}`, one school's own (`[schools.reports]`): `PUT` gives the school its
+//! own, `DELETE` takes it back to the installation's.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::Json;
 use rollcall_core::reports::{LessonCutoff, ReportSettings};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::{ApiError, ApiResult};
+use crate::settings::Settings;
 use crate::state::AppState;
+
+/// `?school={id}`: one school's thresholds rather than the installation's.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SchoolQuery {
+    school: Option<String>,
+}
+
+impl SchoolQuery {
+    /// The school asked for, if any; 404 with a sentence when no listed school has that id.
+    fn school(&self, settings: &Settings) -> ApiResult<Option<String>> {
+        let Some(id) = self.school.as_deref().filter(|id| !id.is_empty()) else {
+            return Ok(None);
+        };
+        match settings.school(id) {
+            Some(school) => Ok(Some(school.id.clone())),
+            None => Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_school",
+                format!(
+                    "No school has the id `{id}`. Choose one of the schools in Settings > Schools."
+                ),
+            )),
+        }
+    }
+}
 
 /// The thresholds as the API shows and takes them. The first three are required when saving,
 /// so a save never leaves one half-changed; `chronicMinDays`, added later, keeps its saved
@@ -73,9 +102,26 @@ impl ThresholdsBody {
     }
 }
 
-/// `GET /api/settings/reports`: the thresholds in force.
-pub async fn get(State(state): State<AppState>) -> Json<ThresholdsBody> {
-    Json(state.report_settings().into())
+/// `GET /api/settings/reports[?school=]`: the thresholds in force (of the school: its own, or
+/// the installation's it uses).
+pub async fn get(
+    State(state): State<AppState>,
+    Query(query): Query<SchoolQuery>,
+) -> ApiResult<Json<ThresholdsBody>> {
+    let settings = state.settings.current();
+    let shown = match query.school(&settings)? {
+        Some(id) => in_force(&settings, &id),
+        None => settings.reports,
+    };
+    Ok(Json(shown.into()))
+}
+
+/// The thresholds school `id` uses.
+fn in_force(settings: &Settings, id: &str) -> ReportSettings {
+    settings
+        .school(id)
+        .and_then(|s| s.reports)
+        .unwrap_or(settings.reports)
 }
 
 /// Thresholds saved, as now in force.
@@ -89,8 +135,10 @@ pub struct ThresholdsSaved {
 /// saved or applied when a value is refused.
 pub async fn save(
     State(state): State<AppState>,
+    Query(query): Query<SchoolQuery>,
     body: Result<Json<ThresholdsBody>, JsonRejection>,
 ) -> ApiResult<Json<ThresholdsSaved>> {
+    let school = query.school(&state.settings.current())?;
     // Axum's own refusal is a developer's sentence in plain text; this one says what to send.
     let Json(body) = body.map_err(|_| {
         ApiError::bad_request(
@@ -105,15 +153,58 @@ pub async fn save(
         .map(LessonCutoff::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("The lesson cutoff {e}")))?;
+    let for_school = school.clone();
     let saved = state
         .settings
         .update(move |s| {
-            s.reports = body.into_settings(cutoff, &s.reports);
+            match for_school {
+                Some(id) => {
+                    let current = in_force(s, &id);
+                    let school = s
+                        .schools
+                        .iter_mut()
+                        .find(|l| l.id == id)
+                        .ok_or_else(|| format!("The school `{id}` is no longer listed."))?;
+                    school.reports = Some(body.into_settings(cutoff, &current));
+                }
+                None => s.reports = body.into_settings(cutoff, &s.reports),
+            }
+            Ok(())
+        })
+        .await?;
+    let shown = match &school {
+        Some(id) => in_force(&saved, id),
+        None => saved.reports,
+    };
+    Ok(Json(ThresholdsSaved {
+        ok: true,
+        settings: shown.into(),
+    }))
+}
+
+/// `DELETE /api/settings/reports?school={id}`: the school uses the installation's thresholds
+/// again → the thresholds it now uses.
+pub async fn use_default(
+    State(state): State<AppState>,
+    Query(query): Query<SchoolQuery>,
+) -> ApiResult<Json<ThresholdsSaved>> {
+    let Some(id) = query.school(&state.settings.current())? else {
+        return Err(ApiError::bad_request(
+            "Say which school goes back to the thresholds of every school (?school=its id).",
+        ));
+    };
+    let for_school = id.clone();
+    let saved = state
+        .settings
+        .update(move |s| {
+            if let Some(school) = s.schools.iter_mut().find(|l| l.id == for_school) {
+                school.reports = None;
+            }
             Ok(())
         })
         .await?;
     Ok(Json(ThresholdsSaved {
         ok: true,
-        settings: saved.reports.into(),
+        settings: in_force(&saved, &id).into(),
     }))
 }

@@ -19,6 +19,7 @@ use rollcall_core::filter::RecordFilter;
 use rollcall_core::reports::{
     self, ExportParams, ExportRequest, ExportRequestError, ReportSettings,
 };
+use rollcall_core::Scope;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use ts_rs::TS;
@@ -41,10 +42,11 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/not-taken", get(not_taken))
 }
 
-/// Thresholds for summaries, alerts and exports: the ones saved in Settings (or
-/// `rollcall.toml`), read for each request so a change applies at once.
-fn report_settings(state: &AppState) -> ReportSettings {
-    state.report_settings()
+/// Thresholds for a summary, an export or a day's lessons of `scope`, or of the school a page
+/// picked: the school's own when it is one school with its own, else the installation's (as
+/// saved in Settings or `rollcall.toml`), read for each request so a change applies at once.
+fn report_settings(state: &AppState, scope: &Scope, picked: Option<&str>) -> ReportSettings {
+    state.settings.with(|s| s.report_settings_in(scope, picked))
 }
 
 fn check_filter(filter: &RecordFilter) -> ApiResult<()> {
@@ -60,7 +62,20 @@ pub fn export_request(
     filter: RecordFilter,
     params: &ExportParams,
 ) -> ApiResult<ExportRequest> {
-    ExportRequest::new(report, filter, params, report_settings(state)).map_err(|e| match e {
+    export_request_for(state, &Scope::all(), report, filter, params)
+}
+
+/// [`export_request`] for a reader of `scope` (a person who sees one school gets that
+/// school's thresholds).
+fn export_request_for(
+    state: &AppState,
+    scope: &Scope,
+    report: &str,
+    filter: RecordFilter,
+    params: &ExportParams,
+) -> ApiResult<ExportRequest> {
+    let settings = report_settings(state, scope, filter.tenant.as_deref());
+    ExportRequest::new(report, filter, params, settings).map_err(|e| match e {
         ExportRequestError::UnknownReport => {
             ApiError::new(StatusCode::NOT_FOUND, "unknown_report", e.to_string())
         }
@@ -120,7 +135,7 @@ pub async fn export(
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let report = file.strip_suffix(".csv").unwrap_or("");
-    let request = export_request(&state, report, filter, &params)?;
+    let request = export_request_for(&state, &person.scope, report, filter, &params)?;
     let file_name = export_file_name(&state, &request);
     let report = request.kind.as_str();
 
@@ -202,7 +217,7 @@ pub async fn summary(
     ApiQuery(query): ApiQuery<SummaryQuery>,
 ) -> ApiResult<Json<reports::Summary>> {
     check_filter(&filter)?;
-    let mut settings = report_settings(&state);
+    let mut settings = report_settings(&state, &person.scope, filter.tenant.as_deref());
     if let Some(t) = query.threshold {
         settings.chronic_threshold =
             ReportSettings::check_threshold(t).map_err(ApiError::bad_request)?;
@@ -240,9 +255,15 @@ pub async fn alerts(
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
-    let settings = report_settings(&state);
     let scope = person.scope.narrowed_to(query.tenant.as_deref());
-    let alerts = state.store.alerts(&scope, today, &settings).await?;
+    // Each school's alerts with its own thresholds (one part while no school has its own).
+    let groups = state.settings.with(|s| s.report_groups(&scope));
+    let mut alerts = Vec::new();
+    for (scope, settings) in groups {
+        alerts.extend(state.store.alerts(&scope, today, &settings).await?);
+    }
+    // As one list: today's absences, then days in a row, then chronic absence.
+    alerts.sort_by_key(|a| a.kind);
     Ok(Json(AlertList { alerts }))
 }
 
@@ -276,8 +297,8 @@ pub async fn not_taken(
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| ApiError::bad_request("The date must be written YYYY-MM-DD."))?,
     };
-    let cutoff = report_settings(&state).lesson_cutoff;
     let scope = person.scope.narrowed_to(query.tenant.as_deref());
+    let cutoff = report_settings(&state, &scope, None).lesson_cutoff;
     let found = state.store.lessons_not_taken(&scope, day).await?;
     Ok(Json(NotTakenView {
         cutoff_passed: cutoff.has_passed(day, now),

@@ -59,6 +59,8 @@ pub struct SchoolView {
     pub api_token_configured: bool,
     /// Its own DreamClass API address; `null`: the one in Settings > DreamClass.
     pub api_base_url: Option<String>,
+    /// Whether it has its own thresholds of reports and alerts (Settings > Thresholds).
+    pub own_thresholds: bool,
 }
 
 /// A removed school whose data is kept until it is purged.
@@ -152,6 +154,7 @@ fn view(state: &AppState, school: &SchoolSettings) -> SchoolView {
         allow_unsigned: webhook.allow_unsigned,
         api_token_configured: school.api.token.is_some(),
         api_base_url: school.api.base_url.clone(),
+        own_thresholds: school.reports.is_some(),
     }
 }
 
@@ -233,6 +236,7 @@ pub async fn add(
             allow_unsigned: false,
         },
         api,
+        reports: None,
     };
     let _one_at_a_time = SCHOOLS_CHANGING.lock().await;
     let mut refusal = None;

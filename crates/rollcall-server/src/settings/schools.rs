@@ -15,7 +15,9 @@
 //! A removed school leaves the list but is remembered (`[[removed_schools]]`, no secrets) so
 //! that its data, kept until then, can be purged explicitly by its name.
 
-use rollcall_core::config::{BasicAuth, SchoolTable};
+use rollcall_core::config::{BasicAuth, ReportThresholds, SchoolTable};
+use rollcall_core::reports::ReportSettings;
+use rollcall_core::Scope;
 use rollcall_dreamclass::ApiConfig;
 
 use super::{Settings, WebhookAuth, WebhookSettings};
@@ -37,6 +39,8 @@ pub struct SchoolSettings {
     pub webhook: WebhookSettings,
     /// Its own DreamClass API connection, if it has one.
     pub api: SchoolApi,
+    /// Its own thresholds of reports and alerts; `None`: the installation's (`[reports]`).
+    pub reports: Option<ReportSettings>,
 }
 
 /// A school's own DreamClass API connection: its token, and its address when not the
@@ -230,6 +234,54 @@ impl Settings {
         connections
     }
 
+    /// The thresholds of the school with `tenant`: its own, else the installation's.
+    pub fn report_settings_for(&self, tenant: &str) -> ReportSettings {
+        self.schools
+            .iter()
+            .find(|s| s.tenant == tenant)
+            .and_then(|s| s.reports)
+            .unwrap_or(self.reports)
+    }
+
+    /// The thresholds a read of one school uses: the school a page picked (`picked`), or the
+    /// only one `scope` allows; with several schools, the installation's.
+    pub fn report_settings_in(&self, scope: &Scope, picked: Option<&str>) -> ReportSettings {
+        let only = picked
+            .filter(|t| !t.is_empty())
+            .or(match scope.tenant_list() {
+                Some([one]) => Some(one.as_str()),
+                _ => None,
+            });
+        only.map_or(self.reports, |t| self.report_settings_for(t))
+    }
+
+    /// `scope` split by thresholds: each school in it with its own, and the rest (the other
+    /// listed schools and the removed ones, whose data is kept) with the installation's. One
+    /// part, `scope` itself, while no school has its own.
+    pub fn report_groups(&self, scope: &Scope) -> Vec<(Scope, ReportSettings)> {
+        if self.schools.iter().all(|s| s.reports.is_none()) {
+            return vec![(scope.clone(), self.reports)];
+        }
+        let mut groups: Vec<(Scope, ReportSettings)> = self
+            .schools
+            .iter()
+            .filter(|s| scope.allows(&s.tenant))
+            .filter_map(|s| Some((Scope::tenants([s.tenant.clone()]), s.reports?)))
+            .collect();
+        let rest: Vec<String> = self
+            .schools
+            .iter()
+            .filter(|s| s.reports.is_none())
+            .map(|s| s.tenant.clone())
+            .chain(self.removed_schools.iter().map(|s| s.tenant.clone()))
+            .filter(|t| scope.allows(t))
+            .collect();
+        if !rest.is_empty() {
+            groups.push((Scope::tenants(rest), self.reports));
+        }
+        groups
+    }
+
     /// The school with this id, if it is in the list.
     pub fn school(&self, id: &str) -> Option<&SchoolSettings> {
         self.schools.iter().find(|s| s.id == id)
@@ -325,6 +377,12 @@ pub(super) fn from_table(table: &SchoolTable) -> Result<SchoolSettings, String> 
                 .clone()
                 .filter(|u| !u.trim().is_empty()),
         },
+        reports: table
+            .reports
+            .as_ref()
+            .map(ReportThresholds::settings)
+            .transpose()
+            .map_err(|e| format!("In the [[schools]] table of `{}`: {e}", table.id))?,
     })
 }
 
@@ -344,6 +402,7 @@ pub(super) fn to_table(school: &SchoolSettings) -> SchoolTable {
         allow_unsigned: webhook.allow_unsigned.then_some(true),
         dreamclass_token: school.api.token.clone(),
         dreamclass_base_url: school.api.base_url.clone(),
+        reports: school.reports.as_ref().map(ReportThresholds::from_settings),
     }
 }
 
@@ -428,7 +487,51 @@ mod tests {
             tenant: tenant.into(),
             webhook: WebhookSettings::signed(secret),
             api: SchoolApi::default(),
+            reports: None,
         }
+    }
+
+    #[test]
+    fn each_school_with_its_own_thresholds_is_read_with_them() {
+        let mut settings = Settings {
+            schools: vec![school("a", "ta", "s1"), school("b", "tb", "s2")],
+            removed_schools: vec![RemovedSchool {
+                id: "gone".into(),
+                name: "Gone".into(),
+                tenant: "tgone".into(),
+            }],
+            ..Settings::default()
+        };
+        let all = Scope::all();
+        assert_eq!(
+            settings.report_groups(&all),
+            [(all.clone(), settings.reports)]
+        );
+        let own = ReportSettings {
+            absences_per_day: 5,
+            ..ReportSettings::default()
+        };
+        settings.schools[1].reports = Some(own);
+        assert_eq!(settings.report_settings_for("tb"), own);
+        assert_eq!(settings.report_settings_for("ta"), settings.reports);
+        assert_eq!(
+            settings.report_groups(&all),
+            [
+                (Scope::tenants(["tb"]), own),
+                (Scope::tenants(["ta", "tgone"]), settings.reports)
+            ]
+        );
+        assert_eq!(
+            settings.report_groups(&Scope::tenants(["ta"])),
+            [(Scope::tenants(["ta"]), settings.reports)],
+            "a reader of one school gets that school only"
+        );
+        assert_eq!(settings.report_settings_in(&all, Some("tb")), own);
+        assert_eq!(
+            settings.report_settings_in(&Scope::tenants(["tb"]), None),
+            own
+        );
+        assert_eq!(settings.report_settings_in(&all, None), settings.reports);
     }
 
     #[test]
@@ -528,6 +631,34 @@ mod tests {
         let settings = super::super::settings_from(&super::super::read_file(dir.path())?)?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    #[test]
+    fn a_schools_own_thresholds_are_read_from_its_table_and_a_wrong_one_is_named() {
+        let text = |absences: &str| {
+            format!(
+                "[[schools]]\nid = \"north\"\nname = \"North Primary\"\ntenant = \"n\"\n\
+                 webhook_secret = \"s\"\n\n[schools.reports]\nabsences_per_day = {absences}\n"
+            )
+        };
+        let read = from_file(&text("1")).unwrap();
+        let own = read.schools[0].reports.expect("north's own thresholds");
+        assert_eq!(own.absences_per_day, 1);
+        assert_eq!(
+            own.term_days,
+            ReportSettings::default().term_days,
+            "the rest: defaults"
+        );
+        let err = from_file(&text("0")).unwrap_err();
+        assert!(
+            err.contains("`north`") && err.contains("absences_per_day"),
+            "{err}"
+        );
+        // Written back the same way.
+        assert_eq!(
+            to_table(&read.schools[0]).reports.unwrap().absences_per_day,
+            Some(1)
+        );
     }
 
     #[test]

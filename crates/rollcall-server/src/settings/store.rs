@@ -350,6 +350,7 @@ mod tests {
             tenant: format!("{id}-tenant"),
             webhook: WebhookSettings::signed(secret),
             api: Default::default(),
+            reports: None,
         };
         store
             .update(|s| {

@@ -174,3 +174,81 @@ async fn assert_no_not_taken(stream: &mut SseReader, wait: Duration) {
     let found = tokio::time::timeout(wait, next_not_taken(stream)).await;
     assert!(found.is_err(), "a second notice: {found:?}");
 }
+
+#[tokio::test]
+async fn a_school_with_its_own_cutoff_is_told_at_its_time_in_a_notice_that_names_it() {
+    use crate::schools::{
+        north, post_to, schools_config, south, url_of, NORTH_SECRET, SOUTH_SECRET,
+    };
+    use rollcall_core::{KeyEncoding, SigningKey};
+    let now = Arc::new(Mutex::new(monday_at("07:30")));
+    let clock = now.clone();
+    let mut schools = vec![north(), south()];
+    schools[1].reports = Some(rollcall_core::reports::ReportSettings {
+        lesson_cutoff: rollcall_core::reports::LessonCutoff::at(8, 0).unwrap(),
+        ..Default::default()
+    });
+    let s = TestServer::start_with(move |dir| {
+        let mut config = schools_config(dir, schools);
+        config.clock = LocalClock::shared(clock);
+        config.cutoff_check_every = Duration::from_millis(50);
+        config
+    })
+    .await;
+    // Each school had two lessons last Monday, and one of them is taken today.
+    for (school, secret, id, date, course) in [
+        ("north", NORTH_SECRET, 1, "2026-11-23", 40),
+        ("north", NORTH_SECRET, 2, "2026-11-23", 41),
+        ("north", NORTH_SECRET, 3, "2026-11-30", 40),
+        ("south", SOUTH_SECRET, 1, "2026-11-23", 40),
+        ("south", SOUTH_SECRET, 2, "2026-11-23", 41),
+        ("south", SOUTH_SECRET, 3, "2026-11-30", 40),
+    ] {
+        let request_id = new_id();
+        let body = json!({
+            "id": request_id, "data": lesson(id, date, 34, course),
+            "type": "ATTENDANCE_CREATED", "tenant": format!("{school}-tenant"),
+            "signature": SigningKey::new(secret, KeyEncoding::Text).unwrap().sign(&request_id),
+            "timestamp": now_ms() - 1000,
+        });
+        assert_eq!(post_to(&s, &url_of(&s, school), &body).await.0, 200);
+    }
+    let mut stream = SseReader::open(&s, "", None).await;
+    // South's cutoff (08:00) passes: South alone, named.
+    *now.lock().unwrap() = monday_at("08:15");
+    let notice = next_not_taken(&mut stream).await;
+    assert_eq!(notice["cutoff"], "08:00");
+    assert_eq!(notice["count"], 1);
+    let message = notice["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("South High: By 08:00, 1 lesson"),
+        "{message}"
+    );
+    // South's board says its own cutoff passed; North's not yet.
+    let south_view = s.api("/api/reports/not-taken?tenant=south-tenant").await;
+    assert_eq!(
+        (
+            south_view["cutoff"].as_str(),
+            south_view["cutoffPassed"].as_bool()
+        ),
+        (Some("08:00"), Some(true))
+    );
+    let north_view = s.api("/api/reports/not-taken?tenant=north-tenant").await;
+    assert_eq!(
+        (
+            north_view["cutoff"].as_str(),
+            north_view["cutoffPassed"].as_bool()
+        ),
+        (Some("09:30"), Some(false))
+    );
+    assert_no_not_taken(&mut stream, Duration::from_millis(400)).await;
+    // The installation's cutoff (09:30): North, the school without its own.
+    *now.lock().unwrap() = monday_at("09:30");
+    let notice = next_not_taken(&mut stream).await;
+    assert_eq!(notice["cutoff"], "09:30");
+    assert_eq!(notice["count"], 1, "North's lesson only: {notice}");
+    assert!(
+        notice["message"].as_str().unwrap().starts_with("By 09:30"),
+        "{notice}"
+    );
+}

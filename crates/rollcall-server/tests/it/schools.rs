@@ -20,6 +20,7 @@ pub fn school(id: &str, name: &str, tenant: &str, secret: &str) -> SchoolSetting
         tenant: tenant.into(),
         webhook: WebhookSettings::signed(secret),
         api: Default::default(),
+        reports: None,
     }
 }
 
@@ -491,5 +492,146 @@ async fn each_school_reads_its_names_and_missed_changes_from_its_own_dreamclass_
         south_api.request_count(),
         before,
         "south's account is no longer asked: {report}"
+    );
+}
+
+/// One absence today of student `student` at `tenant`, signed with `secret`.
+fn absent_today(tenant: &str, secret: &str, id: i64, student: i64) -> Value {
+    let request_id = new_id();
+    let key = SigningKey::new(secret, KeyEncoding::Text).unwrap();
+    json!({
+        "id": request_id,
+        "data": {
+            "id": id, "date": chrono::Local::now().date_naive().to_string(), "type": "SESSION",
+            "classId": 34, "comment": "", "courseId": 40, "statusId": 2, "studentPeriodId": student
+        },
+        "type": "ATTENDANCE_CREATED",
+        "tenant": tenant,
+        "signature": key.sign(&request_id),
+        "timestamp": now_ms() - 1000,
+    })
+}
+
+#[tokio::test]
+async fn a_school_with_its_own_thresholds_is_alerted_by_them_and_the_others_by_the_installations() {
+    let (north_api, north_url) = fake_account("north-tenant", 1).await;
+    let (south_api, south_url) = fake_account("south-tenant", 2).await;
+    let mut schools = vec![north(), south()];
+    for (school, (fake, url)) in schools
+        .iter_mut()
+        .zip([(&north_api, &north_url), (&south_api, &south_url)])
+    {
+        school.api = rollcall_server::settings::SchoolApi {
+            token: Some(format!("{}-token", fake.school().tenant)),
+            base_url: Some(url.clone()),
+        };
+    }
+    let s = TestServer::start_with(move |dir| schools_config(dir, schools)).await;
+    // Both schools' statuses are known (an absence counts only once "Absent" is named).
+    for _ in 0..200 {
+        let reference = s.api("/api/reference").await;
+        if ["north-tenant", "south-tenant"]
+            .iter()
+            .all(|t| !names_of(&reference, "statuses", "id", t).is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let settings = |path: &str| {
+        s.http
+            .request(
+                reqwest::Method::GET,
+                format!("{}/api/settings/reports{path}", s.api_base),
+            )
+            .bearer_auth(&s.token)
+    };
+    let everyone: Value = settings("").send().await.unwrap().json().await.unwrap();
+    assert!(
+        everyone["absencesPerDay"].as_u64().unwrap() > 1,
+        "{everyone}"
+    );
+    let own = json!({"chronicThreshold": 0.2, "absencesPerDay": 1, "termDays": 30});
+    let saved: Value = s
+        .http
+        .put(format!("{}/api/settings/reports?school=south", s.api_base))
+        .bearer_auth(&s.token)
+        .json(&own)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["settings"]["absencesPerDay"], 1, "{saved}");
+    let south_now: Value = settings("?school=south")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(south_now["absencesPerDay"], 1);
+    let north_now: Value = settings("?school=north")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(north_now, everyone, "north uses every school's thresholds");
+    let unknown = settings("?school=nowhere").send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let list = s.api("/api/schools").await;
+    assert_eq!(list["schools"][0]["ownThresholds"], false);
+    assert_eq!(list["schools"][1]["ownThresholds"], true);
+
+    // One absence today in each school: only south's threshold (1) is reached.
+    for (school, secret, id) in [("north", NORTH_SECRET, 801), ("south", SOUTH_SECRET, 802)] {
+        let tenant = format!("{school}-tenant");
+        let (status, body) = post_to(
+            &s,
+            &url_of(&s, school),
+            &absent_today(&tenant, secret, id, 4),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let today_alerts = |alerts: &Value| -> Vec<String> {
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "absences_today")
+            .map(|a| a["tenant"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let alerts = s.api("/api/alerts").await;
+    assert_eq!(today_alerts(&alerts), ["south-tenant"], "{alerts}");
+    let south_only = s.api("/api/alerts?tenant=south-tenant").await;
+    assert_eq!(today_alerts(&south_only), ["south-tenant"]);
+    // South's summary is judged with its own chronic threshold.
+    let summary = s
+        .api("/api/reports/summary?tenant=south-tenant&from=2025-01-01&to=2030-01-01")
+        .await;
+    assert_eq!(summary["threshold"], 0.2, "{summary}");
+    let summary = s
+        .api("/api/reports/summary?from=2025-01-01&to=2030-01-01")
+        .await;
+    assert_eq!(summary["threshold"], everyone["chronicThreshold"]);
+
+    // Back to every school's thresholds: no alert for one absence.
+    let back = s
+        .http
+        .delete(format!("{}/api/settings/reports?school=south", s.api_base))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    assert!(today_alerts(&s.api("/api/alerts").await).is_empty());
+    assert_eq!(
+        s.api("/api/schools").await["schools"][1]["ownThresholds"],
+        false
     );
 }

@@ -245,14 +245,20 @@ export class Api {
     return this.request("PUT", "/api/settings/retention", { days });
   }
 
-  /** The thresholds of reports and alerts in force. */
-  reportThresholds(): Promise<ReportThresholds> {
-    return this.request("GET", "/api/settings/reports");
+  /** The thresholds of reports and alerts in force: every school's, or one school's (its
+   * own, or every school's it uses). */
+  reportThresholds(school?: string): Promise<ReportThresholds> {
+    return this.request("GET", `/api/settings/reports${schoolQuery(school)}`);
   }
 
-  /** Saves the thresholds; reports and alerts use them at once. */
-  saveReportThresholds(thresholds: ReportThresholds): Promise<{ ok: boolean; settings: ReportThresholds }> {
-    return this.request("PUT", "/api/settings/reports", thresholds);
+  /** Saves the thresholds (of every school, or one school's own); used at once. */
+  saveReportThresholds(thresholds: ReportThresholds, school?: string): Promise<{ ok: boolean; settings: ReportThresholds }> {
+    return this.request("PUT", `/api/settings/reports${schoolQuery(school)}`, thresholds);
+  }
+
+  /** One school goes back to every school's thresholds. */
+  useEverySchoolsThresholds(school: string): Promise<{ ok: boolean; settings: ReportThresholds }> {
+    return this.request("DELETE", `/api/settings/reports${schoolQuery(school)}`);
   }
 
   /** The daily e-mail digest: its settings (no password) and status. */
@@ -329,4 +335,9 @@ export class Api {
   notTaken(date: string | null, tenant: string | null = null): Promise<NotTakenView> {
     return this.request("GET", withQuery("/api/reports/not-taken", { date, tenant }));
   }
+}
+
+/** `?school=…` for one school's settings, nothing for every school's. */
+function schoolQuery(school: string | undefined): string {
+  return school ? `?school=${encodeURIComponent(school)}` : "";
 }

@@ -19,4 +19,8 @@ apiTokenConfigured: boolean,
 /**
  * Its own DreamClass API address; `null`: the one in Settings > DreamClass.
  */
-apiBaseUrl: string | null, };
+apiBaseUrl: string | null, 
+/**
+ * Whether it has its own thresholds of reports and alerts (Settings > Thresholds).
+ */
+ownThresholds: boolean, };

@@ -25,7 +25,13 @@ use tauri::{AppHandle, Manager, Runtime, State, WebviewWindow};
 use tauri_plugin_dialog::DialogExt as _;
 
 /// The commands the local UI may call; each needs an `allow-…` permission (see build.rs).
-pub const COMMANDS: [&str; 3] = ["save_report", "cancel_export", "show_report_in_folder"];
+pub const COMMANDS: [&str; 4] = [
+    "save_report",
+    "cancel_export",
+    "show_report_in_folder",
+    // crate::server_sign_in
+    "open_server_sign_in",
+];
 
 /// How often the progress bar is told about rows written: smooth to the eye, few messages.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -47,6 +53,11 @@ pub struct Exports {
 impl Exports {
     pub fn server_started(&self, state: AppState) {
         *self.server.lock().expect("server lock") = Some(state);
+    }
+
+    /// The running server's state, once it started.
+    pub fn server(&self) -> Option<AppState> {
+        self.server.lock().expect("server lock").clone()
     }
 
     /// Cancels every save in progress and waits (up to `limit`) until each has removed its

@@ -11,6 +11,7 @@ mod keyring_store;
 mod logging;
 mod notifications;
 mod reveal;
+mod server_sign_in;
 mod tray;
 
 use tauri::{Manager, RunEvent, WindowEvent};
@@ -39,7 +40,8 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             exports::save_report,
             exports::cancel_export,
-            exports::show_report_in_folder
+            exports::show_report_in_folder,
+            server_sign_in::open_server_sign_in
         ])
         .setup(|app| {
             let args: Vec<String> = std::env::args().collect();

@@ -15,6 +15,13 @@
 //!    and schools; otherwise the e-mail's domain must be in the allowed list, whose rule gives
 //!    the new account its role and schools. Anybody else is refused with a sentence.
 //!
+//! A desktop viewer (`crate::viewer`) signs its person in the same way, in the computer's own
+//! browser: it starts the flow with `?return_to=` an address of its own loopback listener
+//! (nothing else is accepted, so the flow cannot hand a session to another site). At the end
+//! no cookie is set in that browser; the browser is sent back to the viewer with the new
+//! session's token, which the viewer at once exchanges for a fresh one
+//! (`POST /api/session/renew`), so the token in the browser's history is already ended.
+//!
 //! For Microsoft Entra, configure the tenant's own issuer
 //! (`https://login.microsoftonline.com/{tenant id}/v2.0`): the issuer check then admits that
 //! tenant's accounts only.
@@ -25,6 +32,8 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
@@ -232,11 +241,51 @@ fn redirect_url(state: &AppState, openid: &OpenId, headers: &HeaderMap) -> Strin
     format!("{scheme}://{host}{FLOW_PATH}/callback")
 }
 
-/// `GET /api/sign-in/openid`: off to the provider.
-pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StartQuery {
+    /// A desktop viewer's own address (`http://127.0.0.1:PORT/…`) to send the session to.
+    return_to: Option<String>,
+}
+
+/// Whether `url` is an address of this computer's own listener (`http://127.0.0.1`,
+/// `http://[::1]`, `http://localhost`, any port): the only place a session is handed to.
+fn is_loopback_return(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let loopback = match url.host_str() {
+        Some(name) if name.eq_ignore_ascii_case("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    };
+    url.scheme() == "http" && loopback && url.username().is_empty() && url.password().is_none()
+}
+
+/// `GET /api/sign-in/openid[?return_to=]`: off to the provider.
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<StartQuery>,
+) -> Response {
     let Some(openid) = configured(&state) else {
         return not_configured();
     };
+    let return_to = query.return_to.filter(|r| !r.is_empty());
+    if let Some(url) = &return_to {
+        if !is_loopback_return(url) {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "You are not signed in",
+                "This sign-in was asked for by a page that is not Rollcall on this computer, so \
+                 it was not started. Press \"Sign in\" in the Rollcall app again.",
+            );
+        }
+    }
     let client = match openid.client(&redirect_url(&state, openid, &headers)).await {
         Ok(client) => client,
         Err(reason) => return unreachable_provider(openid, &reason),
@@ -252,7 +301,16 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Respons
         .add_scope(OAuthScope::new("profile".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let flow = format!("{}.{}.{}", csrf.secret(), nonce.secret(), verifier.secret());
+    // The viewer's address rides along (base64url: no dots) and is checked again at the end.
+    let return_to = return_to
+        .map(|r| URL_SAFE_NO_PAD.encode(r))
+        .unwrap_or_default();
+    let flow = format!(
+        "{}.{}.{}.{return_to}",
+        csrf.secret(),
+        nonce.secret(),
+        verifier.secret()
+    );
     let mut response =
         (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response();
     response.headers_mut().insert(
@@ -351,7 +409,7 @@ async fn finish(
     }
     // The browser must be the one this sign-in was started in, and it must be recent.
     let flow = cookie(headers, FLOW_COOKIE).unwrap_or_default();
-    let mut parts = flow.splitn(3, '.');
+    let mut parts = flow.splitn(4, '.');
     let (Some(expected_state), Some(nonce), Some(verifier)) =
         (parts.next(), parts.next(), parts.next())
     else {
@@ -361,6 +419,12 @@ async fn finish(
             "no sign-in under way in this browser",
         ));
     };
+    let return_to = parts
+        .next()
+        .filter(|r| !r.is_empty())
+        .and_then(|r| URL_SAFE_NO_PAD.decode(r).ok())
+        .and_then(|r| String::from_utf8(r).ok())
+        .filter(|r| is_loopback_return(r));
     let (Some(code), Some(given_state)) = (answer.code, answer.state) else {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -448,6 +512,19 @@ async fn finish(
     let (cookie, _view) = super::sign_in_api::new_session(state, headers, &account)
         .await
         .map_err(|e| unreachable(e.message))?;
+    if let Some(viewer) = return_to {
+        // To the desktop viewer that asked: this browser gets no session of its own.
+        let token = session::token_of(&cookie)
+            .ok_or_else(|| unreachable("the new session's cookie has no token".to_string()))?;
+        let mut to = reqwest::Url::parse(&viewer).map_err(|e| unreachable(e.to_string()))?;
+        to.query_pairs_mut().append_pair("token", &token);
+        return Ok((
+            StatusCode::SEE_OTHER,
+            no_store(),
+            [(header::LOCATION, to.to_string())],
+        )
+            .into_response());
+    }
     let mut response = signed_in_page();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
@@ -592,7 +669,8 @@ fn no_store() -> [(header::HeaderName, &'static str); 1] {
 }
 
 /// Text for HTML: e-mail addresses and names come from the provider.
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -41,8 +41,8 @@ pub fn required(method: &Method, path: &str) -> (Role, Kind) {
         } else {
             (Role::Viewer, Kind::Reads)
         }
-    } else if path == "/sign-out" {
-        // Anyone may end their own session; the route writes its own `sign_out` line.
+    } else if path == "/sign-out" || path == "/session/renew" {
+        // Anyone may end or renew their own session; the routes write their own lines.
         (Role::Viewer, Kind::Reads)
     } else if path == "/dreamclass/check" {
         (Role::Staff, Kind::Changes)
@@ -101,5 +101,6 @@ mod tests {
         );
         assert_eq!(required(&Method::POST, "/dreamclass/check").0, Role::Staff);
         assert_eq!(required(&Method::POST, "/sign-out").0, Role::Viewer);
+        assert_eq!(required(&Method::POST, "/session/renew").0, Role::Viewer);
     }
 }

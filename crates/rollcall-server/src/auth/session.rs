@@ -32,6 +32,19 @@ pub fn presented(headers: &HeaderMap) -> Option<&str> {
         .filter(|value| value.len() == 43 && URL_SAFE_NO_PAD.decode(value).is_ok())
 }
 
+/// The token a session `Set-Cookie` (as [`cookie`] makes it) carries.
+pub fn token_of(set_cookie: &HeaderValue) -> Option<String> {
+    set_cookie
+        .to_str()
+        .ok()?
+        .strip_prefix(SESSION_COOKIE)?
+        .strip_prefix('=')?
+        .split(';')
+        .next()
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
 /// The `Set-Cookie` that gives the browser its session: unreadable by scripts, never sent
 /// by other sites' requests, and over HTTPS only unless plain HTTP was allowed.
 pub fn cookie(token: &str, max_age_secs: u64, secure: bool) -> HeaderValue {

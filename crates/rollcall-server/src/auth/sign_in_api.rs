@@ -288,6 +288,30 @@ pub async fn sign_out(State(state): State<AppState>, person: Person) -> ApiResul
         .into_response())
 }
 
+/// `POST /api/session/renew`: the signed-in person's session is replaced by a new one (a new
+/// token in the answer's cookie; the one the request came with is ended). A desktop viewer
+/// does this at once with a session it was handed through a browser (`openid`), whose
+/// token that browser's history still shows.
+pub async fn renew(
+    State(state): State<AppState>,
+    person: Person,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let Some(id) = person.account_id.filter(|_| person.session_hash.is_some()) else {
+        return Err(ApiError::bad_request(
+            "Only a signed-in person's session can be renewed; this computer's own has none.",
+        ));
+    };
+    let account = state
+        .store
+        .accounts()
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| ApiError::internal("the signed-in account is not in the store"))?;
+    open_session(&state, &headers, &account).await
+}
+
 fn openid_name(state: &AppState) -> Option<String> {
     state
         .sign_in

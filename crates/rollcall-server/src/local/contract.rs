@@ -50,6 +50,8 @@ fn visit_roots(v: &mut impl TypeVisitor) {
     // Signing in, people and the audit log.
     v.visit::<crate::auth::sign_in_api::SignInStatus>();
     v.visit::<super::viewer_api::ViewerSwitch>();
+    v.visit::<super::viewer_api::ViewerOpenId>();
+    v.visit::<super::viewer_api::ViewerOpenIdStart>();
     v.visit::<crate::auth::people_api::PeopleList>();
     v.visit::<crate::auth::people_api::AuditPage>();
     // The feed, records and deliveries.

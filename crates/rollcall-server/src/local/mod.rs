@@ -89,6 +89,7 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
         .merge(reports_api::routes())
         .merge(auth::people_api::routes())
         .route("/sign-out", post(auth::sign_in_api::sign_out))
+        .route("/session/renew", post(auth::sign_in_api::renew))
         .merge(schools_api::routes())
         .merge(viewer_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
@@ -98,7 +99,8 @@ pub fn router(state: AppState, ui_dir: Option<PathBuf>) -> Router {
             auth::guard::require_person,
         ))
         // Before anyone is known: the session, signing in, the first administrator.
-        .merge(auth::sign_in_api::open_routes());
+        .merge(auth::sign_in_api::open_routes())
+        .merge(viewer_api::open_routes());
     let index_dir = ui_dir.clone();
     Router::new()
         .nest("/api", api)

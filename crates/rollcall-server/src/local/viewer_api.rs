@@ -1,10 +1,13 @@
 //! Signing in to the Rollcall server this computer views (`viewer`): the window asks for the
-//! person's username and password and hands them here once; only the session is kept.
+//! person's username and password and hands them here once; only the session is kept. Or,
+//! where the district signs in with Google or Microsoft, the sign-in happens in this
+//! computer's browser, which the server sends back to `/api/viewer/openid-done` here.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -19,7 +22,17 @@ pub fn routes() -> Router<AppState> {
         .route("/viewer/connect", post(connect))
         .route("/viewer/disconnect", post(disconnect))
         .route("/viewer/sign-in", post(sign_in))
+        .route(
+            "/viewer/sign-in/openid",
+            get(openid_provider).post(begin_openid),
+        )
         .route("/viewer/sign-out", post(sign_out))
+}
+
+/// The route the browser comes back to: before anyone is known, as the browser carries no
+/// token of this computer; the one-time `state` is what makes it this viewer's own.
+pub fn open_routes() -> Router<AppState> {
+    Router::new().route("/viewer/openid-done", get(openid_done))
 }
 
 #[derive(Deserialize)]
@@ -229,6 +242,86 @@ async fn sign_in(
             }
         })?;
     Ok(Json(viewer.state()))
+}
+
+/// `GET /api/viewer/sign-in/openid`: the provider the server also signs people in with.
+#[derive(Serialize, TS)]
+pub struct ViewerOpenId {
+    /// "Google", "Microsoft"; `null` when the server offers only passwords (or cannot be
+    /// asked now).
+    pub provider: Option<String>,
+}
+
+async fn openid_provider(State(state): State<AppState>) -> ApiResult<Json<ViewerOpenId>> {
+    let viewer = viewer(&state)?;
+    let provider = viewer.openid_provider().await.unwrap_or_else(|trouble| {
+        tracing::info!(?trouble, "the server could not say how people sign in");
+        None
+    });
+    Ok(Json(ViewerOpenId { provider }))
+}
+
+/// `POST /api/viewer/sign-in/openid` → the address to open in this computer's browser.
+#[derive(Serialize, TS)]
+pub struct ViewerOpenIdStart {
+    pub url: String,
+}
+
+async fn begin_openid(State(state): State<AppState>) -> ApiResult<Json<ViewerOpenIdStart>> {
+    let viewer = viewer(&state)?;
+    let url = viewer.begin_openid(&state.info.ui_origin());
+    Ok(Json(ViewerOpenIdStart {
+        url: url.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct OpenIdDone {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// `GET /api/viewer/openid-done?state=&token=`: the browser is back from the server with a
+/// session for this viewer. A page in the browser says what happened.
+async fn openid_done(State(state): State<AppState>, Query(done): Query<OpenIdDone>) -> Response {
+    let Some(viewer) = state.viewer.clone() else {
+        return done_page(
+            StatusCode::CONFLICT,
+            "Not signed in",
+            "This Rollcall does not show a Rollcall server any more. Close this tab.",
+        );
+    };
+    match viewer.finish_openid(&done.state, &done.token).await {
+        Ok(username) => done_page(
+            StatusCode::OK,
+            "Signed in",
+            &format!(
+                "You are signed in to {} as {username}. Go back to the Rollcall app; you can \
+                 close this tab.",
+                viewer.state().server
+            ),
+        ),
+        Err(trouble) => {
+            let sentence = match trouble {
+                Trouble::SignInNeeded(s) | Trouble::Unreachable(s) | Trouble::Refused(s) => s,
+                Trouble::Untrusted { sentence, .. } => sentence,
+            };
+            done_page(StatusCode::BAD_REQUEST, "Not signed in", &sentence)
+        }
+    }
+}
+
+fn done_page(status: StatusCode, title: &str, sentence: &str) -> Response {
+    let escape = crate::auth::openid::escape;
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title} - Rollcall</title>\
+         <h1>{title}</h1><p data-viewer-sign-in>{}</p></html>",
+        escape(sentence),
+        title = escape(title)
+    );
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
 /// `POST /api/viewer/sign-out` → the viewer's state, waiting for a sign-in.

@@ -193,7 +193,14 @@ pub struct Viewer {
     /// Held while the copy is written, so that emptying it for another person cannot
     /// interleave with a write still in flight for the one before.
     writing: tokio::sync::Mutex<()>,
+    /// The sign-in with the provider begun in the browser: its `state`, and when.
+    openid: Mutex<Option<(String, std::time::Instant)>>,
 }
+
+/// Where the browser brings a provider sign-in back to, on this Rollcall's own listener.
+pub const OPENID_DONE: &str = "/api/viewer/openid-done";
+/// How long a provider sign-in begun in the browser may take.
+const OPENID_LASTS: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 impl Viewer {
     /// The viewer of `config`'s server, with the session kept by an earlier run.
@@ -232,6 +239,7 @@ impl Viewer {
             generation: AtomicU64::new(0),
             contact_kept_at: std::sync::atomic::AtomicI64::new(0),
             writing: tokio::sync::Mutex::new(()),
+            openid: Mutex::new(None),
         })
     }
 
@@ -252,6 +260,51 @@ impl Viewer {
     /// server's sentence (wrong password, locked out) or why it could not be reached.
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<(), Trouble> {
         let token = self.upstream.sign_in(username, password).await?;
+        self.adopt(username, token).await
+    }
+
+    /// The provider the server also signs people in with ("Google"), if any.
+    pub async fn openid_provider(&self) -> Result<Option<String>, Trouble> {
+        self.upstream.openid_provider().await
+    }
+
+    /// Begins a sign-in with the provider in this computer's browser: the address to open
+    /// there. The server sends the session back to `return_base` (this Rollcall's own
+    /// loopback address) + [`OPENID_DONE`], with a one-time `state` only this viewer knows;
+    /// a begun sign-in lasts ten minutes.
+    pub fn begin_openid(&self, return_base: &str) -> Url {
+        let state = crate::auth::session::new_token();
+        let return_to = format!("{return_base}{OPENID_DONE}?state={state}");
+        *self.openid.lock().expect("openid lock") = Some((state, std::time::Instant::now()));
+        self.upstream.openid_start(&return_to)
+    }
+
+    /// The browser came back with `token` for the sign-in begun with `state`: the token is
+    /// exchanged for a fresh one at once (the browser's history shows the first) and kept
+    /// as a password sign-in's is. A `state` that is not the one begun is refused.
+    pub async fn finish_openid(&self, state: &str, token: &str) -> Result<String, Trouble> {
+        let begun = self.openid.lock().expect("openid lock").take();
+        let expected = begun
+            .filter(|(_, at)| at.elapsed() < OPENID_LASTS)
+            .map(|(state, _)| state);
+        let matches = expected
+            .as_deref()
+            .is_some_and(|e| crate::local::guard::tokens_equal(e.as_bytes(), state.as_bytes()));
+        if !matches {
+            return Err(Trouble::SignInNeeded(
+                "This sign-in was not started from this Rollcall, or took longer than ten \
+                 minutes. Press \"Sign in\" in Rollcall again."
+                    .into(),
+            ));
+        }
+        let token = self.upstream.renew(token).await?;
+        let username = self.upstream.username(&token).await?;
+        self.adopt(&username, token).await?;
+        Ok(username)
+    }
+
+    /// Keeps a new session of `username` and follows the server with it.
+    async fn adopt(&self, username: &str, token: String) -> Result<(), Trouble> {
         let session = Session {
             username: username.trim().to_lowercase(),
             token,

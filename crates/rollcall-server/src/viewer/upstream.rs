@@ -154,24 +154,69 @@ impl Upstream {
                 _ => self.refused(response).await,
             });
         }
+        self.session_token(&response)
+    }
+
+    /// The session token a sign-in's (or a renewal's) `Set-Cookie` carries.
+    fn session_token(&self, response: &reqwest::Response) -> Result<String, Trouble> {
         response
             .headers()
             .get_all(SET_COOKIE)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|cookie| {
-                cookie
-                    .strip_prefix(SESSION_COOKIE)?
-                    .strip_prefix('=')?
-                    .split(';')
-                    .next()
-                    .map(str::to_string)
-            })
-            .filter(|token| !token.is_empty())
+            .find_map(crate::auth::session::token_of)
             .ok_or_else(|| {
                 Trouble::Refused(format!(
                     "{} accepted the sign-in but started no session. Check that the address \
                      is the Rollcall server's and that it asks people to sign in.",
+                    self.base
+                ))
+            })
+    }
+
+    /// The provider people may also sign in with at the server ("Google"), if any.
+    pub async fn openid_provider(&self) -> Result<Option<String>, Trouble> {
+        let response = self
+            .http
+            .get(self.url("api/session"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        let answer: serde_json::Value =
+            self.successful(response).await?.json().await.map_err(|e| {
+                Trouble::Refused(format!(
+                    "{} sent an answer Rollcall cannot read ({e}).",
+                    self.base
+                ))
+            })?;
+        Ok(answer["openid"].as_str().map(str::to_string))
+    }
+
+    /// Where this computer's browser starts signing in with the provider; the server sends
+    /// the session back to `return_to` (this viewer's own loopback address).
+    pub fn openid_start(&self, return_to: &str) -> Url {
+        let mut url = self.url("api/sign-in/openid");
+        url.query_pairs_mut().append_pair("return_to", return_to);
+        url
+    }
+
+    /// Exchanges `session` for a new one (the old one ends on the server); the new token.
+    pub async fn renew(&self, session: &str) -> Result<String, Trouble> {
+        let response = self
+            .post_in_session(session, "api/session/renew", Duration::from_secs(20))
+            .await?;
+        self.session_token(&response)
+    }
+
+    /// The username of the session's person.
+    pub async fn username(&self, session: &str) -> Result<String, Trouble> {
+        let answer: serde_json::Value = self.get_json(session, "api/session").await?;
+        answer["person"]["username"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Trouble::SignInNeeded(format!(
+                    "The sign-in on {} did not last. Sign in again.",
                     self.base
                 ))
             })
@@ -202,13 +247,34 @@ impl Upstream {
 
     /// Ends the session on the server (best effort: the copy forgets the token anyway).
     pub async fn sign_out(&self, session: &str) {
-        let _ = self
-            .http
-            .post(self.url("api/sign-out"))
-            .timeout(Duration::from_secs(5))
-            .header(COOKIE, format!("{SESSION_COOKIE}={session}"))
-            .send()
+        let ended = self
+            .post_in_session(session, "api/sign-out", Duration::from_secs(5))
             .await;
+        if let Err(trouble) = ended {
+            tracing::info!(?trouble, "the server did not end the session");
+        }
+    }
+
+    /// A change in `session`: as the server's own page makes one, with the session's CSRF
+    /// token (read first from `/api/session`), which the server asks of every change.
+    async fn post_in_session(
+        &self,
+        session: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, Trouble> {
+        let answer: serde_json::Value = self.get_json(session, "api/session").await?;
+        let csrf = answer["csrfToken"].as_str().unwrap_or_default();
+        let response = self
+            .http
+            .post(self.url(path))
+            .timeout(timeout)
+            .header(COOKIE, format!("{SESSION_COOKIE}={session}"))
+            .header(crate::auth::session::CSRF_HEADER, csrf)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(&e))?;
+        self.successful(response).await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(

@@ -375,3 +375,131 @@ async fn without_a_provider_the_routes_say_so() {
         .unwrap()
         .contains("username and password"));
 }
+
+/// A desktop viewer of a server whose people sign in with Google: the sign-in happens in this
+/// computer's browser (here a client that follows each step), the server hands the session to
+/// the viewer's own loopback listener only, and the viewer renews it at once.
+#[tokio::test]
+async fn a_desktop_viewer_signs_its_person_in_through_the_browser_and_renews_the_session() {
+    use rollcall_server::viewer::ViewerConfig;
+    let fake = FakeProvider::start().await;
+    let s = TestServer::start_with(config(&fake.issuer)).await;
+    let _admin = set_up(&s).await;
+    // A change of north, the school Eleni's domain sees.
+    let request_id = crate::support::new_id();
+    let (status, body) = s
+        .post(&serde_json::json!({
+            "id": request_id, "data": crate::support::record(1, 1, ""),
+            "type": "ATTENDANCE_CREATED", "tenant": "north",
+            "signature": crate::support::key().sign(&request_id),
+            "timestamp": crate::support::now_ms() - 1000,
+        }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let server = s.api_base.clone();
+    let viewer = TestServer::start_with(move |dir| {
+        let mut config = ServerConfig::new(dir.to_path_buf());
+        config.ui_addr = "127.0.0.1:0".parse().unwrap();
+        config.viewer = Some(ViewerConfig::parse(&server).unwrap());
+        config
+    })
+    .await;
+    let offered = viewer.api("/api/viewer/sign-in/openid").await;
+    assert_eq!(offered["provider"], "Google", "{offered}");
+    let begun: serde_json::Value = viewer
+        .http
+        .post(format!("{}/api/viewer/sign-in/openid", viewer.api_base))
+        .bearer_auth(&viewer.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = begun["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{}/api/sign-in/openid?return_to=", s.api_base)),
+        "{url}"
+    );
+
+    // In the browser: the server, the provider, back to the server's callback.
+    fake.signs_in(Account::of("eleni@north.example.org", "Eleni"));
+    let start = browser().get(&url).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let flow = pair(&set_cookie(&start, "rollcall_openid").expect("the flow's cookie"));
+    let authorize = start.headers()[LOCATION].to_str().unwrap().to_string();
+    let callback = at_provider(&authorize).await;
+    let handed = browser()
+        .get(&callback)
+        .header(COOKIE, &flow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(handed.status(), 303, "{}", handed.text().await.unwrap());
+    assert!(
+        set_cookie(&handed, "rollcall_session").is_none(),
+        "the browser itself gets no session"
+    );
+    let back = handed.headers()[LOCATION].to_str().unwrap().to_string();
+    assert!(
+        back.starts_with(&format!(
+            "{}/api/viewer/openid-done?state=",
+            viewer.api_base
+        )),
+        "to the viewer's own listener: {back}"
+    );
+    let handed_token = reqwest::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.to_string())
+        .expect("the token for the viewer");
+
+    // The viewer takes it (no token of this computer needed: the state is its proof).
+    let page = browser().get(&back).send().await.unwrap();
+    let status = page.status();
+    let text = page.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("as eleni@north.example.org"), "{text}");
+    let state = viewer.api("/api/status").await["viewer"].clone();
+    assert_eq!(state["signedInAs"], "eleni@north.example.org", "{state}");
+    // The token in the browser's history was renewed away.
+    let old = session_of(&s, &format!("rollcall_session={handed_token}")).await;
+    assert_eq!(old["signedIn"], false, "{old}");
+    // The copy follows the server with the renewed session.
+    let mut copied = 0;
+    for _ in 0..200 {
+        copied = viewer.api("/api/changes?after=0").await["changes"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if copied == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(copied, 1, "north's change reaches the copy");
+
+    // The same way back again is refused: the state was used.
+    let again = browser().get(&back).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("not started from this Rollcall"));
+    // A sign-in asked for by another site is not started.
+    let elsewhere = browser()
+        .get(format!(
+            "{}/api/sign-in/openid?return_to=https%3A%2F%2Fevil.example%2Fsteal",
+            s.api_base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 400);
+    assert!(elsewhere
+        .text()
+        .await
+        .unwrap()
+        .contains("not Rollcall on this computer"));
+}

@@ -320,6 +320,18 @@ async fn a_viewer_copies_only_the_schools_its_person_sees_and_starts_afresh_for_
         !viewer.dir.path().join("viewer-session.json").exists(),
         "the session is forgotten"
     );
+    // And ended on the server (a change there carries the session's CSRF token).
+    let audit = get(&server, "/api/audit", &admin).await;
+    let ended = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["who"] == "north-office" && e["action"] == "sign_out");
+    assert!(
+        ended,
+        "the server ended the viewer's session: {}",
+        audit.text
+    );
     let (code, _) = sign_in_viewer(&viewer, "south-office", PASSWORD).await;
     assert_eq!(code, 200);
     let mut south = Vec::new();

@@ -45,6 +45,8 @@ import type {
   Settings,
   Status,
   TestEventResult,
+  ViewerOpenId,
+  ViewerOpenIdStart,
   ViewerState,
   ViewerSwitch,
   WebhookSettings,
@@ -151,6 +153,16 @@ export class Api {
   viewerSignIn(username: string, password: string): Promise<ViewerState> {
     return this.request("POST", "/api/viewer/sign-in", { username, password });
   }
+  /** The provider the viewed server also signs people in with ("Google"), if any. */
+  viewerOpenId(): Promise<ViewerOpenId> {
+    return this.request("GET", "/api/viewer/sign-in/openid");
+  }
+
+  /** Begins a sign-in with the provider: the address to open in the computer's browser. */
+  viewerBeginOpenId(): Promise<ViewerOpenIdStart> {
+    return this.request("POST", "/api/viewer/sign-in/openid");
+  }
+
 
   /** Ends the viewer's session on its server; the copy stays until another person signs in. */
   viewerSignOut(): Promise<ViewerState> {

@@ -75,5 +75,7 @@ export type { TunnelSettings } from "./TunnelSettings";
 export type { TunnelState } from "./TunnelState";
 export type { UrlNotice } from "./UrlNotice";
 export type { ViewerConnection } from "./ViewerConnection";
+export type { ViewerOpenId } from "./ViewerOpenId";
+export type { ViewerOpenIdStart } from "./ViewerOpenIdStart";
 export type { ViewerState } from "./ViewerState";
 export type { ViewerSwitch } from "./ViewerSwitch";

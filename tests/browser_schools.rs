@@ -106,14 +106,9 @@ async fn dreamclass_account(
     let mut demo = rollcall_simulator::DemoSchool::generate(seed);
     demo.tenant = school.tenant.into();
     let fake = rollcall_simulator::FakeDreamClass::new(demo, format!("{}-api-token", school.id));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(rollcall_simulator::fake_dreamclass::serve(
-        listener,
-        fake.clone(),
-        std::future::pending(),
-    ));
-    let base_url = fake.api_config(addr).base_url;
+    let base_url = rollcall_simulator::fake_dreamclass::serve_on_loopback(&fake)
+        .await
+        .base_url;
     (fake, base_url)
 }
 

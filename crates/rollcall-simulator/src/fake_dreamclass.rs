@@ -249,6 +249,17 @@ pub async fn serve(
         .await
 }
 
+/// Serves `fake` on a free port of 127.0.0.1 until the runtime ends (tests); the settings
+/// that reach it.
+pub async fn serve_on_loopback(fake: &FakeDreamClass) -> ApiConfig {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port on 127.0.0.1");
+    let addr = listener.local_addr().expect("the listener's address");
+    tokio::spawn(serve(listener, fake.clone(), std::future::pending()));
+    fake.api_config(addr)
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
     (
         status,

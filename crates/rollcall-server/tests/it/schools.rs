@@ -306,15 +306,32 @@ async fn fake_account(tenant: &str, seed: u64) -> (rollcall_simulator::FakeDream
     school.tenant = tenant.into();
     school.classes[0].name = format!("{} {}", school.classes[0].name, tenant);
     let fake = rollcall_simulator::FakeDreamClass::new(school, format!("{tenant}-token"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(rollcall_simulator::fake_dreamclass::serve(
-        listener,
-        fake.clone(),
-        std::future::pending(),
-    ));
-    let base_url = fake.api_config(addr).base_url;
+    let base_url = rollcall_simulator::fake_dreamclass::serve_on_loopback(&fake)
+        .await
+        .base_url;
     (fake, base_url)
+}
+
+/// North and South, each with its own DreamClass account (and token) run here.
+async fn two_schools_with_their_own_accounts() -> (
+    TestServer,
+    rollcall_simulator::FakeDreamClass,
+    rollcall_simulator::FakeDreamClass,
+) {
+    let (north_api, north_url) = fake_account("north-tenant", 1).await;
+    let (south_api, south_url) = fake_account("south-tenant", 2).await;
+    let mut schools = vec![north(), south()];
+    for (school, (fake, url)) in schools
+        .iter_mut()
+        .zip([(&north_api, &north_url), (&south_api, &south_url)])
+    {
+        school.api = rollcall_server::settings::SchoolApi {
+            token: Some(format!("{}-token", fake.school().tenant)),
+            base_url: Some(url.clone()),
+        };
+    }
+    let s = TestServer::start_with(move |dir| schools_config(dir, schools)).await;
+    (s, north_api, south_api)
 }
 
 /// The names `/api/reference` lists of `kind` for `tenant`: id → name.
@@ -335,19 +352,7 @@ fn names_of(reference: &Value, kind: &str, id_field: &str, tenant: &str) -> Vec<
 
 #[tokio::test]
 async fn each_school_reads_its_names_and_missed_changes_from_its_own_dreamclass_account() {
-    let (north_api, north_url) = fake_account("north-tenant", 1).await;
-    let (south_api, south_url) = fake_account("south-tenant", 2).await;
-    let mut schools = vec![north(), south()];
-    for (school, (fake, url)) in schools
-        .iter_mut()
-        .zip([(&north_api, &north_url), (&south_api, &south_url)])
-    {
-        school.api = rollcall_server::settings::SchoolApi {
-            token: Some(format!("{}-token", fake.school().tenant)),
-            base_url: Some(url.clone()),
-        };
-    }
-    let s = TestServer::start_with(move |dir| schools_config(dir, schools)).await;
+    let (s, north_api, south_api) = two_schools_with_their_own_accounts().await;
 
     // Names: each school's from its own account, under its own tenant.
     let mut reference = Value::Null;
@@ -404,17 +409,13 @@ async fn each_school_reads_its_names_and_missed_changes_from_its_own_dreamclass_
         record.date = "2026-03-02".into();
         fake.upsert_attendance(record);
     }
-    let report: Value = s
-        .http
-        .post(format!("{}/api/dreamclass/check", s.api_base))
-        .bearer_auth(&s.token)
-        .json(&json!({"from": "2026-03-02", "to": "2026-03-02"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, report) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/dreamclass/check",
+            json!({"from": "2026-03-02", "to": "2026-03-02"}),
+        )
+        .await;
     assert_eq!(report["recovered"], 2, "{report}");
     let message = report["message"].as_str().unwrap();
     assert!(
@@ -477,17 +478,13 @@ async fn each_school_reads_its_names_and_missed_changes_from_its_own_dreamclass_
         .unwrap();
     assert_eq!(removed["apiTokenConfigured"], false, "{removed}");
     let before = south_api.request_count();
-    let report: Value = s
-        .http
-        .post(format!("{}/api/dreamclass/check", s.api_base))
-        .bearer_auth(&s.token)
-        .json(&json!({"from": "2026-03-02", "to": "2026-03-02"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, report) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/dreamclass/check",
+            json!({"from": "2026-03-02", "to": "2026-03-02"}),
+        )
+        .await;
     assert_eq!(
         south_api.request_count(),
         before,
@@ -514,19 +511,7 @@ fn absent_today(tenant: &str, secret: &str, id: i64, student: i64) -> Value {
 
 #[tokio::test]
 async fn a_school_with_its_own_thresholds_is_alerted_by_them_and_the_others_by_the_installations() {
-    let (north_api, north_url) = fake_account("north-tenant", 1).await;
-    let (south_api, south_url) = fake_account("south-tenant", 2).await;
-    let mut schools = vec![north(), south()];
-    for (school, (fake, url)) in schools
-        .iter_mut()
-        .zip([(&north_api, &north_url), (&south_api, &south_url)])
-    {
-        school.api = rollcall_server::settings::SchoolApi {
-            token: Some(format!("{}-token", fake.school().tenant)),
-            base_url: Some(url.clone()),
-        };
-    }
-    let s = TestServer::start_with(move |dir| schools_config(dir, schools)).await;
+    let (s, _north, _south) = two_schools_with_their_own_accounts().await;
     // Both schools' statuses are known (an absence counts only once "Absent" is named).
     for _ in 0..200 {
         let reference = s.api("/api/reference").await;

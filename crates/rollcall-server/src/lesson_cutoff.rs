@@ -6,7 +6,8 @@
 //!
 //! A school with its own thresholds (Settings > Thresholds, for one school) is told about at
 //! its own cutoff, in a notice of its own that names it; the other schools share the
-//! installation's cutoff and one notice.
+//! installation's cutoff and one notice. What was told is remembered per school
+//! ([`SchoolMemories`]), so regrouping the schools does not tell a day again.
 //!
 //! Once per cutoff per day: a day is told about at most once for each cutoff time, so moving
 //! the cutoff later in the day (09:30 to 10:00) tells again at the new time, and the check of
@@ -97,6 +98,45 @@ impl CutoffMemory {
     }
 }
 
+/// What was told, per school (its tenant; `*` for every school, a Rollcall of one school): a
+/// group of schools with the same cutoff is due when any of its schools is, and is then
+/// checked for all of them. So a school moved into a group of its own keeps what it was
+/// told (it is told again only if its cutoff is another one), and so does the group it left.
+#[derive(Debug, Default)]
+pub struct SchoolMemories(HashMap<String, CutoffMemory>);
+
+impl SchoolMemories {
+    /// The keys of `scope`'s schools.
+    fn keys(scope: &Scope) -> Vec<String> {
+        match scope.tenant_list() {
+            Some(tenants) => tenants.to_vec(),
+            None => vec!["*".to_string()],
+        }
+    }
+
+    /// The day to check now for `scope`'s schools at `cutoff`, if any of them is due.
+    pub fn due(
+        &self,
+        scope: &Scope,
+        now: NaiveDateTime,
+        cutoff: LessonCutoff,
+    ) -> Option<NaiveDate> {
+        Self::keys(scope)
+            .iter()
+            .find_map(|key| match self.0.get(key) {
+                Some(memory) => memory.due(now, cutoff),
+                None => CutoffMemory::default().due(now, cutoff),
+            })
+    }
+
+    /// `day` was checked for `scope`'s schools at `cutoff`.
+    pub fn checked(&mut self, scope: &Scope, day: NaiveDate, cutoff: LessonCutoff) {
+        for key in Self::keys(scope) {
+            self.0.entry(key).or_default().checked(day, cutoff);
+        }
+    }
+}
+
 /// The notice for `day` at `cutoff`, counting the schools of `about`, when there is
 /// something to tell; `school` (a name) begins its sentence when it is one school's.
 pub fn notice_of(
@@ -150,7 +190,7 @@ pub async fn notice_within(
 /// Checks once, for each group of schools with the same thresholds: when its cutoff is due,
 /// reads the day and sends the notice (if any). A failed read is tried again at the next
 /// check.
-async fn check(state: &AppState, memories: &mut HashMap<String, CutoffMemory>) {
+async fn check(state: &AppState, memories: &mut SchoolMemories) {
     let (groups, settings) = state
         .settings
         .with(|s| (s.report_groups(&Scope::all()), s.clone()));
@@ -165,12 +205,9 @@ async fn check(state: &AppState, memories: &mut HashMap<String, CutoffMemory>) {
                 .map(|s| s.name.clone()),
             _ => None,
         };
-        let memory = memories
-            .entry(format!("{:?}", scope.tenant_list()))
-            .or_default();
         check_group(
             state,
-            memory,
+            memories,
             &scope,
             thresholds.lesson_cutoff,
             school.as_deref(),
@@ -181,17 +218,17 @@ async fn check(state: &AppState, memories: &mut HashMap<String, CutoffMemory>) {
 
 async fn check_group(
     state: &AppState,
-    memory: &mut CutoffMemory,
+    memories: &mut SchoolMemories,
     scope: &Scope,
     cutoff: LessonCutoff,
     school: Option<&str>,
 ) {
-    let Some(day) = memory.due(state.clock.now(), cutoff) else {
+    let Some(day) = memories.due(scope, state.clock.now(), cutoff) else {
         return;
     };
     match state.store.lessons_not_taken(scope, day).await {
         Ok(not_taken) => {
-            memory.checked(day, cutoff);
+            memories.checked(scope, day, cutoff);
             if let Some(notice) = notice_of(&not_taken, cutoff, scope, school) {
                 tracing::info!(date = %notice.date, lessons = notice.count, "lessons not taken by the cutoff");
                 let _ = state.notices.send(Notice::LessonsNotTaken(notice));
@@ -204,7 +241,7 @@ async fn check_group(
 /// Looks at the cutoff every `every` until the server stops.
 pub fn spawn(state: AppState, every: Duration) {
     tokio::spawn(async move {
-        let mut memories = HashMap::new();
+        let mut memories = SchoolMemories::default();
         let mut stopping = state.stopping.clone();
         loop {
             check(&state, &mut memories).await;
@@ -244,5 +281,35 @@ mod tests {
             memory.due(at("2026-12-01 10:00"), later),
             NaiveDate::from_ymd_opt(2026, 12, 1)
         );
+    }
+
+    #[test]
+    fn a_school_given_its_own_thresholds_keeps_what_it_was_told() {
+        let cutoff = LessonCutoff::default();
+        let both = Scope::tenants(["north", "south"]);
+        let mut memories = SchoolMemories::default();
+        let day = memories.due(&both, at("2026-11-30 09:30"), cutoff).unwrap();
+        memories.checked(&both, day, cutoff);
+        // South gets thresholds of its own, with the same cutoff: neither group is due again.
+        let (north, south) = (Scope::tenants(["north"]), Scope::tenants(["south"]));
+        assert_eq!(memories.due(&north, at("2026-11-30 10:00"), cutoff), None);
+        assert_eq!(memories.due(&south, at("2026-11-30 10:00"), cutoff), None);
+        // With another cutoff, South is told at its own.
+        let later = LessonCutoff::at(11, 0).unwrap();
+        assert_eq!(memories.due(&south, at("2026-11-30 10:30"), later), None);
+        assert!(memories
+            .due(&south, at("2026-11-30 11:00"), later)
+            .is_some());
+        // A school new to a group makes the group due (it was told nothing).
+        let with_east = Scope::tenants(["north", "east"]);
+        assert!(memories
+            .due(&with_east, at("2026-11-30 10:00"), cutoff)
+            .is_some());
+        // A Rollcall of one school is remembered as every school.
+        let mut one = SchoolMemories::default();
+        let all = Scope::all();
+        let day = one.due(&all, at("2026-11-30 09:30"), cutoff).unwrap();
+        one.checked(&all, day, cutoff);
+        assert_eq!(one.due(&all, at("2026-11-30 12:00"), cutoff), None);
     }
 }

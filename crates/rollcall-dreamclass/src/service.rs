@@ -312,7 +312,7 @@ impl DreamClass {
         if effect.names_changed {
             self.publish_reference_changed();
         }
-        // Only this connection's school is worth asking the API about.
+        // Only a school these connections read is worth asking the API about.
         if effect.unknown_name && self.names_scope().allows(tenant) {
             self.inner.refresh_soon.notify_one();
         }

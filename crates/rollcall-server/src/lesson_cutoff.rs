@@ -191,28 +191,27 @@ pub async fn notice_within(
 /// reads the day and sends the notice (if any). A failed read is tried again at the next
 /// check.
 async fn check(state: &AppState, memories: &mut SchoolMemories) {
-    let (groups, settings) = state
-        .settings
-        .with(|s| (s.report_groups(&Scope::all()), s.clone()));
-    let several = groups.len() > 1;
-    for (scope, thresholds) in groups {
-        // A school with its own cutoff is named in its notice.
-        let school = match (several, scope.tenant_list()) {
-            (true, Some([tenant])) => settings
-                .schools
-                .iter()
-                .find(|s| &s.tenant == tenant && s.reports.is_some())
-                .map(|s| s.name.clone()),
-            _ => None,
-        };
-        check_group(
-            state,
-            memories,
-            &scope,
-            thresholds.lesson_cutoff,
-            school.as_deref(),
-        )
-        .await;
+    // Each group with its cutoff and, for a school with its own, its name for the notice.
+    let groups: Vec<(Scope, LessonCutoff, Option<String>)> = state.settings.with(|s| {
+        let groups = s.report_groups(&Scope::all());
+        let several = groups.len() > 1;
+        groups
+            .into_iter()
+            .map(|(scope, thresholds)| {
+                let school = match (several, scope.tenant_list()) {
+                    (true, Some([tenant])) => s
+                        .schools
+                        .iter()
+                        .find(|school| &school.tenant == tenant && school.reports.is_some())
+                        .map(|school| school.name.clone()),
+                    _ => None,
+                };
+                (scope, thresholds.lesson_cutoff, school)
+            })
+            .collect()
+    });
+    for (scope, cutoff, school) in groups {
+        check_group(state, memories, &scope, cutoff, school.as_deref()).await;
     }
 }
 

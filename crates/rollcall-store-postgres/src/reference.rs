@@ -9,61 +9,48 @@
 use std::collections::HashMap;
 
 use postgres::Client;
-use rollcall_core::filter::RecordFilter;
 use rollcall_core::model::StatusCategory;
 use rollcall_core::store::reference::{
-    renamed, shown_category, shown_name, student_renamed, FetchedReference, KnownIds, NamedId,
-    Reference, ReferenceName, ReferenceStatus, ReferenceStudent, ReferenceUpdate,
-    ReferenceWebhookEffect, KNOWN_ID_QUERIES,
+    renamed, scoped, shown_category, shown_name, student_renamed, FetchedReference, KnownIds,
+    NamedId, Reference, ReferenceName, ReferenceStatus, ReferenceStudent, ReferenceUpdate,
+    ReferenceWebhookEffect, CLASS_NAMES_SQL, COURSE_NAMES_SQL, KNOWN_ID_QUERIES, STATUS_NAMES_SQL,
+    STUDENT_NAMES_SQL, UNKNOWN_IDS_SQL,
 };
 use rollcall_core::Scope;
 
 use crate::sql::{params, placeholders, refs};
 use crate::write_tx::WriteTx;
 
-/// The rows of `sql` (its `{within}` replaced by the scope's condition on alias `r`).
+/// The rows of core's `sql`, within `scope` (core's `scoped`).
 fn scoped_rows(
     c: &mut Client,
     scope: &Scope,
     sql: &str,
 ) -> Result<Vec<postgres::Row>, postgres::Error> {
-    let (within, values) = RecordFilter::default().within(scope).sql("r", "");
+    let (sql, values) = scoped(sql, scope);
     let values = params(values);
-    c.query(
-        &placeholders(&sql.replace("{within}", &within)),
-        &refs(&values),
-    )
+    c.query(&placeholders(&sql), &refs(&values))
 }
 
 /// Every known name of the schools `scope` allows, as `GET /api/reference` answers.
 pub fn load_reference(c: &mut Client, scope: &Scope) -> Result<Reference, postgres::Error> {
-    let statuses = scoped_rows(
-        c,
-        scope,
-        "SELECT r.tenant, r.id, r.name, COALESCE(r.user_category, r.guessed_category)
-         FROM reference_statuses r WHERE {within} ORDER BY r.tenant, r.id",
-    )?
-    .iter()
-    .map(|r| ReferenceStatus {
-        tenant: r.get(0),
-        id: r.get(1),
-        name: r.get(2),
-        category: shown_category(r.get(3)),
-    })
-    .collect();
-    let students = scoped_rows(
-        c,
-        scope,
-        "SELECT r.tenant, r.student_period_id, r.name FROM reference_students r
-         WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.student_period_id",
-    )?
-    .iter()
-    .map(|r| ReferenceStudent {
-        tenant: r.get(0),
-        student_period_id: r.get(1),
-        name: r.get(2),
-    })
-    .collect();
+    let statuses = scoped_rows(c, scope, STATUS_NAMES_SQL)?
+        .iter()
+        .map(|r| ReferenceStatus {
+            tenant: r.get(0),
+            id: r.get(1),
+            name: r.get(2),
+            category: shown_category(r.get(3)),
+        })
+        .collect();
+    let students = scoped_rows(c, scope, STUDENT_NAMES_SQL)?
+        .iter()
+        .map(|r| ReferenceStudent {
+            tenant: r.get(0),
+            student_period_id: r.get(1),
+            name: r.get(2),
+        })
+        .collect();
     let mut named = |sql: &str| -> Result<Vec<ReferenceName>, postgres::Error> {
         Ok(scoped_rows(c, scope, sql)?
             .iter()
@@ -74,14 +61,8 @@ pub fn load_reference(c: &mut Client, scope: &Scope) -> Result<Reference, postgr
             })
             .collect())
     };
-    let classes = named(
-        "SELECT r.tenant, r.id, r.name FROM reference_classes r
-         WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.id",
-    )?;
-    let courses = named(
-        "SELECT r.tenant, r.id, r.name FROM reference_courses r
-         WHERE {within} ORDER BY r.tenant, r.id",
-    )?;
+    let classes = named(CLASS_NAMES_SQL)?;
+    let courses = named(COURSE_NAMES_SQL)?;
     Ok(Reference {
         statuses,
         students,
@@ -129,21 +110,7 @@ pub fn known_ids(c: &mut Client, scope: &Scope) -> Result<KnownIds, postgres::Er
 
 /// Whether stored attendance of the schools `scope` allows names any id without a name.
 pub fn attendance_has_unknown_ids(c: &mut Client, scope: &Scope) -> Result<bool, postgres::Error> {
-    let (within, values) = RecordFilter::default().within(scope).sql("a", "");
-    let values = params(values);
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM attendance a WHERE ({within}) AND (
-             NOT EXISTS (SELECT 1 FROM reference_statuses s
-                         WHERE s.tenant = a.tenant AND s.id = a.status_id)
-          OR NOT EXISTS (SELECT 1 FROM reference_students s
-                         WHERE s.tenant = a.tenant AND s.student_period_id = a.student_period_id
-                           AND s.name IS NOT NULL)
-          OR (a.class_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_classes c
-                         WHERE c.tenant = a.tenant AND c.id = a.class_id AND c.name IS NOT NULL))
-          OR (a.course_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_courses c
-                         WHERE c.tenant = a.tenant AND c.id = a.course_id))))"
-    );
-    Ok(c.query_one(&placeholders(&sql), &refs(&values))?.get(0))
+    Ok(scoped_rows(c, scope, UNKNOWN_IDS_SQL)?[0].get(0))
 }
 
 const STUDENT_NAME: &str =

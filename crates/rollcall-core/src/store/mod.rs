@@ -8,6 +8,7 @@ pub mod care;
 pub mod connection;
 pub mod counters;
 pub mod ingest;
+pub mod known_ids;
 pub mod listening;
 pub mod purge;
 pub mod queries;

@@ -9,15 +9,20 @@
 //! (tenant, id) (migration 6), every read joins on both, and a reader sees only the names of
 //! the schools its [`Scope`] allows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::filter::RecordFilter;
-use crate::model::{Change, StatusCategory};
+use crate::model::StatusCategory;
 use crate::Scope;
+
+pub use super::known_ids::{
+    attendance_has_unknown_ids, KnownIds, KnownSet, SchoolKnownIds, KNOWN_ID_QUERIES,
+    UNKNOWN_IDS_SQL,
+};
 
 /// The names the UI shows, exactly as `GET /api/reference` answers (docs/local-api.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -247,43 +252,58 @@ pub enum NamedId {
     Class(i64),
 }
 
+/// `sql` with its `{within}` replaced by the condition of `scope` on the alias `r`, and the
+/// condition's values (`?` placeholders; the PostgreSQL store numbers them). Every read of the
+/// names in both stores goes through it, so a reader sees only their schools' names.
+pub fn scoped(sql: &str, scope: &Scope) -> (String, Vec<rusqlite::types::Value>) {
+    let (within, params) = RecordFilter::default().within(scope).sql("r", "");
+    (sql.replace("{within}", &within), params)
+}
+
+/// The queries of [`load_reference`] (both stores run them, through [`scoped`]): each gives
+/// (tenant, id, name, the status's category or NULL) rows, in the order the UI lists them.
+pub const STATUS_NAMES_SQL: &str = "SELECT r.tenant, r.id, r.name,
+        COALESCE(r.user_category, r.guessed_category)
+    FROM reference_statuses r WHERE {within} ORDER BY r.tenant, r.id";
+pub const STUDENT_NAMES_SQL: &str = "SELECT r.tenant, r.student_period_id, r.name, NULL
+    FROM reference_students r
+    WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.student_period_id";
+pub const CLASS_NAMES_SQL: &str = "SELECT r.tenant, r.id, r.name, NULL FROM reference_classes r
+    WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.id";
+pub const COURSE_NAMES_SQL: &str = "SELECT r.tenant, r.id, r.name, NULL FROM reference_courses r
+    WHERE {within} ORDER BY r.tenant, r.id";
+
 /// A row of a names query: school, id, name, and a status's category (NULL for the others).
 type NameRow = (String, i64, String, Option<String>);
 
 /// Every known name of the schools `scope` allows. Ids whose name is not known yet are left
 /// out; the UI shows the id.
 pub fn load_reference(conn: &Connection, scope: &Scope) -> rusqlite::Result<Reference> {
-    let (within, params) = RecordFilter::default().within(scope).sql("r", "");
     let rows = |sql: &str| -> rusqlite::Result<Vec<NameRow>> {
-        conn.prepare_cached(&sql.replace("{within}", &within))?
-            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+        let (sql, params) = scoped(sql, scope);
+        conn.prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(params), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect()
     };
-    let statuses = rows(
-        "SELECT r.tenant, r.id, r.name, COALESCE(r.user_category, r.guessed_category)
-         FROM reference_statuses r WHERE {within} ORDER BY r.tenant, r.id",
-    )?
-    .into_iter()
-    .map(|(tenant, id, name, category)| ReferenceStatus {
-        tenant,
-        id,
-        name,
-        category: shown_category(category.as_deref().unwrap_or_default()),
-    })
-    .collect();
-    let students = rows(
-        "SELECT r.tenant, r.student_period_id, r.name, NULL FROM reference_students r
-         WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.student_period_id",
-    )?
-    .into_iter()
-    .map(|(tenant, student_period_id, name, _)| ReferenceStudent {
-        tenant,
-        student_period_id,
-        name,
-    })
-    .collect();
+    let statuses = rows(STATUS_NAMES_SQL)?
+        .into_iter()
+        .map(|(tenant, id, name, category)| ReferenceStatus {
+            tenant,
+            id,
+            name,
+            category: shown_category(category.as_deref().unwrap_or_default()),
+        })
+        .collect();
+    let students = rows(STUDENT_NAMES_SQL)?
+        .into_iter()
+        .map(|(tenant, student_period_id, name, _)| ReferenceStudent {
+            tenant,
+            student_period_id,
+            name,
+        })
+        .collect();
     let named = |sql: &str| -> rusqlite::Result<Vec<ReferenceName>> {
         Ok(rows(sql)?
             .into_iter()
@@ -293,14 +313,8 @@ pub fn load_reference(conn: &Connection, scope: &Scope) -> rusqlite::Result<Refe
     Ok(Reference {
         statuses,
         students,
-        classes: named(
-            "SELECT r.tenant, r.id, r.name, NULL FROM reference_classes r
-             WHERE r.name IS NOT NULL AND {within} ORDER BY r.tenant, r.id",
-        )?,
-        courses: named(
-            "SELECT r.tenant, r.id, r.name, NULL FROM reference_courses r
-             WHERE {within} ORDER BY r.tenant, r.id",
-        )?,
+        classes: named(CLASS_NAMES_SQL)?,
+        courses: named(COURSE_NAMES_SQL)?,
     })
 }
 
@@ -582,113 +596,6 @@ fn known_id(
                  WHERE tenant = ?1 AND {column} = ?2 AND name IS NOT NULL)"
         ),
         params![tenant, id],
-        |r| r.get(0),
-    )
-}
-
-/// The ids that have a name, per school, to notice quickly when a change names one that has
-/// not.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KnownIds {
-    pub schools: HashMap<String, SchoolKnownIds>,
-}
-
-/// Which of a school's sets of named ids a [`KNOWN_ID_QUERIES`] row goes to.
-pub type KnownSet = fn(&mut SchoolKnownIds) -> &mut HashSet<i64>;
-
-/// The queries of [`KnownIds`] (both stores run them): each gives (tenant, id) rows, with
-/// `{within}` to be replaced by the scope's condition on alias `r`.
-pub const KNOWN_ID_QUERIES: [(&str, KnownSet); 4] = [
-    (
-        "SELECT r.tenant, r.id FROM reference_statuses r WHERE {within}",
-        |k| &mut k.statuses,
-    ),
-    (
-        "SELECT r.tenant, r.student_period_id FROM reference_students r
-         WHERE r.name IS NOT NULL AND {within}",
-        |k| &mut k.students,
-    ),
-    (
-        "SELECT r.tenant, r.id FROM reference_classes r WHERE r.name IS NOT NULL AND {within}",
-        |k| &mut k.classes,
-    ),
-    (
-        "SELECT r.tenant, r.id FROM reference_courses r WHERE {within}",
-        |k| &mut k.courses,
-    ),
-];
-
-/// The ids of one school that have a name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SchoolKnownIds {
-    pub statuses: HashSet<i64>,
-    pub students: HashSet<i64>,
-    pub classes: HashSet<i64>,
-    pub courses: HashSet<i64>,
-}
-
-impl KnownIds {
-    /// The named ids of the schools `scope` allows.
-    pub fn load(conn: &Connection, scope: &Scope) -> rusqlite::Result<Self> {
-        let (within, params) = RecordFilter::default().within(scope).sql("r", "");
-        let mut known = Self::default();
-        for (sql, set) in KNOWN_ID_QUERIES {
-            let mut stmt = conn.prepare(&sql.replace("{within}", &within))?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-            while let Some(row) = rows.next()? {
-                let tenant: String = row.get(0)?;
-                set(known.schools.entry(tenant).or_default()).insert(row.get(1)?);
-            }
-        }
-        Ok(known)
-    }
-
-    /// The named ids of school `tenant`, to add to.
-    pub fn school(&mut self, tenant: &str) -> &mut SchoolKnownIds {
-        self.schools.entry(tenant.to_string()).or_default()
-    }
-
-    /// The ids a change names that have no name in its school, as (table, id). Course 0
-    /// (daily attendance) and class 0 stand for "none".
-    pub fn missing(&self, change: &Change) -> Vec<(&'static str, i64)> {
-        let none = SchoolKnownIds::default();
-        let known = self.schools.get(&change.tenant).unwrap_or(&none);
-        let mut missing = Vec::new();
-        if let Some(s) = change.status_after.filter(|s| !known.statuses.contains(s)) {
-            missing.push(("status", s));
-        }
-        if !known.students.contains(&change.student_period_id) {
-            missing.push(("student", change.student_period_id));
-        }
-        if change.class_id != 0 && !known.classes.contains(&change.class_id) {
-            missing.push(("class", change.class_id));
-        }
-        if change.course_id != 0 && !known.courses.contains(&change.course_id) {
-            missing.push(("course", change.course_id));
-        }
-        missing
-    }
-}
-
-/// Whether stored attendance of the schools `scope` allows names any id without a name
-/// (checked at start and after the live feed fell behind).
-pub fn attendance_has_unknown_ids(conn: &Connection, scope: &Scope) -> rusqlite::Result<bool> {
-    let (within, params) = RecordFilter::default().within(scope).sql("a", "");
-    conn.query_row(
-        &format!(
-            "SELECT EXISTS (SELECT 1 FROM attendance a WHERE ({within}) AND (
-                 NOT EXISTS (SELECT 1 FROM reference_statuses s
-                             WHERE s.tenant = a.tenant AND s.id = a.status_id)
-              OR NOT EXISTS (SELECT 1 FROM reference_students s
-                             WHERE s.tenant = a.tenant AND s.student_period_id = a.student_period_id
-                               AND s.name IS NOT NULL)
-              OR (a.class_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_classes c
-                             WHERE c.tenant = a.tenant AND c.id = a.class_id
-                               AND c.name IS NOT NULL))
-              OR (a.course_id != 0 AND NOT EXISTS (SELECT 1 FROM reference_courses c
-                             WHERE c.tenant = a.tenant AND c.id = a.course_id))))"
-        ),
-        rusqlite::params_from_iter(params),
         |r| r.get(0),
     )
 }

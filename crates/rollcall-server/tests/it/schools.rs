@@ -312,6 +312,14 @@ async fn fake_account(tenant: &str, seed: u64) -> (rollcall_simulator::FakeDream
     (fake, base_url)
 }
 
+/// "Check for missed changes" for 2 March 2026: the report.
+async fn check_2_march(s: &TestServer) -> Value {
+    let body = json!({"from": "2026-03-02", "to": "2026-03-02"});
+    s.call(reqwest::Method::POST, "/api/dreamclass/check", body)
+        .await
+        .1
+}
+
 /// North and South, each with its own DreamClass account (and token) run here.
 async fn two_schools_with_their_own_accounts() -> (
     TestServer,
@@ -409,13 +417,7 @@ async fn each_school_reads_its_names_and_missed_changes_from_its_own_dreamclass_
         record.date = "2026-03-02".into();
         fake.upsert_attendance(record);
     }
-    let (_, report) = s
-        .call(
-            reqwest::Method::POST,
-            "/api/dreamclass/check",
-            json!({"from": "2026-03-02", "to": "2026-03-02"}),
-        )
-        .await;
+    let report = check_2_march(&s).await;
     assert_eq!(report["recovered"], 2, "{report}");
     let message = report["message"].as_str().unwrap();
     assert!(
@@ -478,13 +480,7 @@ async fn each_school_reads_its_names_and_missed_changes_from_its_own_dreamclass_
         .unwrap();
     assert_eq!(removed["apiTokenConfigured"], false, "{removed}");
     let before = south_api.request_count();
-    let (_, report) = s
-        .call(
-            reqwest::Method::POST,
-            "/api/dreamclass/check",
-            json!({"from": "2026-03-02", "to": "2026-03-02"}),
-        )
-        .await;
+    let report = check_2_march(&s).await;
     assert_eq!(
         south_api.request_count(),
         before,

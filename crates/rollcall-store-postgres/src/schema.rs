@@ -233,6 +233,11 @@ const MIGRATIONS: &[&str] = &[
 
     DROP TABLE names_owner;
     "#,
+    // 6: as SQLite's 7: no query looks deliveries up by request id, and the index cost a
+    // random page per delivery.
+    r#"
+    DROP INDEX IF EXISTS deliveries_by_request;
+    "#,
 ];
 
 /// Brings the database to the newest schema, in one transaction under [`MIGRATION_LOCK`].

@@ -261,6 +261,12 @@ const MIGRATIONS: &[&str] = &[
 
     DROP TABLE names_owner;
     "#,
+    // 7: no query looks deliveries up by request id (duplicates are found through
+    // `requests`), and as request ids are random, keeping this index dirtied one page of its
+    // own per delivery in every commit: about a quarter of what a busy minute wrote.
+    r#"
+    DROP INDEX IF EXISTS deliveries_by_request;
+    "#,
 ];
 
 /// Brings the database to the newest schema. Each migration runs in its own transaction

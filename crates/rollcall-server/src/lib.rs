@@ -20,7 +20,7 @@ pub mod limits;
 pub mod local;
 mod notice;
 mod recheck;
-mod rejections;
+pub mod rejections;
 pub mod report_file;
 pub mod retention;
 pub mod settings;

@@ -41,6 +41,25 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// How many of a listener's connection slots are free, seen by its handlers (as an
+/// [`Extension`]): a handler that would hold its connection on purpose asks first.
+#[derive(Clone)]
+pub struct ConnectionSlots {
+    permits: Arc<Semaphore>,
+    max: usize,
+}
+
+impl ConnectionSlots {
+    pub(crate) fn new(permits: Arc<Semaphore>, max: usize) -> Self {
+        Self { permits, max }
+    }
+
+    /// True while at least half of the slots are free.
+    pub fn plentiful(&self) -> bool {
+        self.permits.available_permits() * 2 >= self.max
+    }
+}
+
 /// Serves `router` on `listener` within `limits` until `stopping` turns true, then lets the
 /// requests in flight finish and returns when every connection has closed.
 pub fn serve_limited(
@@ -64,6 +83,7 @@ pub fn serve_connections(
     let max = limits.max_connections.clamp(1, 1 << 20);
     tokio::spawn(async move {
         let permits = Arc::new(Semaphore::new(max));
+        let router = router.layer(Extension(ConnectionSlots::new(permits.clone(), max)));
         loop {
             let permit = tokio::select! {
                 _ = stopped(&mut stopping) => break,

@@ -8,13 +8,15 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use rollcall_core::envelope::{self, Credentials, EnvelopeError};
 use rollcall_core::model::now_ms;
 use rollcall_core::store::{IngestOutcome, RejectedDelivery, StoreError, VerifiedDelivery};
 use serde::Serialize;
 
 use crate::error::{method_not_allowed, not_found, ApiError};
+use crate::limits::ConnectionSlots;
+use crate::rejections::answer_delay;
 use crate::settings::schools::{check_id, school_path};
 use crate::settings::{NoReceiver, WebhookAuth};
 use crate::state::{AppState, WebhookLimits};
@@ -101,19 +103,21 @@ impl Refusal {
 
 async fn receive_webhook(
     State(state): State<AppState>,
+    slots: Option<Extension<ConnectionSlots>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    receive(state, None, headers, body).await
+    receive(state, slots.map(|s| s.0), None, headers, body).await
 }
 
 async fn receive_school_webhook(
     State(state): State<AppState>,
     Path(school): Path<String>,
+    slots: Option<Extension<ConnectionSlots>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    receive(state, Some(school), headers, body).await
+    receive(state, slots.map(|s| s.0), Some(school), headers, body).await
 }
 
 /// Another method than POST at a school's URL: 405 where a school id could be, 404 for what
@@ -127,8 +131,10 @@ async fn school_url_other_method(Path(school): Path<String>) -> Response {
 }
 
 /// A delivery at the single school's URL (`school` `None`) or at a school's own.
+/// `slots` is absent where the router is served without connection limits (tests).
 async fn receive(
     state: AppState,
+    slots: Option<ConnectionSlots>,
     school: Option<String>,
     headers: HeaderMap,
     body: Body,
@@ -182,7 +188,7 @@ async fn receive(
             // 503s are not the sender's fault and are logged where the failure happened. The
             // rejection log writes the warning too (summarised under a flood).
             if status != StatusCode::SERVICE_UNAVAILABLE {
-                state.rejections.log(RejectedDelivery {
+                let logged = state.rejections.log(RejectedDelivery {
                     received_at,
                     request_id: refusal.request_id,
                     status: status.as_u16(),
@@ -191,6 +197,9 @@ async fn receive(
                     school: refused_at,
                     count: 1,
                 });
+                if let Some(delay) = answer_delay(logged, slots.as_ref()) {
+                    tokio::time::sleep(delay).await;
+                }
             }
             let mut response = refusal.error.into_response();
             response.headers_mut().insert(

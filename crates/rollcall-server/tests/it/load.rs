@@ -169,7 +169,7 @@ async fn a_forged_flood_is_logged_in_summaries_that_count_every_refusal() {
     let s = TestServer::start().await;
     let next = Arc::new(AtomicU64::new(0));
     let mut flood = Vec::new();
-    for _ in 0..16 {
+    for _ in 0..FLOOD_CONCURRENCY {
         let (http, url, next) = (s.http.clone(), s.webhook_url.clone(), next.clone());
         flood.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < FORGED as u64 {
@@ -224,4 +224,66 @@ async fn a_forged_flood_is_logged_in_summaries_that_count_every_refusal() {
         counted, FORGED as i64,
         "the running total counts every refusal"
     );
+}
+
+/// Beyond the log's burst, a refusal is answered after a pause (a sender that waits for its
+/// answers slows down) and still precisely; a valid delivery in the middle of it is stored and
+/// answered 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_flood_refusals_are_answered_after_a_pause_and_valid_deliveries_still_stored() {
+    use rollcall_server::rejections::{BURST, FLOOD_ANSWER_DELAY};
+    let s = TestServer::start().await;
+    let forged = || {
+        let mut body = created(1_000_000, 1);
+        body["signature"] = json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        body
+    };
+    // Refusals faster than the log's pace, from a few connections only: connections kept open
+    // take slots, and with half of them taken no answer waits.
+    const SENDERS: usize = 8;
+    const EACH: usize = BURST as usize / 2;
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|_| {
+            let (http, url, body) = (s.http.clone(), s.webhook_url.clone(), forged());
+            tokio::spawn(async move {
+                let mut waited = 0;
+                for _ in 0..EACH {
+                    let started = Instant::now();
+                    let answer = http.post(&url).json(&body).send().await.unwrap();
+                    assert_eq!(answer.status(), 401);
+                    let answer: serde_json::Value = answer.json().await.unwrap();
+                    assert_eq!(answer["error"], "signature_invalid");
+                    waited += usize::from(started.elapsed() >= FLOOD_ANSWER_DELAY);
+                }
+                waited
+            })
+        })
+        .collect();
+    let mut waited = 0;
+    for sender in senders {
+        waited += sender.await.unwrap();
+    }
+    // The first BURST go at once, plus the few the log's pace allows meanwhile; the rest wait.
+    let sent = SENDERS * EACH;
+    println!("{sent} refusals: {waited} answered after a pause");
+    assert!(
+        waited >= (sent - BURST as usize) / 2,
+        "beyond the burst, refusals wait before their answer ({waited} of {sent} did)"
+    );
+
+    let (status, _) = s.post(&created(42, 1)).await;
+    assert_eq!(
+        status, 200,
+        "a valid delivery is stored in the middle of a flood"
+    );
+    let dir = s.stop().await;
+    let conn = rollcall_core::store::open_reader(&dir.path().join("rollcall.db")).unwrap();
+    let stored: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM attendance WHERE attendance_id = 42",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 1);
 }

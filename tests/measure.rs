@@ -23,9 +23,13 @@ use std::time::{Duration, Instant, SystemTime};
 use rollcall_e2e::desktop::{open_session, AppSetup, FEED_IS_SHOWN};
 use rollcall_e2e::headless::{Headless, TauriDriver};
 use rollcall_e2e::measure::{
-    find_descendant_running, large_database, process_start, tree_pss_by_name,
+    find_descendant_running, large_database, process_start, tree_pss_by_name, ProcessMemory,
 };
 use rollcall_e2e::processes::{send_sigterm, wait_until};
+
+/// WebKit's switch for drawing through OpenGL, which Rollcall's desktop app turns off
+/// (`src-tauri/src/memory.rs`).
+const COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 
 /// How long memory is left to settle after the window is ready.
 const SETTLE: Duration = Duration::from_secs(3);
@@ -38,6 +42,8 @@ struct Case {
     /// JavaScript true once the window shows what a person came for.
     ready: String,
     rollcall: bool,
+    /// Set for this case only.
+    env: Vec<(String, String)>,
 }
 
 struct Sample {
@@ -47,7 +53,13 @@ struct Sample {
     page_started: Duration,
     /// The local API requests of the first screen: (path, start ms, duration ms).
     api_requests: Vec<(String, u64, u64)>,
-    pss_kib: Vec<(String, u64)>,
+    memory: Vec<ProcessMemory>,
+}
+
+impl Sample {
+    fn total_kib(&self) -> u64 {
+        self.memory.iter().map(|p| p.pss).sum()
+    }
 }
 
 /// What the page says about its own loading (Navigation and Resource Timing).
@@ -87,16 +99,26 @@ async fn desktop_window_ready_time_and_memory() {
         big.display()
     );
 
+    let static_ready = "return document.readyState === 'complete' \
+                        && document.body.innerText.includes('Rollcall');";
     let feed_ready = format!("return location.protocol === 'http:' && ({FEED_IS_SHOWN});");
     let cases = [
         Case {
-            label: "empty Tauri window (static page)".into(),
+            label: "empty Tauri window (static page), WebKit's defaults".into(),
+            binary: empty_window.clone(),
+            database: None,
+            ready: static_ready.into(),
+            rollcall: false,
+            // "0" keeps WebKit's default (compositing on) even if the shell says otherwise.
+            env: vec![(COMPOSITING.into(), "0".into())],
+        },
+        Case {
+            label: "empty Tauri window (static page), compositing off as Rollcall runs".into(),
             binary: empty_window,
             database: None,
-            ready: "return document.readyState === 'complete' \
-                    && document.body.innerText.includes('Rollcall');"
-                .into(),
+            ready: static_ready.into(),
             rollcall: false,
+            env: vec![(COMPOSITING.into(), "1".into())],
         },
         Case {
             label: "Rollcall, empty database".into(),
@@ -104,6 +126,7 @@ async fn desktop_window_ready_time_and_memory() {
             database: None,
             ready: feed_ready.clone(),
             rollcall: true,
+            env: Vec::new(),
         },
         Case {
             label: format!("Rollcall, {changes} stored changes"),
@@ -111,6 +134,7 @@ async fn desktop_window_ready_time_and_memory() {
             database: Some(big),
             ready: feed_ready,
             rollcall: true,
+            env: Vec::new(),
         },
     ];
 
@@ -124,6 +148,7 @@ async fn desktop_window_ready_time_and_memory() {
          | --- | --- | --- | --- | --- |\n",
         load_average()
     );
+    let mut totals = Vec::new();
     for case in &cases {
         let mut samples = Vec::new();
         for run in 0..runs {
@@ -134,7 +159,7 @@ async fn desktop_window_ready_time_and_memory() {
                 run + 1,
                 sample.ready.as_millis(),
                 sample.page_started.as_millis(),
-                mib(sample.pss_kib.iter().map(|p| p.1).sum()),
+                mib(sample.total_kib()),
                 sample.api_requests
             );
             samples.push(sample);
@@ -145,13 +170,14 @@ async fn desktop_window_ready_time_and_memory() {
         page_started.sort();
         let page_started = page_started[page_started.len() / 2];
         let mut by_memory: Vec<&Sample> = samples.iter().collect();
-        by_memory.sort_by_key(|s| s.pss_kib.iter().map(|p| p.1).sum::<u64>());
+        by_memory.sort_by_key(|s| s.total_kib());
         let median = by_memory[by_memory.len() / 2];
-        let total: u64 = median.pss_kib.iter().map(|p| p.1).sum();
+        let total = median.total_kib();
+        totals.push(total);
         let parts: Vec<String> = median
-            .pss_kib
+            .memory
             .iter()
-            .map(|(name, kib)| format!("{name} {:.0}", mib(*kib)))
+            .map(|p| format!("{} {:.0} (anon {:.0})", p.name, mib(p.pss), mib(p.anon)))
             .collect();
         table.push_str(&format!(
             "| {} | {} | {} | {:.0} | {} |\n",
@@ -162,6 +188,13 @@ async fn desktop_window_ready_time_and_memory() {
             parts.join(", ")
         ));
     }
+    let (defaults, like_rollcall, full) = (totals[0], totals[1], totals[3]);
+    table.push_str(&format!(
+        "\nRollcall with {changes} changes: {:.2}x an empty window with WebKit's defaults, \
+         {:.2}x one drawn as Rollcall draws (aim: at most 1.15x).\n",
+        full as f64 / defaults as f64,
+        full as f64 / like_rollcall as f64
+    ));
     table.push_str(&format!("\nLoad average at the end: {}.\n", load_average()));
     println!("\n{table}");
     std::fs::write(artifacts.join("desktop-measurements.md"), &table).unwrap();
@@ -180,6 +213,7 @@ async fn measure(headless: &Headless, case: &Case, logs: &Path) -> Sample {
     let setup = AppSetup::new(data.path());
     let mut env = headless.env();
     env.extend(setup.env());
+    env.extend(case.env.iter().cloned());
     let mut driver = TauriDriver::start(&env, logs);
     let window = open_session(driver.addr, &case.binary, &[]).await;
     let pid = find_descendant_running(driver.pid(), &case.binary)
@@ -217,7 +251,7 @@ async fn measure(headless: &Headless, case: &Case, logs: &Path) -> Sample {
         })
         .unwrap_or_default();
     tokio::time::sleep(SETTLE).await;
-    let pss_kib = tree_pss_by_name(pid);
+    let memory = tree_pss_by_name(pid);
 
     if case.rollcall {
         let quit = Command::new(&case.binary)
@@ -239,7 +273,7 @@ async fn measure(headless: &Headless, case: &Case, logs: &Path) -> Sample {
         ready,
         page_started,
         api_requests,
-        pss_kib,
+        memory,
     }
 }
 

@@ -9,6 +9,7 @@ mod desktop;
 mod exports;
 mod keyring_store;
 mod logging;
+mod memory;
 mod notifications;
 mod reveal;
 mod server_sign_in;
@@ -22,6 +23,8 @@ const HIDDEN_FLAG: &str = "--hidden";
 
 pub fn run() {
     logging::init();
+    // Before any thread is started: it may set an environment variable.
+    memory::prefer_software_rendering();
     let app = tauri::Builder::default()
         // First, so that a second launch hands over to the running one before doing anything.
         .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {

@@ -64,24 +64,52 @@ pub fn process_name(pid: u32) -> String {
 /// Proportional set size in KiB: shared pages split between the processes sharing them, so
 /// the sum over processes is the memory they take together.
 pub fn pss_kib(pid: u32) -> Option<u64> {
+    rollup_kib(pid, "Pss:")
+}
+
+/// The part of [`pss_kib`] that is anonymous memory (heaps, JavaScript, buffers), not mapped
+/// files such as the program and its libraries.
+pub fn anon_pss_kib(pid: u32) -> Option<u64> {
+    rollup_kib(pid, "Pss_Anon:")
+}
+
+fn rollup_kib(pid: u32, field: &str) -> Option<u64> {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
     rollup
         .lines()
-        .find_map(|line| line.strip_prefix("Pss:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// PSS of `pid` and its tree, per process name (KiB), e.g. `rollcall-desktop`,
+/// Memory of the processes of one name (KiB).
+#[derive(Debug, Clone, Default)]
+pub struct ProcessMemory {
+    pub name: String,
+    pub pss: u64,
+    /// Of which anonymous ([`anon_pss_kib`]).
+    pub anon: u64,
+}
+
+/// PSS of `pid` and its tree, per process name, e.g. `rollcall-desktop`,
 /// `WebKitWebProcess`, `WebKitNetworkProcess`.
-pub fn tree_pss_by_name(pid: u32) -> Vec<(String, u64)> {
-    let mut by_name: Vec<(String, u64)> = Vec::new();
+pub fn tree_pss_by_name(pid: u32) -> Vec<ProcessMemory> {
+    let mut by_name: Vec<ProcessMemory> = Vec::new();
     for pid in process_tree(pid) {
         let Some(pss) = pss_kib(pid) else { continue };
+        let anon = anon_pss_kib(pid).unwrap_or(0);
         let name = process_name(pid);
-        match by_name.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, total)) => *total += pss,
-            None => by_name.push((name, pss)),
-        }
+        let entry = match by_name.iter().position(|p| p.name == name) {
+            Some(i) => &mut by_name[i],
+            None => {
+                by_name.push(ProcessMemory {
+                    name,
+                    ..Default::default()
+                });
+                by_name.last_mut().expect("just pushed")
+            }
+        };
+        entry.pss += pss;
+        entry.anon += anon;
     }
     by_name
 }

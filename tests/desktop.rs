@@ -10,8 +10,8 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use rollcall_e2e::desktop::{screenshot, wait_for_text, DesktopRun};
-use rollcall_e2e::headless::NotificationMonitor;
+use rollcall_e2e::desktop::{open_session, screenshot, wait_for_text, DesktopRun, FEED_IS_SHOWN};
+use rollcall_e2e::headless::{NotificationMonitor, TauriDriver};
 use rollcall_e2e::processes::wait_until;
 use rollcall_e2e::webhook::{post_attendance_created, Attendance};
 
@@ -153,4 +153,119 @@ async fn run_app(
         .expect("a second launch of the app ends within 30 s")
         .unwrap()
         .expect("the app can be launched")
+}
+
+/// The window as the app draws it on Linux, without OpenGL compositing (src-tauri/src/memory.rs):
+/// it shows the live feed, a delivery arrives in it, the page goes on painting
+/// (`requestAnimationFrame` runs), and the app quits cleanly. No WebDriver screenshot here (they
+/// never return in this mode under Xvfb): the screen is captured from the display instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_drawn_as_shipped_shows_a_delivery_live() {
+    let Some(run) = DesktopRun::prepare("desktop-shipped") else {
+        return;
+    };
+    let run = run.as_shipped();
+    let mut driver = TauriDriver::start(&run.env, &run.logs);
+    let window = open_session(driver.addr, &run.app, &[]).await;
+    let shot = |name: &str| {
+        let path = rollcall_e2e::artifacts_dir().join(format!("desktop-shipped-{name}.png"));
+        run.headless.capture_screen(&path);
+        path
+    };
+    let until = |what: &'static str, script: String| {
+        let (window, shot) = (&window, &shot);
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                if let Ok(serde_json::Value::Bool(true)) = window.execute(&script, vec![]).await {
+                    return;
+                }
+                if std::time::Instant::now() > deadline {
+                    panic!(
+                        "timed out waiting for {what}; screen: {}",
+                        shot("timeout").display()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let ui_origin = format!("http://{}/", run.setup.ui_addr);
+    until(
+        "the live feed",
+        format!(
+            "return location.href.startsWith({}) && ({FEED_IS_SHOWN});",
+            serde_json::json!(ui_origin)
+        ),
+    )
+    .await;
+
+    let student = STUDENT + 10;
+    let record = Attendance {
+        attendance_id: 7_700_101,
+        student_period_id: student,
+        class_id: 731,
+        course_id: 42,
+        status_id: 1,
+        date: chrono::Local::now().date_naive().to_string(),
+        comment: String::new(),
+    };
+    let status =
+        post_attendance_created(&run.setup.webhook_url(), &run.setup.secret, &record).await;
+    assert_eq!(status, 200);
+    until(
+        "the delivery in the feed",
+        format!(
+            "return !!document.body && document.body.innerText.includes('Student #{student}');"
+        ),
+    )
+    .await;
+
+    let painted = tokio::time::timeout(
+        Duration::from_secs(10),
+        window.execute_async(
+            "const done = arguments[arguments.length - 1];
+             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            vec![],
+        ),
+    )
+    .await;
+    assert!(
+        matches!(painted, Ok(Ok(serde_json::Value::Bool(true)))),
+        "the page goes on painting without compositing: {painted:?}; screen: {}",
+        shot("not-painting").display()
+    );
+    shot("feed");
+
+    // The page's process was started by the app with compositing off (what memory.rs sets
+    // shows in the environment the app gave it).
+    let page_process = rollcall_e2e::measure::process_tree(driver.pid())
+        .into_iter()
+        .find(|pid| rollcall_e2e::measure::process_name(*pid) == "WebKitWebProces")
+        .expect("the window's page runs in a WebKitWebProcess");
+    let environment = std::fs::read(format!("/proc/{page_process}/environ")).unwrap();
+    assert!(
+        environment
+            .split(|b| *b == 0)
+            .any(|entry| entry == b"WEBKIT_DISABLE_COMPOSITING_MODE=1"),
+        "the app turns compositing off for its page"
+    );
+
+    let quit = run_app(&run.app, &run.env, &["--quit"]).await;
+    assert!(
+        quit.status.success(),
+        "`rollcall-desktop --quit` failed: {quit:?}"
+    );
+    let (webhook_addr, ui_addr) = (run.setup.webhook_addr, run.setup.ui_addr);
+    tokio::task::spawn_blocking(move || {
+        wait_until(
+            "the webhook and UI ports to refuse connections after quit",
+            Duration::from_secs(20),
+            || TcpStream::connect(webhook_addr).is_err() && TcpStream::connect(ui_addr).is_err(),
+        )
+    })
+    .await
+    .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(10), window.close()).await;
+    driver.stop();
 }

@@ -105,6 +105,9 @@ impl Drop for AppSetup {
     }
 }
 
+/// WebKit's switch for drawing through OpenGL.
+const COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
 /// Opens a WebDriver session, which launches `application` with `args`.
 pub async fn open_session(driver: SocketAddr, application: &Path, args: &[&str]) -> Client {
     let capabilities = json!({
@@ -216,6 +219,10 @@ impl DesktopRun {
         let headless = Headless::start(&logs);
         let mut env = headless.env();
         env.extend(setup.env());
+        // WebKitWebDriver's screenshots never return when the window is drawn without OpenGL
+        // compositing under Xvfb, so these runs keep WebKit's default drawing unless asked
+        // for the app's own ([`Self::as_shipped`]).
+        env.push((COMPOSITING.into(), "0".into()));
         Some(Self {
             app,
             logs,
@@ -224,6 +231,14 @@ impl DesktopRun {
             headless,
             data,
         })
+    }
+
+    /// The window drawn as the app draws it on Linux, without OpenGL compositing
+    /// (`src-tauri/src/memory.rs`). Take no WebDriver screenshot of it: use
+    /// [`Headless::capture_screen`].
+    pub fn as_shipped(mut self) -> Self {
+        self.env.retain(|(name, _)| name != COMPOSITING);
+        self
     }
 
     /// Starts tauri-driver, which launches the app, and waits until the window shows the live

@@ -106,21 +106,7 @@ async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
     );
 
     // Quit (the tray's Quit, asked for by a launch with --quit) stops both listeners.
-    let quit = run_app(app, env, &["--quit"]).await;
-    assert!(
-        quit.status.success(),
-        "`rollcall-desktop --quit` failed: {quit:?}"
-    );
-    let (webhook_addr, ui_addr) = (setup.webhook_addr, setup.ui_addr);
-    tokio::task::spawn_blocking(move || {
-        wait_until(
-            "the webhook and UI ports to refuse connections after quit",
-            Duration::from_secs(20),
-            || TcpStream::connect(webhook_addr).is_err() && TcpStream::connect(ui_addr).is_err(),
-        )
-    })
-    .await
-    .unwrap();
+    quit_and_wait_for_the_ports(app, env, setup).await;
     headless.capture_screen(&rollcall_e2e::artifacts_dir().join("desktop-3-after-quit.png"));
 
     // Everything received was saved before the app exited.
@@ -140,6 +126,30 @@ async fn window_shows_a_signed_delivery_live_and_quit_stops_the_listeners() {
 }
 
 /// Runs the app once more with the test's environment (a second instance), up to 30 s.
+/// Asks the running app to quit (as the tray's Quit does, by a launch with `--quit`) and
+/// waits until both of its ports refuse connections.
+async fn quit_and_wait_for_the_ports(
+    app: &std::path::Path,
+    env: &[(String, String)],
+    setup: &rollcall_e2e::desktop::AppSetup,
+) {
+    let quit = run_app(app, env, &["--quit"]).await;
+    assert!(
+        quit.status.success(),
+        "`rollcall-desktop --quit` failed: {quit:?}"
+    );
+    let (webhook_addr, ui_addr) = (setup.webhook_addr, setup.ui_addr);
+    tokio::task::spawn_blocking(move || {
+        wait_until(
+            "the webhook and UI ports to refuse connections after quit",
+            Duration::from_secs(20),
+            || TcpStream::connect(webhook_addr).is_err() && TcpStream::connect(ui_addr).is_err(),
+        )
+    })
+    .await
+    .unwrap();
+}
+
 async fn run_app(
     app: &std::path::Path,
     env: &[(String, String)],
@@ -251,21 +261,7 @@ async fn the_window_drawn_as_shipped_shows_a_delivery_live() {
         "the app turns compositing off for its page"
     );
 
-    let quit = run_app(&run.app, &run.env, &["--quit"]).await;
-    assert!(
-        quit.status.success(),
-        "`rollcall-desktop --quit` failed: {quit:?}"
-    );
-    let (webhook_addr, ui_addr) = (run.setup.webhook_addr, run.setup.ui_addr);
-    tokio::task::spawn_blocking(move || {
-        wait_until(
-            "the webhook and UI ports to refuse connections after quit",
-            Duration::from_secs(20),
-            || TcpStream::connect(webhook_addr).is_err() && TcpStream::connect(ui_addr).is_err(),
-        )
-    })
-    .await
-    .unwrap();
+    quit_and_wait_for_the_ports(&run.app, &run.env, &run.setup).await;
     let _ = tokio::time::timeout(Duration::from_secs(10), window.close()).await;
     driver.stop();
 }

@@ -10,7 +10,9 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use rollcall_e2e::desktop::{open_session, screenshot, wait_for_text, DesktopRun, FEED_IS_SHOWN};
+use rollcall_e2e::desktop::{
+    open_session, screenshot, wait_for_text, DesktopRun, COMPOSITING, FEED_IS_SHOWN,
+};
 use rollcall_e2e::headless::{NotificationMonitor, TauriDriver};
 use rollcall_e2e::processes::wait_until;
 use rollcall_e2e::webhook::{post_attendance_created, Attendance};
@@ -257,7 +259,7 @@ async fn the_window_drawn_as_shipped_shows_a_delivery_live() {
     assert!(
         environment
             .split(|b| *b == 0)
-            .any(|entry| entry == b"WEBKIT_DISABLE_COMPOSITING_MODE=1"),
+            .any(|entry| entry == format!("{COMPOSITING}=1").as_bytes()),
         "the app turns compositing off for its page"
     );
 

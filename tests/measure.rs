@@ -20,16 +20,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use rollcall_e2e::desktop::{open_session, AppSetup, FEED_IS_SHOWN};
+use rollcall_e2e::desktop::{open_session, AppSetup, COMPOSITING, FEED_IS_SHOWN};
 use rollcall_e2e::headless::{Headless, TauriDriver};
 use rollcall_e2e::measure::{
     find_descendant_running, large_database, process_start, tree_pss_by_name, ProcessMemory,
 };
 use rollcall_e2e::processes::{send_sigterm, wait_until};
-
-/// WebKit's switch for drawing through OpenGL, which Rollcall's desktop app turns off
-/// (`src-tauri/src/memory.rs`).
-const COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 
 /// How long memory is left to settle after the window is ready.
 const SETTLE: Duration = Duration::from_secs(3);

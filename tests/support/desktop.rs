@@ -105,8 +105,9 @@ impl Drop for AppSetup {
     }
 }
 
-/// WebKit's switch for drawing through OpenGL.
-const COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+/// WebKit's switch for drawing through OpenGL, which the desktop app turns off on Linux
+/// (`src-tauri/src/memory.rs`): "1" off, "0" WebKit's default.
+pub const COMPOSITING: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
 
 /// Opens a WebDriver session, which launches `application` with `args`.
 pub async fn open_session(driver: SocketAddr, application: &Path, args: &[&str]) -> Client {
